@@ -1,0 +1,224 @@
+import assert from "node:assert/strict";
+import { parseFieldSelector, parseLabelSelector } from "../api/selector.ts";
+import { ApiError } from "../api/status.ts";
+import type { KubeObject, WatchEvent } from "../api/types.ts";
+import { compact, list, MAX_OBJECT_BYTES, Store, type StoreResource, WatchHub } from "./mod.ts";
+
+const pods: StoreResource = {
+  key: "pods",
+  gr: { group: "", resource: "pods" },
+  fields: (o) => ({
+    "metadata.name": o.metadata.name ?? "",
+    "metadata.namespace": o.metadata.namespace ?? "",
+    "spec.nodeName": o.spec?.nodeName ?? "",
+  }),
+};
+
+function pod(name: string, labels: Record<string, string> = {}, extra: Record<string, unknown> = {}): KubeObject {
+  return { apiVersion: "v1", kind: "Pod", metadata: { name, namespace: "default", labels }, spec: { ...extra } };
+}
+
+async function withStore(fn: (store: Store, kv: Deno.Kv) => Promise<void>) {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    await fn(new Store(kv), kv);
+  } finally {
+    kv.close();
+  }
+}
+
+async function expectStatus(p: Promise<unknown>, code: number, reason?: string) {
+  try {
+    await p;
+  } catch (e) {
+    assert.ok(e instanceof ApiError, `expected ApiError, got ${e}`);
+    assert.equal(e.code, code);
+    if (reason) assert.equal(e.reason, reason);
+    return e;
+  }
+  assert.fail(`expected a ${code} error`);
+}
+
+Deno.test("create() assigns a decimal resourceVersion and get() reads it back", () =>
+  withStore(async (store) => {
+    const created = await store.create(pods, pod("a"));
+    assert.match(created.metadata.resourceVersion!, /^[1-9][0-9]*$/);
+    const got = await store.get(pods, "default", "a");
+    assert.equal(got?.metadata.resourceVersion, created.metadata.resourceVersion);
+    await expectStatus(store.create(pods, pod("a")), 409, "AlreadyExists");
+  }));
+
+Deno.test("update() bumps the resourceVersion monotonically and skips no-op writes", () =>
+  withStore(async (store) => {
+    const a = await store.create(pods, pod("a"));
+    const b = await store.update(pods, "default", "a", (cur) => ({ ...cur, spec: { x: 1 } }));
+    assert.ok(BigInt(b.metadata.resourceVersion!) > BigInt(a.metadata.resourceVersion!));
+    const c = await store.update(pods, "default", "a", (cur) => cur);
+    assert.equal(c.metadata.resourceVersion, b.metadata.resourceVersion);
+  }));
+
+Deno.test("update() reruns tryUpdate after a concurrent write", () =>
+  withStore(async (store) => {
+    await store.create(pods, pod("a", {}, { n: 0 }));
+    await Promise.all(
+      Array.from({ length: 20 }, () =>
+        store.update(pods, "default", "a", (cur) => {
+          cur.spec.n++;
+          return cur;
+        })),
+    );
+    assert.equal((await store.get(pods, "default", "a"))!.spec.n, 20);
+  }));
+
+Deno.test("objects larger than one KV value are chunked and read back whole", () =>
+  withStore(async (store) => {
+    const big = "x".repeat(300_000);
+    await store.create(pods, pod("big", {}, { big }));
+    assert.equal((await store.get(pods, "default", "big"))!.spec.big, big);
+    await store.update(pods, "default", "big", (cur) => ({ ...cur, spec: { big: big + "y" } }));
+    assert.equal((await store.get(pods, "default", "big"))!.spec.big, big + "y");
+    const listed = await list(store, pods, {});
+    assert.equal(listed.items[0].spec.big.length, 300_001);
+    await expectStatus(store.create(pods, pod("huge", {}, { s: "x".repeat(MAX_OBJECT_BYTES) })), 413);
+    assert.equal(await store.get(pods, "default", "huge"), null);
+  }));
+
+Deno.test("list() filters by namespace, labels and fields", () =>
+  withStore(async (store) => {
+    await store.create(pods, pod("a", { app: "web" }, { nodeName: "n1" }));
+    await store.create(pods, pod("b", { app: "db" }, { nodeName: "n2" }));
+    await store.create(pods, { ...pod("c", { app: "web" }), metadata: { name: "c", namespace: "other", labels: { app: "web" } } });
+    const names = async (o: Parameters<typeof list>[2]) => (await list(store, pods, o)).items.map((p) => p.metadata.name);
+    assert.deepEqual(await names({}), ["a", "b", "c"]);
+    assert.deepEqual(await names({ namespace: "default" }), ["a", "b"]);
+    assert.deepEqual(await names({ labelSelector: parseLabelSelector("app=web") }), ["a", "c"]);
+    assert.deepEqual(await names({ fieldSelector: parseFieldSelector("spec.nodeName=n2") }), ["b"]);
+  }));
+
+Deno.test("list() pages with limit/continue show one consistent view despite concurrent writes", () =>
+  withStore(async (store) => {
+    for (let i = 0; i < 10; i++) await store.create(pods, pod(`p${i}`, {}, { v: 0 }));
+    const first = await list(store, pods, { limit: 4 });
+    assert.deepEqual(first.items.map((p) => p.metadata.name), ["p0", "p1", "p2", "p3"]);
+    assert.ok(first.continue);
+    // Concurrent changes after the first page:
+    await store.update(pods, "default", "p5", (cur) => ({ ...cur, spec: { v: 1 } }));
+    await store.delete(pods, "default", "p6");
+    await store.create(pods, pod("p45"));
+    await store.delete(pods, "default", "p7");
+    await store.create(pods, pod("p7", {}, { v: 2 }));
+    const rest: KubeObject[] = [];
+    let cont: string | undefined = first.continue;
+    while (cont) {
+      const page = await list(store, pods, { limit: 4, continue: cont });
+      assert.equal(page.resourceVersion, first.resourceVersion);
+      rest.push(...page.items);
+      cont = page.continue;
+    }
+    assert.deepEqual(rest.map((p) => p.metadata.name), ["p4", "p5", "p6", "p7", "p8", "p9"]);
+    assert.deepEqual(rest.map((p) => p.spec.v), [0, 0, 0, 0, 0, 0]);
+    // A fresh list sees the new state.
+    const now = await list(store, pods, {});
+    assert.deepEqual(now.items.map((p) => p.metadata.name), ["p0", "p1", "p2", "p3", "p4", "p45", "p5", "p7", "p8", "p9"]);
+  }));
+
+Deno.test("delete() honours preconditions and removes the object", () =>
+  withStore(async (store) => {
+    const a = await store.create(pods, pod("a"));
+    await expectStatus(
+      store.delete(pods, "default", "a", {
+        precondition: (cur) => {
+          if (cur.metadata.resourceVersion !== "1") throw new ApiError({ code: 409, reason: "Conflict" });
+        },
+      }),
+      409,
+    );
+    const gone = await store.delete(pods, "default", "a");
+    assert.equal(gone.metadata.resourceVersion, a.metadata.resourceVersion);
+    assert.equal(await store.get(pods, "default", "a"), null);
+    await expectStatus(store.delete(pods, "default", "a"), 404, "NotFound");
+  }));
+
+async function take(it: AsyncGenerator<WatchEvent>, n: number): Promise<WatchEvent[]> {
+  const out: WatchEvent[] = [];
+  for await (const ev of it) {
+    out.push(ev);
+    if (out.length === n) break;
+  }
+  return out;
+}
+
+Deno.test("watch() replays from a resourceVersion, then goes live", () =>
+  withStore(async (store) => {
+    const hub = new WatchHub(store);
+    try {
+      const a = await store.create(pods, pod("a"));
+      await store.update(pods, "default", "a", (cur) => ({ ...cur, spec: { v: 1 } }));
+      const w = hub.watch(pods, { resourceVersion: a.metadata.resourceVersion });
+      const got = take(w, 3);
+      await store.create(pods, pod("b"));
+      await store.delete(pods, "default", "a");
+      const evs = await got;
+      assert.deepEqual(evs.map((e) => `${e.type} ${e.object.metadata.name}`), ["MODIFIED a", "ADDED b", "DELETED a"]);
+      const rvs = evs.map((e) => BigInt(e.object.metadata.resourceVersion!));
+      assert.ok(rvs[0] < rvs[1] && rvs[1] < rvs[2]);
+    } finally {
+      hub.close();
+    }
+  }));
+
+Deno.test("watch() without a resourceVersion starts with synthetic ADDED events", () =>
+  withStore(async (store) => {
+    const hub = new WatchHub(store);
+    try {
+      await store.create(pods, pod("a"));
+      const w = hub.watch(pods, {});
+      const got = take(w, 2);
+      await store.create(pods, pod("b"));
+      assert.deepEqual((await got).map((e) => `${e.type} ${e.object.metadata.name}`), ["ADDED a", "ADDED b"]);
+    } finally {
+      hub.close();
+    }
+  }));
+
+Deno.test("watch() with a selector turns objects that stop or start matching into DELETED/ADDED", () =>
+  withStore(async (store) => {
+    const hub = new WatchHub(store);
+    try {
+      const a = await store.create(pods, pod("a"));
+      const w = hub.watch(pods, {
+        resourceVersion: a.metadata.resourceVersion,
+        fieldSelector: parseFieldSelector("spec.nodeName=n1"),
+      });
+      const got = take(w, 3);
+      await store.update(pods, "default", "a", (c) => ({ ...c, spec: { nodeName: "n1" } }));
+      await store.update(pods, "default", "a", (c) => ({ ...c, spec: { nodeName: "n1", x: 1 } }));
+      await store.update(pods, "default", "a", (c) => ({ ...c, spec: { nodeName: "n2" } }));
+      assert.deepEqual((await got).map((e) => e.type), ["ADDED", "MODIFIED", "DELETED"]);
+    } finally {
+      hub.close();
+    }
+  }));
+
+Deno.test("compact() keeps each object's current version and expires older resourceVersions with 410", () =>
+  withStore(async (store, kv) => {
+    const hub = new WatchHub(store);
+    try {
+      const a = await store.create(pods, pod("a"));
+      await store.update(pods, "default", "a", (c) => ({ ...c, spec: { v: 1 } }));
+      const b = await store.create(pods, pod("b"));
+      await store.delete(pods, "default", "b");
+      const result = await compact(kv, { retentionMs: 0, now: Date.now() + 1 });
+      assert.ok(result.deletedEntries >= 2);
+      // The current version of a is still listable at the watermark.
+      const listed = await list(store, pods, {});
+      assert.deepEqual(listed.items.map((p) => p.metadata.name), ["a"]);
+      // A watch from before the watermark is told it expired.
+      const evs = await take(hub.watch(pods, { resourceVersion: a.metadata.resourceVersion }), 1);
+      assert.equal(evs[0].type, "ERROR");
+      assert.equal((evs[0].object as unknown as { code: number }).code, 410);
+      void b;
+    } finally {
+      hub.close();
+    }
+  }));

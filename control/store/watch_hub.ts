@@ -1,0 +1,377 @@
+/**
+ * Watches: one tail of the change log per resource and process, fanned out to every watcher.
+ *
+ * A feed reads new log entries once, decodes each object once, keeps a short in-memory buffer for
+ * watchers that start slightly in the past, and dispatches to subscribers, which filter by
+ * namespace, labels and fields (an object that stops matching becomes DELETED for that watcher).
+ * Writers in this process wake feeds through `kv.watch` on the resource's head key; writes from
+ * other processes sharing the KV file are found by polling the head keys.
+ * @module
+ */
+import { type FieldSelector, type LabelSelector, matchesFields, matchesLabels } from "../api/selector.ts";
+import { gone } from "../api/status.ts";
+import type { KubeObject, WatchEvent } from "../api/types.ts";
+import { decodeObject } from "./codec.ts";
+import { after, headKey, LOG, logKey, toResourceVersion, toVersionstamp, ZERO_VS } from "./keys.ts";
+import { retryLocked } from "./kv_retry.ts";
+import { list } from "./list.ts";
+import { deletedBytes, entryBytes, type LogEntry } from "./log.ts";
+import { Store, type StoreResource } from "./store.ts";
+
+export interface WatchOptions {
+  namespace?: string;
+  labelSelector?: LabelSelector;
+  fieldSelector?: FieldSelector;
+  /** Unset or "0": synthetic ADDED events for the current state first. Otherwise start exactly after it. */
+  resourceVersion?: string;
+  allowBookmarks?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface HubOptions {
+  /** How often head keys are polled for writes from other processes. */
+  pollIntervalMs?: number;
+  /** How often an idle watch with bookmarks enabled gets a BOOKMARK. */
+  bookmarkIntervalMs?: number;
+  /** Events kept in memory per resource for watchers that start slightly in the past. */
+  bufferSize?: number;
+  /** Events a slow watcher may have queued before it is closed. */
+  maxQueued?: number;
+}
+
+/** A decoded log entry, shared by all subscribers. */
+interface FeedEvent {
+  vs: string;
+  type: "ADDED" | "MODIFIED" | "DELETED";
+  object: KubeObject;
+  fields: Record<string, string>;
+  prevLabels?: Record<string, string>;
+  prevFields?: Record<string, string>;
+}
+
+class Subscriber {
+  #queue: WatchEvent[] = [];
+  #wake: (() => void) | null = null;
+  closed = false;
+  error: WatchEvent | null = null;
+  /** Events at or below this versionstamp were already delivered. */
+  seen: string;
+  readonly opts: WatchOptions;
+  readonly res: StoreResource;
+  readonly maxQueued: number;
+
+  constructor(res: StoreResource, opts: WatchOptions, seen: string, maxQueued: number) {
+    this.res = res;
+    this.opts = opts;
+    this.seen = seen;
+    this.maxQueued = maxQueued;
+  }
+
+  #matches(labels: Record<string, string> | undefined, fields: Record<string, string>): boolean {
+    const o = this.opts;
+    if (o.namespace !== undefined && fields["metadata.namespace"] !== o.namespace) return false;
+    if (o.labelSelector?.length && !matchesLabels(o.labelSelector, labels)) return false;
+    if (o.fieldSelector?.length && !matchesFields(o.fieldSelector, fields)) return false;
+    return true;
+  }
+
+  deliver(ev: FeedEvent) {
+    if (ev.vs <= this.seen || this.closed) return;
+    this.seen = ev.vs;
+    const now = this.#matches(ev.object.metadata.labels, ev.fields);
+    if (ev.type !== "MODIFIED") {
+      if (now) this.push({ type: ev.type, object: ev.object });
+      return;
+    }
+    const before = this.#matches(ev.prevLabels, ev.prevFields ?? ev.fields);
+    if (now && before) this.push({ type: "MODIFIED", object: ev.object });
+    else if (now) this.push({ type: "ADDED", object: ev.object });
+    else if (before) this.push({ type: "DELETED", object: ev.object });
+  }
+
+  push(ev: WatchEvent) {
+    if (this.closed) return;
+    if (this.#queue.length >= this.maxQueued) {
+      this.fail(gone("the watcher fell too far behind and was closed; watch again from a newer resourceVersion"));
+      return;
+    }
+    this.#queue.push(ev);
+    this.#wake?.();
+  }
+
+  fail(err: { status: unknown }) {
+    if (this.closed) return;
+    this.#queue.push({ type: "ERROR", object: err.status as KubeObject });
+    this.close();
+  }
+
+  close() {
+    this.closed = true;
+    this.#wake?.();
+  }
+
+  async *events(): AsyncGenerator<WatchEvent> {
+    while (true) {
+      if (this.#queue.length) {
+        const batch = this.#queue;
+        this.#queue = [];
+        yield* batch;
+        continue;
+      }
+      if (this.closed) return;
+      await new Promise<void>((r) => (this.#wake = r));
+      this.#wake = null;
+    }
+  }
+}
+
+class Feed {
+  readonly res: StoreResource;
+  readonly subs = new Set<Subscriber>();
+  cursor = "";
+  /** Recent events, oldest first; `bufferStart` is the cursor before the first of them. */
+  buffer: FeedEvent[] = [];
+  bufferStart = "";
+  ready: Promise<void>;
+  #hub: WatchHub;
+  #pulling: Promise<void> | null = null;
+  #again = false;
+  #watchReader: ReadableStreamDefaultReader<unknown> | null = null;
+
+  constructor(hub: WatchHub, res: StoreResource) {
+    this.#hub = hub;
+    this.res = res;
+    this.ready = this.#start();
+  }
+
+  async #start() {
+    this.cursor = await this.#hub.store.head(this.res);
+    this.bufferStart = this.cursor;
+    const stream = this.#hub.store.kv.watch([headKey(this.res.key)]);
+    this.#watchReader = stream.getReader();
+    (async () => {
+      try {
+        while (true) {
+          const { done } = await this.#watchReader!.read();
+          if (done) return;
+          this.pull();
+        }
+      } catch { /* closed */ }
+    })();
+  }
+
+  /** Reads new log entries and dispatches them; concurrent calls coalesce. */
+  pull(): Promise<void> {
+    if (this.#pulling) {
+      this.#again = true;
+      return this.#pulling;
+    }
+    this.#pulling = (async () => {
+      try {
+        do {
+          this.#again = false;
+          await this.#readNew();
+        } while (this.#again);
+      } catch (e) {
+        console.error(`watch feed for ${this.res.key} failed to read the change log; will retry:`, e);
+      } finally {
+        this.#pulling = null;
+      }
+    })();
+    return this.#pulling;
+  }
+
+  async #readNew() {
+    const kv = this.#hub.store.kv;
+    while (true) {
+      const batch: Deno.KvEntry<LogEntry>[] = [];
+      const iter = kv.list<LogEntry>(
+        { prefix: [LOG, this.res.key], start: logKey(this.res.key, after(this.cursor)) },
+        { limit: 500 },
+      );
+      for await (const e of iter) batch.push(e);
+      for (const entry of batch) {
+        const ev = await decodeEvent(kv, this.res, entry);
+        this.cursor = ev.vs;
+        if (this.buffer.length >= this.#hub.bufferSize) {
+          this.bufferStart = this.buffer.shift()!.vs;
+        }
+        this.buffer.push(ev);
+        for (const s of this.subs) s.deliver(ev);
+      }
+      if (batch.length < 500) return;
+    }
+  }
+
+  close() {
+    this.#watchReader?.cancel().catch(() => {});
+    for (const s of this.subs) s.close();
+    this.subs.clear();
+  }
+}
+
+async function decodeEvent(kv: Deno.Kv, res: StoreResource, entry: Deno.KvEntry<LogEntry>): Promise<FeedEvent> {
+  const vs = entry.key[2] as string;
+  const e = entry.value;
+  const bytes = e.t === "D" ? await deletedBytes(kv, res.key, e) : await entryBytes(kv, res.key, vs, e);
+  if (!bytes) throw new Error(`log entry ${res.key}@${vs} refers to missing chunks`);
+  const object = decodeObject(bytes, toResourceVersion(vs));
+  return {
+    vs,
+    type: e.t === "A" ? "ADDED" : e.t === "M" ? "MODIFIED" : "DELETED",
+    object,
+    fields: res.fields(object),
+    prevLabels: e.pl,
+    prevFields: e.pf,
+  };
+}
+
+/** Fans the change log out to watchers. One per store and process. */
+export class WatchHub {
+  readonly store: Store;
+  readonly bufferSize: number;
+  readonly #feeds = new Map<string, Feed>();
+  readonly #pollMs: number;
+  readonly #bookmarkMs: number;
+  readonly #maxQueued: number;
+  #pollTimer: ReturnType<typeof setTimeout> | null = null;
+  #heads = new Map<string, string | null>();
+  #closed = false;
+
+  constructor(store: Store, opts: HubOptions = {}) {
+    this.store = store;
+    this.#pollMs = opts.pollIntervalMs ?? 25;
+    this.#bookmarkMs = opts.bookmarkIntervalMs ?? 15_000;
+    this.bufferSize = opts.bufferSize ?? 2000;
+    this.#maxQueued = opts.maxQueued ?? 50_000;
+  }
+
+  #feed(res: StoreResource): Feed {
+    let f = this.#feeds.get(res.key);
+    if (!f) {
+      f = new Feed(this, res);
+      this.#feeds.set(res.key, f);
+      this.#schedulePoll();
+    }
+    return f;
+  }
+
+  #schedulePoll() {
+    if (this.#pollTimer !== null || this.#closed || this.#pollMs <= 0) return;
+    this.#pollTimer = setTimeout(async () => {
+      try {
+        await this.#poll();
+      } catch (e) {
+        console.error("watch poll failed:", e);
+      }
+      this.#pollTimer = null;
+      this.#schedulePoll();
+    }, this.#pollMs);
+    Deno.unrefTimer(this.#pollTimer as unknown as number);
+  }
+
+  /** Checks head keys for writes from other processes, 10 keys per read. */
+  async #poll() {
+    const feeds = [...this.#feeds.values()];
+    for (let i = 0; i < feeds.length; i += 10) {
+      const part = feeds.slice(i, i + 10);
+      const got = await retryLocked(() => this.store.kv.getMany(part.map((f) => headKey(f.res.key))));
+      part.forEach((f, j) => {
+        const vs = got[j].versionstamp;
+        if (vs !== this.#heads.get(f.res.key)) {
+          this.#heads.set(f.res.key, vs);
+          if (vs && vs > f.cursor) f.pull();
+        }
+      });
+    }
+  }
+
+  /** The versionstamp up to which `res`'s events have been dispatched in this process. */
+  async cursor(res: StoreResource): Promise<string> {
+    const f = this.#feed(res);
+    await f.ready;
+    await f.pull();
+    return f.cursor;
+  }
+
+  /** Streams watch events for `res`, as the Kubernetes watch verb defines them. */
+  async *watch(res: StoreResource, opts: WatchOptions = {}): AsyncGenerator<WatchEvent> {
+    const feed = this.#feed(res);
+    await feed.ready;
+    const sub = new Subscriber(res, opts, "", this.#maxQueued);
+    const onAbort = () => sub.close();
+    opts.signal?.addEventListener("abort", onAbort);
+    let bookmarks: ReturnType<typeof setInterval> | null = null;
+    try {
+      const rv = opts.resourceVersion ?? "";
+      let from: string;
+      if (rv === "" || rv === "0") {
+        const initial = await list(this.store, res, {
+          namespace: opts.namespace,
+          labelSelector: opts.labelSelector,
+          fieldSelector: opts.fieldSelector,
+        });
+        for (const obj of initial.items) sub.push({ type: "ADDED", object: obj });
+        from = toVersionstamp(initial.resourceVersion) ?? ZERO_VS;
+      } else {
+        from = Store.versionstampOf(rv);
+        const watermark = await this.store.watermark(res);
+        if (from < watermark) {
+          sub.fail(gone(`too old resource version: ${rv} (${toResourceVersion(watermark)})`));
+        }
+      }
+      if (!sub.closed) await this.#catchUp(feed, sub, from);
+      if (opts.allowBookmarks && !sub.closed) {
+        bookmarks = setInterval(() => {
+          const seen = sub.seen > feed.cursor ? sub.seen : feed.cursor;
+          if (seen) sub.push({ type: "BOOKMARK", object: { metadata: { resourceVersion: toResourceVersion(seen) } } });
+        }, this.#bookmarkMs);
+      }
+      yield* sub.events();
+    } finally {
+      if (bookmarks !== null) clearInterval(bookmarks);
+      opts.signal?.removeEventListener("abort", onAbort);
+      sub.close();
+      feed.subs.delete(sub);
+    }
+  }
+
+  /** Replays events after `from` (from the buffer or the KV log), then registers `sub` live. */
+  async #catchUp(feed: Feed, sub: Subscriber, from: string) {
+    sub.seen = from;
+    const kv = this.store.kv;
+    while (true) {
+      // No await between this check and registering: the feed dispatches synchronously.
+      if (sub.seen >= feed.cursor || feed.bufferStart <= sub.seen) {
+        for (const ev of feed.buffer) sub.deliver(ev);
+        feed.subs.add(sub);
+        return;
+      }
+      const upTo = feed.cursor;
+      const iter = kv.list<LogEntry>(
+        { start: logKey(feed.res.key, after(sub.seen)), end: logKey(feed.res.key, after(upTo)) },
+        { limit: 500 },
+      );
+      let n = 0;
+      for await (const entry of iter) {
+        n++;
+        sub.deliver(await decodeEvent(kv, feed.res, entry));
+      }
+      if (from < await this.store.watermark(feed.res)) {
+        // Compaction overtook the replay: some events may be missing.
+        sub.fail(gone(`too old resource version: ${toResourceVersion(from)}`));
+        return;
+      }
+      if (n === 0) sub.seen = upTo;
+      if (sub.closed) return;
+    }
+  }
+
+  close() {
+    this.#closed = true;
+    if (this.#pollTimer !== null) clearTimeout(this.#pollTimer);
+    this.#pollTimer = null;
+    for (const f of this.#feeds.values()) f.close();
+    this.#feeds.clear();
+  }
+}
