@@ -60,6 +60,12 @@ export interface ResourceDef {
    * carry their own openAPIV3Schema.
    */
   schema?: string;
+  /**
+   * Removes, in place, the fields this kind does not define and returns their paths in upstream's
+   * format (`spec.foo`). Custom resources implement it from their openAPIV3Schema; built-in kinds
+   * leave it unset and the server uses the schema table named by `schema`.
+   */
+  pruneUnknown?(obj: KubeObject): string[];
   /** Whether `metadata.generation` is maintained (bumped on spec changes). */
   generation?: boolean;
   /** Fills defaults in place, as upstream's defaulting functions do. */
