@@ -1,0 +1,107 @@
+import assert from "node:assert/strict";
+import { invalid } from "../../api/status.ts";
+import type { KubeObject } from "../../api/types.ts";
+import { defaultPod } from "./pod_defaults.ts";
+import { validatePod } from "./pod_validation.ts";
+
+function pod(spec: Record<string, unknown>, name = "web"): KubeObject {
+  const p: KubeObject = { metadata: { name, namespace: "default" }, spec };
+  defaultPod(p, { operation: "CREATE" });
+  return p;
+}
+
+const messages = (p: KubeObject, old?: KubeObject) =>
+  validatePod(p, old).map((c) => `${c.field}: ${c.message}`);
+
+Deno.test("validatePod() accepts a defaulted minimal pod", () => {
+  assert.deepEqual(validatePod(pod({ containers: [{ name: "web", image: "nginx" }] })), []);
+});
+
+Deno.test("validatePod() rejects a pod without containers", () => {
+  assert.deepEqual(messages(pod({ containers: [] })), ["spec.containers: Required value"]);
+});
+
+Deno.test("validatePod() rejects a container without an image", () => {
+  assert.deepEqual(messages(pod({ containers: [{ name: "web" }] })), [
+    "spec.containers[0].image: Required value",
+  ]);
+});
+
+Deno.test("validatePod() rejects duplicate and malformed container names", () => {
+  const errs = messages(
+    pod({ containers: [{ name: "a", image: "x" }, { name: "a", image: "x" }, { name: "B", image: "x" }] }),
+  );
+  assert.ok(errs.includes('spec.containers[1].name: Duplicate value: "a"'));
+  assert.ok(
+    errs.some((e) => e.startsWith('spec.containers[2].name: Invalid value: "B": a lowercase RFC 1123 label')),
+  );
+});
+
+Deno.test("validatePod() rejects ports out of range", () => {
+  const errs = messages(pod({ containers: [{ name: "a", image: "x", ports: [{ containerPort: 70000 }] }] }));
+  assert.deepEqual(errs, [
+    "spec.containers[0].ports[0].containerPort: Invalid value: 70000: must be between 1 and 65535, inclusive",
+  ]);
+});
+
+Deno.test("validatePod() rejects an unknown restartPolicy with upstream's supported list", () => {
+  const errs = messages(pod({ containers: [{ name: "a", image: "x" }], restartPolicy: "Sometimes" }));
+  assert.deepEqual(errs, [
+    'spec.restartPolicy: Unsupported value: "Sometimes": supported values: "Always", "OnFailure", "Never"',
+  ]);
+});
+
+Deno.test("validatePod() rejects requests above limits", () => {
+  const errs = messages(pod({
+    containers: [{ name: "a", image: "x", resources: { requests: { cpu: "2" }, limits: { cpu: "1" } } }],
+  }));
+  assert.deepEqual(errs, [
+    'spec.containers[0].resources.requests: Invalid value: "2": must be less than or equal to cpu limit of 1',
+  ]);
+});
+
+Deno.test("validatePod() rejects mounts of undeclared volumes", () => {
+  const errs = messages(
+    pod({ containers: [{ name: "a", image: "x", volumeMounts: [{ name: "data", mountPath: "/d" }] }] }),
+  );
+  assert.deepEqual(errs, ['spec.containers[0].volumeMounts[0].name: Not found: "data"']);
+});
+
+Deno.test("validatePod() formats an invalid pod name exactly as the API server does", () => {
+  const p = pod({ containers: [{ name: "a", image: "x" }] }, "My_Pod");
+  const err = invalid("Pod", "", "My_Pod", validatePod(p));
+  assert.equal(
+    err.message,
+    `Pod "My_Pod" is invalid: metadata.name: Invalid value: "My_Pod": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')`,
+  );
+  assert.equal(err.status.code, 422);
+});
+
+Deno.test("validatePod() allows an image change on update", () => {
+  const old = pod({ containers: [{ name: "a", image: "nginx:1" }] });
+  const next = structuredClone(old);
+  next.spec.containers[0].image = "nginx:2";
+  assert.deepEqual(validatePod(next, old), []);
+});
+
+Deno.test("validatePod() forbids other spec changes on update", () => {
+  const old = pod({ containers: [{ name: "a", image: "x", ports: [{ containerPort: 80 }] }] });
+  const next = structuredClone(old);
+  next.spec.containers[0].ports[0].containerPort = 81;
+  const errs = validatePod(next, old);
+  assert.equal(errs.length, 1);
+  assert.equal(errs[0].field, "spec");
+  assert.match(
+    errs[0].message!,
+    /^Forbidden: pod updates may not change fields other than `spec.containers\[\*\].image`,/,
+  );
+});
+
+Deno.test("validatePod() only lets activeDeadlineSeconds decrease", () => {
+  const old = pod({ containers: [{ name: "a", image: "x" }], activeDeadlineSeconds: 10 });
+  const next = structuredClone(old);
+  next.spec.activeDeadlineSeconds = 20;
+  assert.deepEqual(messages(next, old), [
+    "spec.activeDeadlineSeconds: Invalid value: 20: must be less than or equal to previous value",
+  ]);
+});

@@ -1,0 +1,262 @@
+/**
+ * The write verbs: create, update (PUT), patch, and the status and scale subresources. Each runs
+ * the upstream order: decode → defaults → mutating admission → validation → validating admission →
+ * storage, and honours `dryRun=All`, `generateName` and `fieldValidation`.
+ * @module
+ */
+import { ApiError, badRequest, conflict, fieldError, invalid, notFound, STALE_OBJECT } from "../../api/status.ts";
+import type { KubeObject } from "../../api/types.ts";
+import { parseApiVersion } from "../../api/types.ts";
+import { PreconditionFailed, type WriteOptions } from "../../store/mod.ts";
+import type { AdmissionAttributes, Operation, RequestContext } from "../context.ts";
+import { bodyMediaType, decodeBody, parseJson } from "../negotiate.ts";
+import { applyPatch } from "../patch/mod.ts";
+import type { ApiServer } from "../server.ts";
+import { parseFieldValidation, validateFields } from "./field_validation.ts";
+import { generateName, prepareForCreate, prepareForUpdate } from "./object_meta.ts";
+import { objectResponse } from "./response.ts";
+import { scaleResponse } from "./read.ts";
+import { applyScale, scaleOf } from "./scale.ts";
+import { finishDeleteIfFinalized } from "./delete.ts";
+
+const MAX_ALLOCATION_ATTEMPTS = 32;
+
+export function isDryRun(query: URLSearchParams): boolean {
+  const values = query.getAll("dryRun");
+  for (const v of values) {
+    if (v !== "All") throw badRequest(`dryRun: Unsupported value: "${v}": supported values: "All"`);
+  }
+  return values.length > 0;
+}
+
+async function readBody(ctx: RequestContext): Promise<Uint8Array> {
+  return new Uint8Array(await ctx.req.arrayBuffer());
+}
+
+/** Checks that a decoded body is an object of the kind this endpoint serves. */
+function checkKind(ctx: RequestContext, body: unknown, expectKind = ctx.served.def.kind, expectApiVersion = ctx.served.apiVersion): KubeObject {
+  if (!body || typeof body !== "object" || Array.isArray(body)) {
+    throw badRequest("the request body must be a JSON or YAML object");
+  }
+  const obj = body as KubeObject;
+  if (obj.metadata === undefined || obj.metadata === null) obj.metadata = {};
+  if (typeof obj.metadata !== "object" || Array.isArray(obj.metadata)) {
+    throw badRequest(`${expectKind} in version "${parseApiVersion(expectApiVersion).version}" cannot be handled as a ${expectKind}: metadata must be an object`);
+  }
+  if (obj.kind !== undefined && obj.kind !== expectKind) {
+    throw badRequest(`the kind in the data (${obj.kind}) does not match the expected kind (${expectKind})`);
+  }
+  if (obj.apiVersion !== undefined && obj.apiVersion !== expectApiVersion) {
+    throw badRequest(
+      `the API version in the data (${obj.apiVersion}) does not match the expected API version (${expectApiVersion})`,
+    );
+  }
+  obj.apiVersion = expectApiVersion;
+  obj.kind = expectKind;
+  return obj;
+}
+
+/** Runs the admission chain and the kind's validation, throwing 422/403 as upstream does. */
+async function admit(
+  server: ApiServer,
+  ctx: RequestContext,
+  operation: Operation,
+  obj: KubeObject,
+  old: KubeObject | null,
+  dryRun: boolean,
+): Promise<void> {
+  const def = ctx.served.def;
+  const attrs: AdmissionAttributes = {
+    operation,
+    def,
+    object: obj,
+    oldObject: old,
+    namespace: obj.metadata.namespace ?? "",
+    name: obj.metadata.name ?? "",
+    subresource: ctx.info.subresource,
+    user: ctx.user,
+    dryRun,
+  };
+  for (const p of server.admission) await p.admit?.(attrs);
+  const causes = def.validate?.(obj, old ?? undefined) ?? [];
+  if (causes.length) throw invalid(def.kind, def.group, obj.metadata.name ?? "", causes);
+  for (const p of server.admission) await p.validate?.(attrs);
+}
+
+export async function createObject(server: ApiServer, ctx: RequestContext): Promise<Response> {
+  const { served, info, query } = ctx;
+  const def = served.def;
+  const dryRun = isDryRun(query);
+  const mode = parseFieldValidation(query.get("fieldValidation"));
+  const obj = checkKind(ctx, decodeBody(ctx.req.headers.get("content-type"), await readBody(ctx)));
+  const m = obj.metadata;
+  if (def.namespaced) {
+    if (m.namespace && m.namespace !== info.namespace) {
+      throw badRequest("the namespace of the provided object does not match the namespace sent on the request");
+    }
+    if (!info.namespace) throw badRequest(`the server could not find the requested resource: ${def.plural} must be created in a namespace`);
+    m.namespace = info.namespace;
+  } else {
+    delete m.namespace;
+  }
+  ctx.warnings.push(...validateFields(obj, def, mode));
+  const strategy = server.strategy(served);
+  if (!strategy.keepStatusOnCreate && def.subresources?.status) delete obj.status;
+  const generated = !m.name && !!m.generateName;
+  for (let attempt = 0;; attempt++) {
+    // Each attempt starts from the request: defaults and allocations are recomputed.
+    const candidate = structuredClone(obj);
+    prepareForCreate(candidate, def, server.now());
+    if (generated) candidate.metadata.name = generateName(m.generateName!);
+    if (!candidate.metadata.name) {
+      throw invalid(def.kind, def.group, "", [fieldError.required("metadata.name", "name or generateName is required")]);
+    }
+    def.defaults?.(candidate, { operation: "CREATE" });
+    await admit(server, ctx, "CREATE", candidate, null, dryRun);
+    try {
+      const opts = (await strategy.beforeCreate?.(server, candidate, dryRun)) ?? {};
+      if (dryRun) return objectResponse(ctx, candidate, 201);
+      const created = await server.store.create(served.store, candidate, opts);
+      await strategy.afterWrite?.(server, created, false);
+      return objectResponse(ctx, created, 201);
+    } catch (e) {
+      if (e instanceof PreconditionFailed && attempt < MAX_ALLOCATION_ATTEMPTS) continue;
+      if (generated && attempt < 8 && (e as { reason?: string }).reason === "AlreadyExists") continue;
+      throw e;
+    }
+  }
+}
+
+/**
+ * The shared update path: `compute` turns the stored object into the desired one; the result is
+ * restricted to what the subresource may change, defaulted, admitted and written with optimistic
+ * concurrency.
+ */
+async function updateWith(
+  server: ApiServer,
+  ctx: RequestContext,
+  compute: (current: KubeObject) => KubeObject,
+  patch?: { body: unknown },
+): Promise<Response> {
+  const { served, info, query } = ctx;
+  const def = served.def;
+  const dryRun = isDryRun(query);
+  const mode = parseFieldValidation(query.get("fieldValidation"));
+  const strategy = server.strategy(served);
+  const sub = info.subresource;
+  let writeOpts: WriteOptions = {};
+  const tryUpdate = async (current: KubeObject): Promise<KubeObject> => {
+    let next = compute(structuredClone(current));
+    const requestedRv = next.metadata?.resourceVersion;
+    if (requestedRv && requestedRv !== current.metadata.resourceVersion) {
+      throw conflict(served.store.gr, info.name, STALE_OBJECT);
+    }
+    ctx.warnings.length = 0;
+    ctx.warnings.push(...validateFields(next, def, mode, patch));
+    if (sub === "status") {
+      // Only status changes; metadata and spec stay as stored.
+      next = { ...structuredClone(current), status: next.status };
+    } else if (sub === "finalize") {
+      // Only spec.finalizers changes (namespaces).
+      next = { ...structuredClone(current), spec: { ...current.spec, finalizers: next.spec?.finalizers ?? [] } };
+    } else if (def.subresources?.status) {
+      if (current.status === undefined) delete next.status;
+      else next.status = structuredClone(current.status);
+    }
+    prepareForUpdate(next, current, def);
+    if (!sub) strategy.prepareForUpdate?.(next, current);
+    if (current.metadata.deletionTimestamp) {
+      const added = (next.metadata.finalizers ?? []).filter((f) => !(current.metadata.finalizers ?? []).includes(f));
+      if (added.length) {
+        throw invalid(def.kind, def.group, info.name, [
+          fieldError.forbidden("metadata.finalizers", `no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}`),
+        ]);
+      }
+    }
+    def.defaults?.(next, { operation: "UPDATE" });
+    await admit(server, ctx, "UPDATE", next, current, dryRun);
+    writeOpts = (await strategy.beforeUpdate?.(server, next, current, dryRun)) ?? {};
+    if (dryRun) throw new DryRunResult(next);
+    return next;
+  };
+  let updated: KubeObject;
+  for (let attempt = 0;; attempt++) {
+    try {
+      updated = await server.store.update(served.store, info.namespace, info.name, tryUpdate, {
+        get checks() {
+          return writeOpts.checks;
+        },
+        mutate: (op) => writeOpts.mutate?.(op),
+      });
+      break;
+    } catch (e) {
+      if (e instanceof DryRunResult) return sub === "scale" ? scaleResponse(ctx, e.object) : objectResponse(ctx, e.object);
+      if (e instanceof PreconditionFailed && attempt < MAX_ALLOCATION_ATTEMPTS) continue;
+      throw e;
+    }
+  }
+  const final = await finishDeleteIfFinalized(server, ctx, updated);
+  await strategy.afterWrite?.(server, final.object, final.deleted);
+  if (sub === "scale") return scaleResponse(ctx, final.object);
+  return objectResponse(ctx, final.object);
+}
+
+class DryRunResult extends Error {
+  constructor(readonly object: KubeObject) {
+    super("dry run");
+  }
+}
+
+export async function updateObject(server: ApiServer, ctx: RequestContext): Promise<Response> {
+  const { served, info } = ctx;
+  const body = decodeBody(ctx.req.headers.get("content-type"), await readBody(ctx));
+  if (info.subresource === "scale") {
+    const scale = checkKind(ctx, body, "Scale", "autoscaling/v1");
+    return updateWith(server, ctx, (cur) => {
+      if (scale.metadata.resourceVersion && scale.metadata.resourceVersion !== cur.metadata.resourceVersion) {
+        throw conflict(served.store.gr, info.name, STALE_OBJECT);
+      }
+      return applyScale(served.def, cur, scale);
+    });
+  }
+  const obj = checkKind(ctx, body);
+  if (obj.metadata.name && obj.metadata.name !== info.name) {
+    throw badRequest(`the name of the object (${obj.metadata.name}) does not match the name on the URL (${info.name})`);
+  }
+  if (served.def.namespaced && obj.metadata.namespace && obj.metadata.namespace !== info.namespace) {
+    throw badRequest("the namespace of the provided object does not match the namespace sent on the request");
+  }
+  return updateWith(server, ctx, () => structuredClone(obj));
+}
+
+const PATCH_TYPES = [
+  "application/json-patch+json",
+  "application/merge-patch+json",
+  "application/strategic-merge-patch+json",
+  "application/apply-patch+yaml",
+];
+
+export async function patchObject(server: ApiServer, ctx: RequestContext): Promise<Response> {
+  const { served, info } = ctx;
+  const type = bodyMediaType(ctx.req.headers.get("content-type"));
+  if (!PATCH_TYPES.includes(type)) {
+    // applyPatch renders upstream's 415 listing the accepted types for this kind.
+    applyPatch(type, { metadata: {} }, {}, served.custom ? undefined : served.def.schema);
+  }
+  const bytes = await readBody(ctx);
+  if (!bytes.length) throw badRequest("the patch body is empty");
+  const patch = type === "application/apply-patch+yaml" ? null : parseJson(bytes);
+  const typeName = served.custom ? undefined : served.def.schema;
+  if (info.subresource === "scale") {
+    return updateWith(server, ctx, (cur) => {
+      const scale = applyPatch(type, scaleOf(served.def, cur) as KubeObject, patch, "V1Scale");
+      return applyScale(served.def, cur, scale);
+    });
+  }
+  return updateWith(server, ctx, (cur) => applyPatch(type, cur, patch, typeName), { body: patch });
+}
+
+/** Used by PUT of a missing object: 404, as upstream for kinds that do not allow create-on-update. */
+export function notFoundFor(ctx: RequestContext) {
+  return notFound(ctx.served.store.gr, ctx.info.name);
+}

@@ -1,0 +1,80 @@
+/**
+ * Pods: graceful deletion (the node agent finishes it), and the `binding` subresource the
+ * scheduler uses to assign a node.
+ * @module
+ */
+import { badRequest, conflict, notFound } from "../../api/status.ts";
+import type { KubeObject } from "../../api/types.ts";
+import type { RequestContext } from "../context.ts";
+import { parseJson } from "../negotiate.ts";
+import { timestamp } from "../rest/object_meta.ts";
+import { render } from "../rest/response.ts";
+import type { Strategy } from "../rest/strategy.ts";
+import type { ApiServer } from "../server.ts";
+
+const DEFAULT_GRACE_SECONDS = 30;
+
+function isTerminal(pod: KubeObject): boolean {
+  return pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed";
+}
+
+export const podStrategy: Strategy = {
+  async beginDelete(server, pod, opts) {
+    // Unscheduled or finished pods go at once, as upstream's `CheckGracefulDelete`.
+    let grace = opts.gracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? DEFAULT_GRACE_SECONDS;
+    if (!pod.spec?.nodeName || isTerminal(pod)) grace = 0;
+    const current = pod.metadata.deletionGracePeriodSeconds;
+    if (pod.metadata.deletionTimestamp && current !== undefined && current <= grace) {
+      return { deleted: false, object: pod };
+    }
+    if (grace === 0) return null;
+    if (opts.dryRun) return { deleted: false, object: pod };
+    const res = server.podsResource();
+    const updated = await server.store.update(res.store, pod.metadata.namespace!, pod.metadata.name!, (p) => {
+      p.metadata.deletionTimestamp = timestamp(server.now() + grace * 1000);
+      p.metadata.deletionGracePeriodSeconds = grace;
+      return p;
+    });
+    return { deleted: false, object: updated };
+  },
+};
+
+/** POST pods/{name}/binding: sets spec.nodeName once, atomically, and marks the pod scheduled. */
+export async function createBinding(server: ApiServer, ctx: RequestContext): Promise<Response> {
+  const bytes = new Uint8Array(await ctx.req.arrayBuffer());
+  // deno-lint-ignore no-explicit-any
+  const binding = parseJson(bytes) as any;
+  const node = binding?.target?.name;
+  if (!node || (binding.target.kind && binding.target.kind !== "Node")) {
+    throw badRequest("a Binding needs target.kind Node and target.name");
+  }
+  const { served, info } = ctx;
+  const pre = binding.metadata ?? {};
+  await server.store.update(served.store, info.namespace, info.name, (pod) => {
+    if (pre.uid && pre.uid !== pod.metadata.uid) throw notFound(served.store.gr, info.name);
+    if (pre.resourceVersion && pre.resourceVersion !== pod.metadata.resourceVersion) {
+      throw conflict(served.store.gr, info.name, "the object has been modified; please apply your changes to the latest version and try again");
+    }
+    if (pod.metadata.deletionTimestamp) {
+      throw conflict(served.store.gr, info.name, `pod ${info.name} is being deleted, cannot be assigned to a host`);
+    }
+    if (pod.spec?.nodeName) {
+      throw conflict(served.store.gr, info.name, `pod ${info.name} is already assigned to node "${pod.spec.nodeName}"`);
+    }
+    pod.spec.nodeName = node;
+    const conditions = (pod.status ??= {}).conditions ??= [];
+    const now = timestamp(server.now());
+    const i = conditions.findIndex((c: { type: string }) => c.type === "PodScheduled");
+    const scheduled = { type: "PodScheduled", status: "True", lastProbeTime: null, lastTransitionTime: now };
+    if (i >= 0) conditions[i] = scheduled;
+    else conditions.push(scheduled);
+    return pod;
+  });
+  return render(ctx, { encoding: ctx.format.encoding, shape: "object" }, 201, () => ({
+    kind: "Status",
+    apiVersion: "v1",
+    metadata: {},
+    status: "Success",
+    code: 201,
+  }));
+}

@@ -1,0 +1,228 @@
+/**
+ * API server benchmarks (issue 2): create and update throughput against raw `kv.set` on the same
+ * KV file; p99 write latency at half the peak rate; watch delivery latency; listing 10,000 pods
+ * against a raw `kv.list` of the same keys.
+ *
+ * Run alone: `deno run -A tests/bench/api.ts`.
+ * @module
+ */
+import { encodeObject } from "../../control/store/codec.ts";
+import { startControlPlane } from "../../control/mod.ts";
+import { type BenchRow, percentile, table } from "./bench_row.ts";
+
+const CONCURRENCY = 16;
+
+function configMap(name: string, i = 0) {
+  return {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name, namespace: "default", labels: { app: "bench", shard: String(i % 10) } },
+    data: { "config.yaml": "x".repeat(512), index: String(i) },
+  };
+}
+
+function pod(name: string, i: number) {
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: {
+      name,
+      namespace: "default",
+      uid: crypto.randomUUID(),
+      creationTimestamp: "2026-11-26T00:00:00Z",
+      labels: { app: "bench", "pod-template-hash": "abc123" },
+    },
+    spec: {
+      nodeName: `node-${i % 100}`,
+      containers: [{
+        name: "app",
+        image: "registry.local/app:1.0",
+        ports: [{ containerPort: 8080, protocol: "TCP" }],
+        resources: { requests: { cpu: "100m", memory: "64Mi" } },
+        terminationMessagePath: "/dev/termination-log",
+        terminationMessagePolicy: "File",
+        imagePullPolicy: "IfNotPresent",
+      }],
+      restartPolicy: "Always",
+      dnsPolicy: "ClusterFirst",
+      schedulerName: "default-scheduler",
+      terminationGracePeriodSeconds: 30,
+    },
+    status: { phase: "Running", podIP: `198.18.${i % 250}.${i % 200}`, qosClass: "Burstable" },
+  };
+}
+
+/** Runs `total` async jobs with `concurrency` in flight; returns elapsed ms. */
+async function pool(total: number, concurrency: number, job: (i: number) => Promise<unknown>): Promise<number> {
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < total) await job(next++);
+  }));
+  return performance.now() - t0;
+}
+
+async function post(url: string, body: unknown): Promise<void> {
+  const res = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  if (res.status !== 201) throw new Error(`create failed: ${res.status} ${await res.text()}`);
+  await res.body?.cancel();
+}
+
+async function put(url: string, body: unknown): Promise<void> {
+  const res = await fetch(url, { method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  if (res.status !== 200) throw new Error(`update failed: ${res.status} ${await res.text()}`);
+  await res.body?.cancel();
+}
+
+export async function benchApi(): Promise<BenchRow[]> {
+  const dir = await Deno.makeTempDir({ prefix: "skiff-bench-api-" });
+  const rows: BenchRow[] = [];
+  const kv = await Deno.openKv(`${dir}/state.kv`);
+  const cp = await startControlPlane({ kv, port: 0, compactionIntervalMs: 0 });
+  try {
+    const N = 3000;
+    // Raw baseline: kv.set of the same encoded object size, same file, same concurrency.
+    const value = encodeObject(configMap("raw"));
+    const rawMs = await pool(N, CONCURRENCY, (i) => kv.set(["raw", i], value));
+    const rawRate = N / (rawMs / 1000);
+
+    const base = `${cp.url}/api/v1/namespaces/default/configmaps`;
+    const createMs = await pool(N, CONCURRENCY, (i) => post(base, configMap(`cm-${i}`, i)));
+    const createRate = N / (createMs / 1000);
+    rows.push({
+      name: "API create throughput (ConfigMap, 16 in flight, HTTP)",
+      value: createRate,
+      unit: "obj/s",
+      baseline: { name: "raw kv.set", value: rawRate, unit: "sets/s" },
+      ratio: createRate / rawRate,
+      target: "≥ 0.7×",
+      met: createRate / rawRate >= 0.7,
+    });
+
+    const updateMs = await pool(N, CONCURRENCY, (i) => {
+      const cm = configMap(`cm-${i}`, i);
+      cm.data.index = `updated-${i}`;
+      return put(`${base}/cm-${i}`, cm);
+    });
+    const updateRate = N / (updateMs / 1000);
+    rows.push({
+      name: "API update throughput (PUT, 16 in flight, HTTP)",
+      value: updateRate,
+      unit: "obj/s",
+      baseline: { name: "raw kv.set", value: rawRate, unit: "sets/s" },
+      ratio: updateRate / rawRate,
+      target: "≥ 0.7×",
+      met: updateRate / rawRate >= 0.7,
+    });
+
+    // p99 latency of single-object writes, open loop at half the peak create rate.
+    const rate = createRate / 2;
+    const count = Math.min(2000, Math.round(rate * 4));
+    const latencies: number[] = [];
+    const t0 = performance.now();
+    const inflight: Promise<void>[] = [];
+    for (let i = 0; i < count; i++) {
+      const due = t0 + (i * 1000) / rate;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const start = performance.now();
+      inflight.push(post(base, configMap(`lat-${i}`, i)).then(() => void latencies.push(performance.now() - start)));
+    }
+    await Promise.all(inflight);
+    const p99 = percentile(latencies, 99);
+    rows.push({
+      name: `p99 create latency at half peak (${Math.round(rate)}/s)`,
+      value: p99,
+      unit: "ms",
+      baseline: { name: "p50", value: percentile(latencies, 50), unit: "ms" },
+      target: "≤ 10 ms",
+      met: p99 <= 10,
+    });
+
+    // Watch delivery: one HTTP watcher; each event's latency from just before the write to arrival.
+    const sent = new Map<string, number>();
+    const delivered: number[] = [];
+    const ac = new AbortController();
+    const watchRes = await fetch(`${base}?watch=true&labelSelector=app%3Dwatch`, { signal: ac.signal });
+    const reader = watchRes.body!.pipeThrough(new TextDecoderStream()).getReader();
+    const W = 500;
+    const reading = (async () => {
+      let buf = "";
+      while (delivered.length < W) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buf += value;
+        let nl;
+        while ((nl = buf.indexOf("\n")) >= 0) {
+          const ev = JSON.parse(buf.slice(0, nl));
+          buf = buf.slice(nl + 1);
+          const at = sent.get(ev.object?.metadata?.name);
+          if (at !== undefined) delivered.push(performance.now() - at);
+        }
+      }
+    })();
+    const store = cp.server.store;
+    const cms = cp.server.resource("", "v1", "configmaps")!.store;
+    for (let i = 0; i < W; i++) {
+      const name = `w-${i}`;
+      const obj = configMap(name, i);
+      obj.metadata.labels.app = "watch";
+      sent.set(name, performance.now());
+      await store.create(cms, obj as never);
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    await reading;
+    ac.abort();
+    await reader.cancel().catch(() => {});
+    const wp99 = percentile(delivered, 99);
+    rows.push({
+      name: "watch delivery p99 (write issued → event parsed by an HTTP watcher, in-process)",
+      value: wp99,
+      unit: "ms",
+      baseline: { name: "p50", value: percentile(delivered, 50), unit: "ms" },
+      target: "≤ 10 ms",
+      met: wp99 <= 10,
+    });
+
+    // Listing 10,000 pods against a raw kv.list of the same keys.
+    const pods = cp.server.podsResource().store;
+    const P = 10_000;
+    for (let i = 0; i < P; i += 100) {
+      await Promise.all(Array.from({ length: 100 }, (_, j) => store.create(pods, pod(`pod-${i + j}`, i + j) as never)));
+    }
+    const rawList: number[] = [];
+    const apiList: number[] = [];
+    for (let round = 0; round < 5; round++) {
+      let t = performance.now();
+      let n = 0;
+      for await (const _ of kv.list({ prefix: ["o", "pods"] }, { batchSize: 1000 })) n++;
+      rawList.push(performance.now() - t);
+      if (n !== P) throw new Error(`raw list saw ${n} pods`);
+      t = performance.now();
+      const res = await fetch(`${cp.url}/api/v1/pods`);
+      const body = await res.json();
+      apiList.push(performance.now() - t);
+      if (body.items.length !== P) throw new Error(`API list returned ${body.items.length} pods`);
+    }
+    const api = percentile(apiList, 50);
+    const raw = percentile(rawList, 50);
+    rows.push({
+      name: "list 10,000 pods (GET /api/v1/pods, JSON, median of 5)",
+      value: api,
+      unit: "ms",
+      baseline: { name: "raw kv.list of the same keys", value: raw, unit: "ms" },
+      ratio: api / raw,
+      target: "≤ 3×",
+      met: api / raw <= 3,
+    });
+  } finally {
+    await cp.close();
+    kv.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+  return rows;
+}
+
+if (import.meta.main) {
+  console.log(table(await benchApi()));
+}
