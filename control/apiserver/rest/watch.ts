@@ -65,7 +65,9 @@ export function watchObjects(server: ApiServer, ctx: RequestContext): Response {
     clearTimeout(timer);
     abort.abort();
   };
-  ctx.req.signal?.addEventListener("abort", stop);
+  // A client that goes away cancels the stream (request.signal is not used: with Deno.serve's
+  // legacy behaviour it also aborts on successful responses).
+  let cancelled = false;
   const body = new ReadableStream<Uint8Array>({
     start() {
       timer = setTimeout(stop, timeout);
@@ -73,6 +75,7 @@ export function watchObjects(server: ApiServer, ctx: RequestContext): Response {
     async pull(controller) {
       try {
         const next = await events.next();
+        if (cancelled) return;
         if (next.done) {
           stop();
           controller.close();
@@ -81,11 +84,13 @@ export function watchObjects(server: ApiServer, ctx: RequestContext): Response {
         controller.enqueue(encodeFrame(shape(next.value), encoding));
       } catch (e) {
         stop();
+        if (cancelled) return;
         console.error("watch stream failed:", e);
         controller.close();
       }
     },
     async cancel() {
+      cancelled = true;
       stop();
       await events.return(undefined);
     },

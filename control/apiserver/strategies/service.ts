@@ -3,7 +3,7 @@
  * same atomic commit as the Service (one KV key per allocated address or port), released with it.
  * @module
  */
-import { fieldError, invalid } from "../../api/status.ts";
+import { alreadyExists, fieldError, invalid } from "../../api/status.ts";
 import type { KubeObject } from "../../api/types.ts";
 import type { WriteOptions } from "../../store/mod.ts";
 import { type Cidr, ipInCidr, ipToString, parseCidr } from "../../api/cidr.ts";
@@ -159,6 +159,11 @@ export const serviceStrategy: Strategy = {
     }
   },
   async beforeCreate(server, svc, dryRun) {
+    // An existing Service of that name is a 409, before any allocation is judged.
+    const res = server.resource("", "v1", "services")!;
+    if (await server.store.get(res.store, svc.metadata.namespace!, svc.metadata.name!)) {
+      throw alreadyExists(res.store.gr, svc.metadata.name!);
+    }
     const requested = allocationsOf(svc);
     await explainConflict(server, svc, requested);
     await assign(server, svc, null);
