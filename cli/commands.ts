@@ -1,0 +1,20 @@
+/**
+ * The command table. Adding a command is one file exporting a {@linkcode Command} and one entry
+ * here; help, flag parsing and Debian-package installation follow from the entry.
+ * @module
+ */
+import type { Command } from "./args.ts";
+import { benchCommand } from "./bench.ts";
+import { helpCommand } from "./help.ts";
+import { testCommand } from "./test.ts";
+import { upCommand } from "./up.ts";
+import { versionCommand } from "./version.ts";
+
+/** Every command, in help order. */
+export const COMMANDS: readonly Command[] = [
+  upCommand,
+  testCommand,
+  benchCommand,
+  helpCommand,
+  versionCommand,
+];

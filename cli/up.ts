@@ -1,0 +1,191 @@
+/**
+ * `./skiff up`: an all-in-one cluster on an embedded KV file in `--data-dir`.
+ *
+ * Layout of the data dir: `state.kv` (Deno KV), `kubeconfig`, `skiff.lock` (PID of the running
+ * `up`), `logs/` (child logs), `run/` (records of running children).
+ *
+ * stdout carries exactly two lines once the cluster is ready, `server: <url>` and
+ * `kubeconfig: <path>`; everything else goes to stderr or `logs/`.
+ * @module
+ */
+import { resolve } from "node:path";
+import type { Command } from "./args.ts";
+import { CliError } from "./errors.ts";
+import { writeKubeconfig } from "./kubeconfig.ts";
+import { acquireDataDirLock } from "./lock.ts";
+import { type NodeAgentContext, startNodeAgent } from "./node_agent.ts";
+import { reapStaleChildren, Supervisor } from "./supervisor.ts";
+
+/** The control plane as `up` uses it (the contract of `startControlPlane` in `control/mod.ts`). */
+export interface ControlPlane {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Starts a control plane on a KV file. */
+export type StartControlPlane = (
+  opts: { kvPath: string; port: number; hostname?: string },
+) => Promise<ControlPlane>;
+
+/** What `up` runs with. */
+export interface UpOptions {
+  /** Absolute data dir; created when missing. */
+  dataDir: string;
+  /** API server port; 0 picks a free one. */
+  port: number;
+  /** Start the node agent too. */
+  node: boolean;
+  /** Listen address (default 127.0.0.1). */
+  hostname?: string;
+}
+
+/** I/O `up` is given, so tests can drive it in-process. */
+export interface UpDeps {
+  startControlPlane: StartControlPlane;
+  startNodeAgent(ctx: NodeAgentContext): Promise<void>;
+  /** Writes one line to stdout. */
+  out(line: string): void;
+  /** Writes one line to stderr. */
+  err(line: string): void;
+  /** How long children get between SIGTERM and SIGKILL. */
+  graceMs?: number;
+}
+
+/**
+ * Runs a cluster until `signal` aborts, then stops everything. Resolves to the exit code; throws
+ * {@linkcode CliError} for user errors (data dir in use, port taken).
+ */
+export async function runUp(opts: UpOptions, deps: UpDeps, signal: AbortSignal): Promise<number> {
+  const { dataDir } = opts;
+  await mkdir(dataDir);
+  await using lock = await acquireDataDirLock(dataDir);
+  if (lock.stalePid !== undefined) {
+    deps.err(
+      `skiff: the previous ./skiff up (pid ${lock.stalePid}) did not stop cleanly; resuming its state`,
+    );
+  }
+  const runDir = `${dataDir}/run`;
+  await mkdir(runDir);
+  await mkdir(`${dataDir}/logs`);
+  const reaped = reapStaleChildren(runDir);
+  if (reaped.length > 0) deps.err(`skiff: killed leftover child process groups ${reaped.join(", ")}`);
+
+  await using supervisor = new Supervisor({ runDir, graceMs: deps.graceMs });
+  const removeGuards = supervisor.installCrashGuards();
+  try {
+    const cp = await startControlPlane(deps.startControlPlane, opts);
+    try {
+      const kubeconfig = `${dataDir}/kubeconfig`;
+      await writeKubeconfig(kubeconfig, cp.url);
+      if (opts.node) {
+        await deps.startNodeAgent({ supervisor, dataDir, server: cp.url, kubeconfig, log: deps.err });
+      }
+      if (!signal.aborted) {
+        deps.out(`server: ${cp.url}`);
+        deps.out(`kubeconfig: ${kubeconfig}`);
+        await aborted(signal);
+      }
+      deps.err("skiff: stopping");
+    } finally {
+      await supervisor.stop(); // children first: they talk to the control plane
+      await cp.close();
+    }
+  } finally {
+    removeGuards();
+  }
+  return 0;
+}
+
+async function startControlPlane(start: StartControlPlane, opts: UpOptions): Promise<ControlPlane> {
+  const hostname = opts.hostname ?? "127.0.0.1";
+  try {
+    return await start({ kvPath: `${opts.dataDir}/state.kv`, port: opts.port, hostname });
+  } catch (e) {
+    if (e instanceof Deno.errors.AddrInUse) {
+      throw new CliError(
+        `port ${opts.port} on ${hostname} is in use; pass --port N (--port 0 picks a free port)`,
+      );
+    }
+    throw e;
+  }
+}
+
+async function mkdir(path: string): Promise<void> {
+  try {
+    await Deno.mkdir(path, { recursive: true });
+  } catch (e) {
+    if (isFsError(e)) {
+      throw new CliError(`cannot create directory ${path}: ${e.message}; pass another --data-dir`);
+    }
+    throw e;
+  }
+}
+
+/** An operating-system error (`Deno.errors.*`): the user's to fix, not a bug. */
+function isFsError(e: unknown): e is Error {
+  return Object.values(Deno.errors).some((cls) => e instanceof cls);
+}
+
+function aborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
+}
+
+/** `./skiff up`. */
+export const upCommand: Command = {
+  name: "up",
+  summary: "Start an all-in-one cluster (control plane and node) on an embedded KV file; Ctrl-C stops it.",
+  description: [
+    "When ready it prints two lines on stdout, `server: <url>` and `kubeconfig: <path>`;",
+    "use them as: kubectl --kubeconfig <path> get ns. Running it again on the same --data-dir",
+    "resumes the same state; a data dir serves one ./skiff up at a time.",
+  ].join("\n"),
+  flags: [
+    {
+      name: "data-dir",
+      type: "string",
+      value: "DIR",
+      default: "./.skiff",
+      description: "Where state, kubeconfig and logs live.",
+    },
+    {
+      name: "port",
+      type: "number",
+      value: "N",
+      default: 6443,
+      max: 65535,
+      description: "API server port on 127.0.0.1; 0 picks a free port.",
+    },
+    { name: "no-node", type: "boolean", description: "Run the control plane only, without a node agent." },
+  ],
+  args: "none",
+  packages: [],
+  async run({ cwd, flags }) {
+    const stop = new AbortController();
+    const onSignal = () => {
+      if (stop.signal.aborted) Deno.exit(130); // a second signal: the crash guards kill the children
+      stop.abort();
+    };
+    const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+    for (const s of signals) Deno.addSignalListener(s, onSignal);
+    // stdout carries only the two ready lines: whatever else is logged with console.log goes to stderr.
+    const print = console.log;
+    console.log = console.error;
+    try {
+      const { startControlPlane } = await import("../control/mod.ts");
+      return await runUp({
+        dataDir: resolve(cwd, String(flags["data-dir"])),
+        port: Number(flags["port"]),
+        node: !flags["no-node"],
+      }, {
+        startControlPlane,
+        startNodeAgent,
+        out: (line) => print(line),
+        err: (line) => console.error(line),
+      }, stop.signal);
+    } finally {
+      console.log = print;
+      for (const s of signals) Deno.removeSignalListener(s, onSignal);
+    }
+  },
+};
