@@ -11,7 +11,7 @@ import { Hono } from "hono";
 import type { ResourceDef } from "../api/resource.ts";
 import { ApiError, forbidden, internalError, methodNotAllowed, pathNotFound } from "../api/status.ts";
 import { compact, type HubOptions, Store, WatchHub } from "../store/mod.ts";
-import { namespaceLifecycle } from "./admission/namespace_lifecycle.ts";
+import { NamespaceCache, namespaceLifecycle } from "./admission/namespace_lifecycle.ts";
 import {
   ADMIN,
   type AdmissionPlugin,
@@ -98,6 +98,7 @@ export class ApiServer {
   readonly app: Hono;
   /** Handlers for connect subresources, keyed `resource/subresource` (filled by the node integration). */
   readonly connect = new Map<string, ConnectHandler>();
+  readonly #namespaces: NamespaceCache;
   readonly #authn: Authenticator;
   readonly #authz: Authorizer;
   readonly #now: () => number;
@@ -118,7 +119,8 @@ export class ApiServer {
     this.#retentionMs = opts.retentionMs ?? 5 * 60_000;
     this.#compactionMs = opts.compactionIntervalMs ?? 60_000;
     const namespaces = this.resource("", "v1", "namespaces")!;
-    this.admission = [namespaceLifecycle(this.store, namespaces.store), ...(opts.admission ?? [])];
+    this.#namespaces = new NamespaceCache(this.store, namespaces.store);
+    this.admission = [namespaceLifecycle(this.#namespaces), ...(opts.admission ?? [])];
     this.app = this.#routes();
   }
 
@@ -146,6 +148,7 @@ export class ApiServer {
     await bootstrap(this);
     const rv = await loadCustomResources(this);
     this.#background.push(syncCustomResources(this, rv, this.#closing.signal));
+    this.#background.push(this.#namespaces.run(this.hub, this.#closing.signal));
     if (this.#compactionMs > 0) {
       this.#compactTimer = setInterval(() => {
         compact(this.store.kv, { retentionMs: this.#retentionMs }).catch((e) =>

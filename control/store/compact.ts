@@ -6,9 +6,9 @@
  * below W gets 410 Expired.
  * @module
  */
-import { chunkKey, HEAD, LOG, logKey, watermarkKey, after, ZERO_VS } from "./keys.ts";
+import { chunkKey, commitOf, HEAD, indexOf, LOG, logKey, watermarkKey, ZERO_EVENT } from "./keys.ts";
 import { retryLocked } from "./kv_retry.ts";
-import type { LogEntry } from "./log.ts";
+import { entriesOf, type LoggedEntry, type LogEntry } from "./log.ts";
 import { commit } from "./store.ts";
 
 export interface CompactOptions {
@@ -18,7 +18,7 @@ export interface CompactOptions {
 }
 
 export interface CompactResult {
-  /** Resource key → new watermark versionstamp, for resources that were compacted. */
+  /** Resource key → new watermark event id, for resources that were compacted. */
   watermarks: Record<string, string>;
   deletedEntries: number;
 }
@@ -50,32 +50,58 @@ async function compactResource(
   cutoff: number,
 ): Promise<{ watermark: string; deleted: number } | null> {
   const wmEntry = await retryLocked(() => kv.get<string>(watermarkKey(res)));
-  const previous = wmEntry.value ?? ZERO_VS;
-  const old: { vs: string; e: LogEntry }[] = [];
-  const iter = kv.list<LogEntry>({ prefix: [LOG, res], start: logKey(res, after(previous)) }, { batchSize: 1000 });
-  for await (const entry of iter) {
-    if (entry.value.ts >= cutoff) break;
-    old.push({ vs: entry.key[2] as string, e: entry.value });
+  const previous = wmEntry.value ?? ZERO_EVENT;
+  const old: LoggedEntry[] = [];
+  const iter = kv.list<LogEntry[]>({ prefix: [LOG, res], start: logKey(res, commitOf(previous)) }, { batchSize: 1000 });
+  scan: for await (const entry of iter) {
+    for (const le of entriesOf(entry.key[2] as string, entry.value)) {
+      if (le.ev <= previous) continue;
+      if (le.e.ts >= cutoff) break scan;
+      old.push(le);
+    }
   }
   if (!old.length) return null;
-  const watermark = old[old.length - 1].vs;
+  const watermark = old[old.length - 1].ev;
   // Raise the watermark first: from then on nobody may read below it, so deleting is safe.
-  const raised = await commit(
-    kv.atomic().check(wmEntry).set(watermarkKey(res), watermark),
-  );
+  const raised = await commit(kv.atomic().check(wmEntry).set(watermarkKey(res), watermark));
   if (!raised.ok) return null; // another replica is compacting this resource
-  const deletions: Deno.KvKey[] = [];
-  for (const { vs, e } of old) {
-    if (e.p) {
-      deletions.push(logKey(res, e.p));
-      for (let i = 0; i < (e.pc ?? 0); i++) deletions.push(chunkKey(res, e.ns, e.n, i, e.p));
+  // Event ids to drop, grouped by the commit (log key) holding them.
+  const drop = new Map<string, Set<number>>();
+  const mark = (ev: string) => {
+    const vs = commitOf(ev);
+    if (!drop.has(vs)) drop.set(vs, new Set());
+    drop.get(vs)!.add(indexOf(ev));
+  };
+  for (const { ev, e } of old) {
+    if (e.p) mark(e.p);
+    if (e.t === "D") mark(ev);
+  }
+  let deleted = 0;
+  let op = kv.atomic();
+  let mutations = 0;
+  const flush = async () => {
+    if (mutations) await commit(op);
+    op = kv.atomic();
+    mutations = 0;
+  };
+  for (const [vs, indexes] of drop) {
+    const got = await retryLocked(() => kv.get<LogEntry[]>(logKey(res, vs)));
+    if (!got.value) continue;
+    const keep = got.value.filter((e) => !indexes.has(e.x));
+    for (const e of got.value) {
+      if (!indexes.has(e.x)) continue;
+      deleted++;
+      for (let i = 0; i < (e.c ?? 0); i++) {
+        op.delete(chunkKey(res, e.ns, e.n, i, vs));
+        if (++mutations >= MAX_MUTATIONS) await flush();
+      }
     }
-    if (e.t === "D") deletions.push(logKey(res, vs));
+    if (keep.length) op.set(logKey(res, vs), keep);
+    else op.delete(logKey(res, vs));
+    if (++mutations >= MAX_MUTATIONS) await flush();
   }
-  for (let i = 0; i < deletions.length; i += MAX_MUTATIONS) {
-    const op = kv.atomic();
-    for (const k of deletions.slice(i, i + MAX_MUTATIONS)) op.delete(k);
-    await commit(op);
-  }
-  return { watermark, deleted: deletions.length };
+  await flush();
+  return { watermark, deleted };
 }
+
+

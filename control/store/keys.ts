@@ -1,17 +1,21 @@
 /**
- * The KV key layout of the store, and the mapping between KV versionstamps and Kubernetes
+ * The KV key layout of the store, and the mapping between commits and Kubernetes
  * resourceVersions.
  *
- * | key                                   | value                                          |
- * |---------------------------------------|------------------------------------------------|
- * | `["o", res, ns, name]`                | CBOR bytes of the object, or a chunk manifest  |
- * | `["c", res, ns, name, i, vs]`         | chunk `i` of the version written at `vs`       |
- * | `["l", res, vs]`                      | change-log entry written by the commit `vs`    |
- * | `["h", res]`                          | touched by every write: wakes watchers         |
- * | `["m", "compacted", res]`             | the compaction watermark of `res`              |
- * | `["r", res, ns, name, vs]`            | a DELETED entry still refers to chunks of `vs` |
+ * | key                                   | value                                              |
+ * |---------------------------------------|----------------------------------------------------|
+ * | `["o", res, ns, name]`                | the current version: `{ b: bytes, x }` or `{ c, x }` |
+ * | `["c", res, ns, name, i, vs]`         | chunk `i` of the version written by commit `vs`    |
+ * | `["l", res, vs]`                      | the change-log entries commit `vs` wrote for `res` |
+ * | `["h", res]`, `["h", "*"]`            | touched by every write: wakes watchers; value = last index |
+ * | `["m", "compacted", res]`             | the compaction watermark of `res` (an event id)    |
  *
  * `res` is the resource key (`pods`, `deployments.apps`); `ns` is `""` for cluster-scoped objects.
+ *
+ * Several writes may share one KV commit (group commit). Each write gets an index `x` within its
+ * commit, and its **event id** is the commit's 20-hex-digit versionstamp followed by `x` in four hex
+ * digits: 24 hex digits, unique, ordered by commit then index. The resourceVersion is the event id
+ * as a decimal integer: positive, monotonic and comparable, as Kubernetes 1.35 specifies.
  * @module
  */
 
@@ -20,7 +24,6 @@ export const CHUNK = "c";
 export const LOG = "l";
 export const HEAD = "h";
 export const META = "m";
-export const DELETE_REF = "r";
 
 export function objectKey(res: string, ns: string, name: string): Deno.KvKey {
   return [OBJECT, res, ns, name];
@@ -42,28 +45,40 @@ export function watermarkKey(res: string): Deno.KvKey {
   return [META, "compacted", res];
 }
 
-export function deleteRefKey(res: string, ns: string, name: string, vs: string): Deno.KvKey {
-  return [DELETE_REF, res, ns, name, vs];
-}
-
 /** The smallest string greater than `s`: turns an inclusive KV `start` into an exclusive one. */
 export function after(s: string): string {
   return s + "\u0000";
 }
 
 const VS_HEX = 20;
+const EVENT_HEX = 24;
 
-/** A KV versionstamp (20 hex digits) as a decimal resourceVersion, as Kubernetes 1.35 specifies. */
-export function toResourceVersion(versionstamp: string): string {
-  return BigInt("0x" + versionstamp).toString();
+/** The event id of write `index` in the commit `vs`. */
+export function eventId(vs: string, index: number): string {
+  return vs + index.toString(16).padStart(EVENT_HEX - VS_HEX, "0");
 }
 
-/** The KV versionstamp for a resourceVersion; null if `rv` is not a positive decimal integer. */
-export function toVersionstamp(rv: string): string | null {
-  if (!/^[1-9][0-9]{0,24}$/.test(rv)) return null;
+/** The commit versionstamp an event id belongs to. */
+export function commitOf(ev: string): string {
+  return ev.slice(0, VS_HEX);
+}
+
+/** The index of an event within its commit. */
+export function indexOf(ev: string): number {
+  return parseInt(ev.slice(VS_HEX), 16);
+}
+
+/** An event id as a decimal resourceVersion. */
+export function toResourceVersion(ev: string): string {
+  return BigInt("0x" + ev).toString();
+}
+
+/** The event id of a resourceVersion; null if `rv` is not a positive decimal integer in range. */
+export function toEventId(rv: string): string | null {
+  if (!/^[1-9][0-9]{0,29}$/.test(rv)) return null;
   const hex = BigInt(rv).toString(16);
-  return hex.length > VS_HEX ? null : hex.padStart(VS_HEX, "0");
+  return hex.length > EVENT_HEX ? null : hex.padStart(EVENT_HEX, "0");
 }
 
-/** The versionstamp that sorts before every real one. */
-export const ZERO_VS = "0".repeat(VS_HEX);
+/** The event id that sorts before every real one. */
+export const ZERO_EVENT = "0".repeat(EVENT_HEX);

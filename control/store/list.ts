@@ -12,9 +12,9 @@ import type { FieldSelector, LabelSelector } from "../api/selector.ts";
 import { ApiError, badRequest, gone, internalError } from "../api/status.ts";
 import type { KubeObject } from "../api/types.ts";
 import { decodeObject } from "./codec.ts";
-import { after, logKey, LOG, OBJECT, toResourceVersion } from "./keys.ts";
+import { after, commitOf, eventId, LOG, logKey, OBJECT, toResourceVersion } from "./keys.ts";
 import { retryLocked } from "./kv_retry.ts";
-import { deletedBytes, entryBytes, type LogEntry, type ObjectValue } from "./log.ts";
+import { entriesOf, entryBytes, type LogEntry, type ObjectValue, readEntry } from "./log.ts";
 import { Store, type StoreResource } from "./store.ts";
 
 export interface ListOptions {
@@ -68,7 +68,7 @@ export async function list(store: Store, res: StoreResource, opts: ListOptions =
     startAfter = [token.ns, token.n];
     if (listVs < await store.watermark(res)) throw gone(CONTINUE_EXPIRED);
   } else if (opts.resourceVersion && opts.resourceVersion !== "0") {
-    const vs = Store.versionstampOf(opts.resourceVersion);
+    const vs = Store.eventIdOf(opts.resourceVersion);
     const head = await store.head(res);
     if (opts.resourceVersionMatch === "Exact") {
       if (vs < await store.watermark(res)) {
@@ -128,12 +128,13 @@ export async function list(store: Store, res: StoreResource, opts: ListOptions =
       if (!take(await stateFromDeleted(kv, res, d.entries, listVs), d.key)) break outer;
     }
     if (!entry || !key) break;
+    const ev = eventId(entry.versionstamp, entry.value.x);
     let obj: KubeObject | null;
-    if (entry.versionstamp <= listVs) {
+    if (ev <= listVs) {
       obj = (await store.materialize(res.key, entry))?.obj ?? null;
-      if (!obj) obj = await rewind(kv, res, key, entry.versionstamp, listVs);
+      if (!obj) obj = await rewind(kv, res, key, ev, listVs);
     } else {
-      obj = await rewind(kv, res, key, entry.versionstamp, listVs);
+      obj = await rewind(kv, res, key, ev, listVs);
       const d = deleted[di]?.key;
       if (!obj && d && compareKey(d, key) === 0) obj = await stateFromDeleted(kv, res, deleted[di].entries, listVs);
     }
@@ -166,34 +167,35 @@ async function deletedSince(
   startAfter: [string, string] | null,
 ): Promise<DeletedKey[]> {
   const byKey = new Map<string, DeletedKey>();
-  const iter = kv.list<LogEntry>({ prefix: [LOG, res.key], start: logKey(res.key, after(listVs)) }, {
+  const iter = kv.list<LogEntry[]>({ prefix: [LOG, res.key], start: logKey(res.key, commitOf(listVs)) }, {
     batchSize: 1000,
   });
   for await (const entry of iter) {
-    const e = entry.value;
-    if (e.t !== "D") continue;
-    if (ns !== undefined && e.ns !== ns) continue;
-    const key: [string, string] = [e.ns, e.n];
-    if (startAfter && compareKey(key, startAfter) <= 0) continue;
-    const id = `${e.ns}\u0000${e.n}`;
-    let d = byKey.get(id);
-    if (!d) byKey.set(id, d = { key, entries: [] });
-    d.entries.push({ vs: entry.key[2] as string, e });
+    for (const { ev, e } of entriesOf(entry.key[2] as string, entry.value)) {
+      if (ev <= listVs || e.t !== "D") continue;
+      if (ns !== undefined && e.ns !== ns) continue;
+      const key: [string, string] = [e.ns, e.n];
+      if (startAfter && compareKey(key, startAfter) <= 0) continue;
+      const id = `${e.ns}\u0000${e.n}`;
+      let d = byKey.get(id);
+      if (!d) byKey.set(id, d = { key, entries: [] });
+      d.entries.push({ vs: ev, e });
+    }
   }
   return [...byKey.values()].sort((a, b) => compareKey(a.key, b.key));
 }
 
-/** The state at `listVs` of an object now at version `vs` (> listVs), walking back the log. */
+/** The state at `listVs` of an object now at version `ev` (> listVs), walking back the log. */
 async function rewind(
   kv: Deno.Kv,
   res: StoreResource,
   key: [string, string],
-  vs: string,
+  ev: string,
   listVs: string,
 ): Promise<KubeObject | null> {
-  let cur = vs;
+  let cur = ev;
   while (cur > listVs) {
-    const e = (await retryLocked(() => kv.get<LogEntry>(logKey(res.key, cur)))).value;
+    const e = await readEntry(kv, res.key, cur);
     if (!e) throw gone(CONTINUE_EXPIRED);
     if (!e.p) return null; // created after the list RV
     cur = e.p;
@@ -201,18 +203,18 @@ async function rewind(
   return await versionAt(kv, res, key, cur);
 }
 
-/** The object version written at `vs`, read from its log entry. */
+/** The object version written at `ev`, read from its log entry. */
 async function versionAt(
   kv: Deno.Kv,
   res: StoreResource,
   key: [string, string],
-  vs: string,
+  ev: string,
 ): Promise<KubeObject> {
-  const e = (await retryLocked(() => kv.get<LogEntry>(logKey(res.key, vs)))).value;
+  const e = await readEntry(kv, res.key, ev);
   if (!e) throw gone(CONTINUE_EXPIRED);
-  const bytes = await entryBytes(kv, res.key, vs, e);
-  if (!bytes) throw internalError(`chunks of ${res.key} ${key.join("/")} at ${vs} are missing`);
-  return decodeObject(bytes, toResourceVersion(vs));
+  const bytes = await entryBytes(kv, res.key, ev, e);
+  if (!bytes) throw internalError(`chunks of ${res.key} ${key.join("/")} at ${ev} are missing`);
+  return decodeObject(bytes, toResourceVersion(ev));
 }
 
 /** The state at `listVs` of an object deleted after it (possibly re-created since). */
@@ -223,9 +225,9 @@ async function stateFromDeleted(
   listVs: string,
 ): Promise<KubeObject | null> {
   // The first deletion after the list RV ended the incarnation that was alive at the list RV.
-  const { e } = entries[0];
+  const { vs, e } = entries[0];
   if (e.p! <= listVs) {
-    const bytes = await deletedBytes(kv, res.key, e);
+    const bytes = await entryBytes(kv, res.key, vs, e);
     if (!bytes) throw gone(CONTINUE_EXPIRED);
     return decodeObject(bytes, toResourceVersion(e.p!));
   }

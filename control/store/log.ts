@@ -1,13 +1,14 @@
 /**
  * Change-log entries and reading stored object versions.
  *
- * Every write commits the object and one log entry keyed by the commit's own versionstamp, in the
- * same atomic commit. An entry holds the version it wrote (inline, or as chunks keyed by the same
- * versionstamp) and points back at the version it replaced, so any version still in the log can
- * be read, and watches can replay from any resourceVersion not yet compacted.
+ * Every commit writes, per resource it touches, one log key holding the entries of its writes, in
+ * the same atomic commit as the objects. An entry holds the version it wrote (inline when the log
+ * value has room, otherwise as chunks keyed by the commit) and points back at the version it
+ * replaced, so any version still in the log can be read and watches can replay from any
+ * resourceVersion not yet compacted.
  * @module
  */
-import { chunkKey } from "./keys.ts";
+import { chunkKey, commitOf, eventId, indexOf, logKey } from "./keys.ts";
 import { joinChunks } from "./codec.ts";
 import { retryLocked } from "./kv_retry.ts";
 
@@ -16,16 +17,19 @@ export type EntryType = "A" | "M" | "D";
 export interface LogEntry {
   /** ADDED, MODIFIED or DELETED. */
   t: EntryType;
+  /** Index of this write within its commit. */
+  x: number;
   ns: string;
   n: string;
-  /** A/M: bytes of this version when inline. D: bytes of the deleted (last) version when inline. */
+  /**
+   * The version this entry carries (A/M: the version written; D: the version deleted), inline
+   * when the log value had room...
+   */
   o?: Uint8Array;
-  /** A/M: chunk count of this version when chunked (chunks are keyed by this entry's versionstamp). */
+  /** ...or else as this many chunks keyed by this entry's commit. */
   c?: number;
-  /** M/D: versionstamp of the version this entry replaced. */
+  /** M/D: event id of the version this entry replaced. */
   p?: string;
-  /** M/D: chunk count of the replaced version, when it was chunked. */
-  pc?: number;
   /** M: labels of the replaced version (for selector transitions in watches). */
   pl?: Record<string, string>;
   /** M: selectable fields of the replaced version. */
@@ -34,8 +38,23 @@ export interface LogEntry {
   ts: number;
 }
 
-/** The stored value under an object key: inline bytes, or a manifest for a chunked object. */
-export type ObjectValue = Uint8Array | { c: number };
+/** The value under an object key: the current version, inline or as a chunk count, and its index. */
+export interface ObjectValue {
+  b?: Uint8Array;
+  c?: number;
+  x: number;
+}
+
+/** An entry with its event id. */
+export interface LoggedEntry {
+  ev: string;
+  e: LogEntry;
+}
+
+/** The entries of one log key, with their event ids. */
+export function entriesOf(vs: string, value: LogEntry[]): LoggedEntry[] {
+  return value.map((e) => ({ ev: eventId(vs, e.x), e }));
+}
 
 /** Reads the chunks of one version. Null if any is missing (compacted or concurrently replaced). */
 export async function readChunks(
@@ -43,9 +62,10 @@ export async function readChunks(
   res: string,
   ns: string,
   name: string,
-  vs: string,
+  ev: string,
   count: number,
 ): Promise<Uint8Array | null> {
+  const vs = commitOf(ev);
   const parts: Uint8Array[] = [];
   for (let i = 0; i < count; i += 10) {
     const keys: Deno.KvKey[] = [];
@@ -59,14 +79,15 @@ export async function readChunks(
   return joinChunks(parts);
 }
 
-/** Bytes of the version an A/M entry wrote. */
-export function entryBytes(kv: Deno.Kv, res: string, vs: string, e: LogEntry): Promise<Uint8Array | null> {
+/** Bytes of the version an entry carries (written by A/M, deleted by D). */
+export function entryBytes(kv: Deno.Kv, res: string, ev: string, e: LogEntry): Promise<Uint8Array | null> {
   if (e.o) return Promise.resolve(e.o);
-  return readChunks(kv, res, e.ns, e.n, vs, e.c ?? 0);
+  return readChunks(kv, res, e.ns, e.n, ev, e.c ?? 0);
 }
 
-/** Bytes of the version a D entry deleted. */
-export function deletedBytes(kv: Deno.Kv, res: string, e: LogEntry): Promise<Uint8Array | null> {
-  if (e.o) return Promise.resolve(e.o);
-  return readChunks(kv, res, e.ns, e.n, e.p!, e.pc ?? 0);
+/** The log entry of one event, or null if it was compacted away. */
+export async function readEntry(kv: Deno.Kv, res: string, ev: string): Promise<LogEntry | null> {
+  const got = await retryLocked(() => kv.get<LogEntry[]>(logKey(res, commitOf(ev))));
+  const x = indexOf(ev);
+  return got.value?.find((e) => e.x === x) ?? null;
 }

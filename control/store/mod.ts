@@ -7,4 +7,4 @@ export * from "./list.ts";
 export * from "./watch_hub.ts";
 export * from "./compact.ts";
 export { MAX_OBJECT_BYTES } from "./codec.ts";
-export { toResourceVersion, toVersionstamp } from "./keys.ts";
+export { toEventId, toResourceVersion } from "./keys.ts";

@@ -2,8 +2,9 @@
  * The object store on Deno KV: the etcd role.
  *
  * Objects are CBOR-encoded, one key each (chunked past one KV value), and every write appends a
- * change-log entry in the same atomic commit. resourceVersions are commit versionstamps as
- * decimal integers. Updates and deletes are optimistic: a commit checks the versionstamp it read.
+ * change-log entry in the same atomic commit. Writes go through a group committer; each gets its
+ * own event id (commit versionstamp + index), whose decimal form is the resourceVersion. Updates
+ * and deletes are optimistic: a commit checks the KV versionstamp it read.
  * @module
  */
 import {
@@ -16,8 +17,9 @@ import {
   tooLarge,
 } from "../api/status.ts";
 import { deepEqual, type KubeObject } from "../api/types.ts";
-import { decodeObject, encodeObject, INLINE_MAX, MAX_OBJECT_BYTES, splitChunks } from "./codec.ts";
-import { chunkKey, headKey, logKey, objectKey, toResourceVersion, toVersionstamp, watermarkKey, ZERO_VS } from "./keys.ts";
+import { decodeObject, encodeObject, MAX_OBJECT_BYTES } from "./codec.ts";
+import { Committer, type WriteIntent } from "./committer.ts";
+import { eventId, headKey, objectKey, toEventId, toResourceVersion, watermarkKey, ZERO_EVENT } from "./keys.ts";
 import { retryLocked } from "./kv_retry.ts";
 import { type LogEntry, type ObjectValue, readChunks } from "./log.ts";
 
@@ -48,11 +50,12 @@ export class PreconditionFailed extends Error {
 /** An object as currently stored. */
 export interface StoredObject {
   obj: KubeObject;
-  vs: string;
-  /** Chunk count, or 0 when stored inline. */
-  chunks: number;
-  /** Inline bytes, when stored inline. */
-  bytes?: Uint8Array;
+  /** Event id of this version. */
+  ev: string;
+  /** KV versionstamp of the object key (what an optimistic write checks). */
+  kvVs: string;
+  /** The encoded bytes of this version. */
+  bytes: Uint8Array;
 }
 
 const GLOBAL_HEAD = "*";
@@ -65,12 +68,14 @@ export function commit(op: Deno.AtomicOperation): Promise<Deno.KvCommitResult | 
 
 export class Store {
   readonly kv: Deno.Kv;
+  readonly #committer: Committer;
 
   constructor(kv: Deno.Kv) {
     this.kv = kv;
+    this.#committer = new Committer(kv);
   }
 
-  /** Reads one object with its versionstamp; null if absent. */
+  /** Reads one object with its event id; null if absent. */
   async read(res: StoreResource, ns: string, name: string): Promise<StoredObject | null> {
     for (let attempt = 0; attempt < 8; attempt++) {
       const e = await retryLocked(() => this.kv.get<ObjectValue>(objectKey(res.key, ns, name)));
@@ -87,13 +92,12 @@ export class Store {
     ns: string,
     name: string,
     value: ObjectValue,
-    vs: string,
+    kvVs: string,
   ): Promise<StoredObject | null> {
-    const rv = toResourceVersion(vs);
-    if (value instanceof Uint8Array) return { obj: decodeObject(value, rv), vs, chunks: 0, bytes: value };
-    const bytes = await readChunks(this.kv, key, ns, name, vs, value.c);
+    const ev = eventId(kvVs, value.x);
+    const bytes = value.b ?? await readChunks(this.kv, key, ns, name, ev, value.c ?? 0);
     if (!bytes) return null;
-    return { obj: decodeObject(bytes, rv), vs, chunks: value.c };
+    return { obj: decodeObject(bytes, toResourceVersion(ev)), ev, kvVs, bytes };
   }
 
   /** Decodes an entry of a prefix scan over object keys. */
@@ -106,37 +110,20 @@ export class Store {
     return (await this.read(res, ns, name))?.obj ?? null;
   }
 
-  /** The resourceVersion of the latest write to `res` (or of the whole store if `res` never changed). */
+  /** The event id of the latest write to `res` (or of the whole store if `res` never changed). */
   async head(res: StoreResource): Promise<string> {
-    const [own, global] = await retryLocked(() => this.kv.getMany([headKey(res.key), headKey(GLOBAL_HEAD)]));
-    return own.versionstamp ?? global.versionstamp ?? ZERO_VS;
+    const [own, global] = await retryLocked(() =>
+      this.kv.getMany<number[]>([headKey(res.key), headKey(GLOBAL_HEAD)])
+    );
+    if (own.versionstamp) return eventId(own.versionstamp, own.value ?? 0);
+    if (global.versionstamp) return eventId(global.versionstamp, global.value ?? 0);
+    return ZERO_EVENT;
   }
 
   /** The compaction watermark of `res`: resourceVersions below it are gone. */
   async watermark(res: StoreResource): Promise<string> {
     const e = await retryLocked(() => this.kv.get<string>(watermarkKey(res.key)));
-    return e.value ?? ZERO_VS;
-  }
-
-  /** Adds the object value, its log entry and the head keys to `op`. */
-  #write(op: Deno.AtomicOperation, res: StoreResource, ns: string, name: string, bytes: Uint8Array, entry: LogEntry) {
-    const vs = this.kv.commitVersionstamp();
-    if (bytes.length <= INLINE_MAX) {
-      op.set(objectKey(res.key, ns, name), bytes);
-      entry.o = bytes;
-    } else {
-      const chunks = splitChunks(bytes);
-      chunks.forEach((c, i) => op.set(chunkKey(res.key, ns, name, i, vs as unknown as string), c));
-      op.set(objectKey(res.key, ns, name), { c: chunks.length });
-      entry.c = chunks.length;
-    }
-    op.set(logKey(res.key, vs as unknown as string), entry);
-    this.#touch(op, res);
-  }
-
-  #touch(op: Deno.AtomicOperation, res: StoreResource) {
-    op.set(headKey(res.key), 0);
-    op.set(headKey(GLOBAL_HEAD), 0);
+    return e.value ?? ZERO_EVENT;
   }
 
   #encode(res: StoreResource, obj: KubeObject): Uint8Array {
@@ -150,18 +137,27 @@ export class Store {
     return bytes;
   }
 
+  #submit(w: WriteIntent) {
+    return this.#committer.submit(w);
+  }
+
   /** Creates `obj`; 409 AlreadyExists if its name is taken. Returns it with its resourceVersion. */
   async create(res: StoreResource, obj: KubeObject, opts: WriteOptions = {}): Promise<KubeObject> {
     const ns = obj.metadata.namespace ?? "";
     const name = obj.metadata.name!;
     const bytes = this.#encode(res, obj);
-    const op = this.kv.atomic().check({ key: objectKey(res.key, ns, name), versionstamp: null });
-    for (const c of opts.checks ?? []) op.check(c);
-    this.#write(op, res, ns, name, bytes, { t: "A", ns, n: name, ts: Date.now() });
-    opts.mutate?.(op);
-    const result = await commit(op);
-    if (result.ok) {
-      obj.metadata.resourceVersion = toResourceVersion(result.versionstamp);
+    const out = await this.#submit({
+      res: res.key,
+      ns,
+      name,
+      expect: null,
+      bytes,
+      entry: { t: "A", ns, n: name, ts: Date.now() },
+      checks: opts.checks ?? [],
+      mutate: opts.mutate,
+    });
+    if (out.ok) {
+      obj.metadata.resourceVersion = toResourceVersion(out.ev);
       return obj;
     }
     const existing = await retryLocked(() => this.kv.get(objectKey(res.key, ns, name)));
@@ -190,27 +186,31 @@ export class Store {
       next.metadata.resourceVersion = currentRv;
       if (deepEqual(next, cur.obj)) return next;
       const bytes = this.#encode(res, next);
-      const op = this.kv.atomic().check({ key: objectKey(res.key, ns, name), versionstamp: cur.vs });
-      for (const c of opts.checks ?? []) op.check(c);
-      const entry: LogEntry = {
+      const entry: Omit<LogEntry, "x"> = {
         t: "M",
         ns,
         n: name,
-        p: cur.vs,
+        p: cur.ev,
         pl: cur.obj.metadata.labels ?? {},
         pf: res.fields(cur.obj),
         ts: Date.now(),
       };
-      if (cur.chunks) entry.pc = cur.chunks;
-      this.#write(op, res, ns, name, bytes, entry);
-      opts.mutate?.(op);
-      const result = await commit(op);
-      if (result.ok) {
-        next.metadata.resourceVersion = toResourceVersion(result.versionstamp);
+      const out = await this.#submit({
+        res: res.key,
+        ns,
+        name,
+        expect: cur.kvVs,
+        bytes,
+        entry,
+        checks: opts.checks ?? [],
+        mutate: opts.mutate,
+      });
+      if (out.ok) {
+        next.metadata.resourceVersion = toResourceVersion(out.ev);
         return next;
       }
       const now = await retryLocked(() => this.kv.get(objectKey(res.key, ns, name)));
-      if (now.versionstamp === cur.vs) throw new PreconditionFailed();
+      if (now.versionstamp === cur.kvVs) throw new PreconditionFailed();
     }
     throw conflict(res.gr, name, STALE_OBJECT);
   }
@@ -229,27 +229,28 @@ export class Store {
       const cur = await this.read(res, ns, name);
       if (!cur) throw notFound(res.gr, name);
       opts.precondition?.(cur.obj);
-      const op = this.kv.atomic().check({ key: objectKey(res.key, ns, name), versionstamp: cur.vs });
-      for (const c of opts.checks ?? []) op.check(c);
-      op.delete(objectKey(res.key, ns, name));
-      const entry: LogEntry = { t: "D", ns, n: name, p: cur.vs, ts: Date.now() };
-      if (cur.bytes) entry.o = cur.bytes;
-      else entry.pc = cur.chunks;
-      op.set(logKey(res.key, this.kv.commitVersionstamp() as unknown as string), entry);
-      this.#touch(op, res);
-      opts.mutate?.(op);
-      const result = await commit(op);
-      if (result.ok) return cur.obj;
+      const out = await this.#submit({
+        res: res.key,
+        ns,
+        name,
+        expect: cur.kvVs,
+        bytes: null,
+        deleted: cur.bytes,
+        entry: { t: "D", ns, n: name, p: cur.ev, ts: Date.now() },
+        checks: opts.checks ?? [],
+        mutate: opts.mutate,
+      });
+      if (out.ok) return cur.obj;
       const now = await retryLocked(() => this.kv.get(objectKey(res.key, ns, name)));
-      if (now.versionstamp === cur.vs) throw new PreconditionFailed();
+      if (now.versionstamp === cur.kvVs) throw new PreconditionFailed();
     }
     throw conflict(res.gr, name, STALE_OBJECT);
   }
 
-  /** Parses a client-supplied resourceVersion into a versionstamp, or throws 400. */
-  static versionstampOf(rv: string): string {
-    const vs = toVersionstamp(rv);
-    if (vs === null) throw badRequest(`invalid resource version "${rv}"`);
-    return vs;
+  /** Parses a client-supplied resourceVersion into an event id, or throws 400. */
+  static eventIdOf(rv: string): string {
+    const ev = toEventId(rv);
+    if (ev === null) throw badRequest(`invalid resource version "${rv}"`);
+    return ev;
   }
 }

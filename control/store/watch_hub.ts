@@ -12,10 +12,10 @@ import { type FieldSelector, type LabelSelector, matchesFields, matchesLabels } 
 import { gone } from "../api/status.ts";
 import type { KubeObject, WatchEvent } from "../api/types.ts";
 import { decodeObject } from "./codec.ts";
-import { after, headKey, LOG, logKey, toResourceVersion, toVersionstamp, ZERO_VS } from "./keys.ts";
+import { after, commitOf, eventId, headKey, LOG, logKey, toEventId, toResourceVersion, ZERO_EVENT } from "./keys.ts";
 import { retryLocked } from "./kv_retry.ts";
 import { list } from "./list.ts";
-import { deletedBytes, entryBytes, type LogEntry } from "./log.ts";
+import { entriesOf, entryBytes, type LogEntry } from "./log.ts";
 import { Store, type StoreResource } from "./store.ts";
 
 export interface WatchOptions {
@@ -184,22 +184,27 @@ class Feed {
   async #readNew() {
     const kv = this.#hub.store.kv;
     while (true) {
-      const batch: Deno.KvEntry<LogEntry>[] = [];
-      const iter = kv.list<LogEntry>(
-        { prefix: [LOG, this.res.key], start: logKey(this.res.key, after(this.cursor)) },
-        { limit: 500 },
+      const batch: Deno.KvEntry<LogEntry[]>[] = [];
+      const iter = kv.list<LogEntry[]>(
+        { prefix: [LOG, this.res.key], start: logKey(this.res.key, commitOf(this.cursor)) },
+        { limit: 200 },
       );
       for await (const e of iter) batch.push(e);
+      let fresh = 0;
       for (const entry of batch) {
-        const ev = await decodeEvent(kv, this.res, entry);
-        this.cursor = ev.vs;
-        if (this.buffer.length >= this.#hub.bufferSize) {
-          this.bufferStart = this.buffer.shift()!.vs;
+        for (const { ev, e } of entriesOf(entry.key[2] as string, entry.value)) {
+          if (ev <= this.cursor) continue;
+          fresh++;
+          const event = await decodeEvent(kv, this.res, ev, e);
+          this.cursor = ev;
+          if (this.buffer.length >= this.#hub.bufferSize) {
+            this.bufferStart = this.buffer.shift()!.vs;
+          }
+          this.buffer.push(event);
+          for (const s of this.subs) s.deliver(event);
         }
-        this.buffer.push(ev);
-        for (const s of this.subs) s.deliver(ev);
       }
-      if (batch.length < 500) return;
+      if (batch.length < 200 || fresh === 0) return;
     }
   }
 
@@ -210,14 +215,12 @@ class Feed {
   }
 }
 
-async function decodeEvent(kv: Deno.Kv, res: StoreResource, entry: Deno.KvEntry<LogEntry>): Promise<FeedEvent> {
-  const vs = entry.key[2] as string;
-  const e = entry.value;
-  const bytes = e.t === "D" ? await deletedBytes(kv, res.key, e) : await entryBytes(kv, res.key, vs, e);
-  if (!bytes) throw new Error(`log entry ${res.key}@${vs} refers to missing chunks`);
-  const object = decodeObject(bytes, toResourceVersion(vs));
+async function decodeEvent(kv: Deno.Kv, res: StoreResource, ev: string, e: LogEntry): Promise<FeedEvent> {
+  const bytes = await entryBytes(kv, res.key, ev, e);
+  if (!bytes) throw new Error(`log entry ${res.key}@${ev} refers to missing chunks`);
+  const object = decodeObject(bytes, toResourceVersion(ev));
   return {
-    vs,
+    vs: ev,
     type: e.t === "A" ? "ADDED" : e.t === "M" ? "MODIFIED" : "DELETED",
     object,
     fields: res.fields(object),
@@ -275,12 +278,12 @@ export class WatchHub {
     const feeds = [...this.#feeds.values()];
     for (let i = 0; i < feeds.length; i += 10) {
       const part = feeds.slice(i, i + 10);
-      const got = await retryLocked(() => this.store.kv.getMany(part.map((f) => headKey(f.res.key))));
+      const got = await retryLocked(() => this.store.kv.getMany<number[]>(part.map((f) => headKey(f.res.key))));
       part.forEach((f, j) => {
-        const vs = got[j].versionstamp;
-        if (vs !== this.#heads.get(f.res.key)) {
-          this.#heads.set(f.res.key, vs);
-          if (vs && vs > f.cursor) f.pull();
+        const ev = got[j].versionstamp ? eventId(got[j].versionstamp!, got[j].value ?? 0) : null;
+        if (ev !== this.#heads.get(f.res.key)) {
+          this.#heads.set(f.res.key, ev);
+          if (ev && ev > f.cursor) f.pull();
         }
       });
     }
@@ -312,9 +315,9 @@ export class WatchHub {
           fieldSelector: opts.fieldSelector,
         });
         for (const obj of initial.items) sub.push({ type: "ADDED", object: obj });
-        from = toVersionstamp(initial.resourceVersion) ?? ZERO_VS;
+        from = toEventId(initial.resourceVersion) ?? ZERO_EVENT;
       } else {
-        from = Store.versionstampOf(rv);
+        from = Store.eventIdOf(rv);
         const watermark = await this.store.watermark(res);
         if (from < watermark) {
           sub.fail(gone(`too old resource version: ${rv} (${toResourceVersion(watermark)})`));
@@ -348,14 +351,17 @@ export class WatchHub {
         return;
       }
       const upTo = feed.cursor;
-      const iter = kv.list<LogEntry>(
-        { start: logKey(feed.res.key, after(sub.seen)), end: logKey(feed.res.key, after(upTo)) },
-        { limit: 500 },
+      const iter = kv.list<LogEntry[]>(
+        { start: logKey(feed.res.key, commitOf(sub.seen)), end: logKey(feed.res.key, after(commitOf(upTo))) },
+        { limit: 200 },
       );
       let n = 0;
       for await (const entry of iter) {
-        n++;
-        sub.deliver(await decodeEvent(kv, feed.res, entry));
+        for (const { ev, e } of entriesOf(entry.key[2] as string, entry.value)) {
+          if (ev <= sub.seen || ev > upTo) continue;
+          n++;
+          sub.deliver(await decodeEvent(kv, feed.res, ev, e));
+        }
       }
       if (from < await this.store.watermark(feed.res)) {
         // Compaction overtook the replay: some events may be missing.
