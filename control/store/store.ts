@@ -19,6 +19,7 @@ import {
 import { deepEqual, type KubeObject } from "../api/types.ts";
 import { decodeObject, encodeObject, MAX_OBJECT_BYTES } from "./codec.ts";
 import { Committer, type WriteIntent } from "./committer.ts";
+import { DecodedCache } from "./decoded_cache.ts";
 import { eventId, headKey, objectKey, toEventId, toResourceVersion, watermarkKey, ZERO_EVENT } from "./keys.ts";
 import { retryLocked } from "./kv_retry.ts";
 import { type LogEntry, type ObjectValue, readChunks } from "./log.ts";
@@ -49,6 +50,7 @@ export class PreconditionFailed extends Error {
 
 /** An object as currently stored. */
 export interface StoredObject {
+  /** The decoded object, shared with other readers: clone before changing it. */
   obj: KubeObject;
   /** Event id of this version. */
   ev: string;
@@ -66,13 +68,34 @@ export function commit(op: Deno.AtomicOperation): Promise<Deno.KvCommitResult | 
   return retryLocked(() => op.commit());
 }
 
+export interface StoreOptions {
+  /** Bound of the decoded-object cache, in encoded bytes (default 32 MiB; 0 disables it). */
+  decodedCacheBytes?: number;
+}
+
 export class Store {
   readonly kv: Deno.Kv;
   readonly #committer: Committer;
+  readonly #decoded: DecodedCache;
 
-  constructor(kv: Deno.Kv) {
+  constructor(kv: Deno.Kv, opts: StoreOptions = {}) {
     this.kv = kv;
     this.#committer = new Committer(kv);
+    this.#decoded = new DecodedCache(opts.decodedCacheBytes ?? 32 * 1024 * 1024);
+  }
+
+  /**
+   * Decodes one version of an object, through the cache. The result is shared with other
+   * readers: never mutate it (clone first).
+   */
+  decode(res: string, ns: string, name: string, ev: string, bytes: Uint8Array): KubeObject {
+    const key = DecodedCache.key(res, ns, name, ev);
+    let obj = this.#decoded.get(key);
+    if (!obj) {
+      obj = decodeObject(bytes, toResourceVersion(ev));
+      this.#decoded.set(key, obj, bytes.length);
+    }
+    return obj;
   }
 
   /** Reads one object with its event id; null if absent. */
@@ -97,7 +120,7 @@ export class Store {
     const ev = eventId(kvVs, value.x);
     const bytes = value.b ?? await readChunks(this.kv, key, ns, name, ev, value.c ?? 0);
     if (!bytes) return null;
-    return { obj: decodeObject(bytes, toResourceVersion(ev)), ev, kvVs, bytes };
+    return { obj: this.decode(key, ns, name, ev, bytes), ev, kvVs, bytes };
   }
 
   /** Decodes an entry of a prefix scan over object keys. */
@@ -106,6 +129,7 @@ export class Store {
     return this.#materialize(key, ns, name, entry.value, entry.versionstamp);
   }
 
+  /** The current object (shared: clone before changing it), or null. */
   async get(res: StoreResource, ns: string, name: string): Promise<KubeObject | null> {
     return (await this.read(res, ns, name))?.obj ?? null;
   }

@@ -195,7 +195,7 @@ class Feed {
         for (const { ev, e } of entriesOf(entry.key[2] as string, entry.value)) {
           if (ev <= this.cursor) continue;
           fresh++;
-          const event = await decodeEvent(kv, this.res, ev, e);
+          const event = await decodeEvent(this.#hub.store, this.res, ev, e);
           this.cursor = ev;
           if (this.buffer.length >= this.#hub.bufferSize) {
             this.bufferStart = this.buffer.shift()!.vs;
@@ -215,10 +215,11 @@ class Feed {
   }
 }
 
-async function decodeEvent(kv: Deno.Kv, res: StoreResource, ev: string, e: LogEntry): Promise<FeedEvent> {
-  const bytes = await entryBytes(kv, res.key, ev, e);
+async function decodeEvent(store: Store, res: StoreResource, ev: string, e: LogEntry): Promise<FeedEvent> {
+  const bytes = await entryBytes(store.kv, res.key, ev, e);
   if (!bytes) throw new Error(`log entry ${res.key}@${ev} refers to missing chunks`);
-  const object = decodeObject(bytes, toResourceVersion(ev));
+  // A DELETED event carries the deleted object with the deletion's resourceVersion.
+  const object = e.t === "D" ? decodeObject(bytes, toResourceVersion(ev)) : store.decode(res.key, e.ns, e.n, ev, bytes);
   return {
     vs: ev,
     type: e.t === "A" ? "ADDED" : e.t === "M" ? "MODIFIED" : "DELETED",
@@ -265,7 +266,7 @@ export class WatchHub {
       try {
         await this.#poll();
       } catch (e) {
-        console.error("watch poll failed:", e);
+        if (!this.#closed) console.error("watch poll failed:", e);
       }
       this.#pollTimer = null;
       this.#schedulePoll();
@@ -360,7 +361,7 @@ export class WatchHub {
         for (const { ev, e } of entriesOf(entry.key[2] as string, entry.value)) {
           if (ev <= sub.seen || ev > upTo) continue;
           n++;
-          sub.deliver(await decodeEvent(kv, feed.res, ev, e));
+          sub.deliver(await decodeEvent(this.store, feed.res, ev, e));
         }
       }
       if (from < await this.store.watermark(feed.res)) {

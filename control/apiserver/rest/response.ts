@@ -87,6 +87,21 @@ export function objectResponse(ctx: RequestContext, obj: KubeObject, status = 20
       : typed);
 }
 
+const jsonCache = new WeakMap<object, string>();
+
+/**
+ * The JSON text of an object, cached per object: stored versions are immutable and shared, so
+ * listing or watching the same version again reuses its text.
+ */
+export function jsonOf(obj: KubeObject): string {
+  let text = jsonCache.get(obj);
+  if (text === undefined) {
+    text = JSON.stringify(obj);
+    jsonCache.set(obj, text);
+  }
+  return text;
+}
+
 /** Renders a list in the requested shape. */
 export function listResponse(
   ctx: RequestContext,
@@ -94,6 +109,13 @@ export function listResponse(
   meta: { resourceVersion: string; continue?: string },
 ): Response {
   const { def, apiVersion } = ctx.served;
+  if (ctx.format.encoding === "json" && ctx.format.shape === "object") {
+    // Fast path: splice the cached JSON of each item instead of serializing the list anew.
+    const items_ = items.map((o) => jsonOf(withTypeMeta(o, apiVersion, def.kind)));
+    const head = JSON.stringify({ kind: def.listKind ?? `${def.kind}List`, apiVersion, metadata: meta });
+    const body = `${head.slice(0, -1)},"items":[${items_.join(",")}]}`;
+    return new Response(ctx.req.method === "HEAD" ? null : body, { status: 200, headers: headers(ctx, "application/json") });
+  }
   return render(ctx, ctx.format, 200, () => {
     if (ctx.format.shape === "table") {
       return toTable(def, items, {

@@ -10,7 +10,7 @@ import type { RequestContext } from "../context.ts";
 import { encodeFrame, watchContentType } from "../negotiate.ts";
 import type { ApiServer } from "../server.ts";
 import { fieldSelectorFor } from "./read.ts";
-import { headers, partialMetadata, toTable, withTypeMeta } from "./response.ts";
+import { headers, jsonOf, partialMetadata, toTable, withTypeMeta } from "./response.ts";
 
 /** Upstream's default watch timeout is a random duration between the minimum request timeout and twice it. */
 const MIN_REQUEST_TIMEOUT_S = 1800;
@@ -81,7 +81,12 @@ export function watchObjects(server: ApiServer, ctx: RequestContext): Response {
           controller.close();
           return;
         }
-        controller.enqueue(encodeFrame(shape(next.value), encoding));
+        const ev = next.value;
+        if (encoding === "json" && format.shape === "object" && (ev.type === "ADDED" || ev.type === "MODIFIED" || ev.type === "DELETED")) {
+          // Fast path: the object's cached JSON text, shared by every watcher of this version.
+          const obj = withTypeMeta(ev.object as KubeObject, served.apiVersion, def.kind);
+          controller.enqueue(new TextEncoder().encode(`{"type":"${ev.type}","object":${jsonOf(obj)}}\n`));
+        } else controller.enqueue(encodeFrame(shape(ev), encoding));
       } catch (e) {
         stop();
         if (cancelled) return;
