@@ -147,7 +147,7 @@ export function unsupportedMediaType(contentType: string): ApiError {
     code: 415,
     reason: "UnsupportedMediaType",
     message: `the body of the request was in an unknown format - accepted media types include: ` +
-      `application/json, application/yaml, application/cbor${contentType ? `; got ${contentType}` : ""}`,
+      `application/json, application/yaml, application/cbor, application/vnd.kubernetes.protobuf${contentType ? `; got ${contentType}` : ""}`,
   });
 }
 

@@ -6,6 +6,7 @@
 import { Decoder, Encoder } from "cbor-x/encode";
 import YAML from "yaml";
 import { badRequest, notAcceptable, unsupportedMediaType } from "../api/status.ts";
+import { decodeProtobuf, PROTOBUF_MEDIA_TYPE } from "./protobuf/mod.ts";
 
 export type Encoding = "json" | "yaml" | "cbor";
 export type Shape = "object" | "table" | "metadata";
@@ -84,6 +85,8 @@ export function decodeBody(contentType: string | null | undefined, bytes: Uint8A
       return parseYaml(bytes);
     case "application/cbor":
       return parseCbor(bytes);
+    case PROTOBUF_MEDIA_TYPE:
+      return decodeProtobuf(bytes);
     default:
       throw unsupportedMediaType(type);
   }

@@ -46,7 +46,8 @@ export interface GoStruct {
 }
 
 const STRUCT_START = /^type\s+(\w+)\s+struct\s*\{\s*$/;
-const FIELD = /^\s*(\w+)?\s*([^\s`]+)\s+`([^`]*)`/;
+const EMPTY_STRUCT = /^type\s+(\w+)\s+struct\s*\{\s*\}\s*$/;
+const FIELD = /^\s*(?:(\w+)\s+)?([^\s`]+)\s+`([^`]*)`/;
 
 /** Reads one `key:"value"` entry of a Go struct tag. */
 export function tagValue(tag: string, key: string): string | undefined {
@@ -54,22 +55,25 @@ export function tagValue(tag: string, key: string): string | undefined {
   return m?.[1];
 }
 
-/** Parses one field declaration line; `undefined` when it carries no protobuf tag. */
+/** Parses one field declaration line; `undefined` when it has no protobuf tag or `protobuf:"-"`. */
 export function parseGoField(line: string): GoField | undefined {
   const m = FIELD.exec(line);
   if (!m) return undefined;
   const [, name, goType, tag] = m;
   const proto = tagValue(tag, "protobuf");
-  if (proto === undefined) return undefined;
+  if (proto === undefined || proto === "-") return undefined;
   const parts = proto.split(",");
   const number = Number(parts[1]);
-  const protoName = parts.find((p) => p.startsWith("name="))?.slice(5);
-  if (!Number.isInteger(number) || !protoName) throw new Error(`unreadable protobuf tag in: ${line.trim()}`);
+  if (!Number.isInteger(number)) throw new Error(`unreadable protobuf tag in: ${line.trim()}`);
   const json = tagValue(tag, "json") ?? "";
   const [jsonName, ...opts] = json.split(",");
   const embedded = name === undefined;
+  const goName = name ?? goType.replace(/^\*/, "").replace(/^\w+\./, "");
+  // Without `name=`, go-to-protobuf names the field after the Go field, first letter lowered.
+  const protoName = parts.find((p) => p.startsWith("name="))?.slice(5) ??
+    goName[0].toLowerCase() + goName.slice(1);
   return {
-    goName: name ?? goType.replace(/^\*/, "").replace(/^\w+\./, ""),
+    goName,
     goType,
     number,
     protoName,
@@ -86,6 +90,8 @@ export function parseGoStructs(source: string): Map<string, GoStruct> {
   let current: GoStruct | undefined;
   for (const line of source.split("\n")) {
     if (!current) {
+      const empty = EMPTY_STRUCT.exec(line);
+      if (empty) out.set(empty[1], { name: empty[1], fields: [], hasTypeMeta: false });
       const start = STRUCT_START.exec(line);
       if (start) current = { name: start[1], fields: [], hasTypeMeta: false };
       continue;

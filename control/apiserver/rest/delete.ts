@@ -8,7 +8,7 @@ import { badRequest, conflict, notFound } from "../../api/status.ts";
 import type { KubeObject } from "../../api/types.ts";
 import { list } from "../../store/mod.ts";
 import type { RequestContext } from "../context.ts";
-import { parseJson } from "../negotiate.ts";
+import { decodeBody } from "../negotiate.ts";
 import type { ApiServer } from "../server.ts";
 import { FOREGROUND, ORPHAN, timestamp } from "./object_meta.ts";
 import { fieldSelectorFor } from "./read.ts";
@@ -27,7 +27,7 @@ export interface DeleteOptions {
 export async function parseDeleteOptions(ctx: RequestContext): Promise<DeleteOptions> {
   const bytes = new Uint8Array(await ctx.req.arrayBuffer());
   // deno-lint-ignore no-explicit-any
-  const body: any = bytes.length ? parseJson(bytes) : {};
+  const body: any = bytes.length ? decodeBody(ctx.req.headers.get("content-type"), bytes) : {};
   if (body === null || typeof body !== "object") throw badRequest("DeleteOptions must be a JSON object");
   const q = ctx.query;
   const opts: DeleteOptions = { dryRun: isDryRun(q) || (Array.isArray(body.dryRun) && body.dryRun.includes("All")) };

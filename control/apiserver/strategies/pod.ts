@@ -6,7 +6,7 @@
 import { badRequest, conflict, notFound } from "../../api/status.ts";
 import type { KubeObject } from "../../api/types.ts";
 import type { RequestContext } from "../context.ts";
-import { parseJson } from "../negotiate.ts";
+import { decodeBody } from "../negotiate.ts";
 import { timestamp } from "../rest/object_meta.ts";
 import { render } from "../rest/response.ts";
 import type { Strategy } from "../rest/strategy.ts";
@@ -43,7 +43,7 @@ export const podStrategy: Strategy = {
 export async function createBinding(server: ApiServer, ctx: RequestContext): Promise<Response> {
   const bytes = new Uint8Array(await ctx.req.arrayBuffer());
   // deno-lint-ignore no-explicit-any
-  const binding = parseJson(bytes) as any;
+  const binding = decodeBody(ctx.req.headers.get("content-type"), bytes) as any;
   const node = binding?.target?.name;
   if (!node || (binding.target.kind && binding.target.kind !== "Node")) {
     throw badRequest("a Binding needs target.kind Node and target.name");

@@ -14,6 +14,7 @@
  * @module
  */
 import { writeKubeconfig } from "../../../../cli/kubeconfig.ts";
+import { denoFmtJson } from "../../../api/schema/generate.ts";
 import { startControlPlane } from "../../../mod.ts";
 
 /** One kubectl invocation whose protobuf body is recorded under `label`. */
@@ -33,7 +34,10 @@ const SETUP = [
     metadata: { name: "app", namespace: "default" },
     spec: {
       selector: { matchLabels: { app: "app" } },
-      template: { metadata: { labels: { app: "app" } }, spec: { containers: [{ name: "c", image: "busybox" }] } },
+      template: {
+        metadata: { labels: { app: "app" } },
+        spec: { containers: [{ name: "c", image: "busybox" }] },
+      },
     },
   },
 ];
@@ -42,37 +46,160 @@ const SETUP = [
 const BINARY = new Uint8Array([0x00, 0xff, 0xfe, 0x80, 0x7f, 0x0a, 0xc3, 0x28]);
 
 export const CAPTURES: Capture[] = [
-  { label: "configmap", args: ["create", "configmap", "cm1", "--from-literal=a=b", "--from-literal=empty="], dryRun: true },
-  { label: "configmap_binary", args: ["create", "configmap", "cm2", "--from-file=bin=@BINARY", "--from-literal=t=x"], dryRun: true },
-  { label: "secret", args: ["create", "secret", "generic", "s1", "--from-literal=user=admin", "--from-file=bin=@BINARY"], dryRun: true },
-  { label: "secret_docker", args: ["create", "secret", "docker-registry", "reg", "--docker-server=r.example", "--docker-username=u", "--docker-password=p"], dryRun: true },
-  { label: "deployment", args: ["create", "deployment", "web", "--image=nginx:1.27", "--replicas=0", "--port=8080"], dryRun: true },
-  { label: "deployment_cmd", args: ["create", "deployment", "cmd", "--image=busybox", "--replicas=3", "--", "sleep", "3600"], dryRun: true },
+  {
+    label: "configmap",
+    args: ["create", "configmap", "cm1", "--from-literal=a=b", "--from-literal=empty="],
+    dryRun: true,
+  },
+  {
+    label: "configmap_binary",
+    args: ["create", "configmap", "cm2", "--from-file=bin=@BINARY", "--from-literal=t=x"],
+    dryRun: true,
+  },
+  {
+    label: "secret",
+    args: ["create", "secret", "generic", "s1", "--from-literal=user=admin", "--from-file=bin=@BINARY"],
+    dryRun: true,
+  },
+  {
+    label: "secret_docker",
+    args: [
+      "create",
+      "secret",
+      "docker-registry",
+      "reg",
+      "--docker-server=r.example",
+      "--docker-username=u",
+      "--docker-password=p",
+    ],
+    dryRun: true,
+  },
+  {
+    label: "deployment",
+    args: ["create", "deployment", "web", "--image=nginx:1.27", "--replicas=0", "--port=8080"],
+    dryRun: true,
+  },
+  {
+    label: "deployment_cmd",
+    args: ["create", "deployment", "cmd", "--image=busybox", "--replicas=3", "--", "sleep", "3600"],
+    dryRun: true,
+  },
   { label: "namespace", args: ["create", "namespace", "team-a"], dryRun: true },
-  { label: "service", args: ["create", "service", "clusterip", "svc1", "--tcp=80:8080", "--tcp=443:https"], dryRun: true },
-  { label: "service_nodeport", args: ["create", "service", "nodeport", "np", "--tcp=80:8080", "--node-port=30080"], dryRun: true },
-  { label: "service_headless", args: ["create", "service", "clusterip", "headless", "--clusterip=None"], dryRun: true },
-  { label: "service_external", args: ["create", "service", "externalname", "ext", "--external-name=example.com"], dryRun: true },
+  {
+    label: "service",
+    args: ["create", "service", "clusterip", "svc1", "--tcp=80:8080", "--tcp=443:https"],
+    dryRun: true,
+  },
+  {
+    label: "service_nodeport",
+    args: ["create", "service", "nodeport", "np", "--tcp=80:8080", "--node-port=30080"],
+    dryRun: true,
+  },
+  {
+    label: "service_headless",
+    args: ["create", "service", "clusterip", "headless", "--clusterip=None"],
+    dryRun: true,
+  },
+  {
+    label: "service_external",
+    args: ["create", "service", "externalname", "ext", "--external-name=example.com"],
+    dryRun: true,
+  },
   { label: "job", args: ["create", "job", "j1", "--image=busybox", "--", "echo", "hi"], dryRun: true },
-  { label: "cronjob", args: ["create", "cronjob", "cj", "--image=busybox", "--schedule=*/5 * * * *", "--restart=OnFailure", "--", "date"], dryRun: true },
-  { label: "quota", args: ["create", "quota", "q", "--hard=cpu=1500m,memory=1Gi,pods=2", "--scopes=NotTerminating"], dryRun: true },
-  { label: "priorityclass", args: ["create", "priorityclass", "high", "--value=1000", "--description=important", "--preemption-policy=Never"], dryRun: true },
-  { label: "pdb", args: ["create", "poddisruptionbudget", "pdb1", "--selector=app=web", "--min-available=50%"], dryRun: true },
-  { label: "pdb_int", args: ["create", "poddisruptionbudget", "pdb2", "--selector=app=web", "--max-unavailable=1"], dryRun: true },
-  { label: "role", args: ["create", "role", "r1", "--verb=get,list", "--resource=pods,deployments.apps", "--resource-name=x"], dryRun: true },
-  { label: "rolebinding", args: ["create", "rolebinding", "rb1", "--role=r1", "--user=alice", "--serviceaccount=default:robot"], dryRun: true },
-  { label: "clusterrole", args: ["create", "clusterrole", "cr1", "--verb=get", "--non-resource-url=/healthz"], dryRun: true },
-  { label: "clusterrolebinding", args: ["create", "clusterrolebinding", "crb1", "--clusterrole=cr1", "--group=devs"], dryRun: true },
+  {
+    label: "cronjob",
+    args: [
+      "create",
+      "cronjob",
+      "cj",
+      "--image=busybox",
+      "--schedule=*/5 * * * *",
+      "--restart=OnFailure",
+      "--",
+      "date",
+    ],
+    dryRun: true,
+  },
+  {
+    label: "quota",
+    args: ["create", "quota", "q", "--hard=cpu=1500m,memory=1Gi,pods=2", "--scopes=NotTerminating"],
+    dryRun: true,
+  },
+  {
+    label: "priorityclass",
+    args: [
+      "create",
+      "priorityclass",
+      "high",
+      "--value=1000",
+      "--description=important",
+      "--preemption-policy=Never",
+    ],
+    dryRun: true,
+  },
+  {
+    label: "pdb",
+    args: ["create", "poddisruptionbudget", "pdb1", "--selector=app=web", "--min-available=50%"],
+    dryRun: true,
+  },
+  {
+    label: "pdb_int",
+    args: ["create", "poddisruptionbudget", "pdb2", "--selector=app=web", "--max-unavailable=1"],
+    dryRun: true,
+  },
+  {
+    label: "role",
+    args: [
+      "create",
+      "role",
+      "r1",
+      "--verb=get,list",
+      "--resource=pods,deployments.apps",
+      "--resource-name=x",
+    ],
+    dryRun: true,
+  },
+  {
+    label: "rolebinding",
+    args: ["create", "rolebinding", "rb1", "--role=r1", "--user=alice", "--serviceaccount=default:robot"],
+    dryRun: true,
+  },
+  {
+    label: "clusterrole",
+    args: ["create", "clusterrole", "cr1", "--verb=get", "--non-resource-url=/healthz"],
+    dryRun: true,
+  },
+  {
+    label: "clusterrolebinding",
+    args: ["create", "clusterrolebinding", "crb1", "--clusterrole=cr1", "--group=devs"],
+    dryRun: true,
+  },
   { label: "serviceaccount", args: ["create", "serviceaccount", "sa1"], dryRun: true },
-  { label: "ingress", args: ["create", "ingress", "ing", "--class=nginx", "--rule=foo.com/bar*=svc1:80,tls=cert"], dryRun: true },
+  {
+    label: "ingress",
+    args: ["create", "ingress", "ing", "--class=nginx", "--rule=foo.com/bar*=svc1:80,tls=cert"],
+    dryRun: true,
+  },
   { label: "token", args: ["create", "token", "robot", "--duration=15m", "--audience=api"], dryRun: false },
-  { label: "can_i", args: ["auth", "can-i", "create", "deployments.apps", "--subresource=scale", "-n", "default"], dryRun: false },
+  {
+    label: "can_i",
+    args: ["auth", "can-i", "create", "deployments.apps", "--subresource=scale", "-n", "default"],
+    dryRun: false,
+  },
   { label: "can_i_list", args: ["auth", "can-i", "--list", "-n", "default"], dryRun: false },
   { label: "whoami", args: ["auth", "whoami"], dryRun: false },
-  { label: "hpa", args: ["autoscale", "deployment", "app", "--min=1", "--max=3", "--cpu-percent=50"], dryRun: true },
+  {
+    label: "hpa",
+    args: ["autoscale", "deployment", "app", "--min=1", "--max=3", "--cpu-percent=50"],
+    dryRun: true,
+  },
 ];
 
-async function run(kubeconfig: string, args: string[], stdin?: string): Promise<{ code: number; out: string; err: string }> {
+async function run(
+  kubeconfig: string,
+  args: string[],
+  stdin?: string,
+): Promise<{ code: number; out: string; err: string }> {
   const child = new Deno.Command("kubectl", {
     args: ["--kubeconfig", kubeconfig, ...args],
     stdin: stdin === undefined ? "null" : "piped",
@@ -98,12 +225,18 @@ async function main(outDir: string): Promise<void> {
     const url = new URL(req.url);
     const body = req.body ? new Uint8Array(await req.arrayBuffer()) : undefined;
     const type = req.headers.get("content-type") ?? "";
-    if (Deno.env.get("CAPTURE_DEBUG") && req.method !== "GET") console.error(`debug: ${req.method} ${url.pathname} ${type}`);
+    if (Deno.env.get("CAPTURE_DEBUG") && req.method !== "GET") {
+      console.error(`debug: ${req.method} ${url.pathname} ${type}`);
+    }
     if (type.startsWith("application/vnd.kubernetes.protobuf") && body && !bodies.has(current)) {
       bodies.set(current, body);
       console.error(`${current}: ${req.method} ${url.pathname} ${type} (${body.length} bytes)`);
     }
-    return await fetch(cp.url + url.pathname + url.search, { method: req.method, headers: req.headers, body });
+    return await fetch(cp.url + url.pathname + url.search, {
+      method: req.method,
+      headers: req.headers,
+      body,
+    });
   });
   const kubeconfig = `${dir}/kubeconfig`;
   await writeKubeconfig(kubeconfig, `http://127.0.0.1:${proxy.addr.port}`);
@@ -124,9 +257,18 @@ async function main(outDir: string): Promise<void> {
       if (c.dryRun) {
         current = "";
         const at = args.includes("--") ? args.indexOf("--") : args.length;
-        const r = await run(kubeconfig, [...args.slice(0, at), "--dry-run=client", "-o", "json", ...args.slice(at)]);
+        const r = await run(kubeconfig, [
+          ...args.slice(0, at),
+          "--dry-run=client",
+          "-o",
+          "json",
+          ...args.slice(at),
+        ]);
         if (r.code !== 0) throw new Error(`${c.label}: dry run failed: ${r.err}`);
-        await Deno.writeTextFile(`${outDir}/${c.label}.json`, JSON.stringify(JSON.parse(r.out), null, 2) + "\n");
+        await Deno.writeTextFile(
+          `${outDir}/${c.label}.json`,
+          await denoFmtJson(r.out),
+        );
       }
     }
   } finally {
