@@ -3,6 +3,7 @@
  * here; help, flag parsing and Debian-package installation follow from the entry.
  * @module
  */
+import { apiserverCommand } from "./apiserver.ts";
 import type { Command } from "./args.ts";
 import { benchCommand } from "./bench.ts";
 import { helpCommand } from "./help.ts";
@@ -14,6 +15,7 @@ import { versionCommand } from "./version.ts";
 export const COMMANDS: readonly Command[] = [
   upCommand,
   testCommand,
+  apiserverCommand,
   benchCommand,
   helpCommand,
   versionCommand,

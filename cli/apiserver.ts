@@ -1,0 +1,46 @@
+/**
+ * `./skiff apiserver --data-dir DIR`: one more API server replica on a cluster's KV file. The
+ * control plane is stateless over KV, so replicas share the file (SQLite serializes their commits;
+ * the store retries while the file is locked) and each serves the whole API. Watchers of a replica
+ * see writes made through another one by polling (docs/api.md states the lag).
+ * @module
+ */
+import { resolve } from "node:path";
+import type { Command } from "./args.ts";
+import { CliError } from "./errors.ts";
+
+/** `./skiff apiserver`. */
+export const apiserverCommand: Command = {
+  name: "apiserver",
+  summary: "Run one more API server replica on an existing cluster's KV file.",
+  description: "Serves the Kubernetes API from <data-dir>/state.kv next to a running ./skiff up (or other replicas). " +
+    "Prints `server: <url>` when ready; stops on SIGINT/SIGTERM.",
+  flags: [
+    { name: "data-dir", type: "string", value: "DIR", default: "./.skiff", description: "The cluster's data dir (holds state.kv)." },
+    { name: "port", type: "number", value: "N", default: 0, max: 65535, description: "Port to listen on (0 picks a free one)." },
+    { name: "hostname", type: "string", value: "ADDR", default: "127.0.0.1", description: "Address to listen on." },
+  ],
+  args: "none",
+  packages: [],
+  async run({ cwd, flags }) {
+    const dataDir = resolve(cwd, String(flags["data-dir"]));
+    const kvPath = `${dataDir}/state.kv`;
+    try {
+      await Deno.stat(kvPath);
+    } catch {
+      throw new CliError(`${kvPath} does not exist; start the cluster with ./skiff up --data-dir ${flags["data-dir"]} first`);
+    }
+    const { startControlPlane } = await import("../control/mod.ts");
+    const cp = await startControlPlane({ kvPath, port: flags.port as number, hostname: String(flags.hostname) });
+    console.log(`server: ${cp.url}`);
+    const stop = Promise.withResolvers<void>();
+    const onSignal = () => stop.resolve();
+    Deno.addSignalListener("SIGINT", onSignal);
+    Deno.addSignalListener("SIGTERM", onSignal);
+    await stop.promise;
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
+    await cp.close();
+    return 0;
+  },
+};
