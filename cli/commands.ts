@@ -6,7 +6,9 @@
 import { apiserverCommand } from "./apiserver.ts";
 import type { Command } from "./args.ts";
 import { benchCommand } from "./bench.ts";
+import { controllerManagerCommand } from "./controller_manager.ts";
 import { helpCommand } from "./help.ts";
+import { simulateNodesCommand } from "./simulate_nodes.ts";
 import { testCommand } from "./test.ts";
 import { upCommand } from "./up.ts";
 import { versionCommand } from "./version.ts";
@@ -16,6 +18,8 @@ export const COMMANDS: readonly Command[] = [
   upCommand,
   testCommand,
   apiserverCommand,
+  controllerManagerCommand,
+  simulateNodesCommand,
   benchCommand,
   helpCommand,
   versionCommand,

@@ -99,10 +99,18 @@ export function decideLease(
     return {
       take: true,
       transition: false,
-      spec: { ...fresh, acquireTime: current.acquireTime ?? now, leaseTransitions: current.leaseTransitions ?? 0 },
+      spec: {
+        ...fresh,
+        acquireTime: current.acquireTime ?? now,
+        leaseTransitions: current.leaseTransitions ?? 0,
+      },
     };
   }
-  return { take: true, transition: true, spec: { ...fresh, leaseTransitions: (current.leaseTransitions ?? 0) + 1 } };
+  return {
+    take: true,
+    transition: true,
+    spec: { ...fresh, leaseTransitions: (current.leaseTransitions ?? 0) + 1 },
+  };
 }
 
 /** The record a leader writes when it steps down cleanly. */
@@ -120,7 +128,9 @@ export function releasedSpec(current: LeaseSpec | undefined, nowMs: number): Lea
 /** Checks client-go's constraints on the three durations. */
 export function validateDurations(leaseMs: number, renewMs: number, retryMs: number): void {
   if (leaseMs <= renewMs) throw new Error("leaseDuration must be greater than renewDeadline");
-  if (renewMs <= JITTER_FACTOR * retryMs) throw new Error("renewDeadline must be greater than retryPeriod*JitterFactor");
+  if (renewMs <= JITTER_FACTOR * retryMs) {
+    throw new Error("renewDeadline must be greater than retryPeriod*JitterFactor");
+  }
   if (retryMs < 1) throw new Error("retryPeriod must be positive");
 }
 
@@ -141,7 +151,9 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 /** Runs a callback while holding a Lease. One elector runs one campaign at a time. */
 export class LeaderElector {
   readonly #client: Client;
-  readonly #opts: Required<Omit<LeaderElectionOptions, "onNewLeader">> & Pick<LeaderElectionOptions, "onNewLeader">;
+  readonly #opts:
+    & Required<Omit<LeaderElectionOptions, "onNewLeader">>
+    & Pick<LeaderElectionOptions, "onNewLeader">;
   #observed: Lease | null = null;
   #observedRaw = "";
   #observedAt = 0;
@@ -235,7 +247,9 @@ export class LeaderElector {
         clearTimeout(timer);
       }
       if (!renewed) {
-        if (!leading.aborted) console.error(`leaderelection: failed to renew lease ${this.#where()}: timed out`);
+        if (!leading.aborted) {
+          console.error(`leaderelection: failed to renew lease ${this.#where()}: timed out`);
+        }
         return;
       }
     }
@@ -297,7 +311,12 @@ export class LeaderElector {
         const created = await this.#send(
           "POST",
           resourcePath(R.leases, namespace),
-          { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name, namespace }, spec: decision.spec },
+          {
+            apiVersion: "coordination.k8s.io/v1",
+            kind: "Lease",
+            metadata: { name, namespace },
+            spec: decision.spec,
+          },
           signal,
         );
         this.#observe(created);
@@ -311,7 +330,11 @@ export class LeaderElector {
       return true;
     } catch (e) {
       if (!signal.aborted && !(e instanceof ApiError && e.code === 409)) {
-        console.error(`leaderelection: error retrieving or updating lease ${this.#where()}: ${(e as Error)?.message ?? e}`);
+        console.error(
+          `leaderelection: error retrieving or updating lease ${this.#where()}: ${
+            (e as Error)?.message ?? e
+          }`,
+        );
       }
       return false;
     }
@@ -332,7 +355,9 @@ export class LeaderElector {
       );
       this.#observe(updated);
     } catch (e) {
-      console.error(`leaderelection: failed to release lease ${this.#where()}: ${(e as Error)?.message ?? e}`);
+      console.error(
+        `leaderelection: failed to release lease ${this.#where()}: ${(e as Error)?.message ?? e}`,
+      );
     } finally {
       clearTimeout(timer);
     }

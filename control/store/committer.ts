@@ -35,6 +35,8 @@ export type CommitOutcome = { ok: true; ev: string } | { ok: false };
 
 interface Pending {
   intent: WriteIntent;
+  /** Bytes this write's entry takes in its log value, without the inline version. */
+  meta: number;
   solo: boolean;
   resolve(o: CommitOutcome): void;
   reject(e: unknown): void;
@@ -47,7 +49,14 @@ const MAX_MUTATIONS = 900;
 const MAX_BYTES = 790_000;
 /** Room for inline bytes in one log value (a KV value holds 65,536). */
 const LOG_VALUE_BUDGET = 60_000;
-const ENTRY_OVERHEAD = 512;
+const ENTRY_OVERHEAD = 96;
+
+/** Bytes of an entry in the log value, without inline version bytes (V8 serialization, generously). */
+function entryMeta(w: WriteIntent): number {
+  const e = w.entry;
+  return ENTRY_OVERHEAD + 2 * (e.ns.length + e.n.length) + (e.p ? 60 : 0) +
+    (e.pl ? 2 * JSON.stringify(e.pl).length : 0) + (e.pf ? 2 * JSON.stringify(e.pf).length : 0);
+}
 
 function sizeOf(p: Pending): number {
   const bytes = p.intent.bytes?.length ?? p.intent.deleted?.length ?? 0;
@@ -70,7 +79,7 @@ export class Committer {
 
   submit(intent: WriteIntent): Promise<CommitOutcome> {
     const { promise, resolve, reject } = Promise.withResolvers<CommitOutcome>();
-    this.#queue.push({ intent, solo: false, resolve, reject });
+    this.#queue.push({ intent, meta: entryMeta(intent), solo: false, resolve, reject });
     if (!this.#running) this.#drain();
     return promise;
   }
@@ -104,16 +113,20 @@ export class Committer {
     let checks = 0;
     let mutations = 2; // the global head, plus one per resource below
     let bytes = 0;
+    const logMeta = new Map<string, number>();
     const rest: Pending[] = [];
     for (const p of this.#queue) {
       const key = `${p.intent.res}\u0000${p.intent.ns}\u0000${p.intent.name}`;
+      const meta = (logMeta.get(p.intent.res) ?? 0) + p.meta;
       const fits = !p.solo && !keys.has(key) && batch.length < MAX_WRITES &&
         checks + 1 + p.intent.checks.length <= MAX_CHECKS &&
         mutations + mutationsOf(p) + 2 <= MAX_MUTATIONS &&
-        bytes + sizeOf(p) <= MAX_BYTES;
+        bytes + sizeOf(p) <= MAX_BYTES &&
+        meta <= LOG_VALUE_BUDGET;
       if (fits || batch.length === 0) {
         batch.push(p);
         keys.add(key);
+        logMeta.set(p.intent.res, meta);
         checks += 1 + p.intent.checks.length;
         mutations += mutationsOf(p) + 2;
         bytes += sizeOf(p);
@@ -128,14 +141,18 @@ export class Committer {
     const vs = kv.commitVersionstamp() as unknown as string;
     const op = kv.atomic();
     const logs = new Map<string, { entries: LogEntry[]; room: number }>();
+    for (const { intent: w, meta } of batch) {
+      // The room left for inline versions once every entry's own fields are counted.
+      const log = logs.get(w.res) ?? { entries: [], room: LOG_VALUE_BUDGET };
+      log.room -= meta;
+      logs.set(w.res, log);
+    }
     batch.forEach(({ intent: w }, x) => {
       const key = objectKey(w.res, w.ns, w.name);
       op.check({ key, versionstamp: w.expect });
       for (const c of w.checks) op.check(c);
-      let log = logs.get(w.res);
-      if (!log) logs.set(w.res, log = { entries: [], room: LOG_VALUE_BUDGET });
+      const log = logs.get(w.res)!;
       const entry: LogEntry = { ...w.entry, x };
-      log.room -= ENTRY_OVERHEAD;
       const version = w.bytes ?? w.deleted;
       if (version) {
         if (version.length <= INLINE_MAX && version.length <= log.room) {

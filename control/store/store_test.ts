@@ -279,3 +279,11 @@ Deno.test("big and small objects written together are all read back whole, and s
     assert.deepEqual(items.map((p) => p.metadata.name), ["s1", "s2", "s3"]);
     assert.ok(items.every((p) => p.spec.v === 2));
   }));
+
+Deno.test("a burst of writes with many labels never overflows one log value", () =>
+  withStore(async (store) => {
+    const labels = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`label-number-${i}`, `value-${i}-${"x".repeat(30)}`]));
+    const made = await Promise.all(Array.from({ length: 200 }, (_, i) => store.create(pods, pod(`l${i}`, labels))));
+    await Promise.all(made.map((p) => store.update(pods, "default", p.metadata.name!, (c) => ({ ...c, spec: { v: 1 } }))));
+    assert.equal((await list(store, pods, {})).items.length, 200);
+  }));

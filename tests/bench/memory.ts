@@ -20,13 +20,19 @@ import { InformerFactory } from "../../control/api/informer.ts";
 import type { KubeObject } from "../../control/api/types.ts";
 import { startControllerManager } from "../../control/controllers/manager.ts";
 import { startControlPlane } from "../../control/mod.ts";
-import { leaseObject, nodeIPFor, nodeObject, PodCidrAllocator, runningPodStatus } from "../../node/simulated/objects.ts";
+import {
+  leaseObject,
+  nodeIPFor,
+  nodeObject,
+  PodCidrAllocator,
+  runningPodStatus,
+} from "../../node/simulated/objects.ts";
 import { type BenchRow, table } from "./bench_row.ts";
 
 const NODES = 5_000;
 const PODS = 30_000;
 const REPLICASETS = 300;
-const CONCURRENCY = 64;
+const CONCURRENCY = 24;
 const HELD: ResourceRef[] = [R.nodes, R.leases, R.pods, R.replicasets];
 
 interface Measurement {
@@ -53,7 +59,10 @@ async function serveApi(kvPath: string): Promise<void> {
 }
 
 /** Runs this file as a child with `args`; resolves to its first stdout line and a stop function. */
-async function child(args: string[], flags: string[] = []): Promise<{ line: string; stop(): Promise<void>; status: Promise<Deno.CommandStatus> }> {
+async function child(
+  args: string[],
+  flags: string[] = [],
+): Promise<{ line: string; stop(): Promise<void>; status: Promise<Deno.CommandStatus> }> {
   const proc = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", ...flags, new URL(import.meta.url).pathname, ...args],
     stdout: "piped",
@@ -93,14 +102,20 @@ async function load(client: Client): Promise<void> {
       spec: {
         replicas: PODS / REPLICASETS,
         selector: { matchLabels: labels },
-        template: { metadata: { labels }, spec: { containers: [{ name: "app", image: "registry.example/app:1.0" }] } },
+        template: {
+          metadata: { labels },
+          spec: { containers: [{ name: "app", image: "registry.example/app:1.0" }] },
+        },
       },
     });
     rsUids[i] = rs.metadata.uid!;
   });
   const nodeCidrs = Array.from({ length: NODES }, () => cidrs.allocate());
   await pool(NODES, CONCURRENCY, async (i) => {
-    const node = await client.create(R.nodes, nodeObject(`node-${i}`, nodeCidrs[i], nodeIPFor(i), { cpu: "32", memory: "256Gi", pods: 110 }, now));
+    const node = await client.create(
+      R.nodes,
+      nodeObject(`node-${i}`, nodeCidrs[i], nodeIPFor(i), { cpu: "32", memory: "256Gi", pods: 110 }, now),
+    );
     await client.create(R.leases, leaseObject(node, now));
   });
   await pool(PODS, CONCURRENCY, async (i) => {
@@ -113,7 +128,14 @@ async function load(client: Client): Promise<void> {
         name: `app-${rs}-${i}`,
         namespace: "default",
         labels: { app: `app-${rs}` },
-        ownerReferences: [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: `app-${rs}`, uid: rsUids[rs], controller: true, blockOwnerDeletion: true }],
+        ownerReferences: [{
+          apiVersion: "apps/v1",
+          kind: "ReplicaSet",
+          name: `app-${rs}`,
+          uid: rsUids[rs],
+          controller: true,
+          blockOwnerDeletion: true,
+        }],
       },
       spec: {
         nodeName: `node-${node}`,
@@ -128,7 +150,10 @@ async function load(client: Client): Promise<void> {
     const created = await client.create(R.pods, pod);
     const [a, b, c] = nodeCidrs[node].split(".");
     const ip = `${a}.${b}.${c}.${2 + Math.floor(i / NODES)}`;
-    await client.updateStatus(R.pods, { ...created, status: runningPodStatus(created, ip, nodeIPFor(node), now) });
+    await client.updateStatus(R.pods, {
+      ...created,
+      status: runningPodStatus(created, ip, nodeIPFor(node), now),
+    });
   });
 }
 
@@ -154,7 +179,10 @@ async function measure(mode: string, url: string): Promise<Measurement> {
   if (mode === "map") {
     const map = new Map<string, KubeObject>();
     for (const r of HELD) {
-      let text: string | null = await (await client.request("GET", `${r.group ? `/apis/${r.group}/${r.version}` : `/api/${r.version}`}/${r.plural}`)).text();
+      let text: string | null = await (await client.request(
+        "GET",
+        `${r.group ? `/apis/${r.group}/${r.version}` : `/api/${r.version}`}/${r.plural}`,
+      )).text();
       jsonBytes += new TextEncoder().encode(text).length;
       const list = JSON.parse(text) as { items: KubeObject[] };
       text = null;
@@ -200,7 +228,11 @@ export async function benchMemory(): Promise<BenchRow[]> {
     const url = api.line.replace(/^URL /, "");
     const t = performance.now();
     await load(new Client({ server: url }));
-    console.error(`memory bench: loaded ${NODES} nodes, ${NODES} leases, ${PODS} pods in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    console.error(
+      `memory bench: loaded ${NODES} nodes, ${NODES} leases, ${PODS} pods in ${
+        ((performance.now() - t) / 1000).toFixed(1)
+      } s`,
+    );
     const run = async (mode: string): Promise<Measurement> => {
       const c = await child(["--measure", mode, url], ["--v8-flags=--expose-gc"]);
       await c.status;
@@ -235,7 +267,11 @@ export async function benchMemory(): Promise<BenchRow[]> {
         name: `controller manager process RSS (${held})`,
         value: manager.rssBytes / MiB,
         unit: "MiB",
-        baseline: { name: "RSS of the process holding the plain Map", value: map.rssBytes / MiB, unit: "MiB" },
+        baseline: {
+          name: "RSS of the process holding the plain Map",
+          value: map.rssBytes / MiB,
+          unit: "MiB",
+        },
         ratio: manager.rssBytes / map.rssBytes,
       },
       {

@@ -1,0 +1,234 @@
+/**
+ * `./skiff controller-manager --server URL --kubeconfig PATH`: the controller manager as its own
+ * process (several replicas elect one leader through the `kube-system/kube-controller-manager`
+ * Lease). Stops cleanly, releasing the lease, on SIGINT/SIGTERM.
+ *
+ * Also the client configuration shared by commands that talk to an API server: `--server` wins
+ * over the kubeconfig's current context; the kubeconfig's bearer token is used when present.
+ * @module
+ */
+import { parse } from "yaml";
+import { Client } from "../control/api/client.ts";
+import { startControllerManager } from "../control/controllers/manager.ts";
+import type { Command, Flags } from "./args.ts";
+import { CliError } from "./errors.ts";
+
+/** Parses a Go duration (`15s`, `500ms`, `1m30s`, `2h`) into ms. */
+export function parseDuration(text: string): number {
+  const units: Record<string, number> = {
+    ns: 1e-6,
+    us: 1e-3,
+    "µs": 1e-3,
+    ms: 1,
+    s: 1000,
+    m: 60_000,
+    h: 3_600_000,
+  };
+  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
+  let total = 0;
+  let matched = 0;
+  for (const m of text.matchAll(re)) {
+    total += Number(m[1]) * units[m[2]];
+    matched += m[0].length;
+  }
+  if (!text || matched !== text.length) {
+    if (text === "0") return 0;
+    throw new CliError(`invalid duration "${text}" (use e.g. 15s, 500ms, 1m)`, 2);
+  }
+  return total;
+}
+
+/** What a command needs to reach the API server. */
+export interface ClientConfig {
+  server: string;
+  token?: string;
+}
+
+/** Reads `server` and `token` from a kubeconfig document (its current context). Pure. */
+export function fromKubeconfig(doc: unknown): ClientConfig {
+  // deno-lint-ignore no-explicit-any
+  const cfg = doc as any;
+  const ctxName = cfg?.["current-context"];
+  const ctx = (cfg?.contexts ?? []).find((c: { name: string }) => c.name === ctxName)?.context;
+  if (!ctx) throw new CliError(`the kubeconfig has no current context${ctxName ? ` "${ctxName}"` : ""}`);
+  const cluster = (cfg.clusters ?? []).find((c: { name: string }) => c.name === ctx.cluster)?.cluster;
+  if (!cluster?.server) throw new CliError(`the kubeconfig's cluster "${ctx.cluster}" has no server`);
+  const user = (cfg.users ?? []).find((u: { name: string }) => u.name === ctx.user)?.user ?? {};
+  return { server: cluster.server, ...(user.token ? { token: user.token } : {}) };
+}
+
+/** The client configuration from `--server` and `--kubeconfig` (one of them is required). */
+export async function clientConfig(flags: Flags, cwd: string): Promise<ClientConfig> {
+  const server = flags.server as string | undefined;
+  const path = flags.kubeconfig as string | undefined;
+  let cfg: ClientConfig | undefined;
+  if (path) {
+    const full = path.startsWith("/") ? path : `${cwd}/${path}`;
+    let text: string;
+    try {
+      text = await Deno.readTextFile(full);
+    } catch (e) {
+      throw new CliError(`cannot read the kubeconfig ${full}: ${(e as Error).message}`);
+    }
+    cfg = fromKubeconfig(parse(text));
+  }
+  if (server) return { ...cfg, server };
+  if (!cfg) throw new CliError("give --server URL or --kubeconfig PATH", 2);
+  return cfg;
+}
+
+/** A client for a command, identified as `userAgent`. */
+export function clientFor(cfg: ClientConfig, userAgent: string): Client {
+  return new Client({ server: cfg.server, token: cfg.token, userAgent });
+}
+
+/** Aborts on SIGINT or SIGTERM; returns the signal and a function removing the listeners. */
+export function shutdownSignal(): { signal: AbortSignal; dispose(): void } {
+  const ac = new AbortController();
+  const stop = () => ac.abort();
+  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+  for (const s of signals) Deno.addSignalListener(s, stop);
+  return { signal: ac.signal, dispose: () => signals.forEach((s) => Deno.removeSignalListener(s, stop)) };
+}
+
+const duration = (flags: Flags, name: string): number | undefined =>
+  flags[name] === undefined ? undefined : parseDuration(String(flags[name]));
+
+/** `./skiff controller-manager`. */
+export const controllerManagerCommand: Command = {
+  name: "controller-manager",
+  summary:
+    "Run the controllers (garbage collector, namespaces, nodes, endpoints, workloads) against an API server.",
+  description:
+    "Runs every controller behind one leader election, so several replicas can run for availability.",
+  flags: [
+    {
+      name: "server",
+      type: "string",
+      value: "URL",
+      description: "The API server URL (overrides the kubeconfig).",
+    },
+    {
+      name: "kubeconfig",
+      type: "string",
+      value: "PATH",
+      description: "A kubeconfig to read the server and token from.",
+    },
+    {
+      name: "controllers",
+      type: "string",
+      value: "LIST",
+      default: "*",
+      description: "Controllers to run: * for all, name to add, -name to drop.",
+    },
+    {
+      name: "leader-elect",
+      type: "string",
+      value: "BOOL",
+      default: "true",
+      description: "Run behind leader election (true or false).",
+    },
+    {
+      name: "leader-elect-lease-duration",
+      type: "string",
+      value: "DURATION",
+      default: "15s",
+      description: "How long a standby waits before taking over.",
+    },
+    {
+      name: "leader-elect-renew-deadline",
+      type: "string",
+      value: "DURATION",
+      default: "10s",
+      description: "How long the leader retries renewing before it stops leading.",
+    },
+    {
+      name: "leader-elect-retry-period",
+      type: "string",
+      value: "DURATION",
+      default: "2s",
+      description: "Time between leader election attempts.",
+    },
+    {
+      name: "identity",
+      type: "string",
+      value: "ID",
+      description: "This replica's identity in the lease (default hostname_uuid).",
+    },
+    {
+      name: "node-monitor-grace-period",
+      type: "string",
+      value: "DURATION",
+      default: "40s",
+      description: "How long a node may be silent before it is marked Unknown.",
+    },
+    {
+      name: "node-monitor-period",
+      type: "string",
+      value: "DURATION",
+      default: "5s",
+      description: "How often node health is checked.",
+    },
+    {
+      name: "node-eviction-rate",
+      type: "string",
+      value: "QPS",
+      default: "0.1",
+      description: "Nodes per second per zone whose pods may be evicted.",
+    },
+    {
+      name: "default-toleration-seconds",
+      type: "number",
+      value: "N",
+      default: 300,
+      description: "tolerationSeconds for not-ready/unreachable when a pod has none.",
+    },
+    {
+      name: "terminated-pod-gc-threshold",
+      type: "number",
+      value: "N",
+      default: 12500,
+      description: "Terminated pods kept before the oldest are deleted (0: never).",
+    },
+  ],
+  args: "none",
+  packages: [],
+  async run({ flags, cwd }) {
+    const cfg = await clientConfig(flags, cwd);
+    const client = clientFor(cfg, "skiff-controller-manager");
+    const leaderElect = String(flags["leader-elect"]) !== "false";
+    const rate = Number(flags["node-eviction-rate"]);
+    if (!Number.isFinite(rate) || rate < 0) {
+      throw new CliError(`invalid --node-eviction-rate "${flags["node-eviction-rate"]}"`, 2);
+    }
+    const { signal, dispose } = shutdownSignal();
+    try {
+      const manager = startControllerManager({
+        client,
+        signal,
+        identity: flags.identity as string | undefined,
+        options: {
+          controllers: String(flags.controllers).split(",").map((s) => s.trim()).filter(Boolean),
+          leaderElect,
+          leaseDurationMs: duration(flags, "leader-elect-lease-duration"),
+          renewDeadlineMs: duration(flags, "leader-elect-renew-deadline"),
+          retryPeriodMs: duration(flags, "leader-elect-retry-period"),
+          nodeMonitorGracePeriodMs: duration(flags, "node-monitor-grace-period"),
+          defaultTolerationSeconds: flags["default-toleration-seconds"] as number,
+          nodeLifecycle: { monitorPeriodMs: duration(flags, "node-monitor-period"), evictionRate: rate },
+          podGC: { terminatedPodThreshold: flags["terminated-pod-gc-threshold"] as number },
+        },
+      });
+      console.error(`controller-manager: ${manager.identity} talking to ${cfg.server}`);
+      await manager.done;
+      return 0;
+    } catch (e) {
+      if (e instanceof Error && /leaseDuration|renewDeadline|retryPeriod/.test(e.message)) {
+        throw new CliError(e.message, 2);
+      }
+      throw e;
+    } finally {
+      dispose();
+    }
+  },
+};
