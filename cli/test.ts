@@ -68,7 +68,8 @@ export const testCommand: Command = {
   usage: "[PATH...] [DENO TEST FLAGS...] [-- TEST ARGS...]",
   flags: [],
   args: "passthrough",
-  packages: [],
+  /** What the end-to-end tests drive: a real OCI registry, the C-to-Wasm toolchain, a load generator. */
+  packages: ["docker-registry", "clang", "lld", "wasi-libc", "libclang-rt-14-dev-wasm32", "wrk", "openssl"],
   run({ root, cwd, args }) {
     const inv = testInvocation({ root, cwd, args, exists });
     return runForwardingSignals(Deno.execPath(), inv.args, { cwd: inv.cwd, env: { SKIFF_ROOT: root } });

@@ -7,10 +7,14 @@
  * @module
  */
 import { benchApi } from "./api.ts";
+import { benchMemory } from "./memory.ts";
+import { benchWasm } from "./wasm.ts";
 import { type BenchRow, table } from "./bench_row.ts";
 
 const GROUPS: Record<string, () => Promise<BenchRow[]>> = {
   api: benchApi,
+  memory: benchMemory,
+  wasm: benchWasm,
 };
 
 async function machine(): Promise<string> {
