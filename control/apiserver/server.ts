@@ -10,7 +10,7 @@
 import { Hono } from "hono";
 import type { ResourceDef } from "../api/resource.ts";
 import { ApiError, forbidden, internalError, methodNotAllowed, pathNotFound } from "../api/status.ts";
-import { compact, type HubOptions, Store, WatchHub } from "../store/mod.ts";
+import { compact, type HubOptions, Store, type StoreOptions, WatchHub } from "../store/mod.ts";
 import { NamespaceCache, namespaceLifecycle } from "./admission/namespace_lifecycle.ts";
 import {
   ADMIN,
@@ -71,6 +71,8 @@ export interface ApiServerOptions {
   /** The service CIDR cluster IPs come from. */
   serviceCIDR?: string;
   hub?: HubOptions;
+  /** Store options: the decoded-object cache bound, the encryption-at-rest transformer. */
+  store?: StoreOptions;
   /** Change-log history kept before compaction, in ms (default 5 minutes). */
   retentionMs?: number;
   /** How often compaction runs, in ms (default 60 s; 0 disables the timer). */
@@ -109,7 +111,7 @@ export class ApiServer {
   #closing = new AbortController();
 
   constructor(opts: ApiServerOptions) {
-    this.store = new Store(opts.kv);
+    this.store = new Store(opts.kv, opts.store);
     this.hub = new WatchHub(this.store, opts.hub);
     this.registry = new ResourceRegistry(withCrdValidation(opts.builtins ?? builtinResources()));
     this.serviceCIDR = opts.serviceCIDR ?? "198.19.0.0/16";

@@ -11,7 +11,6 @@ import { matchesFields, matchesLabels } from "../api/selector.ts";
 import type { FieldSelector, LabelSelector } from "../api/selector.ts";
 import { ApiError, badRequest, gone, internalError } from "../api/status.ts";
 import type { KubeObject } from "../api/types.ts";
-import { decodeObject } from "./codec.ts";
 import { after, commitOf, eventId, LOG, logKey, OBJECT, toResourceVersion } from "./keys.ts";
 import { retryLocked } from "./kv_retry.ts";
 import { entriesOf, entryBytes, type LogEntry, type ObjectValue, readEntry } from "./log.ts";
@@ -125,18 +124,18 @@ export async function list(store: Store, res: StoreResource, opts: ListOptions =
     // Objects deleted after the list RV, in key order before this one.
     while (di < deleted.length && (key === null || compareKey(deleted[di].key, key) < 0)) {
       const d = deleted[di++];
-      if (!take(await stateFromDeleted(kv, res, d.entries, listVs), d.key)) break outer;
+      if (!take(await stateFromDeleted(store, res, d.entries, listVs), d.key)) break outer;
     }
     if (!entry || !key) break;
     const ev = eventId(entry.versionstamp, entry.value.x);
     let obj: KubeObject | null;
     if (ev <= listVs) {
       obj = (await store.materialize(res.key, entry))?.obj ?? null;
-      if (!obj) obj = await rewind(kv, res, key, ev, listVs);
+      if (!obj) obj = await rewind(store, res, key, ev, listVs);
     } else {
-      obj = await rewind(kv, res, key, ev, listVs);
+      obj = await rewind(store, res, key, ev, listVs);
       const d = deleted[di]?.key;
-      if (!obj && d && compareKey(d, key) === 0) obj = await stateFromDeleted(kv, res, deleted[di].entries, listVs);
+      if (!obj && d && compareKey(d, key) === 0) obj = await stateFromDeleted(store, res, deleted[di].entries, listVs);
     }
     if (deleted[di] && compareKey(deleted[di].key, key) === 0) di++;
     if (!take(obj, key)) break;
@@ -187,7 +186,7 @@ async function deletedSince(
 
 /** The state at `listVs` of an object now at version `ev` (> listVs), walking back the log. */
 async function rewind(
-  kv: Deno.Kv,
+  store: Store,
   res: StoreResource,
   key: [string, string],
   ev: string,
@@ -195,31 +194,31 @@ async function rewind(
 ): Promise<KubeObject | null> {
   let cur = ev;
   while (cur > listVs) {
-    const e = await readEntry(kv, res.key, cur);
+    const e = await readEntry(store.kv, res.key, cur);
     if (!e) throw gone(CONTINUE_EXPIRED);
     if (!e.p) return null; // created after the list RV
     cur = e.p;
   }
-  return await versionAt(kv, res, key, cur);
+  return await versionAt(store, res, key, cur);
 }
 
 /** The object version written at `ev`, read from its log entry. */
 async function versionAt(
-  kv: Deno.Kv,
+  store: Store,
   res: StoreResource,
   key: [string, string],
   ev: string,
 ): Promise<KubeObject> {
-  const e = await readEntry(kv, res.key, ev);
+  const e = await readEntry(store.kv, res.key, ev);
   if (!e) throw gone(CONTINUE_EXPIRED);
-  const bytes = await entryBytes(kv, res.key, ev, e);
+  const bytes = await entryBytes(store.kv, res.key, ev, e);
   if (!bytes) throw internalError(`chunks of ${res.key} ${key.join("/")} at ${ev} are missing`);
-  return decodeObject(bytes, toResourceVersion(ev));
+  return store.decodeBytes(res.key, bytes, toResourceVersion(ev));
 }
 
 /** The state at `listVs` of an object deleted after it (possibly re-created since). */
 async function stateFromDeleted(
-  kv: Deno.Kv,
+  store: Store,
   res: StoreResource,
   entries: { vs: string; e: LogEntry }[],
   listVs: string,
@@ -227,11 +226,11 @@ async function stateFromDeleted(
   // The first deletion after the list RV ended the incarnation that was alive at the list RV.
   const { vs, e } = entries[0];
   if (e.p! <= listVs) {
-    const bytes = await entryBytes(kv, res.key, vs, e);
+    const bytes = await entryBytes(store.kv, res.key, vs, e);
     if (!bytes) throw gone(CONTINUE_EXPIRED);
-    return decodeObject(bytes, toResourceVersion(e.p!));
+    return store.decodeBytes(res.key, bytes, toResourceVersion(e.p!));
   }
-  return await rewind(kv, res, [e.ns, e.n], e.p!, listVs);
+  return await rewind(store, res, [e.ns, e.n], e.p!, listVs);
 }
 
 /** Waits briefly for a resourceVersion from the future, as upstream does, then gives up with 504. */

@@ -68,20 +68,38 @@ export function commit(op: Deno.AtomicOperation): Promise<Deno.KvCommitResult | 
   return retryLocked(() => op.commit());
 }
 
+/**
+ * Turns encoded objects into what is stored and back, per resource (encryption at rest of
+ * Secrets). Synchronous; it must accept bytes it wrote with an older key.
+ */
+export interface ValueTransformer {
+  toStorage(res: string, bytes: Uint8Array): Uint8Array;
+  fromStorage(res: string, bytes: Uint8Array): Uint8Array;
+}
+
 export interface StoreOptions {
   /** Bound of the decoded-object cache, in encoded bytes (default 32 MiB; 0 disables it). */
   decodedCacheBytes?: number;
+  /** Applied to every stored version (object keys, log entries, chunks). */
+  transformer?: ValueTransformer;
 }
 
 export class Store {
   readonly kv: Deno.Kv;
   readonly #committer: Committer;
   readonly #decoded: DecodedCache;
+  readonly #transformer?: ValueTransformer;
 
   constructor(kv: Deno.Kv, opts: StoreOptions = {}) {
     this.kv = kv;
     this.#committer = new Committer(kv);
     this.#decoded = new DecodedCache(opts.decodedCacheBytes ?? 32 * 1024 * 1024);
+    this.#transformer = opts.transformer;
+  }
+
+  /** Decodes stored bytes of `res` (undoing the transformer) into a fresh object. */
+  decodeBytes(res: string, bytes: Uint8Array, resourceVersion: string): KubeObject {
+    return decodeObject(this.#transformer ? this.#transformer.fromStorage(res, bytes) : bytes, resourceVersion);
   }
 
   /**
@@ -92,7 +110,7 @@ export class Store {
     const key = DecodedCache.key(res, ns, name, ev);
     let obj = this.#decoded.get(key);
     if (!obj) {
-      obj = decodeObject(bytes, toResourceVersion(ev));
+      obj = this.decodeBytes(res, bytes, toResourceVersion(ev));
       this.#decoded.set(key, obj, bytes.length);
     }
     return obj;
@@ -158,7 +176,7 @@ export class Store {
           `the limit is ${MAX_OBJECT_BYTES} bytes`,
       );
     }
-    return bytes;
+    return this.#transformer ? this.#transformer.toStorage(res.key, bytes) : bytes;
   }
 
   #submit(w: WriteIntent) {

@@ -287,3 +287,25 @@ Deno.test("a burst of writes with many labels never overflows one log value", ()
     await Promise.all(made.map((p) => store.update(pods, "default", p.metadata.name!, (c) => ({ ...c, spec: { v: 1 } }))));
     assert.equal((await list(store, pods, {})).items.length, 200);
   }));
+
+Deno.test("a value transformer sees every stored version, and reads undo it", () =>
+  withStore(async (_store, kv) => {
+    const flip = (b: Uint8Array) => b.map((x) => x ^ 0x5a);
+    const store = new Store(kv, { transformer: { toStorage: (_r, b) => flip(b), fromStorage: (_r, b) => flip(b) } });
+    const hub = new WatchHub(store);
+    try {
+      const secret = "very-secret-value";
+      const a = await store.create(pods, pod("s", {}, { secret }));
+      await store.update(pods, "default", "s", (c) => ({ ...c, spec: { secret: secret + "2" } }));
+      assert.equal((await store.get(pods, "default", "s"))!.spec.secret, secret + "2");
+      const evs = await take(hub.watch(pods, { resourceVersion: a.metadata.resourceVersion }), 1);
+      assert.equal(evs[0].object.spec.secret, secret + "2");
+      // Nothing under any key holds the plaintext.
+      for await (const e of kv.list({ prefix: [] })) {
+        const text = JSON.stringify(e.value, (_k, v) => v instanceof Uint8Array ? new TextDecoder().decode(v) : v);
+        assert.ok(!text.includes(secret), `plaintext under ${JSON.stringify(e.key)}`);
+      }
+    } finally {
+      hub.close();
+    }
+  }));

@@ -11,7 +11,6 @@
 import { type FieldSelector, type LabelSelector, matchesFields, matchesLabels } from "../api/selector.ts";
 import { gone } from "../api/status.ts";
 import type { KubeObject, WatchEvent } from "../api/types.ts";
-import { decodeObject } from "./codec.ts";
 import { after, commitOf, eventId, headKey, LOG, logKey, toEventId, toResourceVersion, ZERO_EVENT } from "./keys.ts";
 import { retryLocked } from "./kv_retry.ts";
 import { list } from "./list.ts";
@@ -219,7 +218,7 @@ async function decodeEvent(store: Store, res: StoreResource, ev: string, e: LogE
   const bytes = await entryBytes(store.kv, res.key, ev, e);
   if (!bytes) throw new Error(`log entry ${res.key}@${ev} refers to missing chunks`);
   // A DELETED event carries the deleted object with the deletion's resourceVersion.
-  const object = e.t === "D" ? decodeObject(bytes, toResourceVersion(ev)) : store.decode(res.key, e.ns, e.n, ev, bytes);
+  const object = e.t === "D" ? store.decodeBytes(res.key, bytes, toResourceVersion(ev)) : store.decode(res.key, e.ns, e.n, ev, bytes);
   return {
     vs: ev,
     type: e.t === "A" ? "ADDED" : e.t === "M" ? "MODIFIED" : "DELETED",
