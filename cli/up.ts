@@ -24,7 +24,7 @@ export interface ControlPlane {
 
 /** Starts a control plane on a KV file. */
 export type StartControlPlane = (
-  opts: { kvPath: string; port: number; hostname?: string },
+  opts: { kvPath: string; port: number; hostname?: string; components?: boolean },
 ) => Promise<ControlPlane>;
 
 /** What `up` runs with. */
@@ -99,7 +99,8 @@ export async function runUp(opts: UpOptions, deps: UpDeps, signal: AbortSignal):
 async function startControlPlane(start: StartControlPlane, opts: UpOptions): Promise<ControlPlane> {
   const hostname = opts.hostname ?? "127.0.0.1";
   try {
-    return await start({ kvPath: `${opts.dataDir}/state.kv`, port: opts.port, hostname });
+    // The scheduler and the controller manager run in this process, as API clients.
+    return await start({ kvPath: `${opts.dataDir}/state.kv`, port: opts.port, hostname, components: true });
   } catch (e) {
     if (e instanceof Deno.errors.AddrInUse) {
       throw new CliError(

@@ -17,7 +17,7 @@ async function waitFor(cond: () => boolean): Promise<void> {
 
 /** A stand-in control plane: a real listener and the real KV file, without the API server. */
 function fakeControlPlane() {
-  const calls: { kvPath: string; port: number; hostname?: string }[] = [];
+  const calls: { kvPath: string; port: number; hostname?: string; components?: boolean }[] = [];
   let open = 0;
   const start: StartControlPlane = async (opts) => {
     calls.push(opts);
@@ -71,7 +71,7 @@ Deno.test("runUp() prints exactly the server and kubeconfig lines when ready and
   const stop = new AbortController();
   const done = runUp({ dataDir, port: 0, node: false }, d, stop.signal);
   await ready;
-  assert.deepEqual(cp.calls, [{ kvPath: `${dataDir}/state.kv`, port: 0, hostname: "127.0.0.1" }]);
+  assert.deepEqual(cp.calls, [{ kvPath: `${dataDir}/state.kv`, port: 0, hostname: "127.0.0.1", components: true }]);
   assert.match(out[0], /^server: http:\/\/127\.0\.0\.1:[0-9]+$/);
   assert.equal(out[1], `kubeconfig: ${dataDir}/kubeconfig`);
   const server = out[0].slice("server: ".length);

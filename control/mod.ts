@@ -1,11 +1,16 @@
 /**
- * The control plane: the API server on Deno KV, served with `Deno.serve`.
+ * The control plane: the API server on Deno KV, served with `Deno.serve`, and optionally the
+ * scheduler and the controller manager, in-process but as API clients like any other.
  *
  * It uses only `Deno.serve`, `Deno.openKv` and timers (or `Deno.cron`), so it also runs on Deno
  * Deploy (see control/deploy.ts).
  * @module
  */
+import { Client } from "./api/client.ts";
 import { ApiServer, type ApiServerOptions } from "./apiserver/server.ts";
+import { startControllerManager } from "./controllers/manager.ts";
+import type { ControllerManagerOptions } from "./controllers/manager.ts";
+import { startScheduler } from "./scheduler/mod.ts";
 
 export interface ControlPlaneOptions extends Omit<ApiServerOptions, "kv"> {
   /** Path of the KV file; omit on Deno Deploy (the attached database). */
@@ -14,6 +19,11 @@ export interface ControlPlaneOptions extends Omit<ApiServerOptions, "kv"> {
   kv?: Deno.Kv;
   port: number;
   hostname?: string;
+  /**
+   * Also run the scheduler and the controller manager in this process (each behind its leader
+   * election, talking to this API server through an in-process transport). Default false.
+   */
+  components?: boolean | { controllers?: ControllerManagerOptions };
 }
 
 export interface ControlPlane {
@@ -22,22 +32,51 @@ export interface ControlPlane {
   close(): Promise<void>;
 }
 
+/** Starts the scheduler and the controller manager against `server`; resolves when they stopped. */
+export function startComponents(
+  server: ApiServer,
+  url: string,
+  signal: AbortSignal,
+  opts: { controllers?: ControllerManagerOptions } = {},
+): Promise<void> {
+  const client = new Client({ server: url, fetch: server.fetch, userAgent: "skiff-control-plane" });
+  const identity = `skiff-${crypto.randomUUID().slice(0, 8)}`;
+  const scheduler = startScheduler({ client, signal, identity });
+  const controllers = startControllerManager({ client, signal, identity, options: opts.controllers });
+  return Promise.allSettled([scheduler.done, controllers.done]).then(() => {});
+}
+
 /** Opens the store, starts the API server and listens. `port: 0` picks a free port. */
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
   const kv = opts.kv ?? await Deno.openKv(opts.kvPath);
-  const server = new ApiServer({ ...opts, kv });
-  await server.start();
-  const hostname = opts.hostname ?? "127.0.0.1";
-  const { promise: listening, resolve } = Promise.withResolvers<Deno.NetAddr>();
-  const http = Deno.serve({ port: opts.port, hostname, onListen: resolve }, server.fetch);
-  const addr = await listening;
+  let server: ApiServer | undefined;
+  let http: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = new ApiServer({ ...opts, kv });
+    await server.start();
+    const hostname = opts.hostname ?? "127.0.0.1";
+    const { promise: listening, resolve } = Promise.withResolvers<Deno.NetAddr>();
+    http = Deno.serve({ port: opts.port, hostname, onListen: resolve }, server.fetch);
+    await listening;
+  } catch (e) {
+    await server?.close();
+    if (!opts.kv) kv.close();
+    throw e;
+  }
+  const addr = http.addr;
   const url = `http://${addr.hostname}:${addr.port}`;
+  const stop = new AbortController();
+  const components = opts.components
+    ? startComponents(server!, url, stop.signal, typeof opts.components === "object" ? opts.components : {})
+    : Promise.resolve();
   return {
     url,
-    server,
+    server: server!,
     async close() {
+      stop.abort();
+      await components;
       await http.shutdown();
-      await server.close();
+      await server!.close();
       if (!opts.kv) kv.close();
     },
   };

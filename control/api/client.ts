@@ -175,16 +175,16 @@ export class Client {
     return this.#json("GET", resourcePath(r, namespace) + query({ ...opts }));
   }
 
-  create<T extends KubeObject = KubeObject>(r: ResourceRef, obj: T, opts: { dryRun?: boolean } = {}): Promise<T> {
+  create<T extends KubeObject = KubeObject>(r: ResourceRef, obj: NoInfer<T>, opts: { dryRun?: boolean } = {}): Promise<T> {
     return this.#json("POST", resourcePath(r, obj.metadata.namespace) + query({ dryRun: opts.dryRun ? "All" : undefined }), obj);
   }
 
-  update<T extends KubeObject = KubeObject>(r: ResourceRef, obj: T, subresource?: string): Promise<T> {
+  update<T extends KubeObject = KubeObject>(r: ResourceRef, obj: NoInfer<T>, subresource?: string): Promise<T> {
     return this.#json("PUT", resourcePath(r, obj.metadata.namespace, obj.metadata.name, subresource), obj);
   }
 
   /** Replaces the status subresource. */
-  updateStatus<T extends KubeObject = KubeObject>(r: ResourceRef, obj: T): Promise<T> {
+  updateStatus<T extends KubeObject = KubeObject>(r: ResourceRef, obj: NoInfer<T>): Promise<T> {
     return this.update(r, obj, "status");
   }
 
@@ -231,6 +231,10 @@ export class Client {
     });
     const res = await this.request("GET", path, undefined, undefined, opts.signal);
     const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    // An in-process transport does not tie the body to the request's signal: cancel it ourselves.
+    const onAbort = () => void reader.cancel().catch(() => {});
+    opts.signal?.addEventListener("abort", onAbort, { once: true });
+    if (opts.signal?.aborted) onAbort();
     let buf = "";
     try {
       while (true) {
@@ -248,6 +252,7 @@ export class Client {
       if (opts.signal?.aborted) return;
       throw e;
     } finally {
+      opts.signal?.removeEventListener("abort", onAbort);
       await reader.cancel().catch(() => {});
     }
   }

@@ -194,6 +194,7 @@ export class LeaderElector {
     const leading = new AbortController();
     const stop = () => leading.abort();
     signal.addEventListener("abort", stop, { once: true });
+    if (signal.aborted) stop(); // aborted while the last acquire was in flight
     let failure: unknown = undefined;
     const work = (async () => {
       try {

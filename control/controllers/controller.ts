@@ -51,6 +51,7 @@ export function queueController(
     name,
     async run(signal) {
       signal.addEventListener("abort", () => queue.shutdown(), { once: true });
+      if (signal.aborted) queue.shutdown();
       await runWorkers(queue, workers, reconcile, (key, e) => {
         console.error(`${name}: reconcile ${key} failed: ${(e as Error)?.message ?? e}`);
       });

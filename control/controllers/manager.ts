@@ -94,6 +94,7 @@ export const CONTROLLERS: readonly ControllerEntry[] = [
   module("statefulset-controller", () => import("./statefulset/mod.ts")),
   module("job-controller", () => import("./job/mod.ts")),
   module("cronjob-controller", () => import("./cronjob/mod.ts")),
+  module("ttl-after-finished-controller", () => import("./job/ttl_mod.ts")),
 ];
 
 /** The names `--controllers` enables (upstream `IsControllerEnabled`). Pure. */

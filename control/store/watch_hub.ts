@@ -172,7 +172,7 @@ class Feed {
           await this.#readNew();
         } while (this.#again);
       } catch (e) {
-        console.error(`watch feed for ${this.res.key} failed to read the change log; will retry:`, e);
+        if (!this.#hub.closed) console.error(`watch feed for ${this.res.key} failed to read the change log; will retry:`, e);
       } finally {
         this.#pulling = null;
       }
@@ -241,6 +241,11 @@ export class WatchHub {
   #heads = new Map<string, string | null>();
   #closed = false;
 
+  /** Whether close() was called (reads failing after that are expected). */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
   constructor(store: Store, opts: HubOptions = {}) {
     this.store = store;
     this.#pollMs = opts.pollIntervalMs ?? 25;
@@ -304,6 +309,7 @@ export class WatchHub {
     const sub = new Subscriber(res, opts, "", this.#maxQueued);
     const onAbort = () => sub.close();
     opts.signal?.addEventListener("abort", onAbort);
+    if (opts.signal?.aborted) sub.close();
     let bookmarks: ReturnType<typeof setInterval> | null = null;
     try {
       const rv = opts.resourceVersion ?? "";

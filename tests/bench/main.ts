@@ -8,12 +8,14 @@
  */
 import { benchApi } from "./api.ts";
 import { benchMemory } from "./memory.ts";
+import { benchReconcile } from "./reconcile.ts";
 import { benchWasm } from "./wasm.ts";
 import { type BenchRow, table } from "./bench_row.ts";
 
 const GROUPS: Record<string, () => Promise<BenchRow[]>> = {
   api: benchApi,
   memory: benchMemory,
+  reconcile: benchReconcile,
   wasm: benchWasm,
 };
 

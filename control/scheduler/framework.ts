@@ -1,0 +1,221 @@
+/**
+ * The plugin runner (upstream `frameworkImpl`): runs the profile's PreFilter, Filter (also with
+ * the nominated pods of higher priority counted), PreScore and Score plugins in order, and
+ * records which plugin said what. Pure and synchronous.
+ * @module
+ */
+import { NodeInfo } from "./node_info.ts";
+import { defaultPlugins, type ProfilePlugin } from "./plugins/default_plugins.ts";
+import {
+  type ClusterEvent,
+  type CycleState,
+  type FilterPlugin,
+  isFilter,
+  isPreFilter,
+  isPreScore,
+  isRejected,
+  isScore,
+  MAX_NODE_SCORE,
+  type NodeInfoView,
+  type PodView,
+  type PreFilterPlugin,
+  type PreScorePlugin,
+  type ScorePlugin,
+  type Snapshot,
+  type Status,
+  status,
+} from "./types.ts";
+
+/** Pods nominated to nodes by earlier preemptions (see nominator.ts). */
+export interface NominatedPods {
+  nominatedPodsForNode(node: string): readonly PodView[];
+}
+
+/** The outcome of PreFilter. */
+export interface PreFilterOutcome {
+  /** null to go on. */
+  status: Status | null;
+  /** Only these nodes are worth filtering; null for all. */
+  nodeNames: Set<string> | null;
+  /** Plugins that rejected the pod or narrowed the nodes. */
+  rejectedBy: Set<string>;
+}
+
+/** Go's `%v` of a string slice: `[A B]`. */
+function goList(xs: string[]): string {
+  return `[${xs.join(" ")}]`;
+}
+
+export class Framework {
+  readonly preFilters: PreFilterPlugin[] = [];
+  readonly filters: FilterPlugin[] = [];
+  readonly preScores: PreScorePlugin[] = [];
+  readonly scores: { plugin: ScorePlugin; weight: number }[] = [];
+  /** Which plugins care about each cluster event. */
+  readonly #interested = new Map<ClusterEvent, Set<string>>();
+
+  constructor(plugins: ProfilePlugin[] = defaultPlugins()) {
+    for (const { plugin, weight } of plugins) {
+      if (isPreFilter(plugin)) this.preFilters.push(plugin);
+      if (isFilter(plugin)) this.filters.push(plugin);
+      if (isPreScore(plugin)) this.preScores.push(plugin);
+      if (isScore(plugin) && weight > 0) this.scores.push({ plugin, weight });
+      for (const e of plugin.events) {
+        let s = this.#interested.get(e);
+        if (!s) this.#interested.set(e, s = new Set());
+        s.add(plugin.name);
+      }
+    }
+  }
+
+  /** Whether `event` may help a pod the given plugins rejected (every event helps an error'd pod). */
+  eventMatters(event: ClusterEvent, rejectedBy: ReadonlySet<string>): boolean {
+    if (event === "UnschedulableTimeout" || rejectedBy.size === 0) return true;
+    const s = this.#interested.get(event);
+    if (!s) return false;
+    for (const p of rejectedBy) if (s.has(p)) return true;
+    return false;
+  }
+
+  /** Upstream `RunPreFilterPlugins`. */
+  runPreFilter(state: CycleState, pod: PodView, snapshot: Snapshot): PreFilterOutcome {
+    const withNodes: string[] = [];
+    let names = null as Set<string> | null;
+    const skip = new Set<string>();
+    for (const p of this.preFilters) {
+      const r = p.preFilter(state, pod, snapshot);
+      if (r === null) continue;
+      if ("code" in r) {
+        if (r.code === "Skip") {
+          skip.add(p.name);
+          continue;
+        }
+        const s = { ...r, plugin: p.name };
+        if (s.code === "Error") s.reasons = [`running PreFilter plugin "${p.name}": ${s.reasons.join(", ")}`];
+        return { status: s, nodeNames: null, rejectedBy: isRejected(s) ? new Set([p.name]) : new Set() };
+      }
+      withNodes.push(p.name);
+      names = names === null ? new Set(r.nodeNames) : new Set([...names].filter((n) => r.nodeNames.has(n)));
+      if (names.size === 0) {
+        const msg = withNodes.length === 1
+          ? `node(s) didn't satisfy plugin ${withNodes[0]}`
+          : `node(s) didn't satisfy plugin(s) ${goList(withNodes)} simultaneously`;
+        return {
+          status: status("UnschedulableAndUnresolvable", msg),
+          nodeNames: names,
+          rejectedBy: new Set(withNodes),
+        };
+      }
+    }
+    state.skipFilter = skip;
+    state.activeFilters = null;
+    return { status: null, nodeNames: names, rejectedBy: new Set(withNodes) };
+  }
+
+  /** Upstream `RunFilterPlugins`: the first plugin that does not pass decides. */
+  runFilters(state: CycleState, pod: PodView, node: NodeInfoView): Status | null {
+    const filters = state.activeFilters ??= this.filters.filter((p) => !state.skipFilter.has(p.name));
+    for (let i = 0; i < filters.length; i++) {
+      const s = filters[i].filter(state, pod, node);
+      if (s !== null) return s.plugin ? s : { ...s, plugin: filters[i].name };
+    }
+    return null;
+  }
+
+  /**
+   * Upstream `RunFilterPluginsWithNominatedPods`: when pods of at least the same priority are
+   * nominated to the node, the pod must fit both with them counted and without them.
+   */
+  runFiltersWithNominated(
+    state: CycleState,
+    pod: PodView,
+    node: NodeInfoView,
+    nominated?: NominatedPods,
+  ): Status | null {
+    const others = nominated?.nominatedPodsForNode(node.node.name);
+    if (others && others.length) {
+      let info: NodeInfo | null = null;
+      let st: CycleState | null = null;
+      for (const o of others) {
+        if (o.priority < pod.priority || o.uid === pod.uid) continue;
+        if (!info) {
+          info = node instanceof NodeInfo ? node.clone() : cloneView(node);
+          st = state.clone();
+        }
+        info.addPod(o);
+        this.runAddPod(st!, pod, o, info);
+      }
+      if (info) {
+        const s = this.runFilters(st!, pod, info);
+        if (s !== null) return s;
+      }
+    }
+    return this.runFilters(state, pod, node);
+  }
+
+  /** Upstream `RunPreFilterExtensionAddPod`. */
+  runAddPod(state: CycleState, pod: PodView, added: PodView, node: NodeInfoView): void {
+    for (const p of this.preFilters) {
+      if (state.skipFilter.has(p.name)) continue;
+      p.addPod?.(state, pod, added, node);
+    }
+  }
+
+  /** Upstream `RunPreFilterExtensionRemovePod`. */
+  runRemovePod(state: CycleState, pod: PodView, removed: PodView, node: NodeInfoView): void {
+    for (const p of this.preFilters) {
+      if (state.skipFilter.has(p.name)) continue;
+      p.removePod?.(state, pod, removed, node);
+    }
+  }
+
+  /** Upstream `RunPreScorePlugins`; an Error stops scheduling the pod. */
+  runPreScore(
+    state: CycleState,
+    pod: PodView,
+    nodes: readonly NodeInfoView[],
+    snapshot: Snapshot,
+  ): Status | null {
+    const skip = new Set<string>();
+    for (const p of this.preScores) {
+      const s = p.preScore(state, pod, nodes, snapshot);
+      if (s === null) continue;
+      if (s.code === "Skip") skip.add(p.name);
+      else return { ...s, plugin: p.name };
+    }
+    state.skipScore = skip;
+    return null;
+  }
+
+  /**
+   * Upstream `RunScorePlugins`: each plugin scores every node, normalizes, and its weighted
+   * scores add up. Returns the totals (parallel to `nodes`), or an Error status when a plugin
+   * answers outside [0, 100] after normalization.
+   */
+  runScore(state: CycleState, pod: PodView, nodes: readonly NodeInfoView[]): number[] | Status {
+    const totals = new Array<number>(nodes.length).fill(0);
+    const scores = new Array<number>(nodes.length);
+    for (const { plugin, weight } of this.scores) {
+      if (state.skipScore.has(plugin.name)) continue;
+      for (let i = 0; i < nodes.length; i++) scores[i] = plugin.score(state, pod, nodes[i]);
+      plugin.normalizeScore?.(state, pod, nodes, scores);
+      for (let i = 0; i < nodes.length; i++) {
+        const s = scores[i];
+        if (!(s >= 0 && s <= MAX_NODE_SCORE)) {
+          return status(
+            "Error",
+            `plugin "${plugin.name}" returns an invalid score ${s}, it should in the range of [0, ${MAX_NODE_SCORE}] after normalizing`,
+          );
+        }
+        totals[i] += s * weight;
+      }
+    }
+    return totals;
+  }
+}
+
+function cloneView(v: NodeInfoView): NodeInfo {
+  const n = new NodeInfo(v.node);
+  for (const p of v.pods) n.addPod(p);
+  return n;
+}
