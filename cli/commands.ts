@@ -8,6 +8,7 @@ import type { Command } from "./args.ts";
 import { benchCommand } from "./bench.ts";
 import { controllerManagerCommand } from "./controller_manager.ts";
 import { helpCommand } from "./help.ts";
+import { schedulerCommand } from "./scheduler.ts";
 import { simulateNodesCommand } from "./simulate_nodes.ts";
 import { testCommand } from "./test.ts";
 import { upCommand } from "./up.ts";
@@ -18,6 +19,7 @@ export const COMMANDS: readonly Command[] = [
   upCommand,
   testCommand,
   apiserverCommand,
+  schedulerCommand,
   controllerManagerCommand,
   simulateNodesCommand,
   benchCommand,
