@@ -101,6 +101,7 @@ export class ApiServer {
   /** Handlers for connect subresources, keyed `resource/subresource` (filled by the node integration). */
   readonly connect = new Map<string, ConnectHandler>();
   readonly #namespaces: NamespaceCache;
+  readonly #strategies = new Map<string, Strategy>(Object.entries(STRATEGIES));
   readonly #authn: Authenticator;
   readonly #authz: Authorizer;
   readonly #now: () => number;
@@ -139,7 +140,12 @@ export class ApiServer {
   }
 
   strategy(served: Served): Strategy {
-    return STRATEGIES[served.store.key] ?? {};
+    return this.#strategies.get(served.store.key) ?? {};
+  }
+
+  /** Sets the strategy of a resource (by storage key, e.g. `selfsubjectaccessreviews.authorization.k8s.io`). */
+  setStrategy(resourceKey: string, strategy: Strategy): void {
+    this.#strategies.set(resourceKey, strategy);
   }
 
   /** Serves one request (the Hono app's fetch). */

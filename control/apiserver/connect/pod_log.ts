@@ -136,7 +136,8 @@ export async function podLog(server: ApiServer, ctx: RequestContext): Promise<Re
   }${nodeQuery({ ...parsed, container })}`;
   let res: Response;
   try {
-    res = await fetch(url, { signal: ctx.req.signal });
+    // When the client goes away its response body is cancelled, which closes this fetch too.
+    res = await fetch(url);
   } catch (e) {
     throw serviceUnavailable(`cannot reach the agent of node "${nodeName}" at ${base}: ${(e as Error).message}`);
   }

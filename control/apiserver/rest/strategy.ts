@@ -15,6 +15,11 @@ export interface DeleteOutcome {
 }
 
 export interface Strategy {
+  /**
+   * Serves CREATE itself instead of storing the object (create-only kinds such as access reviews
+   * and token reviews). Gets the decoded, kind-checked request object; returns the response object.
+   */
+  create?(server: ApiServer, ctx: import("../context.ts").RequestContext, obj: KubeObject): Promise<KubeObject>;
   /** Keep `status` from the request on create (upstream resets it for most kinds with a status subresource). */
   keepStatusOnCreate?: boolean;
   /**

@@ -101,6 +101,7 @@ export async function createObject(server: ApiServer, ctx: RequestContext): Prom
   }
   ctx.warnings.push(...validateFields(obj, def, mode));
   const strategy = server.strategy(served);
+  if (strategy.create) return objectResponse(ctx, await strategy.create(server, ctx, obj), 201);
   if (!strategy.keepStatusOnCreate && def.subresources?.status) delete obj.status;
   const generated = !m.name && !!m.generateName;
   for (let attempt = 0;; attempt++) {
