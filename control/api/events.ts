@@ -16,6 +16,8 @@ export interface EventRecorder {
 }
 
 const DEDUP_WINDOW_MS = 10 * 60_000;
+const MAX_REMEMBERED = 4096;
+const MAX_IN_FLIGHT = 8;
 
 function timestamp(ms: number): string {
   return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(".000Z", "Z");
@@ -28,8 +30,29 @@ export function eventRecorder(
   opts: { host?: string; now?: () => number } = {},
 ): EventRecorder {
   const now = opts.now ?? Date.now;
+  // Oldest first: an entry is moved to the end whenever it is touched, so expiry sweeps the front.
   const recent = new Map<string, { name: string; namespace: string; count: number; at: number }>();
-  let pending: Promise<void> = Promise.resolve();
+  const remember = (key: string, v: { name: string; namespace: string; count: number; at: number }) => {
+    recent.delete(key);
+    recent.set(key, v);
+    for (const [k, old] of recent) {
+      if (recent.size <= MAX_REMEMBERED && v.at - old.at < DEDUP_WINDOW_MS) break;
+      recent.delete(k);
+    }
+  };
+  // Writes run with a little concurrency; writes of the same event (same key) stay in order.
+  const inFlight = new Set<Promise<void>>();
+  const lastOfKey = new Map<string, Promise<void>>();
+  let active = 0;
+  const slots: (() => void)[] = [];
+  const acquire = async () => {
+    if (active >= MAX_IN_FLIGHT) await new Promise<void>((r) => slots.push(r));
+    active++;
+  };
+  const release = () => {
+    active--;
+    slots.shift()?.();
+  };
 
   const write = async (obj: KubeObject, type: EventType, reason: string, message: string) => {
     const m = obj.metadata;
@@ -40,6 +63,7 @@ export function eventRecorder(
     if (seen && t - seen.at < DEDUP_WINDOW_MS) {
       seen.count++;
       seen.at = t;
+      remember(key, seen);
       try {
         await client.patch(R.events, seen.namespace, seen.name, { count: seen.count, lastTimestamp: timestamp(t) });
         return;
@@ -71,18 +95,34 @@ export function eventRecorder(
       reportingInstance: opts.host ?? "",
     };
     await client.create(R.events, ev);
-    recent.set(key, { name, namespace, count: 1, at: t });
-    if (recent.size > 4096) {
-      for (const [k, v] of recent) if (t - v.at >= DEDUP_WINDOW_MS) recent.delete(k);
-    }
+    remember(key, { name, namespace, count: 1, at: t });
   };
 
   return {
     event(obj, type, reason, message) {
-      pending = pending.then(() => write(obj, type, reason, message)).catch((e) => {
+      const key = [obj.metadata.uid, obj.metadata.name, type, reason, message].join("\u0000");
+      const previous = lastOfKey.get(key);
+      const run = async () => {
+        await previous;
+        await acquire();
+        try {
+          await write(obj, type, reason, message);
+        } finally {
+          release();
+        }
+      };
+      const p = run().catch((e) => {
         console.error(`could not record event ${reason} for ${obj.kind} ${obj.metadata.name}: ${e?.message ?? e}`);
       });
+      inFlight.add(p);
+      lastOfKey.set(key, p);
+      p.finally(() => {
+        inFlight.delete(p);
+        if (lastOfKey.get(key) === p) lastOfKey.delete(key);
+      });
     },
-    flush: () => pending,
+    flush: async () => {
+      while (inFlight.size) await Promise.all([...inFlight]);
+    },
   };
 }

@@ -9,6 +9,7 @@
 import { benchApi } from "./api.ts";
 import { benchMemory } from "./memory.ts";
 import { benchReconcile } from "./reconcile.ts";
+import { benchScheduler } from "./scheduler.ts";
 import { benchWasm } from "./wasm.ts";
 import { type BenchRow, table } from "./bench_row.ts";
 
@@ -16,6 +17,7 @@ const GROUPS: Record<string, () => Promise<BenchRow[]>> = {
   api: benchApi,
   memory: benchMemory,
   reconcile: benchReconcile,
+  scheduler: benchScheduler,
   wasm: benchWasm,
 };
 

@@ -1,12 +1,15 @@
 /**
- * Scheduler benchmarks: 5,000 nodes and 10,000 pending pods, pods bound per second end to end
- * through the real API (informer sync, scheduling, `POST pods/{name}/binding`, `Scheduled`
- * events), against the raw binding-write rate of the same API server measured in the same run;
- * plus the scheduling algorithm alone, in memory.
+ * Scheduler benchmarks: 5,000 nodes and 10,000 pending pods; pods bound per second end to end
+ * through the real API (informer sync, lease, scheduling, `POST pods/{name}/binding`, the pod
+ * watch), with and without writing `Scheduled` events, as a ratio to the raw binding-write rate
+ * of the same pods (`POST pods/{name}/binding`, 32 in flight, no scheduler, no watchers); plus
+ * the scheduling algorithm alone, in memory.
  *
- * The API server runs in a child process (this file with `--serve-api`), on a KV file, as
- * `./skiff scheduler --server URL` runs against a separate API server; the scheduler runs here.
- * Nodes and pods are created over HTTP before the clock starts.
+ * Every phase gets a fresh API server child process (this file with `--serve-api`) on its own KV
+ * file, seeded over HTTP with the same 5,000 nodes and 10,000 pods before its clock starts; the
+ * scheduler runs in this process, as `./skiff scheduler --server URL` would. The raw phase runs
+ * before and after the scheduler phases and the two rates are averaged, because load from other
+ * processes on the machine drifts.
  *
  * Run alone: `deno run -A tests/bench/scheduler.ts`.
  * @module

@@ -90,8 +90,12 @@ export function watchObjects(server: ApiServer, ctx: RequestContext): Response {
       } catch (e) {
         stop();
         if (cancelled) return;
-        console.error("watch stream failed:", e);
-        controller.close();
+        // The consumer went away without cancelling (the connection closed): nothing to report.
+        const gone = e instanceof TypeError && /cannot close or enqueue/.test(e.message);
+        if (!gone) console.error("watch stream failed:", e);
+        try {
+          controller.close();
+        } catch { /* already closed */ }
       }
     },
     async cancel() {
