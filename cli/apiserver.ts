@@ -21,7 +21,7 @@ export const apiserverCommand: Command = {
     { name: "hostname", type: "string", value: "ADDR", default: "127.0.0.1", description: "Address to listen on." },
   ],
   args: "none",
-  packages: [],
+  packages: ["openssl"],
   async run({ cwd, flags }) {
     const dataDir = resolve(cwd, String(flags["data-dir"]));
     const kvPath = `${dataDir}/state.kv`;
@@ -31,7 +31,16 @@ export const apiserverCommand: Command = {
       throw new CliError(`${kvPath} does not exist; start the cluster with ./skiff up --data-dir ${flags["data-dir"]} first`);
     }
     const { startControlPlane } = await import("../control/mod.ts");
-    const cp = await startControlPlane({ kvPath, port: flags.port as number, hostname: String(flags.hostname) });
+    const { ensureClusterPki } = await import("./pki.ts");
+    const { clusterSecurity } = await import("./up.ts");
+    // The same CA, certificates, keys, authorization, admission and encryption as the cluster's `up`.
+    const pki = await ensureClusterPki(dataDir);
+    const cp = await startControlPlane({
+      kvPath,
+      port: flags.port as number,
+      hostname: String(flags.hostname),
+      ...await clusterSecurity(dataDir, pki),
+    });
     console.log(`server: ${cp.url}`);
     const stop = Promise.withResolvers<void>();
     const onSignal = () => stop.resolve();

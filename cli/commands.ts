@@ -8,6 +8,8 @@ import type { Command } from "./args.ts";
 import { benchCommand } from "./bench.ts";
 import { controllerManagerCommand } from "./controller_manager.ts";
 import { helpCommand } from "./help.ts";
+import { nodeJoinCommand } from "./node_join.ts";
+import { secretsCommand } from "./secrets.ts";
 import { schedulerCommand } from "./scheduler.ts";
 import { simulateNodesCommand } from "./simulate_nodes.ts";
 import { testCommand } from "./test.ts";
@@ -22,6 +24,8 @@ export const COMMANDS: readonly Command[] = [
   schedulerCommand,
   controllerManagerCommand,
   simulateNodesCommand,
+  nodeJoinCommand,
+  secretsCommand,
   benchCommand,
   helpCommand,
   versionCommand,

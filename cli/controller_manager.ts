@@ -4,7 +4,8 @@
  * Lease). Stops cleanly, releasing the lease, on SIGINT/SIGTERM.
  *
  * Also the client configuration shared by commands that talk to an API server: `--server` wins
- * over the kubeconfig's current context; the kubeconfig's bearer token is used when present.
+ * over the kubeconfig's current context; the kubeconfig's bearer token and CA
+ * (`certificate-authority-data`, or the `certificate-authority` file) are used when present.
  * @module
  */
 import { parse } from "yaml";
@@ -42,9 +43,22 @@ export function parseDuration(text: string): number {
 export interface ClientConfig {
   server: string;
   token?: string;
+  /** The CA (PEM) of the server's certificate (`certificate-authority-data` or `certificate-authority`). */
+  caCert?: string;
 }
 
-/** Reads `server` and `token` from a kubeconfig document (its current context). Pure. */
+function decodeBase64(data: string, what: string): string {
+  try {
+    return new TextDecoder().decode(Uint8Array.from(atob(data.replace(/\s+/g, "")), (c) => c.charCodeAt(0)));
+  } catch {
+    throw new CliError(`the kubeconfig's ${what} is not valid base64`);
+  }
+}
+
+/**
+ * Reads `server`, `token` and the CA from a kubeconfig document (its current context). Pure,
+ * except that a `certificate-authority` or `tokenFile` path is read by {@linkcode clientConfig}.
+ */
 export function fromKubeconfig(doc: unknown): ClientConfig {
   // deno-lint-ignore no-explicit-any
   const cfg = doc as any;
@@ -54,7 +68,22 @@ export function fromKubeconfig(doc: unknown): ClientConfig {
   const cluster = (cfg.clusters ?? []).find((c: { name: string }) => c.name === ctx.cluster)?.cluster;
   if (!cluster?.server) throw new CliError(`the kubeconfig's cluster "${ctx.cluster}" has no server`);
   const user = (cfg.users ?? []).find((u: { name: string }) => u.name === ctx.user)?.user ?? {};
-  return { server: cluster.server, ...(user.token ? { token: user.token } : {}) };
+  const ca = cluster["certificate-authority-data"];
+  return {
+    server: cluster.server,
+    ...(user.token ? { token: user.token } : {}),
+    ...(typeof ca === "string" && ca ? { caCert: decodeBase64(ca, "certificate-authority-data") } : {}),
+  };
+}
+
+/** The file paths a kubeconfig's current context names (`certificate-authority`, `tokenFile`). Pure. */
+function kubeconfigFiles(doc: unknown): { ca?: string; tokenFile?: string } {
+  // deno-lint-ignore no-explicit-any
+  const cfg = doc as any;
+  const ctx = (cfg?.contexts ?? []).find((c: { name: string }) => c.name === cfg?.["current-context"])?.context;
+  const cluster = (cfg?.clusters ?? []).find((c: { name: string }) => c.name === ctx?.cluster)?.cluster ?? {};
+  const user = (cfg?.users ?? []).find((u: { name: string }) => u.name === ctx?.user)?.user ?? {};
+  return { ca: cluster["certificate-authority"], tokenFile: user.tokenFile };
 }
 
 /** The client configuration from `--server` and `--kubeconfig` (one of them is required). */
@@ -70,16 +99,29 @@ export async function clientConfig(flags: Flags, cwd: string): Promise<ClientCon
     } catch (e) {
       throw new CliError(`cannot read the kubeconfig ${full}: ${(e as Error).message}`);
     }
-    cfg = fromKubeconfig(parse(text));
+    const doc = parse(text);
+    cfg = fromKubeconfig(doc);
+    const files = kubeconfigFiles(doc);
+    const dir = full.slice(0, full.lastIndexOf("/") + 1);
+    const read = async (p: string, what: string) => {
+      const abs = p.startsWith("/") ? p : dir + p;
+      try {
+        return await Deno.readTextFile(abs);
+      } catch (e) {
+        throw new CliError(`cannot read the kubeconfig's ${what} ${abs}: ${(e as Error).message}`);
+      }
+    };
+    if (!cfg.caCert && files.ca) cfg.caCert = await read(files.ca, "certificate-authority");
+    if (!cfg.token && files.tokenFile) cfg.token = (await read(files.tokenFile, "tokenFile")).trim();
   }
   if (server) return { ...cfg, server };
   if (!cfg) throw new CliError("give --server URL or --kubeconfig PATH", 2);
   return cfg;
 }
 
-/** A client for a command, identified as `userAgent`. */
+/** A client for a command, identified as `userAgent`, trusting the kubeconfig's CA. Close it when done. */
 export function clientFor(cfg: ClientConfig, userAgent: string): Client {
-  return new Client({ server: cfg.server, token: cfg.token, userAgent });
+  return new Client({ server: cfg.server, token: cfg.token, caCerts: cfg.caCert ? [cfg.caCert] : undefined, userAgent });
 }
 
 /** Aborts on SIGINT or SIGTERM; returns the signal and a function removing the listeners. */
@@ -221,6 +263,7 @@ export const controllerManagerCommand: Command = {
       });
       console.error(`controller-manager: ${manager.identity} talking to ${cfg.server}`);
       await manager.done;
+      client.close();
       return 0;
     } catch (e) {
       if (e instanceof Error && /leaseDuration|renewDeadline|retryPeriod/.test(e.message)) {

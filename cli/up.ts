@@ -1,19 +1,31 @@
 /**
  * `./skiff up`: an all-in-one cluster on an embedded KV file in `--data-dir`.
  *
- * Layout of the data dir: `state.kv` (Deno KV), `kubeconfig`, `skiff.lock` (PID of the running
- * `up`), `logs/` (child logs), `run/` (records of running children).
+ * Layout of the data dir: `state.kv` (Deno KV), `kubeconfig` (the admin's: the cluster CA and
+ * the admin token), `pki/` (CA, serving certificates, token-signing key, admin token: see
+ * cli/pki.ts), `node.kubeconfig` (the node agent's credential, `system:node:<name>`),
+ * `skiff.lock` (PID of the running `up`), `logs/` (child logs and `audit.log`), `run/` (records
+ * of running children).
+ *
+ * The API server speaks HTTPS only, and every request must carry a credential (docs/security.md).
  *
  * stdout carries exactly two lines once the cluster is ready, `server: <url>` and
  * `kubeconfig: <path>`; everything else goes to stderr or `logs/`.
  * @module
  */
 import { resolve } from "node:path";
+import { Client } from "../control/api/client.ts";
+import type { ControlPlaneOptions } from "../control/mod.ts";
 import type { Command } from "./args.ts";
 import { CliError } from "./errors.ts";
+import { loadOrCreateEncryptionConfig } from "./secrets.ts";
+import { encryptionTransformer } from "../control/apiserver/encryption/aes_gcm.ts";
+import type { ControllerManagerOptions } from "../control/controllers/manager.ts";
 import { writeKubeconfig } from "./kubeconfig.ts";
 import { acquireDataDirLock } from "./lock.ts";
+import { defaultNodeName } from "./node.ts";
 import { type NodeAgentContext, startNodeAgent } from "./node_agent.ts";
+import { type ClusterPki, controlPlaneSecurity, ensureClusterPki, ensureNodeServingCert } from "./pki.ts";
 import { reapStaleChildren, Supervisor } from "./supervisor.ts";
 
 /** The control plane as `up` uses it (the contract of `startControlPlane` in `control/mod.ts`). */
@@ -22,9 +34,16 @@ export interface ControlPlane {
   close(): Promise<void>;
 }
 
-/** Starts a control plane on a KV file. */
+/** Starts a control plane on a KV file, with the security options of the cluster's PKI. */
 export type StartControlPlane = (
-  opts: { kvPath: string; port: number; hostname?: string; components?: boolean },
+  opts:
+    & { kvPath: string; port: number; hostname?: string }
+    & Partial<
+      Pick<
+        ControlPlaneOptions,
+        "tls" | "authentication" | "kubelet" | "audit" | "components" | "rbac" | "builtinAdmission" | "store"
+      >
+    >,
 ) => Promise<ControlPlane>;
 
 /** What `up` runs with. */
@@ -70,15 +89,18 @@ export async function runUp(opts: UpOptions, deps: UpDeps, signal: AbortSignal):
   const reaped = reapStaleChildren(runDir);
   if (reaped.length > 0) deps.err(`skiff: killed leftover child process groups ${reaped.join(", ")}`);
 
+  const pki = await ensureClusterPki(dataDir);
+  using audit = openAuditLog(`${dataDir}/logs/audit.log`);
   await using supervisor = new Supervisor({ runDir, graceMs: deps.graceMs });
   const removeGuards = supervisor.installCrashGuards();
   try {
-    const cp = await startControlPlane(deps.startControlPlane, opts);
+    const cp = await startControlPlane(deps.startControlPlane, opts, pki, audit.write);
     try {
       const kubeconfig = `${dataDir}/kubeconfig`;
-      await writeKubeconfig(kubeconfig, cp.url);
+      await writeKubeconfig(kubeconfig, cp.url, { caCert: pki.caCert, token: pki.adminToken });
       if (opts.node) {
-        await deps.startNodeAgent({ supervisor, dataDir, server: cp.url, kubeconfig, log: deps.err });
+        const nodeKubeconfig = await nodeCredentials(cp.url, pki, dataDir);
+        await deps.startNodeAgent({ supervisor, dataDir, server: cp.url, kubeconfig: nodeKubeconfig, log: deps.err });
       }
       if (!signal.aborted) {
         deps.out(`server: ${cp.url}`);
@@ -96,11 +118,40 @@ export async function runUp(opts: UpOptions, deps: UpDeps, signal: AbortSignal):
   return 0;
 }
 
-async function startControlPlane(start: StartControlPlane, opts: UpOptions): Promise<ControlPlane> {
+/**
+ * Everything that secures a cluster's API servers (`up` and every `./skiff apiserver` replica):
+ * HTTPS and authentication from the PKI, RBAC and the node authorizer, the built-in admission
+ * steps, and encryption of Secrets at rest with the data dir's keys.
+ */
+export async function clusterSecurity(dataDir: string, pki: ClusterPki) {
+  const encryption = await loadOrCreateEncryptionConfig(dataDir);
+  return {
+    ...controlPlaneSecurity(pki),
+    rbac: true,
+    // ServiceAccount tokens are mounted once the node agent projects them (docs/security.md).
+    builtinAdmission: { serviceAccount: { mountServiceAccountToken: false } },
+    store: { transformer: encryptionTransformer(encryption) },
+  } satisfies Partial<ControlPlaneOptions>;
+}
+
+async function startControlPlane(
+  start: StartControlPlane,
+  opts: UpOptions,
+  pki: ClusterPki,
+  audit: (line: string) => void,
+): Promise<ControlPlane> {
   const hostname = opts.hostname ?? "127.0.0.1";
   try {
-    // The scheduler and the controller manager run in this process, as API clients.
-    return await start({ kvPath: `${opts.dataDir}/state.kv`, port: opts.port, hostname, components: true });
+    return await start({
+      kvPath: `${opts.dataDir}/state.kv`,
+      port: opts.port,
+      hostname,
+      // The scheduler and the controller manager run in this process, as API clients; the root-CA
+      // publisher puts the cluster CA into every namespace.
+      components: { controllers: { rootCA: { rootCAPem: pki.caCert } } as ControllerManagerOptions },
+      ...await clusterSecurity(opts.dataDir, pki),
+      audit: { sink: audit },
+    });
   } catch (e) {
     if (e instanceof Deno.errors.AddrInUse) {
       throw new CliError(
@@ -109,6 +160,45 @@ async function startControlPlane(start: StartControlPlane, opts: UpOptions): Pro
     }
     throw e;
   }
+}
+
+/**
+ * The node agent's credentials: a node credential (`system:node:<name>`) obtained through the
+ * API exactly as `./skiff node join` does (`POST /api/v1/nodes/<name>/token`, here with the admin
+ * token), written with the CA to `<data-dir>/node.kubeconfig`, and its serving certificate in
+ * `pki/nodes/`. Returns the kubeconfig's path.
+ */
+export async function nodeCredentials(server: string, pki: ClusterPki, dataDir: string): Promise<string> {
+  const name = defaultNodeName();
+  await ensureNodeServingCert(pki, name, ["127.0.0.1", "localhost"]);
+  using client = new Client({ server, token: pki.adminToken, caCerts: [pki.caCert], userAgent: "skiff-up" });
+  const res = await client.request("POST", `/api/v1/nodes/${encodeURIComponent(name)}/token`, {
+    apiVersion: "authentication.k8s.io/v1",
+    kind: "TokenRequest",
+    spec: {},
+  });
+  const { status } = await res.json();
+  const path = `${dataDir}/node.kubeconfig`;
+  await writeKubeconfig(path, server, { caCert: pki.caCert, token: status.token, user: `system:node:${name}` });
+  return path;
+}
+
+/** An append-only audit log file; `write` takes one JSON line. */
+function openAuditLog(path: string): { write(line: string): void } & Disposable {
+  const file = Deno.openSync(path, { append: true, create: true, mode: 0o600 });
+  const encoder = new TextEncoder();
+  let open = true;
+  return {
+    write(line) {
+      if (!open) return;
+      const bytes = encoder.encode(line + "\n");
+      for (let at = 0; at < bytes.length;) at += file.writeSync(bytes.subarray(at));
+    },
+    [Symbol.dispose]() {
+      open = false;
+      file.close();
+    },
+  };
 }
 
 async function mkdir(path: string): Promise<void> {
@@ -138,7 +228,9 @@ export const upCommand: Command = {
   summary: "Start an all-in-one cluster (control plane and node) on an embedded KV file; Ctrl-C stops it.",
   description: [
     "When ready it prints two lines on stdout, `server: <url>` and `kubeconfig: <path>`;",
-    "use them as: kubectl --kubeconfig <path> get ns. Running it again on the same --data-dir",
+    "use them as: kubectl --kubeconfig <path> get ns. The API is served over HTTPS with a",
+    "cluster CA created in <data-dir>/pki; the kubeconfig carries the CA and the admin token.",
+    "Requests are audited to <data-dir>/logs/audit.log. Running it again on the same --data-dir",
     "resumes the same state; a data dir serves one ./skiff up at a time.",
   ].join("\n"),
   flags: [
@@ -160,7 +252,7 @@ export const upCommand: Command = {
     { name: "no-node", type: "boolean", description: "Run the control plane only, without a node agent." },
   ],
   args: "none",
-  packages: [],
+  packages: ["openssl"],
   async run({ cwd, flags }) {
     const stop = new AbortController();
     const onSignal = () => {

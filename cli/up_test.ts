@@ -17,7 +17,7 @@ async function waitFor(cond: () => boolean): Promise<void> {
 
 /** A stand-in control plane: a real listener and the real KV file, without the API server. */
 function fakeControlPlane() {
-  const calls: { kvPath: string; port: number; hostname?: string; components?: boolean }[] = [];
+  const calls: Record<string, unknown>[] = [];
   let open = 0;
   const start: StartControlPlane = async (opts) => {
     calls.push(opts);
@@ -26,7 +26,8 @@ function fakeControlPlane() {
     try {
       server = Deno.serve(
         { port: opts.port, hostname: opts.hostname, onListen() {} },
-        () => new Response("ok"),
+        // `up` asks the API for its node's credential (a TokenRequest).
+        () => Response.json({ status: { token: "t" } }),
       );
     } catch (e) {
       kv.close();
@@ -71,12 +72,15 @@ Deno.test("runUp() prints exactly the server and kubeconfig lines when ready and
   const stop = new AbortController();
   const done = runUp({ dataDir, port: 0, node: false }, d, stop.signal);
   await ready;
-  assert.deepEqual(cp.calls, [{ kvPath: `${dataDir}/state.kv`, port: 0, hostname: "127.0.0.1", components: true }]);
+  assert.equal(cp.calls.length, 1);
+  const { kvPath, port, hostname, tls, authentication, rbac, builtinAdmission, store } = cp.calls[0];
+  assert.deepEqual({ kvPath, port, hostname }, { kvPath: `${dataDir}/state.kv`, port: 0, hostname: "127.0.0.1" });
+  assert.ok(tls && authentication && rbac && builtinAdmission && store, "up runs a secured control plane");
   assert.match(out[0], /^server: http:\/\/127\.0\.0\.1:[0-9]+$/);
   assert.equal(out[1], `kubeconfig: ${dataDir}/kubeconfig`);
   const server = out[0].slice("server: ".length);
   assert.ok((await Deno.readTextFile(`${dataDir}/kubeconfig`)).includes(`server: ${server}`));
-  assert.equal(await (await fetch(server)).text(), "ok");
+  assert.equal(await (await fetch(server)).text(), `{"status":{"token":"t"}}`);
   assert.equal(await Deno.readTextFile(`${dataDir}/${LOCK_FILE}`), `${Deno.pid}\n`);
   stop.abort();
   assert.equal(await done, 0);
@@ -102,7 +106,7 @@ Deno.test("runUp() refuses a data dir another up is using, and leaves that one r
     },
   );
   assert.equal(cp.calls.length, 1);
-  assert.equal(await (await fetch(first.out[0].slice("server: ".length))).text(), "ok");
+  assert.equal(await (await fetch(first.out[0].slice("server: ".length))).text(), `{"status":{"token":"t"}}`);
   stop.abort();
   assert.equal(await done, 0);
 });
@@ -135,7 +139,7 @@ Deno.test("runUp() starts the node agent only without --no-node, and stops its c
   const stop = new AbortController();
   const done = runUp({ dataDir: dir.path, port: 0, node: true }, d, stop.signal);
   await ready;
-  assert.equal(agent?.kubeconfig, `${dir.path}/kubeconfig`);
+  assert.equal(agent?.kubeconfig, `${dir.path}/node.kubeconfig`, "the node runs with its own credential");
   assert.match(agent?.server ?? "", /^http:\/\/127\.0\.0\.1:/);
   await waitFor(() => groupMembers(pid).length === 2);
   stop.abort();

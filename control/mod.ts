@@ -1,12 +1,25 @@
 /**
- * The control plane: the API server on Deno KV, served with `Deno.serve`, and optionally the
- * scheduler and the controller manager, in-process but as API clients like any other.
+ * The control plane: the API server on Deno KV, served with `Deno.serve` (HTTPS when given a
+ * certificate), and optionally the scheduler and the controller manager, in-process but as API
+ * clients like any other, each under its own identity (`system:kube-scheduler`,
+ * `system:kube-controller-manager`).
  *
  * It uses only `Deno.serve`, `Deno.openKv` and timers (or `Deno.cron`), so it also runs on Deno
- * Deploy (see control/deploy.ts).
+ * Deploy (see control/deploy.ts). Keys, certificates and tokens are passed in as options: the CLI
+ * reads them from the data dir (cli/pki.ts), Deploy from environment variables.
+ *
+ * @example
+ * ```ts
+ * const cp = await startControlPlane({
+ *   kvPath: "state.kv", port: 6443,
+ *   tls: { cert, key },
+ *   authentication: { signingKey: { privateKey: saKey }, tokens: { [adminToken]: ADMIN } },
+ * });
+ * ```
  * @module
  */
 import { Client } from "./api/client.ts";
+import { KUBE_CONTROLLER_MANAGER, KUBE_SCHEDULER } from "./apiserver/auth/users.ts";
 import { ApiServer, type ApiServerOptions } from "./apiserver/server.ts";
 import { startControllerManager } from "./controllers/manager.ts";
 import type { ControllerManagerOptions } from "./controllers/manager.ts";
@@ -19,6 +32,8 @@ export interface ControlPlaneOptions extends Omit<ApiServerOptions, "kv"> {
   kv?: Deno.Kv;
   port: number;
   hostname?: string;
+  /** Serve HTTPS with this certificate chain and key (PEM). Without it: plain HTTP. */
+  tls?: { cert: string; key: string };
   /**
    * Also run the scheduler and the controller manager in this process (each behind its leader
    * election, talking to this API server through an in-process transport). Default false.
@@ -39,10 +54,17 @@ export function startComponents(
   signal: AbortSignal,
   opts: { controllers?: ControllerManagerOptions } = {},
 ): Promise<void> {
-  const client = new Client({ server: url, fetch: server.fetch, userAgent: "skiff-control-plane" });
+  // In-process transports carrying each component's identity (upstream's loopback client).
+  const client = (user: typeof KUBE_SCHEDULER, userAgent: string) =>
+    new Client({ server: url, fetch: server.fetchAs(user, { remoteAddr: "127.0.0.1" }), userAgent });
   const identity = `skiff-${crypto.randomUUID().slice(0, 8)}`;
-  const scheduler = startScheduler({ client, signal, identity });
-  const controllers = startControllerManager({ client, signal, identity, options: opts.controllers });
+  const scheduler = startScheduler({ client: client(KUBE_SCHEDULER, "skiff-scheduler"), signal, identity });
+  const controllers = startControllerManager({
+    client: client(KUBE_CONTROLLER_MANAGER, "skiff-controller-manager"),
+    signal,
+    identity,
+    options: opts.controllers,
+  });
   return Promise.allSettled([scheduler.done, controllers.done]).then(() => {});
 }
 
@@ -56,7 +78,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     await server.start();
     const hostname = opts.hostname ?? "127.0.0.1";
     const { promise: listening, resolve } = Promise.withResolvers<Deno.NetAddr>();
-    http = Deno.serve({ port: opts.port, hostname, onListen: resolve }, server.fetch);
+    const serve = { port: opts.port, hostname, onListen: resolve, ...(opts.tls ? { cert: opts.tls.cert, key: opts.tls.key } : {}) };
+    http = Deno.serve(serve, server.fetch);
     await listening;
   } catch (e) {
     await server?.close();
@@ -64,7 +87,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     throw e;
   }
   const addr = http.addr;
-  const url = `http://${addr.hostname}:${addr.port}`;
+  const url = `${opts.tls ? "https" : "http"}://${addr.hostname}:${addr.port}`;
+  if (!opts.externalUrl) server!.externalUrl = url;
   const stop = new AbortController();
   const components = opts.components
     ? startComponents(server!, url, stop.signal, typeof opts.components === "object" ? opts.components : {})

@@ -3,7 +3,7 @@
  * writes made through the other, and concurrent read-modify-writes through both lose nothing.
  */
 import assert from "node:assert/strict";
-import { ROOT, startClusterProcess, tempDir } from "./harness.ts";
+import { kubeconfigFetch, ROOT, startClusterProcess, tempDir } from "./harness.ts";
 
 async function startReplica(dataDir: string) {
   const child = new Deno.Command(`${ROOT}/skiff`, {
@@ -35,6 +35,8 @@ Deno.test("two API server replicas on one KV file serve one consistent cluster",
   await using dir = await tempDir("skiff-replicas-");
   await using a = await startClusterProcess({ dataDir: dir.path });
   const b = await startReplica(dir.path);
+  const authed = await kubeconfigFetch(a.kubeconfig);
+  const fetch = authed.fetch;
   try {
     const cm = "/api/v1/namespaces/default/configmaps";
     // A watch on replica A sees an object created through replica B.
@@ -76,6 +78,7 @@ Deno.test("two API server replicas on one KV file serve one consistent cluster",
     const final = await (await fetch(`${a.url}${cm}/counter`)).json();
     assert.equal(final.data.n, "40");
   } finally {
+    authed.close();
     await b.close();
   }
 });

@@ -77,7 +77,7 @@ kubectlTest(
   async () => {
     await using cluster = await startClusterProcess();
     assert.deepEqual(cluster.stdoutLines(), [`server: ${cluster.url}`, `kubeconfig: ${cluster.kubeconfig}`]);
-    assert.match(cluster.url, /^http:\/\/127\.0\.0\.1:[0-9]+$/);
+    assert.match(cluster.url, /^https:\/\/127\.0\.0\.1:[0-9]+$/);
     assert.equal(cluster.kubeconfig, `${cluster.dataDir}/kubeconfig`);
     const r = await cluster.kubectl(["get", "ns"]);
     assert.equal(r.code, 0, r.stderr);
@@ -91,13 +91,13 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
     const cluster = await startClusterProcess({ dataDir: dir.path });
     try {
       assert.deepEqual(cluster.processes(), [cluster.pid]);
-      const res = await fetch(`${cluster.url}/version`);
+      const res = await cluster.fetch("/version");
       await res.body?.cancel();
       cluster.kill(signal);
       const status = await cluster.exited;
       assert.equal(status.code, 0, cluster.stderr());
       await waitFor("no process left", () => cluster.processes().length === 0);
-      await assert.rejects(fetch(cluster.url), TypeError);
+      await assert.rejects(cluster.fetch("/version"), TypeError);
       assert.equal(await Deno.readTextFile(`${dir.path}/skiff.lock`), "");
       assert.deepEqual(cluster.stdoutLines(), [
         `server: ${cluster.url}`,
@@ -158,7 +158,7 @@ Deno.test("a second ./skiff up on a data dir in use is refused with a clear mess
     `skiff: data dir ${cluster.dataDir} is in use by another ./skiff up (pid ${cluster.pid}); ` +
     `stop it first, or pass another --data-dir`,
   ]);
-  const res = await fetch(`${cluster.url}/version`);
+  const res = await cluster.fetch("/version");
   await res.body?.cancel();
   assert.equal(res.status, 200);
 });

@@ -66,6 +66,8 @@ export interface ClusterProcess extends Cluster {
   stderr(): string;
   /** Live processes started by this `./skiff up` or its descendants (found by an environment mark). */
   processes(): number[];
+  /** `fetch` against the cluster's API with its kubeconfig's CA and admin token (paths or full URLs). */
+  fetch(path: string, init?: RequestInit): Promise<Response>;
 }
 
 /** Options of {@linkcode startCluster}. */
@@ -197,10 +199,16 @@ export async function startClusterProcess(opts: ClusterProcessOptions = {}): Pro
   }
   const url = lines.find((l) => l.startsWith("server: "))!.slice("server: ".length);
   const kubeconfig = lines.find((l) => l.startsWith("kubeconfig: "))!.slice("kubeconfig: ".length);
+  const authed = await kubeconfigFetch(kubeconfig);
+  const closeAll = () => {
+    authed.close();
+    return close();
+  };
   return {
     url,
     kubeconfig,
     dataDir,
+    fetch: (path, init) => authed.fetch(path.startsWith("http") ? path : url + path, init),
     pid: child.pid,
     exited,
     kill(signal: Deno.Signal = "SIGTERM") {
@@ -212,8 +220,25 @@ export async function startClusterProcess(opts: ClusterProcessOptions = {}): Pro
     stderr: () => stderr,
     processes: () => markedProcesses(mark),
     kubectl: (a, o) => runKubectl(kubeconfig, dataDir, a, o),
-    close,
-    [Symbol.asyncDispose]: close,
+    close: closeAll,
+    [Symbol.asyncDispose]: closeAll,
+  };
+}
+
+/** A `fetch` that presents a kubeconfig's credentials (bearer token; CA for HTTPS), and its closer. */
+export async function kubeconfigFetch(
+  kubeconfig: string,
+): Promise<{ fetch: (url: string, init?: RequestInit) => Promise<Response>; close(): void }> {
+  const { clientConfig } = await import("../cli/controller_manager.ts");
+  const cfg = await clientConfig({ kubeconfig }, "/");
+  const client = cfg.caCert ? Deno.createHttpClient({ caCerts: [cfg.caCert] }) : undefined;
+  return {
+    fetch: (url, init = {}) => {
+      const headers = new Headers(init.headers);
+      if (cfg.token) headers.set("Authorization", `Bearer ${cfg.token}`);
+      return fetch(url, { ...init, headers, ...(client ? { client } : {}) });
+    },
+    close: () => client?.close(),
   };
 }
 

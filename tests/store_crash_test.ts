@@ -26,7 +26,7 @@ Deno.test("no acknowledged write is lost and no half-written object is left afte
       // Every fourth object is larger than one KV value, so it is stored in chunks.
       const payload = `${name}:`.repeat(i % 4 === 0 ? 20_000 : 20);
       try {
-        const res = await fetch(first.url + CM, {
+        const res = await first.fetch(CM, {
           method: "POST",
           headers: { "Content-Type": "application/json" },
           body: JSON.stringify({ metadata: { name }, data: { payload } }),
@@ -48,7 +48,7 @@ Deno.test("no acknowledged write is lost and no half-written object is left afte
   assert.ok(acknowledged.size > 50, `only ${acknowledged.size} writes were acknowledged before the kill`);
 
   await using second = await startClusterProcess({ dataDir: dir.path });
-  const res = await fetch(second.url + CM);
+  const res = await second.fetch(CM);
   assert.equal(res.status, 200);
   const list = await res.json();
   const stored = new Map<string, string>();
@@ -66,7 +66,7 @@ Deno.test("no acknowledged write is lost and no half-written object is left afte
   }
   // Each stored object also reads back individually (chunks complete).
   for (const name of [...stored.keys()].slice(0, 50)) {
-    const one = await fetch(`${second.url}${CM}/${name}`);
+    const one = await second.fetch(`${CM}/${name}`);
     assert.equal(one.status, 200);
     await one.body?.cancel();
   }

@@ -58,10 +58,15 @@ export const R = {
 } as const;
 
 export interface ClientOptions {
-  /** Base URL of the API server, e.g. `http://127.0.0.1:6443`. */
+  /** Base URL of the API server, e.g. `https://127.0.0.1:6443`. */
   server: string;
-  /** Bearer token. */
-  token?: string;
+  /** Bearer token, or a function returning the current one (a rotated credential). */
+  token?: string | (() => string);
+  /**
+   * CA certificates (PEM) to trust for the server's certificate, besides the system roots (the
+   * kubeconfig's `certificate-authority-data`). The client then owns an HTTP client: close it.
+   */
+  caCerts?: string[];
   /** Replaces `fetch` (an in-process transport, or a client with TLS settings). */
   fetch?: (req: Request) => Promise<Response>;
   userAgent?: string;
@@ -115,21 +120,36 @@ function query(params: Record<string, string | number | boolean | undefined>): s
   return s ? `?${s}` : "";
 }
 
-export class Client {
+export class Client implements Disposable {
   readonly server: string;
   readonly #fetch: (req: Request) => Promise<Response>;
   readonly #headers: Record<string, string>;
+  readonly #token: ClientOptions["token"];
+  readonly #http: Deno.HttpClient | undefined;
 
   constructor(opts: ClientOptions) {
     this.server = opts.server.replace(/\/$/, "");
-    this.#fetch = opts.fetch ?? ((req) => fetch(req));
+    this.#http = opts.caCerts?.length && !opts.fetch ? Deno.createHttpClient({ caCerts: opts.caCerts }) : undefined;
+    const http = this.#http;
+    this.#fetch = opts.fetch ?? (http ? (req) => fetch(req, { client: http }) : (req) => fetch(req));
     this.#headers = { "User-Agent": opts.userAgent ?? "skiff" };
-    if (opts.token) this.#headers.Authorization = `Bearer ${opts.token}`;
+    this.#token = opts.token;
+  }
+
+  /** Closes the HTTP client made for `caCerts` (idle connections); the client is unusable after. */
+  close(): void {
+    this.#http?.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
   }
 
   /** Sends a request; throws ApiError for any non-2xx answer. */
   async request(method: string, path: string, body?: unknown, contentType = "application/json", signal?: AbortSignal): Promise<Response> {
     const headers = new Headers(this.#headers);
+    const token = typeof this.#token === "function" ? this.#token() : this.#token;
+    if (token) headers.set("Authorization", `Bearer ${token}`);
     headers.set("Accept", "application/json");
     if (body !== undefined) headers.set("Content-Type", contentType);
     const res = await this.#fetch(

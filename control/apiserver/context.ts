@@ -25,6 +25,9 @@ export interface Authenticator {
 export interface AuthorizationAttributes {
   user: UserInfo;
   info: RequestInfo;
+  /** The request's field selector (the node authorizer lets a node list only its own pods). */
+  fieldSelector?: string;
+  labelSelector?: string;
 }
 
 export interface Authorizer {
@@ -44,6 +47,11 @@ export interface AdmissionAttributes {
   subresource: string;
   user: UserInfo;
   dryRun: boolean;
+  /**
+   * Warning headers of the response (`RequestContext.warnings`): admission steps push to it
+   * (PodSecurity's warn mode). Absent where the caller has no response to warn on.
+   */
+  warnings?: string[];
 }
 
 /** One admission step. `admit` may mutate `attrs.object`; `validate` may only reject (throw ApiError). */

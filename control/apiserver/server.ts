@@ -1,17 +1,21 @@
 /**
  * The API server: a Hono app that speaks the Kubernetes REST API over the KV store.
  *
- * Request flow: routing (`RequestInfo`) → authentication → authorization → the verb's handler,
- * which runs defaults → admission → validation → storage. The server keeps no state of its own
+ * Request flow: the filters of control/apiserver/auth (`RequestInfo` → authentication →
+ * audit → impersonation → requests in flight → authorization → body limit), then routing to the
+ * verb's handler, which runs defaults → admission → validation → storage. The server keeps no state of its own
  * beyond caches it can rebuild from KV (the CRD-driven part of the resource registry), so several
  * replicas can share one KV.
  * @module
  */
 import { Hono } from "hono";
 import type { ResourceDef } from "../api/resource.ts";
-import { ApiError, forbidden, internalError, methodNotAllowed, pathNotFound } from "../api/status.ts";
+import { ApiError, internalError, methodNotAllowed, pathNotFound, serviceUnavailable } from "../api/status.ts";
+import type { KubeObject } from "../api/types.ts";
 import { compact, type HubOptions, Store, type StoreOptions, WatchHub } from "../store/mod.ts";
+import { builtinAdmission, type BuiltinAdmissionOptions } from "./admission/builtin.ts";
 import { NamespaceCache, namespaceLifecycle } from "./admission/namespace_lifecycle.ts";
+import { allowAllReviewStrategies, RbacAuthorization, type RbacStartOptions } from "./rbac/mod.ts";
 import {
   ADMIN,
   type AdmissionPlugin,
@@ -22,6 +26,15 @@ import {
   type RequestContext,
   type UserInfo,
 } from "./context.ts";
+import type { AuditOptions } from "./auth/audit.ts";
+import { type AuthenticationOptions, ClusterAuthentication } from "./auth/cluster.ts";
+import { type Arrival, RequestFilters, type RequestState } from "./auth/filters.ts";
+import type { InflightLimits } from "./auth/inflight.ts";
+import { openIdConfiguration } from "./auth/issuer_discovery.ts";
+import { KubeletClient, type KubeletClientOptions } from "./auth/kubelet_client.ts";
+import { selfSubjectReviewStrategy, tokenReviewStrategy } from "./auth/reviews.ts";
+import { nodeTokenHandler, serviceAccountTokenHandler } from "./auth/token_request.ts";
+import { LOOPBACK } from "./auth/users.ts";
 import {
   aggregatedContentType,
   aggregatedDiscovery,
@@ -35,7 +48,6 @@ import {
 import { negotiate } from "./negotiate.ts";
 import { openApiDocument, openApiIndex } from "./openapi.ts";
 import { builtinResources } from "./registry/mod.ts";
-import { parseRequestInfo } from "./request_info.ts";
 import { ResourceRegistry, type Served } from "./resources.ts";
 import { deleteCollection, deleteObject } from "./rest/delete.ts";
 import { getObject, listObjects } from "./rest/read.ts";
@@ -64,8 +76,31 @@ export interface ApiServerOptions {
   kv: Deno.Kv;
   /** Built-in kinds; defaults to every kind Skiff serves. */
   builtins?: ResourceDef[];
+  /**
+   * Authenticates requests; overrides the one `authentication` builds. Without either, every
+   * request acts as the admin (the insecure development mode).
+   */
   authenticator?: Authenticator;
+  /** Turns on authentication: static, bootstrap, ServiceAccount and node tokens (control/apiserver/auth). */
+  authentication?: AuthenticationOptions;
   authorizer?: Authorizer;
+  /**
+   * Turns on authorization: the node authorizer and RBAC (with the default roles, created at
+   * start), the RBAC admission steps, and the access reviews. Ignored if `authorizer` is given.
+   */
+  rbac?: boolean | RbacStartOptions;
+  /** Turns on the built-in admission steps after NamespaceLifecycle (LimitRanger, ServiceAccount, PodSecurity, ResourceQuota). */
+  builtinAdmission?: BuiltinAdmissionOptions;
+  /** Writes one audit event per request to a sink, by policy. */
+  audit?: AuditOptions;
+  /** Bounds on requests in flight (429 TooManyRequests); false turns them off. */
+  limits?: InflightLimits | false;
+  /** Request body limit in bytes (default 3 MiB, 413 past it). */
+  maxRequestBodyBytes?: number;
+  /** How the server reaches node agents (the CA of their serving certificates). */
+  kubelet?: KubeletClientOptions;
+  /** The URL clients reach this server at (issuer discovery's `jwks_uri`). */
+  externalUrl?: string;
   /** Admission plugins run after the built-in ones, in order. */
   admission?: AdmissionPlugin[];
   /** The service CIDR cluster IPs come from. */
@@ -97,13 +132,21 @@ export class ApiServer {
   readonly registry: ResourceRegistry;
   readonly admission: AdmissionPlugin[];
   readonly serviceCIDR: string;
-  readonly app: Hono;
+  readonly app: Hono<{ Bindings: RequestState }>;
+  /** The request filters (authentication, audit, limits, authorization); `limiter` is exposed for tests. */
+  readonly filters: RequestFilters;
+  /** Calls node agents (HTTPS with the cluster CA and an API-server credential when configured). */
+  readonly kubelet: KubeletClient;
   /** Handlers for connect subresources, keyed `resource/subresource` (filled by the node integration). */
   readonly connect = new Map<string, ConnectHandler>();
   readonly #namespaces: NamespaceCache;
   readonly #strategies = new Map<string, Strategy>(Object.entries(STRATEGIES));
-  readonly #authn: Authenticator;
   readonly #authz: Authorizer;
+  readonly #rbac: RbacAuthorization | null;
+  readonly #rbacOptions: RbacStartOptions;
+  readonly #authOptions: AuthenticationOptions | undefined;
+  #auth: ClusterAuthentication | null = null;
+  #externalUrl: string;
   readonly #now: () => number;
   readonly #retentionMs: number;
   readonly #compactionMs: number;
@@ -116,15 +159,53 @@ export class ApiServer {
     this.hub = new WatchHub(this.store, opts.hub);
     this.registry = new ResourceRegistry(withCrdValidation(opts.builtins ?? builtinResources()));
     this.serviceCIDR = opts.serviceCIDR ?? "198.19.0.0/16";
-    this.#authn = opts.authenticator ?? noAuthentication;
-    this.#authz = opts.authorizer ?? allowAll;
+    this.#rbac = !opts.authorizer && opts.rbac ? new RbacAuthorization() : null;
+    this.#rbacOptions = typeof opts.rbac === "object" ? opts.rbac : {};
+    this.#authz = opts.authorizer ?? this.#rbac ?? allowAll;
+    this.#authOptions = opts.authentication;
+    this.#externalUrl = opts.externalUrl ?? "https://127.0.0.1:6443";
     this.#now = opts.now ?? Date.now;
     this.#retentionMs = opts.retentionMs ?? 5 * 60_000;
     this.#compactionMs = opts.compactionIntervalMs ?? 60_000;
     const namespaces = this.resource("", "v1", "namespaces")!;
     this.#namespaces = new NamespaceCache(this.store, namespaces.store);
-    this.admission = [namespaceLifecycle(this.#namespaces), ...(opts.admission ?? [])];
+    this.admission = [
+      namespaceLifecycle(this.#namespaces),
+      ...(opts.builtinAdmission ? builtinAdmission(this, opts.builtinAdmission) : []),
+      ...(this.#rbac?.admission ?? []),
+      ...(opts.admission ?? []),
+    ];
     this.app = this.#routes();
+    const authenticator: Authenticator = opts.authenticator ?? (opts.authentication
+      ? {
+        authenticate: (req) => {
+          if (!this.#auth) throw serviceUnavailable("the API server is starting; try again");
+          return this.#auth.authenticator.authenticate(req);
+        },
+      }
+      : noAuthentication);
+    this.filters = new RequestFilters({
+      authenticator,
+      authorizer: this.#authz,
+      audit: opts.audit,
+      limits: opts.limits,
+      maxRequestBodyBytes: opts.maxRequestBodyBytes,
+      render: errorResponse,
+      inner: (req, state) => this.app.fetch(req, state),
+    });
+    this.kubelet = new KubeletClient(opts.kubelet ?? {}, () => this.#auth?.nodes ?? null);
+    this.setStrategy("selfsubjectreviews.authentication.k8s.io", selfSubjectReviewStrategy);
+    this.setStrategy("tokenreviews.authentication.k8s.io", tokenReviewStrategy({ authenticateToken: () => Promise.resolve(null) }, []));
+  }
+
+  /** The cluster's authentication once started with `authentication` options (token issuers, keys). */
+  get authentication(): ClusterAuthentication | null {
+    return this.#auth;
+  }
+
+  /** Sets the URL clients reach this server at (known once it listens). */
+  set externalUrl(url: string) {
+    this.#externalUrl = url;
   }
 
   now(): number {
@@ -148,14 +229,38 @@ export class ApiServer {
     this.#strategies.set(resourceKey, strategy);
   }
 
-  /** Serves one request (the Hono app's fetch). */
-  fetch = (req: Request): Promise<Response> => Promise.resolve(this.app.fetch(req));
+  /**
+   * Serves one request from the network: every filter applies (authentication first). `info` is
+   * `Deno.serve`'s second argument (the client address for the audit log).
+   */
+  fetch = (req: Request, info?: { remoteAddr?: Deno.Addr }): Promise<Response> => {
+    const addr = info?.remoteAddr as Deno.NetAddr | undefined;
+    return this.filters.serve(req, addr?.hostname ? { remoteAddr: addr.hostname } : {});
+  };
+
+  /**
+   * A fetch for in-process callers acting as `user` (upstream's loopback client): authentication
+   * is skipped, every other filter (audit, limits, authorization) applies. Never expose it.
+   */
+  fetchAs(user: UserInfo, arrival: Omit<Arrival, "user"> = {}): (req: Request) => Promise<Response> {
+    return (req) => this.filters.serve(req, { ...arrival, user });
+  }
+
+  /** Calls node `node`'s agent (see {@linkcode KubeletClient}). */
+  nodeFetch(node: KubeObject, path: string, init?: RequestInit): Promise<Response> {
+    return this.kubelet.fetch(node, path, init);
+  }
 
   /** Creates the system namespaces and Services, loads CRDs, and starts compaction and CRD sync. */
   async start(): Promise<void> {
-    await bootstrap(this);
+    if (this.#authOptions) await this.#installAuthentication(this.#authOptions);
+    // bootstrap.ts posts through `server.fetch`; it acts as the loopback user (system:apiserver).
+    await bootstrap(Object.assign(Object.create(this) as ApiServer, { fetch: this.fetchAs(LOOPBACK) }));
     const rv = await loadCustomResources(this);
     this.#background.push(syncCustomResources(this, rv, this.#closing.signal));
+    // Caches synced and default roles in place before anyone (our components included) is judged.
+    if (this.#rbac) await this.#rbac.start(this, this.#rbacOptions);
+    else for (const [key, strategy] of Object.entries(allowAllReviewStrategies())) this.setStrategy(key, strategy);
     this.#background.push(this.#namespaces.run(this.hub, this.#closing.signal));
     if (this.#compactionMs > 0) {
       this.#compactTimer = setInterval(() => {
@@ -167,6 +272,16 @@ export class ApiServer {
     }
   }
 
+  async #installAuthentication(opts: AuthenticationOptions): Promise<void> {
+    const lookup = (resource: string, namespace: string, name: string) =>
+      this.store.get(this.resource("", "v1", resource)!.store, namespace, name);
+    const auth = await ClusterAuthentication.create(opts, lookup, this.#now);
+    this.connect.set("serviceaccounts/token", serviceAccountTokenHandler(auth));
+    this.connect.set("nodes/token", nodeTokenHandler(auth));
+    this.setStrategy("tokenreviews.authentication.k8s.io", tokenReviewStrategy(auth.tokens, auth.audiences));
+    this.#auth = auth;
+  }
+
   /** Compacts the change log now (tests and Deno.cron). */
   compact(retentionMs = this.#retentionMs) {
     return compact(this.store.kv, { retentionMs, now: this.now() });
@@ -174,13 +289,15 @@ export class ApiServer {
 
   async close(): Promise<void> {
     this.#closing.abort();
+    await this.#rbac?.[Symbol.asyncDispose]();
     if (this.#compactTimer !== null) clearInterval(this.#compactTimer);
     this.hub.close();
+    this.kubelet[Symbol.dispose]();
     await Promise.allSettled(this.#background);
   }
 
-  #routes(): Hono {
-    const app = new Hono();
+  #routes(): Hono<{ Bindings: RequestState }> {
+    const app = new Hono<{ Bindings: RequestState }>();
     app.onError((err) => errorResponse(err));
     app.notFound((c) => errorResponse(pathNotFound(new URL(c.req.url).pathname)));
 
@@ -222,8 +339,16 @@ export class ApiServer {
       if (!this.registry.hasGroupVersion(group, version)) throw pathNotFound(c.req.path);
       return json(openApiDocument(this.registry, group, version));
     });
-    app.all("/api/*", (c) => this.#resource(c.req.raw));
-    app.all("/apis/*", (c) => this.#resource(c.req.raw));
+    app.get("/.well-known/openid-configuration", () => {
+      if (!this.#auth) throw pathNotFound("/.well-known/openid-configuration");
+      return json(openIdConfiguration(this.#auth.issuer, this.#externalUrl, this.#auth.keys.alg));
+    });
+    app.get("/openid/v1/jwks", () => {
+      if (!this.#auth) throw pathNotFound("/openid/v1/jwks");
+      return json(this.#auth.keys.jwks(), "application/jwk-set+json");
+    });
+    app.all("/api/*", (c) => this.#resource(c.req.raw, c.env));
+    app.all("/apis/*", (c) => this.#resource(c.req.raw, c.env));
     return app;
   }
 
@@ -234,24 +359,19 @@ export class ApiServer {
     return (h >>> 0).toString(16).toUpperCase().padStart(8, "0");
   }
 
-  async #resource(req: Request): Promise<Response> {
+  async #resource(req: Request, state: RequestState): Promise<Response> {
+    // Authentication and authorization ran in the filters (control/apiserver/auth/filters.ts).
     const url = new URL(req.url);
-    const info = parseRequestInfo(req.method, url.pathname, url.searchParams);
-    const user: UserInfo = (await this.#authn.authenticate(req)) ?? {
-      username: "system:anonymous",
-      groups: ["system:unauthenticated"],
-    };
-    const decision = await this.#authz.authorize({ user, info });
-    if (!decision.allowed) {
-      throw forbidden(
-        { group: info.group, resource: info.resource },
-        info.name,
-        decision.reason ?? `User "${user.username}" cannot ${info.verb} resource "${info.resource}"`,
-      );
-    }
+    const { info, user } = state;
     const served = this.registry.lookup(info.group, info.version, info.resource);
     if (!served || (info.namespace && !served.def.namespaced)) throw pathNotFound(url.pathname);
-    if (info.subresource && !subresourceNames(served.def).includes(info.subresource)) throw pathNotFound(url.pathname);
+    const sub = info.subresource;
+    if (sub && !subresourceNames(served.def).includes(sub) && !this.connect.has(`${served.store.key}/${sub}`)) {
+      throw pathNotFound(url.pathname);
+    }
+    if (!sub && served.def.verbs && !served.def.verbs.includes(info.verb)) {
+      throw methodNotAllowed("the server does not allow this method on the requested resource");
+    }
     const readVerb = info.verb === "get" || info.verb === "list" || info.verb === "watch";
     const ctx: RequestContext = {
       info,
@@ -262,7 +382,6 @@ export class ApiServer {
       format: negotiate(req.headers.get("accept"), readVerb),
       warnings: [],
     };
-    const sub = info.subresource;
     switch (info.verb) {
       case "get":
         if (sub && !["status", "scale"].includes(sub)) return this.#connect(ctx);

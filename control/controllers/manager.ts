@@ -95,6 +95,23 @@ export const CONTROLLERS: readonly ControllerEntry[] = [
   module("job-controller", () => import("./job/mod.ts")),
   module("cronjob-controller", () => import("./cronjob/mod.ts")),
   module("ttl-after-finished-controller", () => import("./job/ttl_mod.ts")),
+  module("clusterrole-aggregation-controller", () => import("./clusterroleaggregation/mod.ts")),
+  {
+    name: "resourcequota-controller",
+    async load() {
+      const { default: create } = await import("./resourcequota/mod.ts");
+      type Options = { resourceQuota?: import("./resourcequota/mod.ts").ResourceQuotaControllerOptions };
+      return (ctx, o) => create(ctx, (o as Options).resourceQuota);
+    },
+  },
+  {
+    name: "root-ca-certificate-publisher-controller",
+    async load() {
+      const { default: create } = await import("./rootcacert/mod.ts");
+      type Options = { rootCA?: import("./rootcacert/mod.ts").RootCACertOptions };
+      return (ctx, o) => create(ctx, (o as Options).rootCA);
+    },
+  },
 ];
 
 /** The names `--controllers` enables (upstream `IsControllerEnabled`). Pure. */

@@ -8,6 +8,8 @@
  */
 import { encodeObject } from "../../control/store/codec.ts";
 import { startControlPlane } from "../../control/mod.ts";
+import { ensureClusterPki } from "../../cli/pki.ts";
+import { clusterSecurity } from "../../cli/up.ts";
 import { type BenchRow, percentile, table } from "./bench_row.ts";
 
 const CONCURRENCY = 16;
@@ -98,7 +100,32 @@ async function startReplica(dataDir: string): Promise<{ url: string; close(): Pr
   };
 }
 
-async function crossProcessLag(dataDir: string, url: string): Promise<BenchRow> {
+/**
+ * Watch lag across processes, on a cluster of its own secured like `./skiff up` (the replica
+ * command shares the data dir's PKI, keys and tokens).
+ */
+async function crossProcessLag(): Promise<BenchRow> {
+  const dataDir = await Deno.makeTempDir({ prefix: "skiff-bench-lag-" });
+  const pki = await ensureClusterPki(dataDir);
+  const cp = await startControlPlane({
+    kvPath: `${dataDir}/state.kv`,
+    port: 0,
+    compactionIntervalMs: 0,
+    ...await clusterSecurity(dataDir, pki),
+  });
+  const client = Deno.createHttpClient({ caCerts: [pki.caCert] });
+  const fetch = (url: string, init: RequestInit = {}) =>
+    globalThis.fetch(url, {
+      ...init,
+      client,
+      headers: { ...(init.headers as Record<string, string>), Authorization: `Bearer ${pki.adminToken}` },
+    });
+  const post = async (url: string, body: unknown) => {
+    const res = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+    if (res.status !== 201) throw new Error(`create failed: ${res.status} ${await res.text()}`);
+    await res.body?.cancel();
+  };
+  const url = cp.url;
   const replica = await startReplica(dataDir);
   try {
     const base = "/api/v1/namespaces/default/configmaps";
@@ -143,6 +170,9 @@ async function crossProcessLag(dataDir: string, url: string): Promise<BenchRow> 
     };
   } finally {
     await replica.close();
+    client.close();
+    await cp.close();
+    await Deno.remove(dataDir, { recursive: true });
   }
 }
 
@@ -258,7 +288,7 @@ export async function benchApi(): Promise<BenchRow[]> {
 
     // Watch lag across processes: writes through a second API server process on the same file,
     // seen by an HTTP watcher of this one (which finds them by polling).
-    rows.push(await crossProcessLag(dir, cp.url));
+    rows.push(await crossProcessLag());
 
     // Listing 10,000 pods against a raw kv.list of the same keys.
     const pods = cp.server.podsResource().store;

@@ -7,6 +7,8 @@
  * @module
  */
 import { benchApi } from "./api.ts";
+import { benchAuth } from "./auth.ts";
+import { benchRbac } from "../../control/apiserver/rbac/bench.ts";
 import { benchMemory } from "./memory.ts";
 import { benchReconcile } from "./reconcile.ts";
 import { benchScheduler } from "./scheduler.ts";
@@ -15,6 +17,8 @@ import { type BenchRow, table } from "./bench_row.ts";
 
 const GROUPS: Record<string, () => Promise<BenchRow[]>> = {
   api: benchApi,
+  auth: benchAuth,
+  rbac: benchRbac,
   memory: benchMemory,
   reconcile: benchReconcile,
   scheduler: benchScheduler,

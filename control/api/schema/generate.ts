@@ -67,6 +67,7 @@ export const ROOTS: readonly string[] = [
   "V1CSIDriver",
   "V1VolumeAttachment",
   "V1SelfSubjectAccessReview",
+  "V1SelfSubjectReview",
   "V1SubjectAccessReview",
   "V1SelfSubjectRulesReview",
   "AuthenticationV1TokenRequest",

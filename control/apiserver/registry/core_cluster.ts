@@ -131,7 +131,7 @@ export const nodes: ResourceDef = {
   singular: "node",
   namespaced: false,
   shortNames: ["no"],
-  subresources: { status: true, other: ["proxy"] },
+  subresources: { status: true, other: ["proxy", "token"] },
   schema: "V1Node",
   defaults(obj) {
     const status = obj.status;

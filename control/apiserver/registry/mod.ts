@@ -12,6 +12,8 @@
 import type { ResourceDef } from "../../api/resource.ts";
 import { customResourceDefinitions } from "./apiextensions.ts";
 import { appsResources } from "./apps.ts";
+import { authorizationResources } from "./authorization.ts";
+import { authenticationResources } from "./authentication.ts";
 import { batchResources } from "./batch.ts";
 import { namespaces, nodes } from "./core_cluster.ts";
 import { configMaps, secrets, serviceAccounts } from "./core_config.ts";
@@ -25,6 +27,7 @@ import { leases } from "./coordination.ts";
 import { endpointSlices } from "./discovery.ts";
 import { eventsV1 } from "./events.ts";
 import { runtimeClasses } from "./node.ts";
+import { rbacResources } from "./rbac.ts";
 import { priorityClasses } from "./scheduling.ts";
 
 export { humanDuration } from "./duration.ts";
@@ -52,6 +55,7 @@ export function builtinResources(): ResourceDef[] {
   return [
     ...coreResources,
     ...appsResources,
+    ...authenticationResources,
     ...batchResources,
     leases,
     runtimeClasses,
@@ -59,5 +63,7 @@ export function builtinResources(): ResourceDef[] {
     eventsV1,
     priorityClasses,
     customResourceDefinitions,
+    ...rbacResources,
+    ...authorizationResources,
   ];
 }

@@ -9,6 +9,8 @@ const byKey = new Map(defs.map((d) => [resourceKey(d), d]));
 
 Deno.test("builtinResources() registers every resource the API serves", () => {
   assert.deepEqual([...byKey.keys()].sort(), [
+    "clusterrolebindings.rbac.authorization.k8s.io",
+    "clusterroles.rbac.authorization.k8s.io",
     "configmaps",
     "controllerrevisions.apps",
     "cronjobs.batch",
@@ -31,11 +33,18 @@ Deno.test("builtinResources() registers every resource the API serves", () => {
     "priorityclasses.scheduling.k8s.io",
     "replicasets.apps",
     "resourcequotas",
+    "rolebindings.rbac.authorization.k8s.io",
+    "roles.rbac.authorization.k8s.io",
     "runtimeclasses.node.k8s.io",
     "secrets",
+    "selfsubjectaccessreviews.authorization.k8s.io",
+    "selfsubjectreviews.authentication.k8s.io",
+    "selfsubjectrulesreviews.authorization.k8s.io",
     "serviceaccounts",
     "services",
     "statefulsets.apps",
+    "subjectaccessreviews.authorization.k8s.io",
+    "tokenreviews.authentication.k8s.io",
   ]);
   assert.equal(byKey.size, defs.length, "no resource is registered twice");
 });
@@ -65,12 +74,19 @@ Deno.test("every schema names a @kubernetes/client-node model", async () => {
 Deno.test("scope, short names and categories match upstream", () => {
   const cluster = defs.filter((d) => !d.namespaced).map(resourceKey).sort();
   assert.deepEqual(cluster, [
+    "clusterrolebindings.rbac.authorization.k8s.io",
+    "clusterroles.rbac.authorization.k8s.io",
     "customresourcedefinitions.apiextensions.k8s.io",
     "namespaces",
     "nodes",
     "persistentvolumes",
     "priorityclasses.scheduling.k8s.io",
     "runtimeclasses.node.k8s.io",
+    "selfsubjectaccessreviews.authorization.k8s.io",
+    "selfsubjectreviews.authentication.k8s.io",
+    "selfsubjectrulesreviews.authorization.k8s.io",
+    "subjectaccessreviews.authorization.k8s.io",
+    "tokenreviews.authentication.k8s.io",
   ]);
   const short = (k: string) => byKey.get(k)!.shortNames;
   assert.deepEqual(short("pods"), ["po"]);

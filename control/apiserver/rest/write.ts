@@ -4,7 +4,15 @@
  * storage, and honours `dryRun=All`, `generateName` and `fieldValidation`.
  * @module
  */
-import { ApiError, badRequest, conflict, fieldError, invalid, notFound, STALE_OBJECT } from "../../api/status.ts";
+import {
+  ApiError,
+  badRequest,
+  conflict,
+  fieldError,
+  invalid,
+  notFound,
+  STALE_OBJECT,
+} from "../../api/status.ts";
 import type { KubeObject } from "../../api/types.ts";
 import { parseApiVersion } from "../../api/types.ts";
 import { PreconditionFailed, type WriteOptions } from "../../store/mod.ts";
@@ -34,14 +42,23 @@ async function readBody(ctx: RequestContext): Promise<Uint8Array> {
 }
 
 /** Checks that a decoded body is an object of the kind this endpoint serves. */
-function checkKind(ctx: RequestContext, body: unknown, expectKind = ctx.served.def.kind, expectApiVersion = ctx.served.apiVersion): KubeObject {
+function checkKind(
+  ctx: RequestContext,
+  body: unknown,
+  expectKind = ctx.served.def.kind,
+  expectApiVersion = ctx.served.apiVersion,
+): KubeObject {
   if (!body || typeof body !== "object" || Array.isArray(body)) {
     throw badRequest("the request body must be a JSON or YAML object");
   }
   const obj = body as KubeObject;
   if (obj.metadata === undefined || obj.metadata === null) obj.metadata = {};
   if (typeof obj.metadata !== "object" || Array.isArray(obj.metadata)) {
-    throw badRequest(`${expectKind} in version "${parseApiVersion(expectApiVersion).version}" cannot be handled as a ${expectKind}: metadata must be an object`);
+    throw badRequest(
+      `${expectKind} in version "${
+        parseApiVersion(expectApiVersion).version
+      }" cannot be handled as a ${expectKind}: metadata must be an object`,
+    );
   }
   if (obj.kind !== undefined && obj.kind !== expectKind) {
     throw badRequest(`the kind in the data (${obj.kind}) does not match the expected kind (${expectKind})`);
@@ -76,6 +93,7 @@ async function admit(
     subresource: ctx.info.subresource,
     user: ctx.user,
     dryRun,
+    warnings: ctx.warnings,
   };
   for (const p of server.admission) await p.admit?.(attrs);
   const causes = def.validate?.(obj, old ?? undefined) ?? [];
@@ -92,9 +110,15 @@ export async function createObject(server: ApiServer, ctx: RequestContext): Prom
   const m = obj.metadata;
   if (def.namespaced) {
     if (m.namespace && m.namespace !== info.namespace) {
-      throw badRequest("the namespace of the provided object does not match the namespace sent on the request");
+      throw badRequest(
+        "the namespace of the provided object does not match the namespace sent on the request",
+      );
     }
-    if (!info.namespace) throw badRequest(`the server could not find the requested resource: ${def.plural} must be created in a namespace`);
+    if (!info.namespace) {
+      throw badRequest(
+        `the server could not find the requested resource: ${def.plural} must be created in a namespace`,
+      );
+    }
     m.namespace = info.namespace;
   } else {
     delete m.namespace;
@@ -110,7 +134,9 @@ export async function createObject(server: ApiServer, ctx: RequestContext): Prom
     prepareForCreate(candidate, def, server.now());
     if (generated) candidate.metadata.name = generateName(m.generateName!);
     if (!candidate.metadata.name) {
-      throw invalid(def.kind, def.group, "", [fieldError.required("metadata.name", "name or generateName is required")]);
+      throw invalid(def.kind, def.group, "", [
+        fieldError.required("metadata.name", "name or generateName is required"),
+      ]);
     }
     def.defaults?.(candidate, { operation: "CREATE" });
     await admit(server, ctx, "CREATE", candidate, null, dryRun);
@@ -159,7 +185,10 @@ async function updateWith(
       next = { ...structuredClone(current), status: next.status };
     } else if (sub === "finalize") {
       // Only spec.finalizers changes (namespaces).
-      next = { ...structuredClone(current), spec: { ...current.spec, finalizers: next.spec?.finalizers ?? [] } };
+      next = {
+        ...structuredClone(current),
+        spec: { ...current.spec, finalizers: next.spec?.finalizers ?? [] },
+      };
     } else if (def.subresources?.status) {
       if (current.status === undefined) delete next.status;
       else next.status = structuredClone(current.status);
@@ -167,10 +196,17 @@ async function updateWith(
     prepareForUpdate(next, current, def);
     if (!sub) strategy.prepareForUpdate?.(next, current);
     if (current.metadata.deletionTimestamp) {
-      const added = (next.metadata.finalizers ?? []).filter((f) => !(current.metadata.finalizers ?? []).includes(f));
+      const added = (next.metadata.finalizers ?? []).filter((f) =>
+        !(current.metadata.finalizers ?? []).includes(f)
+      );
       if (added.length) {
         throw invalid(def.kind, def.group, info.name, [
-          fieldError.forbidden("metadata.finalizers", `no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}`),
+          fieldError.forbidden(
+            "metadata.finalizers",
+            `no new finalizers can be added if the object is being deleted, found new finalizers ${
+              JSON.stringify(added)
+            }`,
+          ),
         ]);
       }
     }
@@ -191,7 +227,9 @@ async function updateWith(
       });
       break;
     } catch (e) {
-      if (e instanceof DryRunResult) return sub === "scale" ? scaleResponse(ctx, e.object) : objectResponse(ctx, e.object);
+      if (e instanceof DryRunResult) {
+        return sub === "scale" ? scaleResponse(ctx, e.object) : objectResponse(ctx, e.object);
+      }
       if (e instanceof PreconditionFailed && attempt < MAX_ALLOCATION_ATTEMPTS) continue;
       throw e;
     }
@@ -222,7 +260,9 @@ export async function updateObject(server: ApiServer, ctx: RequestContext): Prom
   }
   const obj = checkKind(ctx, body);
   if (obj.metadata.name && obj.metadata.name !== info.name) {
-    throw badRequest(`the name of the object (${obj.metadata.name}) does not match the name on the URL (${info.name})`);
+    throw badRequest(
+      `the name of the object (${obj.metadata.name}) does not match the name on the URL (${info.name})`,
+    );
   }
   if (served.def.namespaced && obj.metadata.namespace && obj.metadata.namespace !== info.namespace) {
     throw badRequest("the namespace of the provided object does not match the namespace sent on the request");

@@ -1,0 +1,217 @@
+/**
+ * `./skiff node`: joins this machine to a cluster as a node and runs its pods (WebAssembly
+ * components) until SIGINT/SIGTERM. Then it stops every pod and removes the pod network, unless
+ * `--keep-pods` asks to leave them running for the next agent to adopt.
+ *
+ * The server and a bearer token come from the kubeconfig's current context; `--server` wins.
+ * @module
+ */
+import { dirname, resolve } from "node:path";
+import { parse } from "yaml";
+import type { Command } from "./args.ts";
+import { CliError } from "./errors.ts";
+
+/**
+ * Server, token and CA of a kubeconfig's current context (`certificate-authority-data`, or the
+ * PEM file `certificate-authority` names, relative to the kubeconfig's folder `dir`).
+ */
+export function kubeconfigCredentials(
+  text: string,
+  dir = ".",
+): { server?: string; token?: string; caCert?: string } {
+  // deno-lint-ignore no-explicit-any
+  const doc = parse(text) as any;
+  const ctxName = doc?.["current-context"];
+  const ctx = (doc?.contexts ?? []).find((c: { name: string }) => c.name === ctxName)?.context ??
+    doc?.contexts?.[0]?.context;
+  const cluster = (doc?.clusters ?? []).find((c: { name: string }) => c.name === ctx?.cluster)?.cluster;
+  const user = (doc?.users ?? []).find((u: { name: string }) => u.name === ctx?.user)?.user;
+  let caCert: string | undefined;
+  if (cluster?.["certificate-authority-data"]) caCert = atob(cluster["certificate-authority-data"]);
+  else if (cluster?.["certificate-authority"]) {
+    caCert = Deno.readTextFileSync(resolve(dir, cluster["certificate-authority"]));
+  }
+  return { server: cluster?.server, token: user?.token, caCert };
+}
+
+/** A DNS-1123 subdomain made of the host name (the default node name). */
+export function defaultNodeName(hostname = Deno.hostname()): string {
+  const name = hostname.toLowerCase().replace(/[^a-z0-9.-]/g, "-").replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, "");
+  return name || "skiff-node";
+}
+
+/** `./skiff node`. */
+export const nodeCommand: Command = {
+  name: "node",
+  summary: "Join this machine to a cluster as a node running WebAssembly pods; Ctrl-C stops it.",
+  description: [
+    "Registers the node (claiming a pod CIDR from 198.18.0.0/16), creates the RuntimeClass `wasm`,",
+    "sets up the bridge and runs the pods scheduled to it. Pods keep their state under --data-dir:",
+    "logs in pods/, volumes in kubelet/, runtime and network state beside them. Stopping it stops",
+    "the pods and removes the network; with --keep-pods they keep running and the next",
+    "./skiff node on the same --data-dir adopts them.",
+  ].join("\n"),
+  flags: [
+    {
+      name: "server",
+      type: "string",
+      value: "URL",
+      description: "API server URL (default: the kubeconfig's).",
+    },
+    {
+      name: "kubeconfig",
+      type: "string",
+      value: "PATH",
+      description: "Kubeconfig with the server and credentials.",
+    },
+    { name: "name", type: "string", value: "N", description: "Node name (default: the host name)." },
+    {
+      name: "data-dir",
+      type: "string",
+      value: "DIR",
+      default: "./.skiff-node",
+      description: "Where the node keeps its state.",
+    },
+    {
+      name: "address",
+      type: "string",
+      value: "IP",
+      default: "127.0.0.1",
+      description: "InternalIP; the agent endpoint listens there.",
+    },
+    {
+      name: "port",
+      type: "number",
+      value: "N",
+      default: 10250,
+      max: 65535,
+      description: "Agent endpoint port; 0 picks a free one.",
+    },
+    {
+      name: "pod-cidr-mask",
+      type: "number",
+      value: "BITS",
+      default: 22,
+      max: 30,
+      description: "Size of the pod CIDR block to claim.",
+    },
+    { name: "max-pods", type: "number", value: "N", default: 1000, description: "Pods this node accepts." },
+    {
+      name: "bridge",
+      type: "string",
+      value: "NAME",
+      default: "skiff0",
+      description: "Name of the pod bridge.",
+    },
+    { name: "keep-pods", type: "boolean", description: "On exit, leave pods running for the next agent." },
+    {
+      name: "tls-cert-file",
+      type: "string",
+      value: "PATH",
+      description: "Serving certificate (PEM) of the agent endpoint: it then speaks HTTPS.",
+    },
+    {
+      name: "tls-private-key-file",
+      type: "string",
+      value: "PATH",
+      description: "Key (PEM) of --tls-cert-file.",
+    },
+  ],
+  args: "none",
+  packages: ["iproute2"],
+  async run({ cwd, flags }) {
+    if (Deno.uid() !== 0) {
+      throw new CliError("the node agent needs root (it creates network namespaces and a bridge)");
+    }
+    let server = flags["server"] as string | undefined;
+    let token: string | undefined;
+    let caCert: string | undefined;
+    if (flags["kubeconfig"]) {
+      const path = resolve(cwd, String(flags["kubeconfig"]));
+      let text: string;
+      try {
+        text = await Deno.readTextFile(path);
+      } catch (e) {
+        throw new CliError(`cannot read kubeconfig ${path}: ${(e as Error).message}`);
+      }
+      const creds = kubeconfigCredentials(text, dirname(path));
+      server ??= creds.server;
+      token = creds.token;
+      caCert = creds.caCert;
+    }
+    if (!server) throw new CliError("no API server: pass --server URL or --kubeconfig PATH");
+    let tls: { cert: string; key: string } | undefined;
+    if (flags["tls-cert-file"] || flags["tls-private-key-file"]) {
+      if (!flags["tls-cert-file"] || !flags["tls-private-key-file"]) {
+        throw new CliError("--tls-cert-file and --tls-private-key-file go together");
+      }
+      try {
+        tls = {
+          cert: await Deno.readTextFile(resolve(cwd, String(flags["tls-cert-file"]))),
+          key: await Deno.readTextFile(resolve(cwd, String(flags["tls-private-key-file"]))),
+        };
+      } catch (e) {
+        throw new CliError(`cannot read the serving certificate: ${(e as Error).message}`);
+      }
+    }
+    const stop = new AbortController();
+    const onSignal = () => stop.abort();
+    const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+    for (const s of signals) Deno.addSignalListener(s, onSignal);
+    const { startNodeAgent, wasmRuntime } = await import("../node/mod.ts");
+    try {
+      const agent = await startNodeAgent({
+        server,
+        token,
+        caCerts: caCert ? [caCert] : undefined,
+        tls,
+        name: (flags["name"] as string | undefined) ?? defaultNodeName(),
+        dataDir: resolve(cwd, String(flags["data-dir"])),
+        address: String(flags["address"]),
+        port: Number(flags["port"]),
+        podCidrMask: Number(flags["pod-cidr-mask"]),
+        maxPods: Number(flags["max-pods"]),
+        bridge: String(flags["bridge"]),
+        runtime: wasmRuntime(),
+      });
+      console.error(`skiff: node ${agent.name} ready (pod CIDR ${agent.podCIDR}, endpoint ${agent.url})`);
+      if (!stop.signal.aborted) {
+        await new Promise((r) => stop.signal.addEventListener("abort", r, { once: true }));
+      }
+      console.error(`skiff: node ${agent.name} stopping`);
+      await agent.stop({ keepPods: flags["keep-pods"] === true });
+      return 0;
+    } finally {
+      for (const s of signals) Deno.removeSignalListener(s, onSignal);
+    }
+  },
+};
+
+// Runnable on its own (`deno run -A cli/node.ts --server URL ...`): how `./skiff up` starts its
+// node agent, whatever the command table holds. (It does what main.ts does for one command,
+// without importing the command table, which imports this file.)
+if (import.meta.main) {
+  const { parseCommandArgs } = await import("./args.ts");
+  const { ensureDebianPackages } = await import("./install.ts");
+  const parsed = parseCommandArgs(nodeCommand, Deno.args);
+  if (parsed.kind !== "run") {
+    console.error(parsed.kind === "error" ? parsed.message : "usage: ./skiff node --help");
+    Deno.exit(2);
+  }
+  try {
+    await ensureDebianPackages(nodeCommand.packages);
+    Deno.exit(
+      await nodeCommand.run({
+        root: "",
+        cwd: Deno.cwd(),
+        flags: parsed.flags,
+        args: parsed.args,
+        commands: [nodeCommand],
+      }),
+    );
+  } catch (e) {
+    if (!(e instanceof CliError)) throw e;
+    console.error(`skiff: ${e.message}`);
+    Deno.exit(e.exitCode);
+  }
+}

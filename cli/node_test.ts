@@ -1,0 +1,51 @@
+import assert from "node:assert/strict";
+import { parseCommandArgs } from "./args.ts";
+import { defaultNodeName, kubeconfigCredentials, nodeCommand } from "./node.ts";
+
+Deno.test("kubeconfigCredentials() reads the current context's server, token and CA", () => {
+  const text = `
+apiVersion: v1
+kind: Config
+current-context: b
+clusters:
+- name: one
+  cluster: { server: "http://127.0.0.1:1" }
+- name: two
+  cluster: { server: "https://127.0.0.1:2", certificate-authority-data: ${btoa("PEM")} }
+users:
+- name: u
+  user: { token: s3cret }
+contexts:
+- name: a
+  context: { cluster: one, user: u }
+- name: b
+  context: { cluster: two, user: u }
+`;
+  assert.deepEqual(kubeconfigCredentials(text), {
+    server: "https://127.0.0.1:2",
+    token: "s3cret",
+    caCert: "PEM",
+  });
+  assert.deepEqual(kubeconfigCredentials("apiVersion: v1\nkind: Config\n"), {
+    server: undefined,
+    token: undefined,
+    caCert: undefined,
+  });
+});
+
+Deno.test("defaultNodeName() makes a valid node name of the host name", () => {
+  assert.equal(defaultNodeName("My_Host.Example.COM"), "my-host.example.com");
+  assert.equal(defaultNodeName("--"), "skiff-node");
+});
+
+Deno.test("./skiff node takes its flags with defaults", () => {
+  const parsed = parseCommandArgs(nodeCommand, ["--server", "http://x", "--port", "0", "--keep-pods"]);
+  assert.equal(parsed.kind, "run");
+  if (parsed.kind !== "run") return;
+  assert.equal(parsed.flags["server"], "http://x");
+  assert.equal(parsed.flags["port"], 0);
+  assert.equal(parsed.flags["data-dir"], "./.skiff-node");
+  assert.equal(parsed.flags["pod-cidr-mask"], 22);
+  assert.equal(parsed.flags["keep-pods"], true);
+  assert.deepEqual(nodeCommand.packages, ["iproute2"]);
+});
