@@ -71,7 +71,10 @@ export function eventRecorder(
         recent.delete(key); // gone (TTL or deleted): record afresh
       }
     }
-    const name = `${m.name}.${(t * 1_000_000 + Math.floor(Math.random() * 1_000_000)).toString(16)}`;
+    // Upstream names events `<object>.<unix nanoseconds in hex>`; the sub-millisecond part is random
+    // so events recorded in the same millisecond do not collide (BigInt: nanoseconds exceed 2^53).
+    const nanos = BigInt(t) * 1_000_000n + BigInt(Math.floor(Math.random() * 1_000_000));
+    const name = `${m.name}.${nanos.toString(16)}`;
     const ev: KubeObject = {
       apiVersion: "v1",
       kind: "Event",
