@@ -8,6 +8,7 @@ import type { Command } from "./args.ts";
 import { benchCommand } from "./bench.ts";
 import { controllerManagerCommand } from "./controller_manager.ts";
 import { helpCommand } from "./help.ts";
+import { nodeCommand } from "./node.ts";
 import { nodeJoinCommand } from "./node_join.ts";
 import { secretsCommand } from "./secrets.ts";
 import { schedulerCommand } from "./scheduler.ts";
@@ -24,6 +25,7 @@ export const COMMANDS: readonly Command[] = [
   schedulerCommand,
   controllerManagerCommand,
   simulateNodesCommand,
+  nodeCommand,
   nodeJoinCommand,
   secretsCommand,
   benchCommand,

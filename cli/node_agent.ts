@@ -1,10 +1,12 @@
 /**
- * The hook `./skiff up` calls to start the node agent. This build has no node agent yet: the hook
- * says so in one line and starts nothing. The issue adding the agent fills it in: spawn it with
- * `ctx.supervisor.spawn({ name: "node", ..., logFile: `${ctx.dataDir}/logs/node.log` })` so it is
- * registered, and always killed with its process group.
+ * The hook `./skiff up` calls to start the node agent: `./skiff node` (run as `cli/node.ts`) as a supervised child
+ * (its own process group, logging to `<data-dir>/logs/node.log`, state in `<data-dir>/node`),
+ * named after the host. It resolves once the Node is registered and Ready, so `up`'s ready lines
+ * mean the cluster can run pods; it throws when the agent exits or is not ready within a minute.
  * @module
  */
+import { dirname } from "node:path";
+import { defaultNodeName, kubeconfigCredentials } from "./node.ts";
 import type { Supervisor } from "./supervisor.ts";
 
 /** What the node agent is started with. */
@@ -20,10 +22,92 @@ export interface NodeAgentContext {
   log(line: string): void;
 }
 
+const READY_TIMEOUT_MS = 60_000;
+
+/** The repository root (this file's parent folder), or `SKIFF_ROOT`. */
+function root(): string {
+  return Deno.env.get("SKIFF_ROOT") ??
+    decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
+}
+
 /** Starts the node agent of an all-in-one cluster. */
-export function startNodeAgent(ctx: NodeAgentContext): Promise<void> {
-  ctx.log(
-    "skiff: the node agent is not available in this build yet; running the control plane only (--no-node)",
+export async function startNodeAgent(ctx: NodeAgentContext): Promise<void> {
+  if (Deno.uid() !== 0) {
+    ctx.log(
+      "skiff: not root, so no node agent (it needs network namespaces); running the control plane only",
+    );
+    return;
+  }
+  const name = defaultNodeName();
+  // The serving certificate `up` issued for this node (cli/pki.ts), when there is one.
+  const cert = `${ctx.dataDir}/pki/nodes/${name}.crt`;
+  const key = `${ctx.dataDir}/pki/nodes/${name}.key`;
+  const tls = exists(cert) && exists(key) ? ["--tls-cert-file", cert, "--tls-private-key-file", key] : [];
+  const spawnedAt = Date.now();
+  const child = ctx.supervisor.spawn({
+    name: "node",
+    cmd: Deno.execPath(),
+    args: [
+      "run",
+      "-A",
+      "--config",
+      `${root()}/deno.json`,
+      `${root()}/cli/node.ts`,
+      "--server",
+      ctx.server,
+      "--kubeconfig",
+      ctx.kubeconfig,
+      "--name",
+      name,
+      "--data-dir",
+      `${ctx.dataDir}/node`,
+      "--port",
+      "0",
+      ...tls,
+    ],
+    logFile: `${ctx.dataDir}/logs/node.log`,
+  });
+  const { token, caCert } = kubeconfigCredentials(
+    await Deno.readTextFile(ctx.kubeconfig),
+    dirname(ctx.kubeconfig),
   );
-  return Promise.resolve();
+  const headers = token ? { Authorization: `Bearer ${token}` } : undefined;
+  using http = caCert ? Deno.createHttpClient({ caCerts: [caCert] }) : undefined;
+  let exited = false;
+  child.status.then(() => exited = true);
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (exited) {
+      throw new Error(`the node agent exited before it was ready; see ${ctx.dataDir}/logs/node.log`);
+    }
+    try {
+      const res = await fetch(`${ctx.server}/api/v1/nodes/${name}`, {
+        headers,
+        ...(http ? { client: http } : {}),
+      });
+      if (res.ok) {
+        const node = await res.json();
+        const ready = (node.status?.conditions ?? []).find((c: { type: string }) => c.type === "Ready");
+        // A Node left by an earlier run may still say Ready: only a heartbeat from this agent counts.
+        const fresh = Date.parse(ready?.lastHeartbeatTime ?? "") >= spawnedAt - 1000;
+        if (ready?.status === "True" && fresh && node.status?.runtimeHandlers?.length) {
+          ctx.log(`skiff: node ${name} is ready (pod CIDR ${node.spec?.podCIDR})`);
+          return;
+        }
+      } else await res.body?.cancel();
+    } catch { /* the API server is up; retry */ }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(
+    `the node agent was not ready after ${READY_TIMEOUT_MS / 1000} s; see ${ctx.dataDir}/logs/node.log`,
+  );
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -69,7 +69,7 @@ export const testCommand: Command = {
   flags: [],
   args: "passthrough",
   /** What the end-to-end tests drive: a real OCI registry, the C-to-Wasm toolchain, a load generator. */
-  packages: ["docker-registry", "clang", "lld", "wasi-libc", "libclang-rt-14-dev-wasm32", "wrk", "openssl"],
+  packages: ["docker-registry", "clang", "lld", "wasi-libc", "libclang-rt-14-dev-wasm32", "wrk", "openssl", "iproute2"],
   run({ root, cwd, args }) {
     const inv = testInvocation({ root, cwd, args, exists });
     return runForwardingSignals(Deno.execPath(), inv.args, { cwd: inv.cwd, env: { SKIFF_ROOT: root } });

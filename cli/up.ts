@@ -252,7 +252,8 @@ export const upCommand: Command = {
     { name: "no-node", type: "boolean", description: "Run the control plane only, without a node agent." },
   ],
   args: "none",
-  packages: ["openssl"],
+  /** openssl makes the cluster's certificates; iproute2 wires the node's pod network. */
+  packages: ["openssl", "iproute2"],
   async run({ cwd, flags }) {
     const stop = new AbortController();
     const onSignal = () => {

@@ -174,9 +174,3 @@ Deno.test("runUp() cleans up the control plane, children and lock when starting 
   assert.equal(await Deno.readTextFile(`${dir.path}/${LOCK_FILE}`), "");
 });
 
-Deno.test("startNodeAgent() of this build says in one line that there is no node agent yet", async () => {
-  const lines: string[] = [];
-  await startNodeAgent({ log: (l: string) => lines.push(l) } as unknown as NodeAgentContext);
-  assert.equal(lines.length, 1);
-  assert.match(lines[0], /node agent is not available in this build yet/);
-});

@@ -109,10 +109,17 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
   });
 }
 
-Deno.test("./skiff up without --no-node says in one line that this build has no node agent", async () => {
-  await using cluster = await startClusterProcess({ node: true });
-  assert.match(cluster.stderr(), /node agent is not available in this build yet/);
+kubectlTest("./skiff up without --no-node runs a node agent whose Node is Ready, with the wasm RuntimeClass", async () => {
+  await using cluster = await startClusterProcess({ node: true, readyTimeoutMs: 60_000 });
   assert.equal(cluster.stdoutLines().length, 2);
+  let nodes = "";
+  for (let i = 0; i < 60 && !/\sReady\s/.test(nodes); i++) {
+    nodes = (await cluster.kubectl(["get", "nodes", "--no-headers"])).stdout;
+    if (!/\sReady\s/.test(nodes)) await new Promise((r) => setTimeout(r, 500));
+  }
+  assert.match(nodes, /\sReady\s/, `no Ready node: ${nodes}\n${cluster.stderr()}`);
+  const rc = await cluster.kubectl(["get", "runtimeclass", "wasm", "-o", "jsonpath={.handler}"]);
+  assert.equal(rc.stdout, "wasm", rc.stderr);
 });
 
 kubectlTest("./skiff up on the same data dir resumes its state after SIGTERM and after SIGKILL", async () => {

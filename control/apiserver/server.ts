@@ -14,6 +14,8 @@ import { ApiError, internalError, methodNotAllowed, pathNotFound, serviceUnavail
 import type { KubeObject } from "../api/types.ts";
 import { compact, type HubOptions, Store, type StoreOptions, WatchHub } from "../store/mod.ts";
 import { builtinAdmission, type BuiltinAdmissionOptions } from "./admission/builtin.ts";
+import { runtimeProbes } from "./admission/probes.ts";
+import { registerConnectHandlers } from "./connect/mod.ts";
 import { NamespaceCache, namespaceLifecycle } from "./admission/namespace_lifecycle.ts";
 import { allowAllReviewStrategies, RbacAuthorization, type RbacStartOptions } from "./rbac/mod.ts";
 import {
@@ -169,13 +171,17 @@ export class ApiServer {
     this.#compactionMs = opts.compactionIntervalMs ?? 60_000;
     const namespaces = this.resource("", "v1", "namespaces")!;
     this.#namespaces = new NamespaceCache(this.store, namespaces.store);
+    const runtimeClasses = this.resource("node.k8s.io", "v1", "runtimeclasses")!.store;
     this.admission = [
       namespaceLifecycle(this.#namespaces),
+      // Probes a pod's runtime cannot run are refused at creation (exec probes on Wasm pods).
+      runtimeProbes(async (name) => (await this.store.get(runtimeClasses, "", name))?.handler),
       ...(opts.builtinAdmission ? builtinAdmission(this, opts.builtinAdmission) : []),
       ...(this.#rbac?.admission ?? []),
       ...(opts.admission ?? []),
     ];
     this.app = this.#routes();
+    registerConnectHandlers(this);
     const authenticator: Authenticator = opts.authenticator ?? (opts.authentication
       ? {
         authenticate: (req) => {

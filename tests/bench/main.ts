@@ -10,6 +10,7 @@ import { benchApi } from "./api.ts";
 import { benchAuth } from "./auth.ts";
 import { benchRbac } from "../../control/apiserver/rbac/bench.ts";
 import { benchMemory } from "./memory.ts";
+import { benchNode } from "./node.ts";
 import { benchReconcile } from "./reconcile.ts";
 import { benchScheduler } from "./scheduler.ts";
 import { benchWasm } from "./wasm.ts";
@@ -20,6 +21,7 @@ const GROUPS: Record<string, () => Promise<BenchRow[]>> = {
   auth: benchAuth,
   rbac: benchRbac,
   memory: benchMemory,
+  node: benchNode,
   reconcile: benchReconcile,
   scheduler: benchScheduler,
   wasm: benchWasm,

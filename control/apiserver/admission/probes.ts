@@ -40,7 +40,9 @@ export function execFields(spec: KubeObject["spec"]): string[] {
  * The admission plugin. `handlerOf` maps a RuntimeClass name to its handler (e.g. from the store);
  * without it the class name itself is taken as the handler.
  */
-export function runtimeProbes(handlerOf?: (runtimeClassName: string) => Promise<string | undefined>): AdmissionPlugin {
+export function runtimeProbes(
+  handlerOf?: (runtimeClassName: string) => Promise<string | undefined>,
+): AdmissionPlugin {
   return {
     name: "RuntimeProbes",
     async validate(a) {

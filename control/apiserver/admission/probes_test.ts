@@ -22,26 +22,45 @@ const execProbe = { exec: { command: ["true"] } };
 
 Deno.test("runtimeProbes refuses exec probes on wasm pods with a message naming the fields", async () => {
   const plugin = runtimeProbes();
-  const spec = { runtimeClassName: "wasm", containers: [{ name: "a", livenessProbe: execProbe, readinessProbe: { tcpSocket: { port: 1 } } }] };
-  await assert.rejects(async () => await plugin.validate!(attrs(spec)), (e) =>
-    e instanceof ApiError && e.code === 403 &&
-    e.message.includes("spec.containers[0].livenessProbe.exec") && e.message.includes("use httpGet or tcpSocket"));
+  const spec = {
+    runtimeClassName: "wasm",
+    containers: [{ name: "a", livenessProbe: execProbe, readinessProbe: { tcpSocket: { port: 1 } } }],
+  };
+  await assert.rejects(
+    async () => await plugin.validate!(attrs(spec)),
+    (e) =>
+      e instanceof ApiError && e.code === 403 &&
+      e.message.includes("spec.containers[0].livenessProbe.exec") &&
+      e.message.includes("use httpGet or tcpSocket"),
+  );
 });
 
 Deno.test("runtimeProbes lets other pods and wasm pods without exec through", async () => {
   const plugin = runtimeProbes();
   await plugin.validate!(attrs({ containers: [{ name: "a", livenessProbe: execProbe }] }));
-  await plugin.validate!(attrs({ runtimeClassName: "wasm", containers: [{ name: "a", livenessProbe: { httpGet: { port: 80 } } }] }));
+  await plugin.validate!(
+    attrs({
+      runtimeClassName: "wasm",
+      containers: [{ name: "a", livenessProbe: { httpGet: { port: 80 } } }],
+    }),
+  );
 });
 
 Deno.test("runtimeProbes resolves RuntimeClass names to handlers", async () => {
   const plugin = runtimeProbes((name) => Promise.resolve(name === "fast-wasm" ? "wasm" : undefined));
-  await assert.rejects(async () => await plugin.validate!(attrs({ runtimeClassName: "fast-wasm", containers: [{ name: "a", startupProbe: execProbe }] })));
+  await assert.rejects(async () =>
+    await plugin.validate!(
+      attrs({ runtimeClassName: "fast-wasm", containers: [{ name: "a", startupProbe: execProbe }] }),
+    )
+  );
 });
 
 Deno.test("execFields() finds exec lifecycle hooks and init container probes", () => {
-  assert.deepEqual(execFields({
-    initContainers: [{ name: "i", readinessProbe: execProbe }],
-    containers: [{ name: "a", lifecycle: { preStop: execProbe } }],
-  }), ["spec.initContainers[0].readinessProbe.exec", "spec.containers[0].lifecycle.preStop.exec"]);
+  assert.deepEqual(
+    execFields({
+      initContainers: [{ name: "i", readinessProbe: execProbe }],
+      containers: [{ name: "a", lifecycle: { preStop: execProbe } }],
+    }),
+    ["spec.initContainers[0].readinessProbe.exec", "spec.containers[0].lifecycle.preStop.exec"],
+  );
 });

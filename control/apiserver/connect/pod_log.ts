@@ -2,13 +2,21 @@
  * `GET /api/v1/namespaces/{ns}/pods/{name}/log`: validates the PodLogOptions, picks the container
  * as upstream's `ValidateContainer` does, finds the pod's node and proxies to the node agent's
  * `/containerLogs/{ns}/{pod}/{container}` (the kubelet's endpoint), streaming the body through so
- * `kubectl logs -f` follows. The node is reached at its InternalIP and
- * `status.daemonEndpoints.kubeletEndpoint.Port`, over plain HTTP for now (TLS and node
- * authentication come with the security issue). A non-2xx answer of the node becomes a Status
+ * `kubectl logs -f` follows. The node is reached through `server.nodeFetch` (its InternalIP and
+ * `status.daemonEndpoints.kubeletEndpoint.Port`; HTTPS with a bearer credential when the cluster
+ * has TLS material, see auth/kubelet_client.ts). A non-2xx answer of the node becomes a Status
  * with its text as the message.
  * @module
  */
-import { ApiError, badRequest, fieldError, invalid, notFound, serviceUnavailable, type StatusCause } from "../../api/status.ts";
+import {
+  ApiError,
+  badRequest,
+  fieldError,
+  invalid,
+  notFound,
+  serviceUnavailable,
+  type StatusCause,
+} from "../../api/status.ts";
 import type { KubeObject } from "../../api/types.ts";
 import type { RequestContext } from "../context.ts";
 import type { ApiServer } from "../server.ts";
@@ -41,7 +49,10 @@ function int(q: URLSearchParams, name: string, causes: StatusCause[]): number | 
 }
 
 /** Upstream's `ValidatePodLogOptions`, plus parsing. Throws 422 Invalid. */
-export function parseLogOptions(q: URLSearchParams, podName: string): Omit<PodLogOptions, "container"> & { container: string } {
+export function parseLogOptions(
+  q: URLSearchParams,
+  podName: string,
+): Omit<PodLogOptions, "container"> & { container: string } {
   const causes: StatusCause[] = [];
   const opts = {
     container: q.get("container") ?? "",
@@ -80,7 +91,9 @@ export function chooseContainer(pod: KubeObject, container: string): string {
   if (!container) {
     if (main.length === 1) return main[0];
     if (main.length === 0) throw badRequest(`no containers in pod ${pod.metadata.name}`);
-    let msg = `a container name must be specified for pod ${pod.metadata.name}, choose one of: [${main.join(" ")}]`;
+    let msg = `a container name must be specified for pod ${pod.metadata.name}, choose one of: [${
+      main.join(" ")
+    }]`;
     if (init.length) msg += ` or one of the init containers: [${init.join(" ")}]`;
     throw badRequest(msg);
   }
@@ -88,16 +101,6 @@ export function chooseContainer(pod: KubeObject, container: string): string {
     throw badRequest(`container ${container} is not valid for pod ${pod.metadata.name}`);
   }
   return container;
-}
-
-/** The base URL of a node agent's endpoint, from its Node object. */
-export function nodeEndpoint(node: KubeObject): string | undefined {
-  const addresses: { type: string; address: string }[] = node.status?.addresses ?? [];
-  const addr = addresses.find((a) => a.type === "InternalIP")?.address ??
-    addresses.find((a) => a.type === "Hostname")?.address;
-  const port = node.status?.daemonEndpoints?.kubeletEndpoint?.Port;
-  if (!addr || !port) return undefined;
-  return `http://${addr.includes(":") ? `[${addr}]` : addr}:${port}`;
 }
 
 /** The query string sent to the node. */
@@ -117,7 +120,9 @@ export function nodeQuery(opts: PodLogOptions): string {
 /** The `pods/log` connect handler. */
 export async function podLog(server: ApiServer, ctx: RequestContext): Promise<Response> {
   const { info } = ctx;
-  if (ctx.req.method !== "GET") throw new ApiError({ code: 405, reason: "MethodNotAllowed", message: "pods/log supports only GET" });
+  if (ctx.req.method !== "GET") {
+    throw new ApiError({ code: 405, reason: "MethodNotAllowed", message: "pods/log supports only GET" });
+  }
   const pods = server.podsResource();
   const pod = await server.store.get(pods.store, info.namespace, info.name);
   if (!pod) throw notFound(pods.store.gr, info.name);
@@ -129,22 +134,26 @@ export async function podLog(server: ApiServer, ctx: RequestContext): Promise<Re
   const nodes = server.resource("", "v1", "nodes")!;
   const node = await server.store.get(nodes.store, "", nodeName);
   if (!node) throw serviceUnavailable(`node "${nodeName}" of pod ${info.name} is not registered`);
-  const base = nodeEndpoint(node);
-  if (!base) throw serviceUnavailable(`node "${nodeName}" reports no agent endpoint`);
-  const url = `${base}/containerLogs/${encodeURIComponent(info.namespace)}/${encodeURIComponent(info.name)}/${
+  const path = `/containerLogs/${encodeURIComponent(info.namespace)}/${encodeURIComponent(info.name)}/${
     encodeURIComponent(container)
   }${nodeQuery({ ...parsed, container })}`;
   let res: Response;
   try {
-    // When the client goes away its response body is cancelled, which closes this fetch too.
-    res = await fetch(url);
+    // HTTPS with the node's serving certificate checked, when the cluster has TLS material (see
+    // auth/kubelet_client.ts). When the client goes away its response body is cancelled, which
+    // closes this request too.
+    res = await server.nodeFetch(node, path);
   } catch (e) {
-    throw serviceUnavailable(`cannot reach the agent of node "${nodeName}" at ${base}: ${(e as Error).message}`);
+    throw serviceUnavailable(`cannot reach the agent of node "${nodeName}": ${(e as Error).message}`);
   }
   if (!res.ok) {
     const body = (await res.text()).trim();
     const reason = res.status === 404 ? "NotFound" : res.status === 400 ? "BadRequest" : "InternalError";
-    throw new ApiError({ code: res.status, reason, message: body || `node ${nodeName} answered ${res.status}` });
+    throw new ApiError({
+      code: res.status,
+      reason,
+      message: body || `node ${nodeName} answered ${res.status}`,
+    });
   }
   return new Response(res.body, { status: 200, headers: text });
 }

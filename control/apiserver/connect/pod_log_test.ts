@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ApiError } from "../../api/status.ts";
-import { chooseContainer, nodeEndpoint, nodeQuery, parseLogOptions } from "./pod_log.ts";
+import { chooseContainer, nodeQuery, parseLogOptions } from "./pod_log.ts";
 
 const pod = (containers: string[], init: string[] = []) => ({
   metadata: { name: "web" },
@@ -9,25 +9,36 @@ const pod = (containers: string[], init: string[] = []) => ({
 
 Deno.test("chooseContainer() defaults to the only container and names the choices otherwise", () => {
   assert.equal(chooseContainer(pod(["app"]), ""), "app");
-  assert.throws(() => chooseContainer(pod(["a", "b"], ["i"]), ""), (e) =>
-    e instanceof ApiError && e.code === 400 &&
-    e.message === "a container name must be specified for pod web, choose one of: [a b] or one of the init containers: [i]");
+  assert.throws(
+    () => chooseContainer(pod(["a", "b"], ["i"]), ""),
+    (e) =>
+      e instanceof ApiError && e.code === 400 &&
+      e.message ===
+        "a container name must be specified for pod web, choose one of: [a b] or one of the init containers: [i]",
+  );
   assert.equal(chooseContainer(pod(["a", "b"], ["i"]), "i"), "i");
   assert.throws(() => chooseContainer(pod(["a"]), "zzz"), /container zzz is not valid for pod web/);
 });
 
 Deno.test("parseLogOptions() validates as upstream's ValidatePodLogOptions", () => {
-  const ok = parseLogOptions(new URLSearchParams("follow=true&tailLines=10&timestamps=true&limitBytes=5"), "web");
-  assert.deepEqual(nodeQuery(ok), "?follow=true&timestamps=true&tailLines=10&limitBytes=5");
-  for (const q of ["tailLines=-1", "limitBytes=0", "sinceSeconds=0", "sinceSeconds=5&sinceTime=2024-01-01T00:00:00Z", "tailLines=x"]) {
-    assert.throws(() => parseLogOptions(new URLSearchParams(q), "web"), (e) => e instanceof ApiError && e.code === 422, q);
-  }
-});
-
-Deno.test("nodeEndpoint() uses the InternalIP and the kubelet port", () => {
-  assert.equal(
-    nodeEndpoint({ metadata: {}, status: { addresses: [{ type: "InternalIP", address: "127.0.0.1" }], daemonEndpoints: { kubeletEndpoint: { Port: 10250 } } } }),
-    "http://127.0.0.1:10250",
+  const ok = parseLogOptions(
+    new URLSearchParams("follow=true&tailLines=10&timestamps=true&limitBytes=5"),
+    "web",
   );
-  assert.equal(nodeEndpoint({ metadata: {}, status: {} }), undefined);
+  assert.deepEqual(nodeQuery(ok), "?follow=true&timestamps=true&tailLines=10&limitBytes=5");
+  for (
+    const q of [
+      "tailLines=-1",
+      "limitBytes=0",
+      "sinceSeconds=0",
+      "sinceSeconds=5&sinceTime=2024-01-01T00:00:00Z",
+      "tailLines=x",
+    ]
+  ) {
+    assert.throws(
+      () => parseLogOptions(new URLSearchParams(q), "web"),
+      (e) => e instanceof ApiError && e.code === 422,
+      q,
+    );
+  }
 });

@@ -1,0 +1,267 @@
+/**
+ * The runtime interface the node agent drives, shaped like the Kubernetes CRI
+ * (`k8s.io/cri-api` `RuntimeService` and `ImageService`): pod sandboxes, containers and images,
+ * each verb idempotent. Runtimes (Wasm now, OCI containers later) implement it; the pod workers
+ * know nothing else about them.
+ *
+ * Differences from CRI, on purpose:
+ * - Times are milliseconds since the epoch (CRI: nanoseconds).
+ * - `ContainerConfig.ports` carries the container's declared ports: a Wasm HTTP component does
+ *   not open sockets itself, the runtime serves it on these ports of the pod IP.
+ * - `ContainerConfig.probeSupport`-style questions are answered by {@linkcode RuntimeService.capabilities}.
+ * - `events()` is CRI's `GetContainerEvents`: the runtime pushes state changes, so the agent
+ *   never polls per pod.
+ * @module
+ */
+
+/** Labels the agent puts on sandboxes and containers (the kubelet's, verbatim). */
+export const LABEL_POD_NAME = "io.kubernetes.pod.name";
+export const LABEL_POD_NAMESPACE = "io.kubernetes.pod.namespace";
+export const LABEL_POD_UID = "io.kubernetes.pod.uid";
+export const LABEL_CONTAINER_NAME = "io.kubernetes.container.name";
+/** Annotations the agent puts on containers (the kubelet's). */
+export const ANNOTATION_CONTAINER_HASH = "io.kubernetes.container.hash";
+export const ANNOTATION_RESTART_COUNT = "io.kubernetes.container.restartCount";
+export const ANNOTATION_INIT_CONTAINER = "skiff.dev/init-container";
+
+export interface PodSandboxMetadata {
+  name: string;
+  namespace: string;
+  uid: string;
+  attempt: number;
+}
+
+export interface PortMapping {
+  protocol: "TCP" | "UDP" | "SCTP";
+  containerPort: number;
+  hostPort?: number;
+  hostIp?: string;
+}
+
+export interface PodSandboxConfig {
+  metadata: PodSandboxMetadata;
+  hostname: string;
+  /** Directory the containers' `logPath`s are relative to (`<data-dir>/pods/<ns>_<name>_<uid>`). */
+  logDirectory: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  portMappings: PortMapping[];
+  /** Memory limit for the whole sandbox, bytes (sum of container limits), when every container has one. */
+  memoryLimitBytes?: number;
+}
+
+export type PodSandboxState = "SANDBOX_READY" | "SANDBOX_NOTREADY";
+
+export interface PodSandboxNetworkStatus {
+  ip: string;
+  additionalIps: string[];
+}
+
+export interface PodSandboxStatus {
+  id: string;
+  metadata: PodSandboxMetadata;
+  state: PodSandboxState;
+  createdAt: number;
+  network?: PodSandboxNetworkStatus;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  runtimeHandler: string;
+}
+
+export interface PodSandbox {
+  id: string;
+  metadata: PodSandboxMetadata;
+  state: PodSandboxState;
+  createdAt: number;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  runtimeHandler: string;
+}
+
+export interface ContainerMetadata {
+  name: string;
+  attempt: number;
+}
+
+export interface ImageSpec {
+  image: string;
+  annotations?: Record<string, string>;
+  runtimeHandler?: string;
+}
+
+export interface KeyValue {
+  key: string;
+  value: string;
+}
+
+export interface Mount {
+  containerPath: string;
+  hostPath: string;
+  readonly: boolean;
+}
+
+export interface ContainerPort {
+  name?: string;
+  containerPort: number;
+  protocol: "TCP" | "UDP" | "SCTP";
+}
+
+export interface ContainerResources {
+  /** Memory limit in bytes (`limits.memory`). */
+  memoryLimitInBytes?: number;
+  /** CPU limit in millicores (`limits.cpu`). */
+  cpuLimitMillis?: number;
+}
+
+export interface ContainerConfig {
+  metadata: ContainerMetadata;
+  image: ImageSpec;
+  command: string[];
+  args: string[];
+  workingDir: string;
+  envs: KeyValue[];
+  mounts: Mount[];
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  /** Relative to the sandbox's `logDirectory`: `<container>/<attempt>.log`. */
+  logPath: string;
+  ports: ContainerPort[];
+  resources: ContainerResources;
+  stdin: boolean;
+  tty: boolean;
+}
+
+export type ContainerState =
+  | "CONTAINER_CREATED"
+  | "CONTAINER_RUNNING"
+  | "CONTAINER_EXITED"
+  | "CONTAINER_UNKNOWN";
+
+export interface ContainerStatus {
+  id: string;
+  metadata: ContainerMetadata;
+  state: ContainerState;
+  createdAt: number;
+  /** 0 when not started. */
+  startedAt: number;
+  /** 0 when not finished. */
+  finishedAt: number;
+  exitCode: number;
+  image: ImageSpec;
+  imageRef: string;
+  /** `Completed`, `Error`, `OOMKilled`, ... for exited containers. */
+  reason: string;
+  message: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  mounts: Mount[];
+  /** Absolute path of the log file. */
+  logPath: string;
+}
+
+export interface Container {
+  id: string;
+  podSandboxId: string;
+  metadata: ContainerMetadata;
+  image: ImageSpec;
+  imageRef: string;
+  state: ContainerState;
+  createdAt: number;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
+export interface ContainerFilter {
+  id?: string;
+  podSandboxId?: string;
+  state?: ContainerState;
+  labelSelector?: Record<string, string>;
+}
+
+export interface PodSandboxFilter {
+  id?: string;
+  state?: PodSandboxState;
+  labelSelector?: Record<string, string>;
+}
+
+/** A state change the runtime reports (CRI `ContainerEventResponse`). */
+export interface ContainerEvent {
+  containerId: string;
+  type:
+    | "CONTAINER_CREATED_EVENT"
+    | "CONTAINER_STARTED_EVENT"
+    | "CONTAINER_STOPPED_EVENT"
+    | "CONTAINER_DELETED_EVENT";
+  podSandboxId: string;
+  /** The pod's UID (from the sandbox metadata), so the agent can route the event. */
+  podUid: string;
+  createdAt: number;
+}
+
+/** What a runtime can do beyond the CRI baseline; the agent rejects pods needing the rest. */
+export interface RuntimeCapabilities {
+  /** `exec` probes and `kubectl exec`. */
+  exec: boolean;
+  /** Whether the runtime serves ports itself (Wasm HTTP) rather than the guest opening sockets. */
+  servesPorts: boolean;
+}
+
+/** A runtime error with a kubelet reason (`CreateContainerError`, `RunContainerError`, ...). */
+export class RuntimeError extends Error {
+  override name = "RuntimeError";
+  constructor(readonly reason: string, message: string) {
+    super(message);
+  }
+}
+
+/** Errors from `pullImage`: the kubelet maps them to `ErrImagePull`. */
+export class ImagePullError extends Error {
+  override name = "ImagePullError";
+}
+
+/** CRI RuntimeService. Every verb is idempotent (stopping a stopped thing succeeds). */
+export interface RuntimeService {
+  version(): Promise<{ runtimeName: string; runtimeVersion: string; runtimeApiVersion: string }>;
+  capabilities(): RuntimeCapabilities;
+
+  runPodSandbox(config: PodSandboxConfig, runtimeHandler: string): Promise<string>;
+  stopPodSandbox(podSandboxId: string): Promise<void>;
+  removePodSandbox(podSandboxId: string): Promise<void>;
+  podSandboxStatus(podSandboxId: string): Promise<PodSandboxStatus | null>;
+  listPodSandbox(filter?: PodSandboxFilter): Promise<PodSandbox[]>;
+
+  createContainer(
+    podSandboxId: string,
+    config: ContainerConfig,
+    sandboxConfig: PodSandboxConfig,
+  ): Promise<string>;
+  startContainer(containerId: string): Promise<void>;
+  /** Stops gracefully, killing after `timeoutSeconds`. */
+  stopContainer(containerId: string, timeoutSeconds: number): Promise<void>;
+  removeContainer(containerId: string): Promise<void>;
+  containerStatus(containerId: string): Promise<ContainerStatus | null>;
+  listContainers(filter?: ContainerFilter): Promise<Container[]>;
+
+  /** Subscribes to container events; returns an unsubscribe function. */
+  events(handler: (event: ContainerEvent) => void): () => void;
+}
+
+export interface Image {
+  id: string;
+  repoTags: string[];
+  repoDigests: string[];
+  size: number;
+}
+
+/** CRI ImageService. */
+export interface ImageService {
+  /**
+   * Pulls (or finds in the cache) and returns the image reference (`name@sha256:...`).
+   * `pullSecrets` are the decoded `.dockerconfigjson` documents of the pod's imagePullSecrets
+   * (CRI passes an `AuthConfig`).
+   */
+  pullImage(image: ImageSpec, opts?: { pullSecrets?: unknown[]; signal?: AbortSignal }): Promise<string>;
+  imageStatus(image: ImageSpec): Promise<Image | null>;
+  listImages(): Promise<Image[]>;
+  removeImage(image: ImageSpec): Promise<void>;
+}

@@ -1,0 +1,124 @@
+import assert from "node:assert/strict";
+import { ANNOTATION_CONTAINER_HASH } from "../cri/api.ts";
+import { computePodActions, podSandboxChanged } from "./pod_actions.ts";
+import { containerHash } from "./runtime_pod.ts";
+import { instance, runtime, sandbox, testPod } from "./testing.ts";
+
+const none = { livenessFailed: new Set<string>() };
+
+Deno.test("computePodActions() creates a sandbox and starts every container of a new pod", () => {
+  const a = computePodActions(testPod([{}, {}]), runtime([], []), none);
+  assert.equal(a.createSandbox, true);
+  assert.equal(a.attempt, 0);
+  assert.deepEqual(a.containersToStart, [0, 1]);
+});
+
+Deno.test("computePodActions() starts only the first init container in a new sandbox", () => {
+  const pod = testPod([{}], { initContainers: [{ name: "i0", image: "img" }, { name: "i1", image: "img" }] });
+  const a = computePodActions(pod, runtime([], []), none);
+  assert.equal(a.nextInitContainerToStart?.name, "i0");
+  assert.deepEqual(a.containersToStart, []);
+});
+
+Deno.test("computePodActions() runs init containers in order, then the app containers", () => {
+  const pod = testPod([{}], { initContainers: [{ name: "i0", image: "img" }, { name: "i1", image: "img" }] });
+  const sb = [sandbox("s1")];
+  const after0 = computePodActions(pod, runtime(sb, [instance("i0", "CONTAINER_EXITED")]), none);
+  assert.equal(after0.nextInitContainerToStart?.name, "i1");
+  const running1 = computePodActions(
+    pod,
+    runtime(sb, [instance("i0", "CONTAINER_EXITED"), instance("i1", "CONTAINER_RUNNING")]),
+    none,
+  );
+  assert.equal(running1.nextInitContainerToStart, undefined);
+  assert.deepEqual(running1.containersToStart, []);
+  assert.equal(running1.killPod, false);
+  const done = computePodActions(
+    pod,
+    runtime(sb, [instance("i0", "CONTAINER_EXITED"), instance("i1", "CONTAINER_EXITED")]),
+    none,
+  );
+  assert.deepEqual(done.containersToStart, [0]);
+});
+
+Deno.test("computePodActions() restarts a failed init container unless restartPolicy is Never", () => {
+  const inits = { initContainers: [{ name: "i0", image: "img" }] };
+  const failed = runtime([sandbox("s1")], [instance("i0", "CONTAINER_EXITED", { exitCode: 2 })]);
+  assert.equal(computePodActions(testPod([{}], inits), failed, none).nextInitContainerToStart?.name, "i0");
+  const never = computePodActions(testPod([{}], { ...inits, restartPolicy: "Never" }), failed, none);
+  assert.equal(never.killPod, true);
+  assert.equal(never.nextInitContainerToStart, undefined);
+});
+
+Deno.test("computePodActions() follows restartPolicy for exited containers", () => {
+  const sb = [sandbox("s1")];
+  const ok = [instance("c0", "CONTAINER_EXITED", { exitCode: 0 })];
+  const bad = [instance("c0", "CONTAINER_EXITED", { exitCode: 1 })];
+  assert.deepEqual(
+    computePodActions(testPod([{}], { restartPolicy: "Always" }), runtime(sb, ok), none).containersToStart,
+    [0],
+  );
+  assert.deepEqual(
+    computePodActions(testPod([{}], { restartPolicy: "OnFailure" }), runtime(sb, ok), none).containersToStart,
+    [],
+  );
+  assert.deepEqual(
+    computePodActions(testPod([{}], { restartPolicy: "OnFailure" }), runtime(sb, bad), none)
+      .containersToStart,
+    [0],
+  );
+  const never = computePodActions(testPod([{}], { restartPolicy: "Never" }), runtime(sb, bad), none);
+  assert.deepEqual(never.containersToStart, []);
+  assert.equal(never.killPod, true, "nothing left to run: the sandbox goes");
+});
+
+Deno.test("computePodActions() does not recreate the sandbox of a finished Never pod", () => {
+  const pod = testPod([{}], { restartPolicy: "Never" });
+  const a = computePodActions(
+    pod,
+    runtime([sandbox("s1", "SANDBOX_NOTREADY")], [instance("c0", "CONTAINER_EXITED")]),
+    none,
+  );
+  assert.equal(a.createSandbox, false);
+});
+
+Deno.test("computePodActions() kills and restarts a container whose liveness probe failed", () => {
+  const c = instance("c0", "CONTAINER_RUNNING");
+  const a = computePodActions(testPod([{}]), runtime([sandbox("s1")], [c]), {
+    livenessFailed: new Set([c.id]),
+  });
+  assert.deepEqual(a.containersToStart, [0]);
+  assert.equal(a.containersToKill.get(c.id)?.reason, "LivenessProbe");
+  assert.equal(
+    a.containersToKill.get(c.id)?.message,
+    "Container c0 failed liveness probe, will be restarted",
+  );
+  assert.equal(a.killPod, false);
+});
+
+Deno.test("computePodActions() restarts a container whose spec changed", () => {
+  const pod = testPod([{ image: "img:2" }]);
+  const c = instance("c0", "CONTAINER_RUNNING", { annotations: { [ANNOTATION_CONTAINER_HASH]: "stale" } });
+  const a = computePodActions(pod, runtime([sandbox("s1")], [c]), none);
+  assert.equal(a.containersToKill.get(c.id)?.reason, "DefinitionChanged");
+  const same = instance("c0", "CONTAINER_RUNNING", {
+    annotations: { [ANNOTATION_CONTAINER_HASH]: containerHash(pod.spec!.containers[0]) },
+  });
+  assert.equal(computePodActions(pod, runtime([sandbox("s1")], [same]), none).containersToKill.size, 0);
+});
+
+Deno.test("podSandboxChanged() asks for a new sandbox when the latest is not ready or has no IP", () => {
+  const pod = testPod([{}]);
+  assert.deepEqual(podSandboxChanged(pod, runtime([sandbox("s1")], [])), {
+    create: false,
+    attempt: 0,
+    sandboxId: "s1",
+  });
+  assert.deepEqual(podSandboxChanged(pod, runtime([sandbox("s1", "SANDBOX_NOTREADY", 2)], [])), {
+    create: true,
+    attempt: 3,
+    sandboxId: "s1",
+  });
+  const noIp = { ...sandbox("s1"), network: undefined };
+  assert.equal(podSandboxChanged(pod, runtime([noIp], [])).create, true);
+});

@@ -1,0 +1,162 @@
+/**
+ * Node-local volumes of a pod: emptyDir, configMap, secret, downwardAPI, projected (without
+ * service account tokens) and hostPath, kept under
+ * `<data-dir>/kubelet/pods/<uid>/volumes/<plugin>/<name>` as the kubelet lays them out.
+ * `setUp` is idempotent and cheap when nothing changed, so every sync calls it: that is how a
+ * changed ConfigMap or Secret reaches a running pod (eventually, as upstream). `tearDown` removes
+ * the pod's directory.
+ *
+ * @example
+ * ```ts
+ * const vm = new VolumeManager(`${dataDir}/kubelet`);
+ * const paths = await vm.setUp(pod, lookups); // Map volume name → host directory
+ * ```
+ * @module
+ */
+import type { Container, Pod, Volume } from "kubernetes-types/core/v1.d.ts";
+import type { Mount } from "../cri/api.ts";
+import { writeAtomically } from "./atomic_writer.ts";
+import { MountError, volumeFiles, type VolumeLookups } from "./projection.ts";
+
+/** The plugin directory name of a volume, as the kubelet's `kubernetes.io~<plugin>`. */
+export function pluginDir(v: Volume): string | null {
+  if (v.emptyDir) return "kubernetes.io~empty-dir";
+  if (v.configMap) return "kubernetes.io~configmap";
+  if (v.secret) return "kubernetes.io~secret";
+  if (v.downwardAPI) return "kubernetes.io~downward-api";
+  if (v.projected) return "kubernetes.io~projected";
+  return null;
+}
+
+/** The volume kinds this node cannot provide, named as in the pod spec. */
+export function unsupportedVolume(v: Volume): string | null {
+  if (pluginDir(v) || v.hostPath) return null;
+  const kind = Object.keys(v).find((k) => k !== "name");
+  return kind ?? "unknown";
+}
+
+export class VolumeManager {
+  readonly root: string;
+
+  /** @param root the kubelet root (`<data-dir>/kubelet`) */
+  constructor(root: string) {
+    this.root = root;
+  }
+
+  podDir(uid: string): string {
+    return `${this.root}/pods/${uid}`;
+  }
+
+  /** Creates or refreshes every volume of `pod`; returns volume name → host path. Throws MountError. */
+  async setUp(pod: Pod, lookups: VolumeLookups): Promise<Map<string, string>> {
+    const uid = pod.metadata!.uid!;
+    const out = new Map<string, string>();
+    for (const v of pod.spec?.volumes ?? []) {
+      try {
+        out.set(v.name, await this.#setUpOne(pod, uid, v, lookups));
+      } catch (e) {
+        if (!(e instanceof MountError)) throw e;
+        // Upstream's wording: MountVolume.SetUp failed for volume "config" : configmap "x" not found
+        throw new MountError(`MountVolume.SetUp failed for volume "${v.name}" : ${e.message}`);
+      }
+    }
+    return out;
+  }
+
+  async #setUpOne(pod: Pod, uid: string, v: Volume, lookups: VolumeLookups): Promise<string> {
+    const unsupported = unsupportedVolume(v);
+    if (unsupported) throw new MountError(`${unsupported} volumes are not supported by this node`);
+    if (v.hostPath) return await hostPath(v.hostPath.path, v.hostPath.type ?? "");
+    const dir = `${this.podDir(uid)}/volumes/${pluginDir(v)}/${v.name}`;
+    const files = volumeFiles(pod, v, lookups);
+    if (files) await writeAtomically(dir, files);
+    else await Deno.mkdir(dir, { recursive: true, mode: 0o777 });
+    return dir;
+  }
+
+  /** Removes the pod's volume directories (hostPath volumes are left alone). */
+  async tearDown(uid: string): Promise<void> {
+    await Deno.remove(this.podDir(uid), { recursive: true }).catch((e) => {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    });
+  }
+
+  /** Pod UIDs that have a directory here (to clean up after pods deleted while the agent was down). */
+  async knownPods(): Promise<string[]> {
+    const out: string[] = [];
+    try {
+      for await (const e of Deno.readDir(`${this.root}/pods`)) if (e.isDirectory) out.push(e.name);
+    } catch { /* none yet */ }
+    return out;
+  }
+}
+
+/** Names of the pod's API-data volumes (configMap, secret, downwardAPI, projected): always mounted read-only, as the kubelet does. */
+export function readOnlyVolumes(pod: Pod): Set<string> {
+  return new Set(
+    (pod.spec?.volumes ?? []).filter((v) => v.configMap || v.secret || v.downwardAPI || v.projected).map((
+      v,
+    ) => v.name),
+  );
+}
+
+/** The mounts of `container`, given the set-up volumes. Throws MountError for unknown volumes. */
+export function containerMounts(
+  container: Container,
+  volumes: Map<string, string>,
+  readOnly: Set<string> = new Set(),
+): Mount[] {
+  return (container.volumeMounts ?? []).map((m) => {
+    const base = volumes.get(m.name);
+    if (base === undefined) {
+      throw new MountError(`volume "${m.name}" of container "${container.name}" is not defined`);
+    }
+    const sub = m.subPath ?? "";
+    if (sub.split("/").includes("..") || sub.startsWith("/")) {
+      throw new MountError(`invalid subPath "${sub}"`);
+    }
+    return {
+      containerPath: m.mountPath,
+      hostPath: sub ? `${base}/${sub}` : base,
+      readonly: (m.readOnly ?? false) || readOnly.has(m.name),
+    };
+  });
+}
+
+async function hostPath(path: string, type: string): Promise<string> {
+  let st: Deno.FileInfo | null = null;
+  try {
+    st = await Deno.stat(path);
+  } catch { /* missing */ }
+  const fail = (what: string) => {
+    throw new MountError(`hostPath type check failed: ${path} is not a ${what}`);
+  };
+  switch (type) {
+    case "DirectoryOrCreate":
+      if (!st) await Deno.mkdir(path, { recursive: true, mode: 0o755 });
+      else if (!st.isDirectory) fail("directory");
+      break;
+    case "Directory":
+      if (!st?.isDirectory) fail("directory");
+      break;
+    case "FileOrCreate":
+      if (!st) await Deno.writeFile(path, new Uint8Array(), { mode: 0o644 });
+      else if (!st.isFile) fail("file");
+      break;
+    case "File":
+      if (!st?.isFile) fail("file");
+      break;
+    case "Socket":
+      if (!st?.isSocket) fail("socket");
+      break;
+    case "CharDevice":
+      if (!st?.isCharDevice) fail("character device");
+      break;
+    case "BlockDevice":
+      if (!st?.isBlockDevice) fail("block device");
+      break;
+  }
+  return path;
+}
+
+export { MountError };
