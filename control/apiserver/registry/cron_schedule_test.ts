@@ -32,3 +32,11 @@ Deno.test("timeZoneError() rejects unknown zones", () => {
   assert.equal(timeZoneError("Europe/Paris"), undefined);
   assert.equal(timeZoneError("Mars/Olympus"), "unknown time zone Mars/Olympus");
 });
+
+Deno.test("cronScheduleError() reports bad @every durations and TZ prefixes as robfig does", () => {
+  assert.equal(cronScheduleError("@every 1x"), 'failed to parse duration @every 1x: time: invalid duration "1x"');
+  assert.equal(
+    cronScheduleError("TZ=Mars/Olympus 0 0 * * *"),
+    "provided bad location Mars/Olympus: unknown time zone Mars/Olympus",
+  );
+});

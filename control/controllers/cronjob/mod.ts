@@ -11,7 +11,7 @@
  * @module
  */
 export { CronJobController, cronJobController, type CronJobControllerOptions } from "./reconcile.ts";
-export { parseSchedule, type Schedule } from "./cron.ts";
+export { parseSchedule, type Schedule } from "../../api/cron/cron.ts";
 
 import type { Controller, ControllerContext } from "../controller.ts";
 import { cronJobController } from "./reconcile.ts";

@@ -7,9 +7,9 @@
  */
 import type { KubeObject } from "../../api/types.ts";
 import { controllerRef } from "../workload/ownership.ts";
-import type { Schedule } from "./cron.ts";
+import type { Schedule } from "../../api/cron/cron.ts";
 import { nextScheduleDelay, nextScheduleTime } from "./schedule.ts";
-import { offsetAt, wallClock } from "./time_zone.ts";
+import { offsetAt, wallClock } from "../../api/cron/time_zone.ts";
 
 /** Upstream `batchv1.CronJobScheduledTimestampAnnotation`. */
 export const SCHEDULED_TIMESTAMP_ANNOTATION = "batch.kubernetes.io/cronjob-scheduled-timestamp";

@@ -16,7 +16,7 @@ import { isControlledBy } from "../workload/ownership.ts";
 import { withKind } from "../workload/pod_control.ts";
 import { timestamp } from "../workload/pod_util.ts";
 import { writeStatus } from "../workload/status_update.ts";
-import { parseSchedule } from "./cron.ts";
+import { parseSchedule } from "../../api/cron/cron.ts";
 import {
   type CronEvent,
   decide,
@@ -26,7 +26,7 @@ import {
   reconcileActive,
 } from "./plan.ts";
 import { nextScheduleDelay } from "./schedule.ts";
-import { checkTimeZone, localTimeZone } from "./time_zone.ts";
+import { checkTimeZone, localTimeZone } from "../../api/cron/time_zone.ts";
 
 const KIND = "CronJob";
 const API_VERSION = "batch/v1";

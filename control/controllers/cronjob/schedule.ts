@@ -5,7 +5,7 @@
  * @module
  */
 import type { KubeObject } from "../../api/types.ts";
-import type { Schedule } from "./cron.ts";
+import type { Schedule } from "../../api/cron/cron.ts";
 
 /** Upstream `nextScheduleDelta`: requeue this long after the next schedule time. */
 export const NEXT_SCHEDULE_DELTA_MS = 100;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseSchedule } from "./cron.ts";
+import { parseSchedule } from "../../api/cron/cron.ts";
 import { mostRecentScheduleTime, nextScheduleDelay, nextScheduleTime } from "./schedule.ts";
 
 const at = (iso: string) => Date.parse(iso);
