@@ -12,6 +12,7 @@ import { parse } from "yaml";
 import { Client } from "../control/api/client.ts";
 import { startControllerManager } from "../control/controllers/manager.ts";
 import type { Command, Flags } from "./args.ts";
+import { CONNECTION_FLAGS, LEADER_ELECTION_FLAGS } from "./component_flags.ts";
 import { CliError } from "./errors.ts";
 
 /** Parses a Go duration (`15s`, `500ms`, `1m30s`, `2h`) into ms. */
@@ -144,18 +145,7 @@ export const controllerManagerCommand: Command = {
   description:
     "Runs every controller behind one leader election, so several replicas can run for availability.",
   flags: [
-    {
-      name: "server",
-      type: "string",
-      value: "URL",
-      description: "The API server URL (overrides the kubeconfig).",
-    },
-    {
-      name: "kubeconfig",
-      type: "string",
-      value: "PATH",
-      description: "A kubeconfig to read the server and token from.",
-    },
+    ...CONNECTION_FLAGS,
     {
       name: "controllers",
       type: "string",
@@ -163,40 +153,7 @@ export const controllerManagerCommand: Command = {
       default: "*",
       description: "Controllers to run: * for all, name to add, -name to drop.",
     },
-    {
-      name: "leader-elect",
-      type: "string",
-      value: "BOOL",
-      default: "true",
-      description: "Run behind leader election (true or false).",
-    },
-    {
-      name: "leader-elect-lease-duration",
-      type: "string",
-      value: "DURATION",
-      default: "15s",
-      description: "How long a standby waits before taking over.",
-    },
-    {
-      name: "leader-elect-renew-deadline",
-      type: "string",
-      value: "DURATION",
-      default: "10s",
-      description: "How long the leader retries renewing before it stops leading.",
-    },
-    {
-      name: "leader-elect-retry-period",
-      type: "string",
-      value: "DURATION",
-      default: "2s",
-      description: "Time between leader election attempts.",
-    },
-    {
-      name: "identity",
-      type: "string",
-      value: "ID",
-      description: "This replica's identity in the lease (default hostname_uuid).",
-    },
+    ...LEADER_ELECTION_FLAGS,
     {
       name: "node-monitor-grace-period",
       type: "string",

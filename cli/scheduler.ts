@@ -7,6 +7,7 @@
  */
 import { startScheduler } from "../control/scheduler/mod.ts";
 import type { Command, Flags } from "./args.ts";
+import { CONNECTION_FLAGS, LEADER_ELECTION_FLAGS } from "./component_flags.ts";
 import { clientConfig, clientFor, parseDuration, shutdownSignal } from "./controller_manager.ts";
 import { CliError } from "./errors.ts";
 
@@ -51,52 +52,8 @@ export const schedulerCommand: Command = {
     "Binds pods with spec.schedulerName default-scheduler (or empty) to nodes, behind one leader election, " +
     "so several replicas can run for availability.",
   flags: [
-    {
-      name: "server",
-      type: "string",
-      value: "URL",
-      description: "The API server URL (overrides the kubeconfig).",
-    },
-    {
-      name: "kubeconfig",
-      type: "string",
-      value: "PATH",
-      description: "A kubeconfig to read the server and token from.",
-    },
-    {
-      name: "leader-elect",
-      type: "string",
-      value: "BOOL",
-      default: "true",
-      description: "Run behind leader election (true or false).",
-    },
-    {
-      name: "leader-elect-lease-duration",
-      type: "string",
-      value: "DURATION",
-      default: "15s",
-      description: "How long a standby waits before taking over.",
-    },
-    {
-      name: "leader-elect-renew-deadline",
-      type: "string",
-      value: "DURATION",
-      default: "10s",
-      description: "How long the leader retries renewing before it stops leading.",
-    },
-    {
-      name: "leader-elect-retry-period",
-      type: "string",
-      value: "DURATION",
-      default: "2s",
-      description: "Time between leader election attempts.",
-    },
-    {
-      name: "identity",
-      type: "string",
-      value: "ID",
-      description: "This replica's identity in the lease (default hostname_uuid).",
-    },
+    ...CONNECTION_FLAGS,
+    ...LEADER_ELECTION_FLAGS,
     {
       name: "percentage-of-nodes-to-score",
       type: "number",
