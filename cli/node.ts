@@ -1,15 +1,18 @@
 /**
  * `./skiff node`: joins this machine to a cluster as a node and runs its pods (WebAssembly
  * components) until SIGINT/SIGTERM. Then it stops every pod and removes the pod network, unless
- * `--keep-pods` asks to leave them running for the next agent to adopt.
+ * `--keep-pods` asks to leave them running for the next agent to adopt. The Node object stays.
  *
- * The server and a bearer token come from the kubeconfig's current context; `--server` wins.
+ * The server and the node's credential come from the kubeconfig's current context; `--server`
+ * wins. The agent renews the credential before it expires and writes the new one back into that
+ * kubeconfig.
  * @module
  */
 import { dirname, resolve } from "node:path";
-import { parse } from "yaml";
+import { parse, stringify } from "yaml";
 import type { Command } from "./args.ts";
 import { CliError } from "./errors.ts";
+import type { NodeAgent, NodeAgentOptions } from "../node/mod.ts";
 
 /**
  * Server, token and CA of a kubeconfig's current context (`certificate-authority-data`, or the
@@ -34,6 +37,30 @@ export function kubeconfigCredentials(
   return { server: cluster?.server, token: user?.token, caCert };
 }
 
+/**
+ * The kubeconfig text with the current context's user token replaced by `token` (a renewed
+ * credential). Pure.
+ */
+export function withKubeconfigToken(text: string, token: string): string {
+  // deno-lint-ignore no-explicit-any
+  const doc = parse(text) as any;
+  const ctxName = doc?.["current-context"];
+  const ctx = (doc?.contexts ?? []).find((c: { name: string }) => c.name === ctxName)?.context ??
+    doc?.contexts?.[0]?.context;
+  const user = (doc?.users ?? []).find((u: { name: string }) => u.name === ctx?.user);
+  if (!user) throw new Error("the kubeconfig's current context names no user");
+  user.user = { ...(user.user ?? {}), token };
+  return stringify(doc);
+}
+
+/** Rewrites the token of the kubeconfig at `path`, atomically and owner-only. */
+export async function rewriteKubeconfigToken(path: string, token: string): Promise<void> {
+  const text = withKubeconfigToken(await Deno.readTextFile(path), token);
+  const tmp = `${path}.${Deno.pid}.tmp`;
+  await Deno.writeTextFile(tmp, text, { mode: 0o600 });
+  await Deno.rename(tmp, path);
+}
+
 /** A DNS-1123 subdomain made of the host name (the default node name). */
 export function defaultNodeName(hostname = Deno.hostname()): string {
   const name = hostname.toLowerCase().replace(/[^a-z0-9.-]/g, "-").replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, "");
@@ -43,13 +70,15 @@ export function defaultNodeName(hostname = Deno.hostname()): string {
 /** `./skiff node`. */
 export const nodeCommand: Command = {
   name: "node",
-  summary: "Join this machine to a cluster as a node running WebAssembly pods; Ctrl-C stops it.",
+  summary: "Join this machine to a cluster as a node running containers and WebAssembly pods; Ctrl-C stops it.",
   description: [
-    "Registers the node (claiming a pod CIDR from 198.18.0.0/16), creates the RuntimeClass `wasm`,",
-    "sets up the bridge and runs the pods scheduled to it. Pods keep their state under --data-dir:",
-    "logs in pods/, volumes in kubelet/, runtime and network state beside them. Stopping it stops",
-    "the pods and removes the network; with --keep-pods they keep running and the next",
-    "./skiff node on the same --data-dir adopts them.",
+    "Registers the node, waits for the pod CIDR the control plane assigns (or uses --pod-cidr),",
+    "sets up the bridge and runs the pods scheduled to it, with the RuntimeClass `wasm` a cluster",
+    "admin created (./skiff up does). It acts with the kubeconfig's node credential, renewing it",
+    "in that file, and its endpoint answers only the API server. Pods keep their state under",
+    "--data-dir: logs in pods/, volumes in kubelet/, runtime and network state beside them.",
+    "Stopping it stops the pods and removes the network; with --keep-pods they keep running and",
+    "the next ./skiff node on the same --data-dir adopts them.",
   ].join("\n"),
   flags: [
     {
@@ -88,12 +117,10 @@ export const nodeCommand: Command = {
       description: "Agent endpoint port; 0 picks a free one.",
     },
     {
-      name: "pod-cidr-mask",
-      type: "number",
-      value: "BITS",
-      default: 22,
-      max: 30,
-      description: "Size of the pod CIDR block to claim.",
+      name: "pod-cidr",
+      type: "string",
+      value: "CIDR",
+      description: "Use this pod CIDR instead of waiting for the one the control plane assigns.",
     },
     { name: "max-pods", type: "number", value: "N", default: 1000, description: "Pods this node accepts." },
     {
@@ -116,18 +143,47 @@ export const nodeCommand: Command = {
       value: "PATH",
       description: "Key (PEM) of --tls-cert-file.",
     },
+    {
+      name: "ingress-http-port",
+      type: "number",
+      value: "N",
+      default: 80,
+      max: 65535,
+      description: "Port of the Ingress controller's HTTP listener on the node's address; 0 picks a free port.",
+    },
+    {
+      name: "ingress-https-port",
+      type: "number",
+      value: "N",
+      default: 443,
+      max: 65535,
+      description: "Port of the Ingress controller's HTTPS listener; 0 picks a free port.",
+    },
+    { name: "no-ingress", type: "boolean", description: "Run no Ingress controller on the node." },
+    {
+      name: "proxy-mode",
+      type: "string",
+      value: "MODE",
+      default: "auto",
+      description: "Service proxy: auto (nftables, else userspace), nftables or userspace.",
+    },
   ],
   args: "none",
-  packages: ["iproute2"],
+  packages: ["iproute2", "nftables", "crun", "conmon"],
   async run({ cwd, flags }) {
+    const proxyMode = String(flags["proxy-mode"]);
+    if (!["auto", "nftables", "userspace"].includes(proxyMode)) {
+      throw new CliError(`--proxy-mode ${proxyMode}: use auto, nftables or userspace`, 2);
+    }
     if (Deno.uid() !== 0) {
       throw new CliError("the node agent needs root (it creates network namespaces and a bridge)");
     }
     let server = flags["server"] as string | undefined;
     let token: string | undefined;
     let caCert: string | undefined;
+    let kubeconfigPath: string | undefined;
     if (flags["kubeconfig"]) {
-      const path = resolve(cwd, String(flags["kubeconfig"]));
+      const path = kubeconfigPath = resolve(cwd, String(flags["kubeconfig"]));
       let text: string;
       try {
         text = await Deno.readTextFile(path);
@@ -154,27 +210,52 @@ export const nodeCommand: Command = {
         throw new CliError(`cannot read the serving certificate: ${(e as Error).message}`);
       }
     }
+    const podCIDR = flags["pod-cidr"] as string | undefined;
+    if (podCIDR !== undefined && !/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(podCIDR)) {
+      throw new CliError(`--pod-cidr ${podCIDR} is not an IPv4 CIDR`, 2);
+    }
     const stop = new AbortController();
     const onSignal = () => stop.abort();
     const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
     for (const s of signals) Deno.addSignalListener(s, onSignal);
-    const { startNodeAgent, wasmRuntime } = await import("../node/mod.ts");
+    const { startNodeAgent, nodeRuntime } = await import("../node/mod.ts");
+    const options: NodeAgentOptions = {
+      server,
+      token,
+      caCerts: caCert ? [caCert] : undefined,
+      tls,
+      name: (flags["name"] as string | undefined) ?? defaultNodeName(),
+      dataDir: resolve(cwd, String(flags["data-dir"])),
+      address: String(flags["address"]),
+      port: Number(flags["port"]),
+      podCIDR,
+      maxPods: Number(flags["max-pods"]),
+      bridge: String(flags["bridge"]),
+      runtime: nodeRuntime(),
+      signal: stop.signal,
+      network: {
+        proxyMode: proxyMode as "auto" | "nftables" | "userspace",
+        ...(flags["no-ingress"] ? {} : {
+          ingress: { httpPort: Number(flags["ingress-http-port"]), httpsPort: Number(flags["ingress-https-port"]) },
+        }),
+      },
+    };
+    if (kubeconfigPath) {
+      const path = kubeconfigPath;
+      options.onCredentialRenewed = (issued) => rewriteKubeconfigToken(path, issued.token);
+    }
     try {
-      const agent = await startNodeAgent({
-        server,
-        token,
-        caCerts: caCert ? [caCert] : undefined,
-        tls,
-        name: (flags["name"] as string | undefined) ?? defaultNodeName(),
-        dataDir: resolve(cwd, String(flags["data-dir"])),
-        address: String(flags["address"]),
-        port: Number(flags["port"]),
-        podCidrMask: Number(flags["pod-cidr-mask"]),
-        maxPods: Number(flags["max-pods"]),
-        bridge: String(flags["bridge"]),
-        runtime: wasmRuntime(),
-      });
+      let agent: NodeAgent;
+      try {
+        agent = await startNodeAgent(options);
+      } catch (e) {
+        if (stop.signal.aborted) return 0; // stopped while starting (waiting for a pod CIDR)
+        throw e;
+      }
       console.error(`skiff: node ${agent.name} ready (pod CIDR ${agent.podCIDR}, endpoint ${agent.url})`);
+      for (const handler of agent.missingRuntimeClasses) {
+        console.error(`skiff: warning: the cluster has no RuntimeClass for the handler "${handler}"; see above`);
+      }
       if (!stop.signal.aborted) {
         await new Promise((r) => stop.signal.addEventListener("abort", r, { once: true }));
       }

@@ -20,6 +20,8 @@ export interface NodeAgentContext {
   kubeconfig: string;
   /** Prints one line to stderr. */
   log(line: string): void;
+  /** The Ingress controller's ports, or `false` for none (default: the node command's, 80 and 443). */
+  ingress?: { httpPort: number; httpsPort: number } | false;
 }
 
 const READY_TIMEOUT_MS = 60_000;
@@ -64,6 +66,11 @@ export async function startNodeAgent(ctx: NodeAgentContext): Promise<void> {
       "--port",
       "0",
       ...tls,
+      ...(ctx.ingress === false
+        ? ["--no-ingress"]
+        : ctx.ingress
+        ? ["--ingress-http-port", String(ctx.ingress.httpPort), "--ingress-https-port", String(ctx.ingress.httpsPort)]
+        : []),
     ],
     logFile: `${ctx.dataDir}/logs/node.log`,
   });

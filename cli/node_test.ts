@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { parseCommandArgs } from "./args.ts";
-import { defaultNodeName, kubeconfigCredentials, nodeCommand } from "./node.ts";
+import { defaultNodeName, kubeconfigCredentials, nodeCommand, withKubeconfigToken } from "./node.ts";
 
 Deno.test("kubeconfigCredentials() reads the current context's server, token and CA", () => {
   const text = `
@@ -45,7 +45,29 @@ Deno.test("./skiff node takes its flags with defaults", () => {
   assert.equal(parsed.flags["server"], "http://x");
   assert.equal(parsed.flags["port"], 0);
   assert.equal(parsed.flags["data-dir"], "./.skiff-node");
-  assert.equal(parsed.flags["pod-cidr-mask"], 22);
+  assert.equal(parsed.flags["pod-cidr"], undefined, "the control plane assigns the pod CIDR");
   assert.equal(parsed.flags["keep-pods"], true);
-  assert.deepEqual(nodeCommand.packages, ["iproute2"]);
+  assert.deepEqual(nodeCommand.packages, ["iproute2", "nftables", "crun", "conmon"]);
+});
+
+Deno.test("withKubeconfigToken() replaces only the current context's user token", () => {
+  const text = `
+apiVersion: v1
+kind: Config
+current-context: n
+clusters:
+- name: c
+  cluster: { server: "https://127.0.0.1:6443", certificate-authority-data: ${btoa("PEM")} }
+users:
+- name: system:node:n1
+  user: { token: old }
+- name: other
+  user: { token: keep }
+contexts:
+- name: n
+  context: { cluster: c, user: system:node:n1 }
+`;
+  const next = withKubeconfigToken(text, "new");
+  assert.deepEqual(kubeconfigCredentials(next), { server: "https://127.0.0.1:6443", token: "new", caCert: "PEM" });
+  assert.match(next, /token: keep/);
 });

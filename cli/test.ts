@@ -69,7 +69,21 @@ export const testCommand: Command = {
   flags: [],
   args: "passthrough",
   /** What the end-to-end tests drive: a real OCI registry, the C-to-Wasm toolchain, a load generator. */
-  packages: ["docker-registry", "clang", "lld", "wasi-libc", "libclang-rt-14-dev-wasm32", "wrk", "openssl", "iproute2"],
+  packages: [
+    "docker-registry",
+    "clang",
+    "lld",
+    "wasi-libc",
+    "libclang-rt-14-dev-wasm32",
+    "wrk",
+    "openssl",
+    "iproute2",
+    "nftables",
+    "curl",
+    "busybox-static",
+    "crun",
+    "conmon",
+  ],
   run({ root, cwd, args }) {
     const inv = testInvocation({ root, cwd, args, exists });
     return runForwardingSignals(Deno.execPath(), inv.args, { cwd: inv.cwd, env: { SKIFF_ROOT: root } });

@@ -8,11 +8,15 @@
  * of running children).
  *
  * The API server speaks HTTPS only, and every request must carry a credential (docs/security.md).
+ * As the cluster's admin, `up` creates the RuntimeClass `wasm` (nodes may not); the controller
+ * manager's node IPAM controller gives each node a pod CIDR from 198.18.0.0/16
+ * (`--node-cidr-mask-size`, default /22).
  *
  * stdout carries exactly two lines once the cluster is ready, `server: <url>` and
  * `kubeconfig: <path>`; everything else goes to stderr or `logs/`.
  * @module
  */
+import { ensureNetworkRbac } from "../node/proxy/rbac.ts";
 import { resolve } from "node:path";
 import { Client } from "../control/api/client.ts";
 import type { ControlPlaneOptions } from "../control/mod.ts";
@@ -26,6 +30,9 @@ import { acquireDataDirLock } from "./lock.ts";
 import { defaultNodeName } from "./node.ts";
 import { type NodeAgentContext, startNodeAgent } from "./node_agent.ts";
 import { type ClusterPki, controlPlaneSecurity, ensureClusterPki, ensureNodeServingCert } from "./pki.ts";
+import { ensureRuntimeClass } from "../node/runtime_class.ts";
+import { localSubnets } from "../node/cni/ip.ts";
+import { overlaps } from "../node/registration/pod_cidr.ts";
 import { reapStaleChildren, Supervisor } from "./supervisor.ts";
 
 /** The control plane as `up` uses it (the contract of `startControlPlane` in `control/mod.ts`). */
@@ -56,6 +63,10 @@ export interface UpOptions {
   node: boolean;
   /** Listen address (default 127.0.0.1). */
   hostname?: string;
+  /** Size of each node's pod CIDR block (the node IPAM controller's `--node-cidr-mask-size`, default 22). */
+  nodeCidrMaskSize?: number;
+  /** The node's Ingress controller ports (default 80 and 443), or `false` for none. */
+  ingress?: { httpPort: number; httpsPort: number } | false;
 }
 
 /** I/O `up` is given, so tests can drive it in-process. */
@@ -98,9 +109,18 @@ export async function runUp(opts: UpOptions, deps: UpDeps, signal: AbortSignal):
     try {
       const kubeconfig = `${dataDir}/kubeconfig`;
       await writeKubeconfig(kubeconfig, cp.url, { caCert: pki.caCert, token: pki.adminToken });
+      await createRuntimeClasses(cp.url, pki);
       if (opts.node) {
         const nodeKubeconfig = await nodeCredentials(cp.url, pki, dataDir);
-        await deps.startNodeAgent({ supervisor, dataDir, server: cp.url, kubeconfig: nodeKubeconfig, log: deps.err });
+        await grantNetworkRole(cp.url, pki);
+        await deps.startNodeAgent({
+          supervisor,
+          dataDir,
+          server: cp.url,
+          kubeconfig: nodeKubeconfig,
+          log: deps.err,
+          ingress: opts.ingress,
+        });
       }
       if (!signal.aborted) {
         deps.out(`server: ${cp.url}`);
@@ -128,8 +148,8 @@ export async function clusterSecurity(dataDir: string, pki: ClusterPki) {
   return {
     ...controlPlaneSecurity(pki),
     rbac: true,
-    // ServiceAccount tokens are mounted once the node agent projects them (docs/security.md).
-    builtinAdmission: { serviceAccount: { mountServiceAccountToken: false } },
+    // Pods mount a bound ServiceAccount token, which the node agent projects (docs/security.md).
+    builtinAdmission: { serviceAccount: { mountServiceAccountToken: true } },
     store: { transformer: encryptionTransformer(encryption) },
   } satisfies Partial<ControlPlaneOptions>;
 }
@@ -148,7 +168,13 @@ async function startControlPlane(
       hostname,
       // The scheduler and the controller manager run in this process, as API clients; the root-CA
       // publisher puts the cluster CA into every namespace.
-      components: { controllers: { rootCA: { rootCAPem: pki.caCert } } as ControllerManagerOptions },
+      components: {
+        controllers: {
+          rootCA: { rootCAPem: pki.caCert },
+          // Pod CIDRs avoid the subnets already on this machine (another cluster's bridge).
+          nodeIpam: { nodeCIDRMaskSize: opts.nodeCidrMaskSize ?? 22, reservedCIDRs: await machineSubnets() },
+        } as ControllerManagerOptions,
+      },
       ...await clusterSecurity(opts.dataDir, pki),
       audit: { sink: audit },
     });
@@ -160,6 +186,30 @@ async function startControlPlane(
     }
     throw e;
   }
+}
+
+/**
+ * The subnets on this machine's interfaces inside the pod network 198.18.0.0/16, but for the
+ * node's own bridge `skiff0` (a previous run's): blocks the node IPAM controller must not hand
+ * out. Empty when `ip` cannot tell.
+ */
+async function machineSubnets(): Promise<string[]> {
+  try {
+    return (await localSubnets("skiff0")).filter((s) => overlaps(s, "198.18.0.0/16"));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The cluster's RuntimeClasses, created with the admin credential: `wasm` (handler `wasm`), which
+ * every Skiff node serves. Nodes may not create RuntimeClasses; a node joining with `./skiff node`
+ * uses this one.
+ */
+export async function createRuntimeClasses(server: string, pki: ClusterPki): Promise<void> {
+  using client = new Client({ server, token: pki.adminToken, caCerts: [pki.caCert], userAgent: "skiff-up" });
+  await ensureRuntimeClass(client, "wasm");
+  await ensureRuntimeClass(client, "oci");
 }
 
 /**
@@ -181,6 +231,15 @@ export async function nodeCredentials(server: string, pki: ClusterPki, dataDir: 
   const path = `${dataDir}/node.kubeconfig`;
   await writeKubeconfig(path, server, { caCert: pki.caCert, token: status.token, user: `system:node:${name}` });
   return path;
+}
+
+/**
+ * Lets the node run the network add-ons (service proxy, DNS, Ingress, NetworkPolicy): binds the
+ * ClusterRole `system:skiff-network` to its identity (node/proxy/rbac.ts).
+ */
+export async function grantNetworkRole(server: string, pki: ClusterPki): Promise<void> {
+  using client = new Client({ server, token: pki.adminToken, caCerts: [pki.caCert], userAgent: "skiff-up" });
+  await ensureNetworkRbac(client, defaultNodeName());
 }
 
 /** An append-only audit log file; `write` takes one JSON line. */
@@ -250,11 +309,41 @@ export const upCommand: Command = {
       description: "API server port on 127.0.0.1; 0 picks a free port.",
     },
     { name: "no-node", type: "boolean", description: "Run the control plane only, without a node agent." },
+    {
+      name: "node-cidr-mask-size",
+      type: "number",
+      value: "BITS",
+      default: 22,
+      max: 30,
+      description: "Size of the pod CIDR each node gets from 198.18.0.0/16 (16 to 30).",
+    },
+    {
+      name: "ingress-http-port",
+      type: "number",
+      value: "N",
+      default: 80,
+      max: 65535,
+      description: "Port of the Ingress controller's HTTP listener on the node's address; 0 picks a free port.",
+    },
+    {
+      name: "ingress-https-port",
+      type: "number",
+      value: "N",
+      default: 443,
+      max: 65535,
+      description: "Port of the Ingress controller's HTTPS listener; 0 picks a free port.",
+    },
+    { name: "no-ingress", type: "boolean", description: "Run no Ingress controller on the node." },
   ],
   args: "none",
-  /** openssl makes the cluster's certificates; iproute2 wires the node's pod network. */
-  packages: ["openssl", "iproute2"],
+  /**
+   * openssl makes the cluster's certificates; iproute2 and nftables wire the node's pod network
+   * and Services; crun and conmon run container pods.
+   */
+  packages: ["openssl", "iproute2", "nftables", "crun", "conmon"],
   async run({ cwd, flags }) {
+    const mask = Number(flags["node-cidr-mask-size"]);
+    if (mask < 16) throw new CliError("--node-cidr-mask-size must be between 16 and 30 (the pool is a /16)", 2);
     const stop = new AbortController();
     const onSignal = () => {
       if (stop.signal.aborted) Deno.exit(130); // a second signal: the crash guards kill the children
@@ -271,6 +360,10 @@ export const upCommand: Command = {
         dataDir: resolve(cwd, String(flags["data-dir"])),
         port: Number(flags["port"]),
         node: !flags["no-node"],
+        nodeCidrMaskSize: mask,
+        ingress: flags["no-ingress"]
+          ? false
+          : { httpPort: Number(flags["ingress-http-port"]), httpsPort: Number(flags["ingress-https-port"]) },
       }, {
         startControlPlane,
         startNodeAgent,

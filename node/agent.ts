@@ -1,21 +1,27 @@
 /**
  * The node agent: joins a node to a Skiff (or any Kubernetes-compatible) API server and runs its
- * pods. Start-up order: the agent endpoint (so its port is known), registration with a uniquely
- * claimed pod CIDR, the pod network (bridge `skiff0` with the CIDR's first address), the runtime
- * (which re-adopts sandboxes a previous agent left running), the RuntimeClass `wasm`, heartbeats,
- * then the pod workers.
+ * pods, with only what the node authorizer grants a node credential, as upstream's kubelet.
+ * Start-up order: the agent endpoint (HTTPS with the node's serving certificate, answering only
+ * the API server's signed calls), registration (the Node, without a pod CIDR unless configured),
+ * heartbeats (NotReady until the pod network is up), the wait for the pod CIDR the control plane's
+ * node IPAM controller assigns, the pod network (bridge `skiff0` with the CIDR's first address),
+ * the runtime (which re-adopts sandboxes a previous agent left running), a check that its handlers
+ * have RuntimeClasses (it does not create them), Ready, then the pod workers. The node credential
+ * is renewed at 80 % of its lifetime.
  *
  * Addresses: the node's InternalIP defaults to 127.0.0.1 — every node of a Skiff cluster runs on
  * the control plane's machine for now, each on its own endpoint port — and the agent endpoint
  * listens there, reachable by the API server and not from pods (their loopback is their own).
  *
  * Stopping: `stop()` stops every pod and removes the network (a clean node shutdown); `stop({
- * keepPods: true })` leaves pods running for the next agent to adopt, as after a crash.
+ * keepPods: true })` leaves pods running for the next agent to adopt, as after a crash. The Node
+ * object stays either way, as upstream's kubelet leaves it.
  * @module
  */
 import type { Pod } from "kubernetes-types/core/v1.d.ts";
 import { Client, R } from "../control/api/client.ts";
 import { type EventRecorder, eventRecorder } from "../control/api/events.ts";
+import { Informer } from "../control/api/informer.ts";
 import { isApiError } from "../control/api/status.ts";
 import type { KubeObject } from "../control/api/types.ts";
 import type { NetworkPlugin } from "./cni/api.ts";
@@ -24,11 +30,17 @@ import { localSubnets } from "./cni/ip.ts";
 import type { ImageService, RuntimeService } from "./cri/api.ts";
 import type { BackoffOptions } from "./kubelet/backoff.ts";
 import { Kubelet } from "./kubelet/kubelet.ts";
+import { type NetworkAddonOptions, NetworkAddons } from "./proxy/addons.ts";
+import { type IssuedCredential, NodeCredential, requestNodeCredential } from "./registration/credential.ts";
 import { Heartbeat } from "./registration/heartbeat.ts";
 import { diskInfo, type MachineInfo, machineInfo, memInfo, pidHeadroom } from "./registration/machine.ts";
 import type { NodeFacts } from "./registration/node_object.ts";
+import { localOverlap, waitForPodCidr } from "./registration/pod_cidr.ts";
 import { registerNode } from "./registration/register.ts";
+import { missingRuntimeClasses, missingRuntimeClassMessage } from "./runtime_class.ts";
+import { ApiServerVerifier } from "./server/api_server_auth.ts";
 import { type NodeServer, startNodeServer } from "./server/node_server.ts";
+import { streamingHandler } from "./streaming/mod.ts";
 
 /** What a runtime factory gets. */
 export interface RuntimeContext {
@@ -45,6 +57,13 @@ export interface NodeRuntime {
   handlers: string[];
   /** `<name>://<version>`, shown as the node's containerRuntimeVersion. */
   version: string;
+  /**
+   * The network namespace the runtime's pods of a Kubernetes namespace share (the Wasm runtime's
+   * sandbox groups), for NetworkPolicy between them; undefined for runtimes without shared ones.
+   */
+  sharedNetns?(namespace: string): string;
+  /** Node conditions the runtime reports (e.g. `OCIRuntimeUnavailable` when crun is missing). */
+  conditions?(): { type: string; status: "True" | "False"; reason: string; message: string }[];
   close(opts: { keepPods: boolean }): Promise<void>;
 }
 
@@ -56,8 +75,8 @@ export interface NodeAgentOptions {
   caCerts?: string[];
   /**
    * The endpoint's serving certificate and key (PEM): with it the endpoint speaks HTTPS, as the
-   * API server expects when it has the cluster CA. (Checking that callers are the API server is
-   * the security issue's part.)
+   * API server expects when it has the cluster CA. Callers are checked either way when the API
+   * server publishes its keys; with a certificate they must be (a secured cluster).
    */
   tls?: { cert: string; key: string };
   /** Node name (default: the host name). */
@@ -69,8 +88,15 @@ export interface NodeAgentOptions {
   port?: number;
   /** `status.capacity.pods` (default 1000). */
   maxPods?: number;
-  /** Size of the pod CIDR block claimed from 198.18.0.0/16 (default 22). */
-  podCidrMask?: number;
+  /**
+   * A pod CIDR this node is configured with (the kubelet's `--pod-cidr`). Without it the node
+   * waits for the one the control plane's node IPAM controller assigns.
+   */
+  podCIDR?: string;
+  /** Called with each renewed node credential (to rewrite the kubeconfig). */
+  onCredentialRenewed?(issued: IssuedCredential): void | Promise<void>;
+  /** Aborts a start still waiting for its pod CIDR. */
+  signal?: AbortSignal;
   /** The bridge's name (default `skiff0`). */
   bridge?: string;
   /** Crash-loop and image-pull back-off (default 10 s doubling to 5 min). */
@@ -79,46 +105,53 @@ export interface NodeAgentOptions {
   statusReportMs?: number;
   /** Makes the runtime, once the network exists. */
   runtime(ctx: RuntimeContext): Promise<NodeRuntime>;
-}
-
-/** Creates the RuntimeClass `handler` (named the same) unless it exists. */
-export async function ensureRuntimeClass(client: Client, handler: string): Promise<void> {
-  try {
-    await client.create(R.runtimeclasses, {
-      apiVersion: "node.k8s.io/v1",
-      kind: "RuntimeClass",
-      metadata: { name: handler },
-      handler,
-    });
-  } catch (e) {
-    if (!isApiError(e, 409)) throw e;
-  }
+  /**
+   * The network add-ons: service proxy, NetworkPolicy, cluster DNS on the bridge gateway, and the
+   * Ingress controller when it has ports (node/proxy/addons.ts). Default: all but Ingress;
+   * `false` runs none.
+   */
+  network?: NetworkAddonOptions | false;
 }
 
 export class NodeAgent implements AsyncDisposable {
   readonly client: Client;
   readonly name: string;
   readonly opts: NodeAgentOptions;
+  /** The node's credential, renewed in the background (none: a static token or no token). */
+  readonly credential: NodeCredential | undefined;
   node!: KubeObject;
   podCIDR!: string;
   network!: BridgeNetwork;
   kubelet!: Kubelet;
+  /** Handlers of this node no RuntimeClass names (pods asking for them cannot run). */
+  missingRuntimeClasses: string[] = [];
   #server?: NodeServer;
   #heartbeat?: Heartbeat;
   #runtime?: NodeRuntime;
+  #nodes?: Informer;
   #recorder!: EventRecorder;
   #machine!: MachineInfo;
   #stopped?: Promise<void>;
+  /** The network add-ons (service proxy, NetworkPolicy, DNS, Ingress). */
+  addons?: NetworkAddons;
 
   constructor(opts: NodeAgentOptions) {
     this.opts = opts;
+    this.name = opts.name ?? Deno.hostname().toLowerCase();
+    this.credential = opts.token
+      ? new NodeCredential(opts.token, {
+        // Asked for with the current credential (the client presents it).
+        request: () => requestNodeCredential(this.client, this.name),
+        onRenewed: opts.onCredentialRenewed,
+      })
+      : undefined;
+    const credential = this.credential;
     this.client = new Client({
       server: opts.server,
-      token: opts.token,
+      token: credential ? () => credential.token : undefined,
       caCerts: opts.caCerts,
       userAgent: "skiff-node",
     });
-    this.name = opts.name ?? Deno.hostname().toLowerCase();
   }
 
   /** The agent endpoint's URL. */
@@ -128,6 +161,23 @@ export class NodeAgent implements AsyncDisposable {
 
   get runtime(): NodeRuntime {
     return this.#runtime!;
+  }
+
+
+  /**
+   * The check of the endpoint's callers, from the cluster's published keys; null when the API
+   * server publishes none (a development cluster without authentication).
+   */
+  async #apiServerVerifier(): Promise<ApiServerVerifier | null> {
+    let issuer: string;
+    try {
+      issuer = (await (await this.client.request("GET", "/.well-known/openid-configuration")).json()).issuer;
+    } catch (e) {
+      if (isApiError(e, 404)) return null;
+      throw e;
+    }
+    const fetchJwks = async () => await (await this.client.request("GET", "/openid/v1/jwks")).json();
+    return new ApiServerVerifier({ nodeName: this.name, issuer, fetchJwks, jwks: await fetchJwks() });
   }
 
   async #facts(): Promise<NodeFacts> {
@@ -141,6 +191,8 @@ export class NodeAgent implements AsyncDisposable {
       } catch (e) {
         notReadyReason = `container runtime network not ready: ${(e as Error).message}`;
       }
+    } else {
+      notReadyReason = "container runtime network not ready: waiting for the node's pod CIDR";
     }
     return {
       name: this.name,
@@ -153,7 +205,8 @@ export class NodeAgent implements AsyncDisposable {
       memoryAvailableBytes: mem.available,
       diskFreeBytes: disk.free,
       pidsFree: pids.max - pids.used,
-      notReadyReason: this.#runtime ? notReadyReason : "container runtime is starting",
+      notReadyReason: this.#runtime || !this.network ? notReadyReason : "container runtime is starting",
+      extraConditions: [...(this.#runtime?.conditions?.() ?? []), ...(this.addons?.conditions() ?? [])],
       now: Date.now(),
     };
   }
@@ -161,15 +214,33 @@ export class NodeAgent implements AsyncDisposable {
   /** Starts everything; resolves once the node is registered and its pods are being synced. */
   async start(): Promise<void> {
     const dataDir = this.opts.dataDir;
+    const bridge = this.opts.bridge ?? "skiff0";
     await Deno.mkdir(`${dataDir}/pods`, { recursive: true });
     this.#machine = await machineInfo(dataDir);
     this.#recorder = eventRecorder(this.client, "kubelet", { host: this.name });
     const address = this.opts.address ?? "127.0.0.1";
+    const verifier = await this.#apiServerVerifier();
+    if (!verifier && this.opts.tls) {
+      throw new Error(
+        "the API server publishes no signing keys (/openid/v1/jwks): the node could not tell its calls from anyone's",
+      );
+    }
+    if (!verifier) {
+      console.error("node endpoint: the API server publishes no signing keys (a development cluster); it answers every caller");
+    }
     this.#server = await startNodeServer({
       hostname: address,
       port: this.opts.port ?? 10250,
       tls: this.opts.tls,
+      authenticate: verifier ? (req) => verifier.check(req) : undefined,
       pods: () => [...(this.kubelet?.pods.list() ?? [])],
+      streaming: streamingHandler({
+        pod: (ns, name) => this.kubelet?.pods.get(ns, name) as Pod | undefined,
+        runtimeStatus: (uid) => this.kubelet.runtimeStatus(uid),
+        get runtime() {
+          return runtime();
+        },
+      }),
       logs: {
         pod: (ns, name) => this.kubelet?.pods.get(ns, name) as Pod | undefined,
         runtimeStatus: (uid) => this.kubelet.runtimeStatus(uid),
@@ -179,16 +250,28 @@ export class NodeAgent implements AsyncDisposable {
       },
     });
     const runtime = () => this.#runtime!.runtime;
-    this.node = await registerNode(this.client, await this.#facts(), {
-      mask: this.opts.podCidrMask,
-      avoid: await localSubnets(this.opts.bridge ?? "skiff0"),
+    this.credential?.start();
+    this.node = await registerNode(this.client, await this.#facts(), { podCIDR: this.opts.podCIDR });
+    // Heartbeats from now on: the Node is NotReady (no pod network) until the end of start().
+    this.#heartbeat = new Heartbeat(this.client, this.node, () => this.#facts(), {
+      leaseIntervalMs: this.opts.leaseIntervalMs,
+      statusReportMs: this.opts.statusReportMs,
     });
-    this.podCIDR = this.node.spec.podCIDR;
-    this.network = new BridgeNetwork({
-      bridge: this.opts.bridge ?? "skiff0",
-      podCIDR: this.podCIDR,
-      ipamDir: `${dataDir}/network/ipam`,
+    await this.#heartbeat.start();
+    // The node's own Node, watched by name (all a node may watch of Nodes).
+    this.#nodes = new Informer(this.client, R.nodes, { fieldSelector: `metadata.name=${this.name}` }).start();
+    this.podCIDR = await waitForPodCidr(this.#nodes, this.name, {
+      signal: this.opts.signal,
+      onSlow: () =>
+        console.error(
+          `node ${this.name}: waiting for the control plane to assign a pod CIDR (spec.podCIDR; the ` +
+            `node-ipam-controller does, or start the node with --pod-cidr)`,
+        ),
     });
+    this.node = this.#nodes.get(undefined, this.name) ?? this.node;
+    const clash = localOverlap(this.podCIDR, await localSubnets(bridge));
+    if (clash) throw new Error(`node ${this.name}: ${clash}`);
+    this.network = new BridgeNetwork({ bridge, podCIDR: this.podCIDR, ipamDir: `${dataDir}/network/ipam` });
     await this.network.setUp();
     this.#runtime = await this.opts.runtime({
       dataDir,
@@ -196,12 +279,20 @@ export class NodeAgent implements AsyncDisposable {
       network: this.network,
       podCIDR: this.podCIDR,
     });
-    for (const handler of this.#runtime.handlers) await ensureRuntimeClass(this.client, handler);
-    this.#heartbeat = new Heartbeat(this.client, this.node, () => this.#facts(), {
-      leaseIntervalMs: this.opts.leaseIntervalMs,
-      statusReportMs: this.opts.statusReportMs,
-    });
-    await this.#heartbeat.start();
+    this.missingRuntimeClasses = await missingRuntimeClasses(this.client, this.#runtime.handlers);
+    for (const handler of this.missingRuntimeClasses) {
+      console.error(`node ${this.name}: ${missingRuntimeClassMessage(handler)}`);
+    }
+    if (this.opts.network !== false) {
+      this.addons = await NetworkAddons.start({
+        client: this.client,
+        nodeName: this.name,
+        nodeAddress: address,
+        bridge,
+        gateway: this.network.gateway,
+        wasmNetns: this.#runtime.sharedNetns?.bind(this.#runtime),
+      }, this.opts.network ?? {});
+    }
     await this.#heartbeat.updateStatus(true); // Ready, with the runtime handlers
     this.kubelet = new Kubelet({
       client: this.client,
@@ -214,19 +305,26 @@ export class NodeAgent implements AsyncDisposable {
       recorder: this.#recorder,
       allocatable: () => (this.node.status?.allocatable ?? {}) as Record<string, string>,
       backoff: this.opts.backoff,
+      clusterDns: this.addons?.dns
+        ? { servers: [this.network.gateway], domain: this.addons.dns.records.zone, hostResolvConf: hostResolvConf() }
+        : undefined,
     });
     await this.kubelet.start();
   }
 
   /**
    * Stops the agent. Without `keepPods` every pod is stopped and the network removed; with it
-   * pods keep running for the next agent.
+   * pods keep running for the next agent. The Node stays registered (it goes NotReady once its
+   * Lease expires), as with the kubelet.
    */
   stop(opts: { keepPods?: boolean } = {}): Promise<void> {
     return this.#stopped ??= (async () => {
       const keepPods = opts.keepPods ?? false;
       await this.kubelet?.stop({ stopPods: !keepPods });
+      await this.addons?.stop().catch((e) => console.error(`node ${this.name}: network add-ons: ${e.message}`));
       await this.#heartbeat?.stop();
+      await this.#nodes?.stop();
+      await this.credential?.stop();
       await this.#runtime?.close({ keepPods });
       if (!keepPods) await this.network?.tearDown();
       await this.#server?.close();
@@ -237,6 +335,14 @@ export class NodeAgent implements AsyncDisposable {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
+  }
+}
+
+function hostResolvConf(): string {
+  try {
+    return Deno.readTextFileSync("/etc/resolv.conf");
+  } catch {
+    return "";
   }
 }
 

@@ -16,13 +16,15 @@
  * @module
  */
 export {
-  ensureRuntimeClass,
   NodeAgent,
   type NodeAgentOptions,
   type NodeRuntime,
   type RuntimeContext,
   startNodeAgent,
 } from "./agent.ts";
+export { ensureRuntimeClass, missingRuntimeClasses, runtimeClassObject } from "./runtime_class.ts";
+export { type IssuedCredential, NodeCredential } from "./registration/credential.ts";
 export { netnsPrefixFor, wasmRuntime, type WasmRuntimeSettings } from "./cri/wasm/mod.ts";
+export { nodeRuntime, type NodeRuntimeSettings, OCI_CONDITION } from "./cri/oci/mod.ts";
 export type * from "./cri/api.ts";
 export type { NetworkPlugin } from "./cni/api.ts";

@@ -120,6 +120,9 @@ kubectlTest("./skiff up without --no-node runs a node agent whose Node is Ready,
   assert.match(nodes, /\sReady\s/, `no Ready node: ${nodes}\n${cluster.stderr()}`);
   const rc = await cluster.kubectl(["get", "runtimeclass", "wasm", "-o", "jsonpath={.handler}"]);
   assert.equal(rc.stdout, "wasm", rc.stderr);
+  // The node waited for the pod CIDR the controller manager's node IPAM controller assigned.
+  const cidr = await cluster.kubectl(["get", "nodes", "-o", "jsonpath={.items[0].spec.podCIDR}"]);
+  assert.match(cidr.stdout, /^198\.18\.\d+\.0\/22$/, cidr.stderr);
 });
 
 kubectlTest("./skiff up on the same data dir resumes its state after SIGTERM and after SIGKILL", async () => {

@@ -1,8 +1,10 @@
 /**
  * The node agent end to end: a real control plane (with the pod log connect handler and the
- * RuntimeProbes admission step), the scheduler and the controller manager in this process, the
- * real node agent with its Wasm runtime, bridge and network namespaces, the test registry with
- * components built from source (tests/fixtures), and kubectl v1.32 against it all.
+ * RuntimeProbes admission step), the scheduler and the controller manager in this process (at
+ * least its node IPAM controller, which gives the node its pod CIDR), the RuntimeClass `wasm` an
+ * admin creates, the real node agent with its Wasm runtime, bridge and network namespaces, the
+ * test registry with components built from source (tests/fixtures), and kubectl v1.32 against it
+ * all. (tests/node_security_test.ts runs the node under a secured `./skiff up`.)
  * @module
  */
 import assert from "node:assert/strict";
@@ -10,13 +12,15 @@ import { Client, R } from "../control/api/client.ts";
 import type { KubeObject } from "../control/api/types.ts";
 import { runtimeProbes } from "../control/apiserver/admission/probes.ts";
 import { registerConnectHandlers } from "../control/apiserver/connect/mod.ts";
-import { startControllerManager } from "../control/controllers/manager.ts";
+import { type ControllerManagerOptions, startControllerManager } from "../control/controllers/manager.ts";
 import { startControlPlane } from "../control/mod.ts";
+import { nextFreeBlock } from "../control/controllers/nodeipam/mod.ts";
 import { startScheduler } from "../control/scheduler/mod.ts";
 import { writeKubeconfig } from "../cli/kubeconfig.ts";
-import { ipAvailable } from "../node/cni/ip.ts";
+import { ipAvailable, localSubnets } from "../node/cni/ip.ts";
 import { listNetns } from "../node/cni/netns.ts";
 import {
+  ensureRuntimeClass,
   netnsPrefixFor,
   type NodeAgent,
   startNodeAgent,
@@ -61,7 +65,7 @@ export interface NodeClusterOptions {
   /** Crash-loop back-off (default 300 ms doubling to 2 s, so tests run fast). */
   backoff?: { baseMs: number; capMs: number };
   runtime?: WasmRuntimeSettings;
-  /** Also start the controller manager (Deployments, Jobs). Default true. */
+  /** Also start every controller (Deployments, Jobs); without, only the node IPAM controller. Default true. */
   controllers?: boolean;
 }
 
@@ -88,11 +92,20 @@ export async function startNodeCluster(opts: NodeClusterOptions = {}): Promise<N
     initialBackoffMs: 100,
     maxBackoffMs: 500,
   });
-  const manager = opts.controllers === false
-    ? undefined
-    : startControllerManager({ client, signal: ac.signal, options: { leaderElect: false } });
-  const registry = await startRegistry();
   const bridge = `sktest${Deno.pid % 1000}x${clusters++}`;
+  const manager = startControllerManager({
+    client,
+    signal: ac.signal,
+    options: {
+      leaderElect: false,
+      controllers: opts.controllers === false ? ["node-ipam-controller"] : ["*"],
+      // As ./skiff up: no pod CIDR clashing with a bridge already on this machine.
+      nodeIpam: { reservedCIDRs: await localSubnets(bridge) },
+    } as ControllerManagerOptions,
+  });
+  // A cluster admin's step (./skiff up does it): nodes may not create RuntimeClasses.
+  await ensureRuntimeClass(client, "wasm");
+  const registry = await startRegistry();
   const agentOptions = () => ({
     server: cp.url,
     name: "node-1",
@@ -712,8 +725,11 @@ node(
     registerConnectHandlers(cp.server);
     await writeKubeconfig(`${dataDir}/kubeconfig`, cp.url);
     const client = new Client({ server: cp.url });
+    await ensureRuntimeClass(client, "wasm");
     const registry = await startRegistry();
     const bridge = `skcr${Deno.pid % 10000}`;
+    // No controller manager here: the node is configured with its pod CIDR (the kubelet's flag).
+    const podCIDR = nextFreeBlock("198.18.0.0/16", 22, await localSubnets(bridge))!;
     const nodeDir = `${dataDir}/node`;
     const spawn = () =>
       new Deno.Command(Deno.execPath(), {
@@ -733,6 +749,8 @@ node(
           "0",
           "--bridge",
           bridge,
+          "--pod-cidr",
+          podCIDR,
         ],
         stdin: "null",
         stdout: "null",

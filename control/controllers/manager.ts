@@ -84,6 +84,7 @@ export const CONTROLLERS: readonly ControllerEntry[] = [
   builtin("namespace-controller", (ctx, o) => namespaceController(ctx, o.namespace)),
   builtin("serviceaccount-controller", (ctx) => serviceAccountController(ctx)),
   builtin("node-lifecycle-controller", (ctx, o) => nodeLifecycleController(ctx, o.nodeLifecycle)),
+  module("node-ipam-controller", () => import("./nodeipam/mod.ts")),
   builtin("taint-eviction-controller", (ctx) => taintEvictionController(ctx)),
   builtin("pod-garbage-collector-controller", (ctx, o) => podGCController(ctx, o.podGC)),
   builtin("endpoints-controller", (ctx) => endpointsController(ctx)),

@@ -12,6 +12,7 @@ import {
   type FilterPlugin,
   isFilter,
   isPreFilter,
+  isPrepareCycle,
   isPreScore,
   isRejected,
   isScore,
@@ -19,6 +20,7 @@ import {
   type NodeInfoView,
   type PodView,
   type PreFilterPlugin,
+  type PrepareCyclePlugin,
   type PreScorePlugin,
   type ScorePlugin,
   type Snapshot,
@@ -47,6 +49,7 @@ function goList(xs: string[]): string {
 }
 
 export class Framework {
+  readonly prepares: PrepareCyclePlugin[] = [];
   readonly preFilters: PreFilterPlugin[] = [];
   readonly filters: FilterPlugin[] = [];
   readonly preScores: PreScorePlugin[] = [];
@@ -56,6 +59,7 @@ export class Framework {
 
   constructor(plugins: ProfilePlugin[] = defaultPlugins()) {
     for (const { plugin, weight } of plugins) {
+      if (isPrepareCycle(plugin)) this.prepares.push(plugin);
       if (isPreFilter(plugin)) this.preFilters.push(plugin);
       if (isFilter(plugin)) this.filters.push(plugin);
       if (isPreScore(plugin)) this.preScores.push(plugin);
@@ -75,6 +79,11 @@ export class Framework {
     if (!s) return false;
     for (const p of rejectedBy) if (s.has(p)) return true;
     return false;
+  }
+
+  /** Runs the plugins' asynchronous preparation (out-of-process calls) before a cycle. */
+  async runPrepareCycle(pod: PodView, snapshot: Snapshot): Promise<void> {
+    for (const p of this.prepares) await p.prepareCycle(pod, snapshot.nodes());
   }
 
   /** Upstream `RunPreFilterPlugins`. */

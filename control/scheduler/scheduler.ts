@@ -253,6 +253,8 @@ export class Scheduler {
     q.pod = latest;
     q.view = view;
     const cycle = this.queue.schedulingCycle;
+    // Wasm plugins: one batched call to the plugin host, before the synchronous cycle.
+    if (this.framework.prepares.length) await this.framework.runPrepareCycle(view, this.cache);
     const out = this.#algo.schedule(view, this.cache, {
       percentageOfNodesToScore: this.#opts.percentageOfNodesToScore,
       nominated: this.nominator,

@@ -314,6 +314,15 @@ export interface ScorePlugin extends Plugin {
   normalizeScore?(state: CycleState, pod: PodView, nodes: readonly NodeInfoView[], scores: number[]): void;
 }
 
+/**
+ * A plugin with asynchronous work before the synchronous cycle: the Wasm plugin adapter makes
+ * its one batched call to the plugin host here (the pod and every node), and answers Filter and
+ * Score from the results.
+ */
+export interface PrepareCyclePlugin extends Plugin {
+  prepareCycle(pod: PodView, nodes: readonly NodeInfoView[]): Promise<void>;
+}
+
 /** Type guards, for plugins that implement several extension points. */
 export function isPreFilter(p: Plugin): p is PreFilterPlugin {
   return typeof (p as PreFilterPlugin).preFilter === "function";
@@ -323,6 +332,9 @@ export function isFilter(p: Plugin): p is FilterPlugin {
 }
 export function isPreScore(p: Plugin): p is PreScorePlugin {
   return typeof (p as PreScorePlugin).preScore === "function";
+}
+export function isPrepareCycle(p: Plugin): p is PrepareCyclePlugin {
+  return typeof (p as PrepareCyclePlugin).prepareCycle === "function";
 }
 export function isScore(p: Plugin): p is ScorePlugin {
   return typeof (p as ScorePlugin).score === "function";

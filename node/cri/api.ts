@@ -38,8 +38,33 @@ export interface PortMapping {
   hostIp?: string;
 }
 
+/** CRI `LinuxSandboxSecurityContext` (the subset used). */
+export interface LinuxSandboxSecurityContext {
+  runAsUser?: number;
+  runAsGroup?: number;
+  supplementalGroups?: number[];
+  readonlyRootfs?: boolean;
+  privileged?: boolean;
+}
+
+/** CRI `LinuxPodSandboxConfig`. */
+export interface LinuxPodSandboxConfig {
+  /** Namespaced sysctls of the pod (`spec.securityContext.sysctls`). */
+  sysctls: Record<string, string>;
+  securityContext?: LinuxSandboxSecurityContext;
+}
+
+/** CRI's `DNSConfig`: the sandbox's resolv.conf (servers, search domains, options). */
+export interface DnsConfig {
+  servers: string[];
+  searches: string[];
+  options: string[];
+}
+
 export interface PodSandboxConfig {
   metadata: PodSandboxMetadata;
+  /** The pod's DNS configuration (kubelet `GetPodDNS`, node/dns/pod_dns.ts). */
+  dnsConfig?: DnsConfig;
   hostname: string;
   /** Directory the containers' `logPath`s are relative to (`<data-dir>/pods/<ns>_<name>_<uid>`). */
   logDirectory: string;
@@ -48,6 +73,8 @@ export interface PodSandboxConfig {
   portMappings: PortMapping[];
   /** Memory limit for the whole sandbox, bytes (sum of container limits), when every container has one. */
   memoryLimitBytes?: number;
+  /** Linux settings (runtimes that run Linux processes use them; the Wasm runtime ignores them). */
+  linux?: LinuxPodSandboxConfig;
 }
 
 export type PodSandboxState = "SANDBOX_READY" | "SANDBOX_NOTREADY";
@@ -113,6 +140,45 @@ export interface ContainerResources {
   cpuLimitMillis?: number;
 }
 
+/** CRI `LinuxContainerResources` (the subset used). */
+export interface LinuxContainerResources {
+  /** CFS period, µs (with `cpuQuota`). */
+  cpuPeriod?: number;
+  /** CFS quota, µs per period (`limits.cpu`). */
+  cpuQuota?: number;
+  /** Relative CPU weight (`requests.cpu`, 1024 per core, at least 2). */
+  cpuShares?: number;
+  memoryLimitInBytes?: number;
+}
+
+/** CRI `SecurityProfile` for seccomp. */
+export interface SecurityProfile {
+  profileType: "RuntimeDefault" | "Unconfined" | "Localhost";
+  localhostRef?: string;
+}
+
+/** CRI `LinuxContainerSecurityContext` (the subset used), effective values (pod and container merged). */
+export interface LinuxContainerSecurityContext {
+  capabilities?: { addCapabilities: string[]; dropCapabilities: string[] };
+  privileged?: boolean;
+  runAsUser?: number;
+  runAsGroup?: number;
+  /** Refuse to run as uid 0 (the kubelet checks it against the image's user; here the runtime does). */
+  runAsNonRoot?: boolean;
+  readonlyRootfs?: boolean;
+  supplementalGroups?: number[];
+  noNewPrivs?: boolean;
+  /** `procMount: Unmasked` clears the masked and read-only /proc paths. */
+  unmaskedProc?: boolean;
+  seccomp?: SecurityProfile;
+}
+
+/** CRI `LinuxContainerConfig`. */
+export interface LinuxContainerConfig {
+  resources: LinuxContainerResources;
+  securityContext: LinuxContainerSecurityContext;
+}
+
 export interface ContainerConfig {
   metadata: ContainerMetadata;
   image: ImageSpec;
@@ -128,7 +194,11 @@ export interface ContainerConfig {
   ports: ContainerPort[];
   resources: ContainerResources;
   stdin: boolean;
+  /** Close stdin after the first attach ends (`stdinOnce`). */
+  stdinOnce?: boolean;
   tty: boolean;
+  /** Linux settings (see {@linkcode LinuxContainerConfig}); the Wasm runtime ignores them. */
+  linux?: LinuxContainerConfig;
 }
 
 export type ContainerState =
@@ -157,6 +227,11 @@ export interface ContainerStatus {
   mounts: Mount[];
   /** Absolute path of the log file. */
   logPath: string;
+  /**
+   * The runtime that runs it, as the scheme of `containerID` (`wasm`, `crun`); set by nodes with
+   * several runtimes, otherwise the node's first handler is used.
+   */
+  runtimeName?: string;
 }
 
 export interface Container {
@@ -206,6 +281,33 @@ export interface RuntimeCapabilities {
   servesPorts: boolean;
 }
 
+/** What an exec runs (CRI `ExecRequest`). */
+export interface ExecRequest {
+  cmd: string[];
+  tty: boolean;
+  stdin: boolean;
+}
+
+/**
+ * A running exec or attach session (CRI's streaming server, as objects instead of URLs): the
+ * caller pumps `output` (stdout and stderr, or the terminal), feeds `write`, resizes the terminal
+ * and waits for `exited`.
+ */
+export interface StreamSession {
+  /** Output chunks tagged with their stream; ends when the process (or the attach) ends. */
+  output: ReadableStream<{ stream: "stdout" | "stderr"; data: Uint8Array }>;
+  /** Writes to the process's stdin (ignored without stdin). */
+  write(data: Uint8Array): Promise<void>;
+  /** Closes stdin. */
+  closeStdin(): Promise<void>;
+  /** Sets the terminal size (ignored without a TTY). */
+  resize(cols: number, rows: number): void;
+  /** The exit code (exec), or 0 when an attach ends. */
+  exited: Promise<number>;
+  /** Ends the session (kills an exec's process). */
+  close(): Promise<void>;
+}
+
 /** A runtime error with a kubelet reason (`CreateContainerError`, `RunContainerError`, ...). */
 export class RuntimeError extends Error {
   override name = "RuntimeError";
@@ -244,6 +346,19 @@ export interface RuntimeService {
 
   /** Subscribes to container events; returns an unsubscribe function. */
   events(handler: (event: ContainerEvent) => void): () => void;
+
+  /** Runs a command in a container and collects its output (exec probes). Runtimes without exec omit it. */
+  execSync?(
+    containerId: string,
+    cmd: string[],
+    timeoutMs: number,
+  ): Promise<{ exitCode: number; stdout: Uint8Array; stderr: Uint8Array }>;
+  /** Starts an interactive exec (`kubectl exec`). */
+  exec?(containerId: string, req: ExecRequest): Promise<StreamSession>;
+  /** Attaches to a container's main process (`kubectl attach`). */
+  attach?(containerId: string, opts: { stdin: boolean; tty: boolean }): Promise<StreamSession>;
+  /** Opens a TCP connection to `port` inside the sandbox's network namespace (`kubectl port-forward`). */
+  portForward?(podSandboxId: string, port: number): Promise<Deno.Conn>;
 }
 
 export interface Image {

@@ -23,6 +23,8 @@ export interface ConformanceSubject extends AsyncDisposable {
   serverImage: string;
   /** A workload that exits with the code in env `EXIT_CODE`. */
   commandImage: string;
+  /** The runtime handler of the sandboxes (default `wasm`). */
+  handler?: string;
   /** Addresses the network holds (to check release). */
   allocatedAddresses(): Promise<string[]>;
   logRoot: string;
@@ -86,7 +88,7 @@ export function runtimeConformance(
       assert.ok(await s.images.imageStatus({ image: s.serverImage }), "the pulled image is present");
 
       const cfg = sandboxConfig(s.logRoot, "u1");
-      const sb = await rt.runPodSandbox(cfg, "wasm");
+      const sb = await rt.runPodSandbox(cfg, s.handler ?? "wasm");
       const status = await rt.podSandboxStatus(sb);
       assert.equal(status?.state, "SANDBOX_READY");
       const ip = status?.network?.ip;
@@ -147,7 +149,7 @@ export function runtimeConformance(
     const rt = s.runtime;
     const ref = await s.images.pullImage({ image: s.commandImage });
     const cfg = sandboxConfig(s.logRoot, "u2");
-    const sb = await rt.runPodSandbox(cfg, "wasm");
+    const sb = await rt.runPodSandbox(cfg, s.handler ?? "wasm");
     const id = await rt.createContainer(
       sb,
       containerConfig("job", ref, { envs: [{ key: "EXIT_CODE", value: "3" }] }),
@@ -169,7 +171,7 @@ export function runtimeConformance(
     async () => {
       await using s = await make();
       const cfg = sandboxConfig(s.logRoot, "u3");
-      const sb = await s.runtime.runPodSandbox(cfg, "wasm");
+      const sb = await s.runtime.runPodSandbox(cfg, s.handler ?? "wasm");
       await assert.rejects(
         () =>
           s.runtime.createContainer(

@@ -1,14 +1,15 @@
 /**
- * The ConfigMaps and Secrets pods use, read from the agent's informer caches: synchronous lookups
- * for env vars and volumes, and which objects a pod references (so a change to one re-syncs the
- * pods using it, which is how volumes follow their ConfigMap or Secret).
+ * The ConfigMaps and Secrets pods use, read from the caches of the agent's per-object watches
+ * (object_manager.ts): synchronous lookups for env vars and volumes, and which objects a pod
+ * references (what it registers with the managers, so a change to one re-syncs the pods using it,
+ * which is how volumes follow their ConfigMap or Secret).
  * @module
  */
 import type { Pod } from "kubernetes-types/core/v1.d.ts";
-import type { Informer } from "../../control/api/informer.ts";
 import type { KubeObject } from "../../control/api/types.ts";
 import type { ConfigLookups } from "../env/env_vars.ts";
 import type { VolumeLookups } from "../volumes/projection.ts";
+import type { ObjectGetter } from "./object_manager.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -35,10 +36,10 @@ export function configMapBytes(cm: KubeObject): Record<string, Uint8Array> {
   return out;
 }
 
-/** Lookups for env vars over the informer caches (string values). */
+/** Lookups for env vars over the object caches (string values). */
 export function envLookups(
-  configMaps: Informer,
-  secrets: Informer,
+  configMaps: ObjectGetter,
+  secrets: ObjectGetter,
   allocatable: () => Record<string, string>,
 ): ConfigLookups {
   return {
@@ -59,10 +60,10 @@ export function envLookups(
   };
 }
 
-/** Lookups for volumes over the informer caches (bytes). */
+/** Lookups for volumes over the object caches (bytes). */
 export function volumeLookups(
-  configMaps: Informer,
-  secrets: Informer,
+  configMaps: ObjectGetter,
+  secrets: ObjectGetter,
   allocatable: () => Record<string, string>,
 ): VolumeLookups {
   return {

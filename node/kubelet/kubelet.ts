@@ -1,6 +1,8 @@
 /**
- * The pod half of the node agent: informers for the node's pods (and the ConfigMaps, Secrets and
- * RuntimeClasses they use), one serialized worker per pod, and the three things a worker does as
+ * The pod half of the node agent: an informer for the node's pods (`spec.nodeName=<node>`) and
+ * RuntimeClasses, a watch per ConfigMap and Secret its pods use (object_manager.ts: the node reads
+ * only those, by name, as the node authorizer requires), ServiceAccount tokens for projected
+ * volumes (token_manager.ts), one serialized worker per pod, and the three things a worker does as
  * the kubelet's pod lifecycle: sync a pod that should run, terminate a pod being deleted (stop
  * it within its grace period, post its final status, then delete the object with
  * `gracePeriodSeconds=0` and a UID precondition), and clean up after a pod that is gone (remove
@@ -8,6 +10,7 @@
  * informer events, runtime container events, probe result changes and back-off expiries.
  * @module
  */
+import type { ClusterDnsSettings } from "../dns/pod_dns.ts";
 import type { Pod } from "kubernetes-types/core/v1.d.ts";
 import { type Client, R } from "../../control/api/client.ts";
 import type { EventRecorder } from "../../control/api/events.ts";
@@ -16,9 +19,11 @@ import { isApiError } from "../../control/api/status.ts";
 import type { KubeObject } from "../../control/api/types.ts";
 import type { ImageService, RuntimeService } from "../cri/api.ts";
 import { ProberManager } from "../probes/prober_manager.ts";
+import { type IssuedToken, type TokenRequester, TokenManager } from "../volumes/token_manager.ts";
 import { MountError, VolumeManager } from "../volumes/volume_manager.ts";
 import { Backoff, type BackoffOptions } from "./backoff.ts";
 import { envLookups, podReferences, volumeLookups } from "./config_sources.ts";
+import { ObjectManager } from "./object_manager.ts";
 import { generatePodStatus, type StartFailure } from "./pod_status.ts";
 import { killPod, runtimePodStatus, type SyncContext, syncPod } from "./pod_sync.ts";
 import { PodWorkers, type SyncResult } from "./pod_workers.ts";
@@ -40,6 +45,8 @@ export interface KubeletOptions {
   allocatable(): Record<string, string>;
   /** Crash-loop and image-pull back-off (default 10 s doubling to 5 min). */
   backoff?: BackoffOptions;
+  /** The cluster DNS (kubelet `--cluster-dns`/`--cluster-domain`/`--resolv-conf`) for pods' DNS configuration. */
+  clusterDns?: ClusterDnsSettings;
   now?: () => number;
 }
 
@@ -60,10 +67,25 @@ function decodeDockerConfig(secret: KubeObject | undefined): unknown | undefined
   }
 }
 
+/** A TokenRequester over the API: `POST …/serviceaccounts/<sa>/token`. */
+export function apiTokenRequester(client: Client): TokenRequester {
+  return async (namespace, serviceAccount, body): Promise<IssuedToken> => {
+    const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/serviceaccounts/${
+      encodeURIComponent(serviceAccount)
+    }/token`;
+    const answer = await (await client.request("POST", path, body)).json();
+    return {
+      token: answer?.status?.token,
+      expirationTimestamp: answer?.status?.expirationTimestamp,
+      expirationSeconds: answer?.spec?.expirationSeconds,
+    };
+  };
+}
+
 export class Kubelet implements AsyncDisposable {
   readonly pods: Informer<KubeObject>;
-  readonly configMaps: Informer<KubeObject>;
-  readonly secrets: Informer<KubeObject>;
+  readonly configMaps: ObjectManager;
+  readonly secrets: ObjectManager;
   readonly runtimeClasses: Informer<KubeObject>;
   readonly volumes: VolumeManager;
   readonly probes: ProberManager;
@@ -83,10 +105,19 @@ export class Kubelet implements AsyncDisposable {
     this.#now = opts.now ?? Date.now;
     const c = opts.client;
     this.pods = new Informer(c, R.pods, { fieldSelector: `spec.nodeName=${opts.nodeName}` });
-    this.configMaps = new Informer(c, R.configmaps);
-    this.secrets = new Informer(c, R.secrets);
+    // A changed ConfigMap or Secret re-syncs the pods using it.
+    const touched = (kind: "configMaps" | "secrets") => (namespace: string, name: string) => {
+      for (const [uid, pod] of this.#byUid) {
+        if (pod.metadata?.namespace !== namespace) continue;
+        if (podReferences(pod)[kind].has(name)) this.#workers.update(uid);
+      }
+    };
+    this.configMaps = new ObjectManager(c, R.configmaps, { onChange: touched("configMaps") });
+    this.secrets = new ObjectManager(c, R.secrets, { onChange: touched("secrets") });
     this.runtimeClasses = new Informer(c, R.runtimeclasses);
-    this.volumes = new VolumeManager(`${opts.dataDir}/kubelet`);
+    this.volumes = new VolumeManager(`${opts.dataDir}/kubelet`, {
+      tokens: new TokenManager(apiTokenRequester(c), { now: this.#now }),
+    });
     this.logRoot = `${opts.dataDir}/pods`;
     this.status = new StatusManager(c);
     this.#backoff = new Backoff(opts.backoff);
@@ -95,6 +126,7 @@ export class Kubelet implements AsyncDisposable {
     this.probes = new ProberManager({
       onChange: (uid) => this.#workers.update(uid),
       event: (pod, type, reason, message) => this.#event(pod, type, reason, message),
+      exec: opts.runtime.execSync ? (id, cmd, ms) => execProbe(opts.runtime, id, cmd, ms) : undefined,
       now: this.#now,
     });
   }
@@ -114,18 +146,9 @@ export class Kubelet implements AsyncDisposable {
       },
       onDelete: (p) => this.#podGone(p as Pod),
     });
-    const touched = (kind: "configMaps" | "secrets") => (obj: KubeObject) => {
-      for (const [uid, pod] of this.#byUid) {
-        if (pod.metadata?.namespace !== obj.metadata.namespace) continue;
-        if (podReferences(pod)[kind].has(obj.metadata.name!)) this.#workers.update(uid);
-      }
-    };
-    for (const [inf, kind] of [[this.configMaps, "configMaps"], [this.secrets, "secrets"]] as const) {
-      inf.addHandler({ onAdd: touched(kind), onUpdate: (_, o) => touched(kind)(o), onDelete: touched(kind) });
-    }
     this.#unsubscribe = this.#opts.runtime.events((e) => this.#workers.update(e.podUid));
-    for (const inf of [this.configMaps, this.secrets, this.runtimeClasses, this.pods]) inf.start();
-    await Promise.all([this.configMaps, this.secrets, this.runtimeClasses, this.pods].map((i) => i.synced()));
+    for (const inf of [this.runtimeClasses, this.pods]) inf.start();
+    await Promise.all([this.runtimeClasses, this.pods].map((i) => i.synced()));
     // Sandboxes and volumes of pods that were deleted while the agent was away.
     const known = new Set(this.#byUid.keys());
     for (const s of await this.#opts.runtime.listPodSandbox()) {
@@ -140,7 +163,8 @@ export class Kubelet implements AsyncDisposable {
    * directories are removed here; without, pods keep running for the next agent.
    */
   async stop(opts: { stopPods: boolean }): Promise<void> {
-    await Promise.all([this.pods, this.configMaps, this.secrets, this.runtimeClasses].map((i) => i.stop()));
+    await Promise.all([this.pods, this.runtimeClasses].map((i) => i.stop()));
+    await Promise.all([this.configMaps.stop(), this.secrets.stop()]);
     this.#unsubscribe?.();
     await this.#workers.close();
     this.probes.close();
@@ -159,13 +183,22 @@ export class Kubelet implements AsyncDisposable {
   }
 
   #podChanged(pod: Pod) {
-    this.#byUid.set(pod.metadata!.uid!, pod);
-    this.#workers.update(pod.metadata!.uid!);
+    const uid = pod.metadata!.uid!;
+    this.#byUid.set(uid, pod);
+    // Watch (only) the ConfigMaps and Secrets this pod uses, before its worker needs them.
+    const refs = podReferences(pod);
+    const ns = pod.metadata!.namespace ?? "default";
+    this.configMaps.registerPod(uid, ns, refs.configMaps);
+    this.secrets.registerPod(uid, ns, refs.secrets);
+    this.#workers.update(uid);
   }
 
   #podGone(pod: Pod) {
-    this.#byUid.delete(pod.metadata!.uid!);
-    this.#workers.update(pod.metadata!.uid!);
+    const uid = pod.metadata!.uid!;
+    this.#byUid.delete(uid);
+    this.configMaps.unregisterPod(uid);
+    this.secrets.unregisterPod(uid);
+    this.#workers.update(uid);
   }
 
   #event(pod: Pod, type: "Normal" | "Warning", reason: string, message: string) {
@@ -237,6 +270,10 @@ export class Kubelet implements AsyncDisposable {
   async #sync(pod: Pod, state: PodState): Promise<SyncResult> {
     const uid = pod.metadata!.uid!;
     const { configMaps, secrets } = this;
+    // The first list of each object this pod uses (objects not listed in time read as missing).
+    const refs = podReferences(pod);
+    const ns = pod.metadata!.namespace ?? "default";
+    await Promise.all([configMaps.waitSynced(ns, refs.configMaps), secrets.waitSynced(ns, refs.secrets)]);
     let handler: string;
     try {
       handler = this.#handlerFor(pod);
@@ -267,10 +304,11 @@ export class Kubelet implements AsyncDisposable {
       backoff: this.#backoff,
       lookups: envLookups(configMaps, secrets, this.#opts.allocatable),
       pullSecrets: (pod.spec?.imagePullSecrets ?? [])
-        .map((s) => decodeDockerConfig(secrets.get(pod.metadata!.namespace, s.name ?? "")))
+        .map((s) => decodeDockerConfig(secrets.get(ns, s.name ?? "")))
         .filter((d) => d !== undefined),
       volumes,
       logRoot: this.logRoot,
+      clusterDns: this.#opts.clusterDns,
       now: this.#now,
       handler,
       probes: { livenessFailed: this.probes.livenessFailed, startupFailed: this.probes.startupFailed },
@@ -286,7 +324,11 @@ export class Kubelet implements AsyncDisposable {
         .map((c) => ({ id: c.id, name: c.metadata.name, startedAt: c.startedAt })),
     );
     await this.status.setStatus(pod, this.#generate(pod, state, after, false));
-    return delay === undefined ? {} : { requeueAfterMs: delay };
+    // Sync again when a projected ServiceAccount token is due for refresh.
+    const refreshAt = this.volumes.nextRefresh(uid);
+    const refreshIn = refreshAt === undefined ? undefined : Math.max(0, refreshAt - this.#now());
+    const next = [delay, refreshIn].filter((d): d is number => d !== undefined);
+    return next.length ? { requeueAfterMs: Math.min(...next) } : {};
   }
 
   #retryDelay(key: string): number {
@@ -348,5 +390,21 @@ export class Kubelet implements AsyncDisposable {
         () => {},
       );
     }
+  }
+}
+
+/** Runs an exec probe's command; a timeout or a failure to run is a failed probe, as upstream. */
+async function execProbe(
+  runtime: RuntimeService,
+  id: string,
+  cmd: string[],
+  timeoutMs: number,
+): Promise<{ exitCode: number; output: string }> {
+  try {
+    const r = await runtime.execSync!(id, cmd, timeoutMs);
+    const dec = new TextDecoder();
+    return { exitCode: r.exitCode, output: (dec.decode(r.stdout) + dec.decode(r.stderr)).slice(0, 10 * 1024) };
+  } catch (e) {
+    return { exitCode: -1, output: (e as Error).message ?? String(e) };
   }
 }

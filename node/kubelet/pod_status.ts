@@ -34,7 +34,7 @@ export interface StatusInputs {
   /** The worker finished the pod for good: phase must become terminal. */
   terminal: boolean;
   now: number;
-  /** The runtime's scheme for container IDs, e.g. `wasm`. */
+  /** The runtime's scheme for container IDs, e.g. `wasm` (a container's own `runtimeName` wins). */
   runtimeName: string;
 }
 
@@ -53,7 +53,7 @@ function terminated(s: ContainerStatus, runtimeName: string) {
     ...(s.message ? { message: s.message } : {}),
     startedAt: s.startedAt ? timestamp(s.startedAt) : undefined,
     finishedAt: timestamp(s.finishedAt || s.createdAt),
-    containerID: `${runtimeName}://${s.id}`,
+    containerID: `${s.runtimeName ?? runtimeName}://${s.id}`,
   };
 }
 
@@ -83,7 +83,7 @@ function containerStatuses(
     const prev = previous.get(c.name);
     if (prev?.lastState?.terminated) out.lastState = prev.lastState;
     if (latest) {
-      out.containerID = `${inputs.runtimeName}://${latest.id}`;
+      out.containerID = `${latest.runtimeName ?? inputs.runtimeName}://${latest.id}`;
       out.imageID = latest.imageRef;
       out.restartCount = latest.metadata.attempt;
       if (latest.state === "CONTAINER_RUNNING") {
@@ -100,7 +100,7 @@ function containerStatuses(
             reason: "ContainerStatusUnknown",
             message: "The container could not be located when the pod was terminated",
             finishedAt: timestamp(inputs.now),
-            containerID: `${inputs.runtimeName}://${latest.id}`,
+            containerID: `${latest.runtimeName ?? inputs.runtimeName}://${latest.id}`,
           },
         };
       } else {

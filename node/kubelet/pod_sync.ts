@@ -155,7 +155,7 @@ export async function syncPod(
   if (actions.createSandbox) {
     try {
       sandboxId = await ctx.runtime.runPodSandbox(
-        podSandboxConfig(pod, actions.attempt, ctx.logRoot),
+        podSandboxConfig(pod, actions.attempt, ctx.logRoot, ctx.clusterDns),
         ctx.handler,
       );
       sandboxAttempt = actions.attempt;

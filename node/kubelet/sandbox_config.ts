@@ -5,6 +5,7 @@
  * resources, the resolved environment, command, args and mounts. Pure.
  * @module
  */
+import { type ClusterDnsSettings, podDnsConfig } from "../dns/pod_dns.ts";
 import type { Container, Pod } from "kubernetes-types/core/v1.d.ts";
 import {
   ANNOTATION_CONTAINER_HASH,
@@ -20,6 +21,7 @@ import {
 } from "../cri/api.ts";
 import type { ContainerEnvironment } from "../env/env_vars.ts";
 import { milliValue, quantityValue } from "../env/quantity.ts";
+import { linuxContainerConfig, linuxSandboxConfig } from "./linux_config.ts";
 import { containerHash } from "./runtime_pod.ts";
 
 /** `<ns>_<name>_<uid>`: the pod's log directory name (the kubelet's `/var/log/pods` layout). */
@@ -47,7 +49,12 @@ function sandboxMemoryLimit(pod: Pod): number | undefined {
   return sum;
 }
 
-export function podSandboxConfig(pod: Pod, attempt: number, logRoot: string): PodSandboxConfig {
+export function podSandboxConfig(
+  pod: Pod,
+  attempt: number,
+  logRoot: string,
+  clusterDns?: ClusterDnsSettings,
+): PodSandboxConfig {
   const ports = (pod.spec?.containers ?? []).flatMap((c) => c.ports ?? []).filter((p) => p.hostPort);
   return {
     metadata: {
@@ -67,6 +74,8 @@ export function podSandboxConfig(pod: Pod, attempt: number, logRoot: string): Po
       hostIp: p.hostIP,
     })),
     memoryLimitBytes: sandboxMemoryLimit(pod),
+    ...(clusterDns ? { dnsConfig: podDnsConfig(pod, clusterDns) } : {}),
+    linux: linuxSandboxConfig(pod),
   };
 }
 
@@ -112,6 +121,8 @@ export function containerConfig(
       cpuLimitMillis: milliValue(limits.cpu),
     },
     stdin: container.stdin ?? false,
+    stdinOnce: container.stdinOnce ?? false,
     tty: container.tty ?? false,
+    linux: linuxContainerConfig(pod, container),
   };
 }

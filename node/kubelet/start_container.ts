@@ -7,6 +7,7 @@
  * `BackOff`).
  * @module
  */
+import type { ClusterDnsSettings } from "../dns/pod_dns.ts";
 import type { Container, Pod } from "kubernetes-types/core/v1.d.ts";
 import type { EventRecorder } from "../../control/api/events.ts";
 import type { KubeObject } from "../../control/api/types.ts";
@@ -28,6 +29,8 @@ export interface StartContext {
   pullSecrets: unknown[];
   volumes: Map<string, string>;
   logRoot: string;
+  /** The node's cluster DNS settings, for the sandbox's DNS configuration. */
+  clusterDns?: ClusterDnsSettings;
   now(): number;
 }
 
@@ -141,7 +144,7 @@ export async function startContainer(
     throw e;
   }
   let id: string;
-  const sandboxConfig = podSandboxConfig(pod, sandboxAttempt, ctx.logRoot);
+  const sandboxConfig = podSandboxConfig(pod, sandboxAttempt, ctx.logRoot, ctx.clusterDns);
   try {
     id = await ctx.runtime.createContainer(sandboxId, config, sandboxConfig);
   } catch (e) {

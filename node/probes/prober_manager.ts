@@ -26,6 +26,8 @@ export interface ProberManagerOptions {
   event(pod: Pod, type: "Normal" | "Warning", reason: string, message: string): void;
   /** Runs a probe (injectable for runtimes with exec). */
   run?: (probe: Probe, target: ProbeTarget) => Promise<ProbeOutcome>;
+  /** Runs an exec probe's command in a container (runtimes with exec); absent: exec probes fail. */
+  exec?: (containerId: string, command: string[], timeoutMs: number) => Promise<{ exitCode: number; output: string }>;
   now?: () => number;
 }
 
@@ -142,7 +144,12 @@ export class ProberManager {
     if (w.kind === "startup" && this.startup.get(w.containerId) === true) return;
 
     const run = this.#opts.run ?? runProbe;
-    const outcome = await run(probe, { podIP: entry.podIP, container: spec });
+    const exec = this.#opts.exec;
+    const outcome = await run(probe, {
+      podIP: entry.podIP,
+      container: spec,
+      exec: exec ? (command, timeoutMs) => exec(w.containerId, command, timeoutMs) : undefined,
+    });
     if (w.stopped) return;
     if (outcome.result === "failure") {
       this.#opts.event(

@@ -34,6 +34,8 @@ export interface NodeFacts {
   pidsFree: number;
   /** Why the node is not ready (network or runtime down), or undefined when it is. */
   notReadyReason?: string;
+  /** Conditions the runtime reports besides the kubelet's four (e.g. `OCIRuntimeUnavailable`). */
+  extraConditions?: { type: string; status: "True" | "False"; reason: string; message: string }[];
   now: number;
 }
 
@@ -84,6 +86,7 @@ function conditions(f: NodeFacts, previous: NodeCondition[] = []): NodeCondition
     f.notReadyReason
       ? c("Ready", false, "KubeletNotReady", f.notReadyReason)
       : c("Ready", true, "KubeletReady", "kubelet is posting ready status"),
+    ...(f.extraConditions ?? []).map((x) => c(x.type, x.status === "True", x.reason, x.message)),
   ];
 }
 

@@ -1,59 +1,70 @@
 /**
- * Choosing and claiming a node's pod CIDR out of the cluster pool (198.18.0.0/16).
+ * The node's pod CIDR, as the kubelet gets it: the node IPAM controller of the control plane
+ * writes `spec.podCIDR` (and `spec.podCIDRs`) onto the Node after it registered, and the node
+ * waits for it, watching its own Node (`fieldSelector=metadata.name=<node>`, which the node
+ * authorizer allows), before it wires pod networking. Until then the node reports NotReady.
  *
- * Several nodes may register at once, so the choice needs a uniqueness check the API server
- * enforces: the node first creates a claim — a Lease in `kube-node-lease` named after the block
- * (`skiff-podcidr-198-18-4-0-22`), held by the node and owned by its Node object — and only then
- * writes `spec.podCIDR`. Creating an object is atomic: when two nodes race for a block, one gets
- * 409 AlreadyExists and tries the next. A claim whose Node is gone is reclaimed (the garbage
- * collector removes it too, through the owner reference).
- *
- * The block size is the node's choice: /22 by default (1,022 pod addresses, enough for the
- * 1,000-pod Wasm density target; 64 nodes per pool), `--pod-cidr-mask 24` for 254.
+ * Pure helpers plus {@linkcode waitForPodCidr}, which only listens to an informer.
  * @module
  */
-import { ipToString, parseCidr } from "../../control/api/cidr.ts";
+import type { Informer } from "../../control/api/informer.ts";
+import type { KubeObject } from "../../control/api/types.ts";
 
-export const POD_CIDR_POOL = "198.18.0.0/16";
-export const CLAIM_PREFIX = "skiff-podcidr-";
-
-/** The claim Lease name of a block. */
-export function claimName(cidr: string): string {
-  return CLAIM_PREFIX + cidr.replace(/[./]/g, "-");
+/** The Node's pod CIDR (the first of `spec.podCIDRs`, else `spec.podCIDR`), or undefined. */
+export function assignedPodCidr(node: KubeObject | undefined): string | undefined {
+  const list = node?.spec?.podCIDRs;
+  const first = Array.isArray(list) && typeof list[0] === "string" ? list[0] : undefined;
+  return first || (typeof node?.spec?.podCIDR === "string" && node.spec.podCIDR) || undefined;
 }
 
-/** The block a claim name stands for, or undefined. */
-export function cidrOfClaim(name: string): string | undefined {
-  if (!name.startsWith(CLAIM_PREFIX)) return undefined;
-  const parts = name.slice(CLAIM_PREFIX.length).split("-");
-  if (parts.length !== 5) return undefined;
-  return `${parts.slice(0, 4).join(".")}/${parts[4]}`;
-}
-
-/** Every block of `mask` bits in `pool`, in order. */
-export function blocks(pool: string, mask: number): string[] {
-  const p = parseCidr(pool);
-  if (mask < p.bits || mask > 30) throw new RangeError(`a /${mask} block does not fit the pool ${pool}`);
-  const size = 2 ** (32 - mask);
-  return Array.from({ length: 2 ** (mask - p.bits) }, (_, i) => `${ipToString(p.base + i * size)}/${mask}`);
-}
-
-/** Whether two CIDRs overlap. */
+/** Whether two IPv4 CIDRs share an address (false when either does not parse). */
 export function overlaps(a: string, b: string): boolean {
-  const x = parseCidr(a), y = parseCidr(b);
-  const xEnd = x.base + 2 ** (32 - x.bits), yEnd = y.base + 2 ** (32 - y.bits);
-  return x.base < yEnd && y.base < xEnd;
+  const parse = (c: string) => {
+    const m = c.match(/^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/);
+    if (!m) return null;
+    const n = m.slice(1, 5).reduce((acc, p) => acc * 256 + Number(p), 0);
+    const bits = Number(m[5]);
+    const size = 2 ** (32 - bits);
+    return { base: n - (n % size), size };
+  };
+  const x = parse(a), y = parse(b);
+  return !!x && !!y && x.base < y.base + y.size && y.base < x.base + x.size;
 }
 
-/** The blocks of `mask` bits in `pool` that overlap none of `taken`, lowest first. */
-export function freeBlocks(pool: string, mask: number, taken: string[]): string[] {
-  const valid = taken.filter((t) => {
-    try {
-      parseCidr(t);
-      return true;
-    } catch {
-      return false;
-    }
+/**
+ * Why `podCIDR` cannot be wired on this machine: it overlaps a subnet already on one of its
+ * interfaces (another cluster's bridge, say), which would clash in the routing table. Null when
+ * it is fine.
+ */
+export function localOverlap(podCIDR: string, localSubnets: string[]): string | null {
+  const clash = localSubnets.find((s) => overlaps(s, podCIDR));
+  return clash
+    ? `pod CIDR ${podCIDR} overlaps the subnet ${clash} already on this machine's interfaces`
+    : null;
+}
+
+/**
+ * Resolves with the pod CIDR once the Node (as the `metadata.name=<name>` informer `nodes` sees
+ * it) has one. `onSlow` is called once when that takes longer than `slowAfterMs` (default 5 s).
+ * Rejects when `signal` aborts.
+ */
+export function waitForPodCidr(
+  nodes: Informer,
+  name: string,
+  opts: { signal?: AbortSignal; slowAfterMs?: number; onSlow?: () => void } = {},
+): Promise<string> {
+  const done = Promise.withResolvers<string>();
+  const check = (n: KubeObject) => {
+    const cidr = n.metadata.name === name ? assignedPodCidr(n) : undefined;
+    if (cidr) done.resolve(cidr);
+  };
+  nodes.addHandler({ onAdd: check, onUpdate: (_, n) => check(n) });
+  const slow = setTimeout(() => opts.onSlow?.(), opts.slowAfterMs ?? 5_000);
+  const onAbort = () => done.reject(new Error(`stopped while waiting for node ${name}'s pod CIDR`));
+  opts.signal?.addEventListener("abort", onAbort, { once: true });
+  if (opts.signal?.aborted) onAbort();
+  return done.promise.finally(() => {
+    clearTimeout(slow);
+    opts.signal?.removeEventListener("abort", onAbort);
   });
-  return blocks(pool, mask).filter((b) => !valid.some((t) => overlaps(b, t)));
 }

@@ -4,7 +4,8 @@ import { startControlPlane } from "../../control/mod.ts";
 import { Heartbeat } from "./heartbeat.ts";
 import type { MachineInfo } from "./machine.ts";
 import { type NodeFacts } from "./node_object.ts";
-import { claimName } from "./pod_cidr.ts";
+import { Informer } from "../../control/api/informer.ts";
+import { assignedPodCidr, localOverlap, waitForPodCidr } from "./pod_cidr.ts";
 import { NODE_LEASE_NAMESPACE, registerNode } from "./register.ts";
 
 const machine: MachineInfo = {
@@ -48,42 +49,55 @@ async function cluster() {
   };
 }
 
-Deno.test("registerNode() gives nodes registering at once distinct pod CIDRs, each claimed by a Lease", async () => {
+Deno.test("registerNode() creates the Node without a pod CIDR, and waitForPodCidr() resolves once one is assigned", async () => {
   await using c = await cluster();
-  const nodes = await Promise.all(
-    ["n1", "n2", "n3", "n4"].map((n) => registerNode(c.client, facts(n), { mask: 24 })),
-  );
-  const cidrs = nodes.map((n) => n.spec.podCIDR);
-  assert.equal(new Set(cidrs).size, 4, cidrs.join(" "));
-  for (const n of nodes) {
-    assert.match(n.spec.podCIDR, /^198\.18\.\d+\.0\/24$/);
-    assert.deepEqual(n.spec.podCIDRs, [n.spec.podCIDR]);
-    const claim = await c.client.get(R.leases, NODE_LEASE_NAMESPACE, claimName(n.spec.podCIDR));
-    assert.equal(claim.spec.holderIdentity, n.metadata.name);
-    assert.equal(claim.metadata.ownerReferences?.[0].uid, n.metadata.uid);
+  const node = await registerNode(c.client, facts("n1"));
+  assert.equal(node.spec?.podCIDR, undefined, "the control plane assigns it, not the node");
+  const nodes = new Informer(c.client, R.nodes, { fieldSelector: "metadata.name=n1" }).start();
+  try {
+    let slow = false;
+    const waiting = waitForPodCidr(nodes, "n1", { slowAfterMs: 50, onSlow: () => slow = true });
+    await new Promise((r) => setTimeout(r, 100));
+    assert.ok(slow, "a slow assignment is reported");
+    // What the node IPAM controller writes:
+    await c.client.patch(R.nodes, "", "n1", {
+      spec: { podCIDR: "198.18.4.0/22", podCIDRs: ["198.18.4.0/22"] },
+    });
+    assert.equal(await waiting, "198.18.4.0/22");
+    const stopped = new AbortController();
+    const never = waitForPodCidr(nodes, "other", { signal: stopped.signal });
+    stopped.abort();
+    await assert.rejects(never, /stopped while waiting for node other's pod CIDR/);
+  } finally {
+    await nodes.stop();
   }
 });
 
-Deno.test("registerNode() adopts an existing Node and keeps its pod CIDR, and skips blocks to avoid", async () => {
+Deno.test("registerNode() adopts an existing Node, keeps its pod CIDR, and writes a configured one only when it has none", async () => {
   await using c = await cluster();
-  const first = await registerNode(c.client, facts("n1"), { avoid: ["198.18.0.0/24"] });
-  assert.equal(
-    first.spec.podCIDR,
-    "198.18.4.0/22",
-    "the /22 holding an address already on this machine is skipped",
-  );
+  const first = await registerNode(c.client, facts("n1"), { podCIDR: "198.18.8.0/22" });
+  assert.deepEqual([first.spec.podCIDR, first.spec.podCIDRs], ["198.18.8.0/22", ["198.18.8.0/22"]]);
   const again = await registerNode(c.client, { ...facts("n1"), port: 10999 });
   assert.equal(again.metadata.uid, first.metadata.uid);
-  assert.equal(again.spec.podCIDR, first.spec.podCIDR);
+  assert.equal(again.spec.podCIDR, "198.18.8.0/22");
   assert.equal(again.status.daemonEndpoints.kubeletEndpoint.Port, 10999, "the status is refreshed");
+  await assert.rejects(
+    registerNode(c.client, facts("n1"), { podCIDR: "198.18.12.0/22" }),
+    /node n1 already has pod CIDR 198\.18\.8\.0\/22; it cannot change to the configured 198\.18\.12\.0\/22/,
+  );
+  await registerNode(c.client, facts("n2"));
+  const configured = await registerNode(c.client, facts("n2"), { podCIDR: "198.18.12.0/22" });
+  assert.equal(configured.spec.podCIDR, "198.18.12.0/22");
 });
 
-Deno.test("registerNode() takes over the claim of a node that no longer exists", async () => {
-  await using c = await cluster();
-  const gone = await registerNode(c.client, facts("gone"), { mask: 24 });
-  await c.client.delete(R.nodes, "", "gone");
-  const next = await registerNode(c.client, facts("next"), { mask: 24 });
-  assert.equal(next.spec.podCIDR, gone.spec.podCIDR, "the lowest block is free again");
+Deno.test("localOverlap() refuses a pod CIDR clashing with a subnet on this machine", () => {
+  assert.equal(localOverlap("198.18.0.0/22", ["10.0.0.0/8", "198.19.0.0/24"]), null);
+  assert.equal(
+    localOverlap("198.18.0.0/22", ["10.0.0.0/8", "198.18.2.0/24"]),
+    "pod CIDR 198.18.0.0/22 overlaps the subnet 198.18.2.0/24 already on this machine's interfaces",
+  );
+  assert.equal(assignedPodCidr({ metadata: {}, spec: { podCIDR: "198.18.0.0/22" } }), "198.18.0.0/22");
+  assert.equal(assignedPodCidr({ metadata: {}, spec: {} }), undefined);
 });
 
 Deno.test("Heartbeat renews the node Lease and posts the status only when it changed", async () => {

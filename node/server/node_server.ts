@@ -1,9 +1,10 @@
 /**
  * The node agent's HTTP endpoint (the kubelet's port): `/healthz`, `/pods` (the pods this node
- * runs) and `/containerLogs/{namespace}/{pod}/{container}`. It listens on the node's InternalIP;
- * only the API server should call it. It speaks HTTPS when given a serving certificate (the API
- * server then checks it against the cluster CA); it does not yet check who calls — verifying the
- * API server's bearer token is the security issue's part.
+ * runs) and `/containerLogs/{namespace}/{pod}/{container}`. It listens on the node's InternalIP.
+ * In a secured cluster it speaks HTTPS with the node's serving certificate (which the API server
+ * checks against the cluster CA) and answers only the API server: every request but `/healthz`
+ * must carry the API server's bearer JWT (`authenticate`, see api_server_auth.ts), else 401/403.
+ * Without `authenticate` (a development cluster without keys) it answers everyone.
  * @module
  */
 import { containerLogs, type LogSource } from "./container_logs.ts";
@@ -17,6 +18,10 @@ export interface NodeServerOptions {
   logs: LogSource;
   /** The pods this node runs (for `/pods`). */
   pods(): unknown[];
+  /** Checks the caller: null to serve the request, else the refusal to answer. */
+  authenticate?(req: Request): Promise<Response | null>;
+  /** `/exec`, `/attach` and `/portForward` (node/streaming): a response for those paths, else undefined. */
+  streaming?(req: Request, url: URL): Promise<Response> | undefined;
 }
 
 export interface NodeServer extends AsyncDisposable {
@@ -32,8 +37,12 @@ export async function handle(
   closing?: AbortSignal,
 ): Promise<Response> {
   const url = new URL(req.url);
+  if (url.pathname === "/healthz" && req.method === "GET") return new Response("ok");
+  const refused = await opts.authenticate?.(req);
+  if (refused) return refused;
   if (req.method !== "GET") return new Response("method not allowed", { status: 405 });
-  if (url.pathname === "/healthz") return new Response("ok");
+  const streamed = opts.streaming?.(req, url);
+  if (streamed) return await streamed;
   if (url.pathname === "/pods") {
     return Response.json({ kind: "PodList", apiVersion: "v1", metadata: {}, items: opts.pods() });
   }

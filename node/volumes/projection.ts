@@ -1,7 +1,8 @@
 /**
  * The files a configMap, secret, downwardAPI or projected volume holds, computed from the pod and
- * the objects it names: `items` (key → path, per-item mode), `defaultMode`, `optional`, and
- * downward API fields. Pure; `atomic_writer.ts` puts them on disk.
+ * the objects it names: `items` (key → path, per-item mode), `defaultMode`, `optional`, downward
+ * API fields, and ServiceAccount tokens (fetched beforehand by token_manager.ts and looked up
+ * here). Pure; `atomic_writer.ts` puts them on disk.
  *
  * @example
  * ```ts
@@ -10,7 +11,7 @@
  * ```
  * @module
  */
-import type { Pod, Volume } from "kubernetes-types/core/v1.d.ts";
+import type { Pod, ServiceAccountTokenProjection, Volume } from "kubernetes-types/core/v1.d.ts";
 import { FieldPathError, podFieldValue, resourceFieldValue } from "../env/field_path.ts";
 
 /** Thrown when a volume cannot be set up; the pod gets a `FailedMount` event with this message. */
@@ -29,6 +30,8 @@ export interface VolumeLookups {
   configMap(namespace: string, name: string): { data: Record<string, Uint8Array> } | undefined;
   secret(namespace: string, name: string): { data: Record<string, Uint8Array> } | undefined;
   allocatable: Record<string, string>;
+  /** The token for a `serviceAccountToken` projection of this pod; undefined when this node has none. */
+  serviceAccountToken?(source: ServiceAccountTokenProjection): string | undefined;
 }
 
 type KeyToPath = { key: string; path: string; mode?: number };
@@ -106,7 +109,10 @@ export function volumeFiles(
         addSecret(ns, s.secret.name ?? "", s.secret.items, mode, s.secret.optional ?? false, lookups, out);
       } else if (s.downwardAPI) addDownward(pod, s.downwardAPI.items ?? [], mode, lookups, out);
       else if (s.serviceAccountToken) {
-        throw new MountError("serviceAccountToken projections are not supported by this node yet");
+        checkPath(s.serviceAccountToken.path);
+        const token = lookups.serviceAccountToken?.(s.serviceAccountToken);
+        if (token === undefined) throw new MountError("no ServiceAccount token for this projection");
+        out.set(s.serviceAccountToken.path, { data: enc.encode(token), mode });
       } else throw new MountError("unsupported projected volume source");
     }
     return out;

@@ -1,6 +1,6 @@
 /**
- * Node-local volumes of a pod: emptyDir, configMap, secret, downwardAPI, projected (without
- * service account tokens) and hostPath, kept under
+ * Node-local volumes of a pod: emptyDir, configMap, secret, downwardAPI, projected (with
+ * ServiceAccount tokens, requested through the {@linkcode TokenManager}) and hostPath, kept under
  * `<data-dir>/kubelet/pods/<uid>/volumes/<plugin>/<name>` as the kubelet lays them out.
  * `setUp` is idempotent and cheap when nothing changed, so every sync calls it: that is how a
  * changed ConfigMap or Secret reaches a running pod (eventually, as upstream). `tearDown` removes
@@ -17,6 +17,7 @@ import type { Container, Pod, Volume } from "kubernetes-types/core/v1.d.ts";
 import type { Mount } from "../cri/api.ts";
 import { writeAtomically } from "./atomic_writer.ts";
 import { MountError, volumeFiles, type VolumeLookups } from "./projection.ts";
+import { type TokenManager, tokenKey } from "./token_manager.ts";
 
 /** The plugin directory name of a volume, as the kubelet's `kubernetes.io~<plugin>`. */
 export function pluginDir(v: Volume): string | null {
@@ -37,10 +38,16 @@ export function unsupportedVolume(v: Volume): string | null {
 
 export class VolumeManager {
   readonly root: string;
+  /** Where ServiceAccount tokens come from (none: their projections fail to mount). */
+  readonly tokens: TokenManager | undefined;
 
-  /** @param root the kubelet root (`<data-dir>/kubelet`) */
-  constructor(root: string) {
+  /**
+   * @param root the kubelet root (`<data-dir>/kubelet`)
+   * @param opts.tokens requests the tokens of `serviceAccountToken` projections
+   */
+  constructor(root: string, opts: { tokens?: TokenManager } = {}) {
     this.root = root;
+    this.tokens = opts.tokens;
   }
 
   podDir(uid: string): string {
@@ -68,14 +75,34 @@ export class VolumeManager {
     if (unsupported) throw new MountError(`${unsupported} volumes are not supported by this node`);
     if (v.hostPath) return await hostPath(v.hostPath.path, v.hostPath.type ?? "");
     const dir = `${this.podDir(uid)}/volumes/${pluginDir(v)}/${v.name}`;
-    const files = volumeFiles(pod, v, lookups);
+    const files = volumeFiles(pod, v, await this.#withTokens(pod, v, lookups));
     if (files) await writeAtomically(dir, files);
     else await Deno.mkdir(dir, { recursive: true, mode: 0o777 });
     return dir;
   }
 
-  /** Removes the pod's volume directories (hostPath volumes are left alone). */
+  /** `lookups` plus the tokens of the volume's `serviceAccountToken` projections. Throws MountError. */
+  async #withTokens(pod: Pod, v: Volume, lookups: VolumeLookups): Promise<VolumeLookups> {
+    const sources = (v.projected?.sources ?? []).flatMap((s) => s.serviceAccountToken ? [s.serviceAccountToken] : []);
+    if (!sources.length) return lookups;
+    if (!this.tokens) throw new MountError("serviceAccountToken projections are not supported by this node");
+    let tokens: Map<string, string>;
+    try {
+      tokens = await this.tokens.tokensFor(pod, sources);
+    } catch (e) {
+      throw new MountError(`failed to fetch token: ${(e as Error).message}`);
+    }
+    return { ...lookups, serviceAccountToken: (source) => tokens.get(tokenKey(source)) };
+  }
+
+  /** When the pod's volumes must be written again for a token refresh (ms), if ever. */
+  nextRefresh(uid: string): number | undefined {
+    return this.tokens?.nextRefresh(uid);
+  }
+
+  /** Removes the pod's volume directories (hostPath volumes are left alone) and forgets its tokens. */
   async tearDown(uid: string): Promise<void> {
+    this.tokens?.forgetPod(uid);
     await Deno.remove(this.podDir(uid), { recursive: true }).catch((e) => {
       if (!(e instanceof Deno.errors.NotFound)) throw e;
     });

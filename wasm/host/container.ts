@@ -7,6 +7,7 @@
 import { createWasi, type Wasi } from "../wasi/mod.ts";
 import { runCommand } from "./command.ts";
 import { type Instance, loadComponent, type LoadedComponent } from "./loader.ts";
+import { podFetch } from "./pod_fetch.ts";
 import { outgoingPolicy } from "./policy.ts";
 import { serveProxy } from "./proxy.ts";
 import type { ContainerExit, ContainerSpec } from "./spec.ts";
@@ -45,15 +46,26 @@ export type InstanceFactory = () => Promise<GuestInstance>;
  */
 export async function startContainer(spec: ContainerSpec, hooks: ContainerHooks): Promise<RunningContainer> {
   const loaded = await loadComponent(spec.component, spec.memoryLimitBytes);
-  const factory = instanceFactory(loaded, spec, hooks);
-  if (spec.component.kind === "command") return await runCommand(factory, spec, hooks);
-  return await serveProxy(factory, spec, hooks);
+  const net = spec.network ? podFetch(spec.network) : undefined;
+  const factory = instanceFactory(loaded, spec, hooks, net?.fetch);
+  let running: RunningContainer;
+  try {
+    running = spec.component.kind === "command"
+      ? await runCommand(factory, spec, hooks)
+      : await serveProxy(factory, spec, hooks);
+  } catch (e) {
+    net?.close();
+    throw e;
+  }
+  running.exited.finally(() => net?.close());
+  return running;
 }
 
 function instanceFactory(
   loaded: LoadedComponent,
   spec: ContainerSpec,
   hooks: ContainerHooks,
+  fetch?: typeof globalThis.fetch,
 ): InstanceFactory {
   const allow = spec.allowOutgoing ?? (spec.component.kind === "proxy" ? ["*"] : []);
   const outgoing = outgoingPolicy(allow);
@@ -70,6 +82,7 @@ function instanceFactory(
         readOnly: !!m.readOnly,
       })),
       outgoing,
+      fetch,
     });
     hooks.enter();
     let pending: Promise<Instance>;

@@ -4,6 +4,7 @@
  * @module
  */
 import type { PreparedComponent } from "../component_cache.ts";
+import type { PodNetwork } from "./pod_fetch.ts";
 
 /** A volume mount: a host directory shown to the guest at `guestPath`. */
 export interface Mount {
@@ -40,6 +41,12 @@ export interface ContainerSpec {
   allowOutgoing?: string[];
   /** At most this many instances of a proxy serve requests at once (default 4). */
   maxConcurrency?: number;
+  /**
+   * The pod's address and DNS configuration: outgoing `wasi:http` connections leave from the pod
+   * address and host names resolve through the pod's resolvers (see `pod_fetch.ts`). Without it
+   * the sandbox's own address and resolver are used.
+   */
+  network?: PodNetwork;
 }
 
 /** How a container ended. `reason` follows the kubelet's words. */

@@ -57,6 +57,38 @@ export class KubeletClient implements Disposable {
     return await fetch(base + path, { ...init, headers, ...(this.#client ? { client: this.#client } : {}) });
   }
 
+  /**
+   * Opens a WebSocket to `path` on the node agent (exec, attach, port-forward), offering
+   * `protocols`, with the same credential and CA as {@linkcode fetch}. Resolves once it is open,
+   * with the messages that arrived meanwhile (the node may speak first).
+   */
+  async webSocket(
+    node: KubeObject,
+    path: string,
+    protocols: string[],
+  ): Promise<{ socket: WebSocket; received: (string | ArrayBuffer)[] }> {
+    const base = this.endpoint(node);
+    if (!base) throw new Error(`node ${node.metadata.name} publishes no agent endpoint`);
+    const headers: Record<string, string> = {};
+    const creds = this.#credentials();
+    if (creds) headers.Authorization = `Bearer ${await creds.kubeletClientToken(node.metadata.name!)}`;
+    const ws = new WebSocket(base.replace(/^http/, "ws") + path, {
+      protocols,
+      headers,
+      ...(this.#client ? { client: this.#client } : {}),
+    } as unknown as string[]);
+    ws.binaryType = "arraybuffer";
+    const received: (string | ArrayBuffer)[] = [];
+    ws.onmessage = (e) => received.push(e.data);
+    await new Promise<void>((resolve, reject) => {
+      ws.onopen = () => resolve();
+      ws.onerror = (e) => reject(new Error((e as ErrorEvent).message ?? "the node refused the upgrade"));
+      ws.onclose = () => reject(new Error("the node closed the connection"));
+    });
+    ws.onerror = ws.onclose = null;
+    return { socket: ws, received };
+  }
+
   [Symbol.dispose](): void {
     this.#client?.close();
   }

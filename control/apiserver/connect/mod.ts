@@ -10,11 +10,16 @@
  * @module
  */
 import type { ApiServer } from "../server.ts";
+import { podAttach, podExec } from "./exec.ts";
 import { podLog } from "./pod_log.ts";
+import { podPortForward } from "./portforward.ts";
 
-/** Adds `pods/log` (and, later, exec/attach/portforward) to `server.connect`. */
+/** Adds `pods/log`, `pods/exec`, `pods/attach` and `pods/portforward` to `server.connect`. */
 export function registerConnectHandlers(server: ApiServer): void {
   server.connect.set("pods/log", podLog);
+  server.connect.set("pods/exec", podExec);
+  server.connect.set("pods/attach", podAttach);
+  server.connect.set("pods/portforward", podPortForward);
 }
 
-export { podLog };
+export { podAttach, podExec, podLog, podPortForward };

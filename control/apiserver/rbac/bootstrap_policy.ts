@@ -191,9 +191,11 @@ const SCHEDULER_RULES: PolicyRule[] = [
  * - garbage collector and namespace controller: read, patch and delete objects of every kind
  *   (owner references, cascading and namespace deletion) — upstream grants the same to both;
  * - updates: pod and workload status, ReplicaSets (deployment), ControllerRevisions (daemonset,
- *   statefulset), Endpoints and EndpointSlices, namespace status and finalize, node status;
+ *   statefulset), Endpoints and EndpointSlices, namespace status and finalize, node status, the
+ *   `kube-root-ca.crt` ConfigMaps (root CA publisher);
  * - creates: pods, ReplicaSets, ControllerRevisions, Jobs, PVCs (statefulset claims),
- *   ServiceAccounts, Endpoints, EndpointSlices, events, and its leader Lease;
+ *   ServiceAccounts, ConfigMaps (root CA publisher), Endpoints, EndpointSlices, events, and its
+ *   leader Lease;
  * - the clusterrole-aggregation controller: update (and escalate) ClusterRoles.
  */
 const CONTROLLER_MANAGER_RULES: PolicyRule[] = [
@@ -202,6 +204,7 @@ const CONTROLLER_MANAGER_RULES: PolicyRule[] = [
   r(["get", "update"], ["coordination.k8s.io"], ["leases"], ["kube-controller-manager"]),
   r(["delete", "deletecollection", "get", "list", "patch", "watch"], ["*"], ["*"]),
   r(["update"], [""], [
+    "configmaps",
     "namespaces/finalize",
     "namespaces/status",
     "nodes/status",
@@ -219,7 +222,7 @@ const CONTROLLER_MANAGER_RULES: PolicyRule[] = [
   ]),
   r(["update"], ["batch"], ["cronjobs/status", "jobs/status"]),
   r(["update"], ["discovery.k8s.io"], ["endpointslices"]),
-  r(["create"], [""], ["endpoints", "persistentvolumeclaims", "pods", "serviceaccounts"]),
+  r(["create"], [""], ["configmaps", "endpoints", "persistentvolumeclaims", "pods", "serviceaccounts"]),
   r(["create"], ["apps"], ["controllerrevisions", "replicasets"]),
   r(["create"], ["batch"], ["jobs"]),
   r(["create"], ["discovery.k8s.io"], ["endpointslices"]),
@@ -295,6 +298,10 @@ export function bootstrapClusterRoles(): KubeObject[] {
     clusterRole("system:kube-scheduler", SCHEDULER_RULES),
     clusterRole("system:kube-controller-manager", CONTROLLER_MANAGER_RULES),
     clusterRole("system:node", structuredClone(NODE_RULES as PolicyRule[])),
+    // Upstream's role lets kubelets create the CertificateSigningRequests that get and renew their
+    // client certificates; Skiff's node credentials come from the TokenRequest `nodes/<name>/token`
+    // instead (its handler lets a node ask only for its own name).
+    clusterRole("system:node-bootstrapper", [r(["create"], [""], ["nodes/token"])]),
   ];
 }
 
@@ -335,5 +342,11 @@ export function bootstrapClusterRoleBindings(): KubeObject[] {
       user("system:kube-controller-manager"),
     ]),
     binding("system:node", "system:node", []),
+    // kubeadm's `kubeadm:kubelet-bootstrap` (bootstrap tokens join) and
+    // `kubeadm:node-autoapprove-certificate-rotation` (nodes renew their own credential).
+    binding("system:node-bootstrapper", "system:node-bootstrapper", [
+      group("system:bootstrappers"),
+      group("system:nodes"),
+    ]),
   ];
 }

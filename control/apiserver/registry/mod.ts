@@ -26,7 +26,9 @@ import { persistentVolumeClaims, persistentVolumes } from "./core_storage.ts";
 import { leases } from "./coordination.ts";
 import { endpointSlices } from "./discovery.ts";
 import { eventsV1 } from "./events.ts";
+import { networkingResources } from "./networking.ts";
 import { runtimeClasses } from "./node.ts";
+import { plugins } from "./plugins.ts";
 import { rbacResources } from "./rbac.ts";
 import { priorityClasses } from "./scheduling.ts";
 
@@ -60,10 +62,12 @@ export function builtinResources(): ResourceDef[] {
     leases,
     runtimeClasses,
     endpointSlices,
+    ...networkingResources,
     eventsV1,
     priorityClasses,
     customResourceDefinitions,
     ...rbacResources,
     ...authorizationResources,
+    plugins,
   ];
 }

@@ -21,13 +21,17 @@ Deno.test("builtinResources() registers every resource the API serves", () => {
     "endpointslices.discovery.k8s.io",
     "events",
     "events.events.k8s.io",
+    "ingressclasses.networking.k8s.io",
+    "ingresses.networking.k8s.io",
     "jobs.batch",
     "leases.coordination.k8s.io",
     "limitranges",
     "namespaces",
+    "networkpolicies.networking.k8s.io",
     "nodes",
     "persistentvolumeclaims",
     "persistentvolumes",
+    "plugins.skiff.dev",
     "pods",
     "podtemplates",
     "priorityclasses.scheduling.k8s.io",
@@ -52,13 +56,14 @@ Deno.test("builtinResources() registers every resource the API serves", () => {
 Deno.test("every ResourceDef carries the fields discovery needs", () => {
   for (const d of defs) {
     const key = resourceKey(d);
-    assert.equal(d.version, "v1", key);
+    // Skiff's own kinds are alpha (skiff.dev/v1alpha1); upstream's are v1.
+    assert.equal(d.version, d.group === "skiff.dev" ? "v1alpha1" : "v1", key);
     assert.match(d.kind, /^[A-Z][A-Za-z]+$/, key);
     assert.equal(d.listKind, `${d.kind}List`, key);
     assert.match(d.plural, /^[a-z]+$/, key);
     assert.equal(d.singular, d.kind.toLowerCase(), key);
     assert.equal(typeof d.namespaced, "boolean", key);
-    assert.ok(d.schema, `${key} names its schema`);
+    assert.ok(d.schema || d.pruneUnknown, `${key} names its schema or prunes itself`);
     assert.ok(d.table && d.table.columns.length > 0, `${key} has a table`);
   }
 });
@@ -66,6 +71,7 @@ Deno.test("every ResourceDef carries the fields discovery needs", () => {
 Deno.test("every schema names a @kubernetes/client-node model", async () => {
   const models = new URL("../../../node_modules/@kubernetes/client-node/dist/gen/models/", import.meta.url);
   for (const d of defs) {
+    if (d.pruneUnknown) continue; // Skiff's own kinds prune and validate themselves (no upstream model)
     const stat = await Deno.stat(new URL(`${d.schema}.d.ts`, models)).catch(() => undefined);
     assert.ok(stat?.isFile, `${resourceKey(d)}: ${d.schema}`);
   }
@@ -77,9 +83,11 @@ Deno.test("scope, short names and categories match upstream", () => {
     "clusterrolebindings.rbac.authorization.k8s.io",
     "clusterroles.rbac.authorization.k8s.io",
     "customresourcedefinitions.apiextensions.k8s.io",
+    "ingressclasses.networking.k8s.io",
     "namespaces",
     "nodes",
     "persistentvolumes",
+    "plugins.skiff.dev",
     "priorityclasses.scheduling.k8s.io",
     "runtimeclasses.node.k8s.io",
     "selfsubjectaccessreviews.authorization.k8s.io",
@@ -93,6 +101,8 @@ Deno.test("scope, short names and categories match upstream", () => {
   assert.deepEqual(short("deployments.apps"), ["deploy"]);
   assert.deepEqual(short("services"), ["svc"]);
   assert.deepEqual(short("customresourcedefinitions.apiextensions.k8s.io"), ["crd", "crds"]);
+  assert.deepEqual(short("ingresses.networking.k8s.io"), ["ing"]);
+  assert.deepEqual(short("networkpolicies.networking.k8s.io"), ["netpol"]);
   const all = defs.filter((d) => d.categories?.includes("all")).map(resourceKey).sort();
   assert.deepEqual(all, [
     "cronjobs.batch",
@@ -122,7 +132,11 @@ Deno.test("subresources and generation tracking match upstream", () => {
     "customresourcedefinitions.apiextensions.k8s.io",
     "daemonsets.apps",
     "deployments.apps",
+    "ingressclasses.networking.k8s.io",
+    "ingresses.networking.k8s.io",
     "jobs.batch",
+    "networkpolicies.networking.k8s.io",
+    "plugins.skiff.dev",
     "replicasets.apps",
     "statefulsets.apps",
   ]);

@@ -10,7 +10,7 @@
  */
 import type { PreparedComponent } from "../../../wasm/component_cache.ts";
 import type { ContainerSpec } from "../../../wasm/host/spec.ts";
-import type { ContainerConfig } from "../api.ts";
+import type { ContainerConfig, DnsConfig } from "../api.ts";
 
 export interface SpecDefaults {
   defaultPort?: number;
@@ -23,6 +23,7 @@ export function containerSpec(
   component: PreparedComponent,
   podIP: string,
   defaults: SpecDefaults = {},
+  dns?: DnsConfig,
 ): ContainerSpec {
   const ports = config.ports.filter((p) => p.protocol === "TCP").map((p) => p.containerPort);
   return {
@@ -43,5 +44,7 @@ export function containerSpec(
       : undefined,
     memoryLimitBytes: config.resources.memoryLimitInBytes ?? defaults.defaultMemoryLimitBytes ??
       256 * 1024 * 1024,
+    // Outgoing wasi:http leaves from the pod's address and resolves through the pod's DNS.
+    network: { podIP, ...(dns ? { dns } : {}) },
   };
 }

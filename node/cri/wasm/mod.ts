@@ -59,6 +59,7 @@ export function wasmRuntime(
       images,
       handlers: [RUNTIME_NAME],
       version: `${RUNTIME_NAME}://${RUNTIME_VERSION}`,
+      sharedNetns: (namespace) => `${netnsPrefixFor(ctx.dataDir)}${namespace}`,
       async close(opts) {
         await runtime.close(opts);
         components.close();

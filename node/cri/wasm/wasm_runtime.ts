@@ -338,7 +338,7 @@ export class WasmRuntime implements RuntimeService {
     const spec = containerSpec(id, config, component, s.ip, {
       defaultPort: this.#opts.defaultPort,
       defaultMemoryLimitBytes: this.#opts.defaultMemoryLimitBytes,
-    });
+    }, sandboxConfig.dnsConfig);
     const logPath = `${sandboxConfig.logDirectory}/${config.logPath}`;
     await Deno.mkdir(logPath.slice(0, logPath.lastIndexOf("/")), { recursive: true });
     const record: ContainerRecord = {

@@ -1,0 +1,223 @@
+/**
+ * The shared vocabulary of Wasm plugins: the `Plugin` kind (`skiff.dev/v1alpha1`) as components
+ * read it, and the plugin host's HTTP protocol, spoken by the API server's admission chain and
+ * the scheduler (callers) and by `./skiff plugin-host` (the server, plugins/host). Pure.
+ *
+ * The protocol, over HTTPS on loopback (or wherever `--plugin-host` points):
+ * - `POST /admission/<plugin>/<validate|mutate>`: an `admission.k8s.io/v1` AdmissionReview in,
+ *   an AdmissionReview out (as a webhook answers). A plugin that fails (trap, timeout, memory,
+ *   capability, malformed answer, not loaded) answers a non-2xx {@linkcode PluginFailure}.
+ * - `POST /scheduler/cycle`: a {@linkcode SchedulingCycleRequest} (the pod and every candidate
+ *   node, projected) in, a {@linkcode SchedulingCycleResponse} out: one round trip per pod.
+ * - `GET /healthz`; `GET /plugins`: what is loaded (name, digest, generation, state).
+ * @module
+ */
+import type { ResourceRef } from "./client.ts";
+import type { KubeObject } from "./types.ts";
+
+/** The Plugin resource. */
+export const PLUGINS: ResourceRef = { group: "skiff.dev", version: "v1alpha1", plural: "plugins", namespaced: false };
+
+/** Plugin kinds (`spec.kind`). */
+export const PLUGIN_KINDS = ["admission", "scheduler", "runtime", "network", "ipam", "storage"] as const;
+export type PluginKind = typeof PLUGIN_KINDS[number];
+
+/** Host capabilities a Plugin may be granted (`spec.grants[].capability`). */
+export const CAPABILITIES = ["log", "state", "host-net", "host-mount", "host-process"] as const;
+export type Capability = typeof CAPABILITIES[number];
+
+/** One grant: a capability and its bounds (capability-specific, see docs/plugins.md). */
+export interface Grant {
+  capability: Capability;
+  bounds?: Record<string, unknown>;
+}
+
+/** An upstream `RuleWithOperations` (admissionregistration.k8s.io/v1). */
+export interface AdmissionRule {
+  operations?: string[];
+  apiGroups?: string[];
+  apiVersions?: string[];
+  /** `pods`, `pods/status`, `pods/<any>` (written with a star), a star alone, or star/star. */
+  resources?: string[];
+}
+
+/** `spec` of a Plugin. */
+export interface PluginSpec {
+  kind: PluginKind;
+  /** An OCI Wasm artifact; a tag is resolved to a digest by the host (`status.components[].digest`). */
+  image: string;
+  /** Settings, validated by the plugin when it is loaded (`configure`). */
+  config?: unknown;
+  grants?: Grant[];
+  /** Node-side kinds: the nodes that load it. */
+  nodeSelector?: Record<string, string>;
+  admission?: {
+    rules?: AdmissionRule[];
+    /** Only these namespaces (empty: every namespace, and cluster-scoped objects). */
+    namespaces?: string[];
+    /** Never these namespaces. */
+    excludeNamespaces?: string[];
+    /** Also call `mutate` (before validation); default false: only `validate`. */
+    mutating?: boolean;
+    /** Position among admission plugins (lower first; ties by name). Default 0. */
+    order?: number;
+  };
+  scheduler?: {
+    /** The scheduler profile (`schedulerName`) it joins; default `default-scheduler`. */
+    profile?: string;
+    /** Run its filter (default true) and its score (default true). */
+    filter?: boolean;
+    score?: boolean;
+    /** Score weight (default 1). */
+    weight?: number;
+  };
+  /** What a failed call means: Fail (default) or Ignore, as upstream webhooks. */
+  failurePolicy?: "Fail" | "Ignore";
+  /** Per-call deadline, 1–30 (default 10, as upstream webhooks). */
+  timeoutSeconds?: number;
+  /** Memory cap of each instance's linear memory (a quantity; default 64Mi). */
+  memory?: string;
+}
+
+/** One host's view of a Plugin (`status.components[]`). */
+export interface PluginComponentStatus {
+  /** The host: `plugin-host`, or `node/<name>`. */
+  name: string;
+  /** The digest of the artifact it runs. */
+  digest?: string;
+  observedGeneration?: number;
+  conditions: { type: "Loaded" | "Ready"; status: "True" | "False"; reason: string; message: string; lastTransitionTime: string }[];
+  /** The last failed call: what happened, when, and how many so far. */
+  lastError?: { message: string; reason: string; time: string; count: number };
+}
+
+export interface PluginObject extends KubeObject {
+  spec: PluginSpec;
+  status?: { components?: PluginComponentStatus[] };
+}
+
+/** How a plugin call failed (the host's answer body when it is not 2xx). */
+export interface PluginFailure {
+  kind: "PluginFailure";
+  plugin: string;
+  /** Closed vocabulary: see {@linkcode FailureReason}. */
+  reason: FailureReason;
+  message: string;
+}
+
+/**
+ * Why a call failed: the guest trapped, ran past its deadline, hit its memory cap, used a
+ * capability it was not granted, returned a malformed answer or an `error`; or the plugin is not
+ * loaded, or the host is unreachable (the caller's own reason).
+ */
+export type FailureReason =
+  | "Trap"
+  | "Timeout"
+  | "MemoryLimit"
+  | "CapabilityDenied"
+  | "MalformedResult"
+  | "PluginError"
+  | "NotLoaded"
+  | "Unreachable";
+
+/** A plugin-host failure as an Error (callers map it: failurePolicy, a filtered node). */
+export class PluginCallError extends Error {
+  constructor(readonly plugin: string, readonly reason: FailureReason, message: string) {
+    super(message);
+    this.name = "PluginCallError";
+  }
+}
+
+/** The scheduler's projected pod (the fields plugins need; WIT `pod-view`). */
+export interface PodRecord {
+  namespace: string;
+  name: string;
+  uid: string;
+  labels: [string, string][];
+  nodeSelector: [string, string][];
+  milliCpu: number;
+  memory: number;
+  priority: number;
+  /** Container and init container images. */
+  images: string[];
+  runtimeClass: string | null;
+}
+
+/** The scheduler's projected node (WIT `node-view`). */
+export interface NodeRecord {
+  name: string;
+  labels: [string, string][];
+  unschedulable: boolean;
+  taints: { key: string; value: string; effect: string }[];
+  allocatableMilliCpu: number;
+  allocatableMemory: number;
+  requestedMilliCpu: number;
+  requestedMemory: number;
+  podCount: number;
+  /** `status.images[].names` with sizes (upstream ImageLocality's input). */
+  images: { names: string[]; sizeBytes: number }[];
+}
+
+/** One node's filter answer (WIT `filter-result`): code as upstream's framework Status. */
+export interface FilterRecord {
+  code: "Success" | "Unschedulable" | "UnschedulableAndUnresolvable";
+  reason: string;
+}
+
+/** `POST /scheduler/cycle`. */
+export interface SchedulingCycleRequest {
+  /** Plugin names to run, each with what to run. */
+  plugins: { name: string; filter: boolean; score: boolean }[];
+  pod: PodRecord;
+  nodes: NodeRecord[];
+}
+
+/** Per plugin: filter answers and scores (parallel to the request's nodes), or its failure. */
+export interface SchedulingCycleResponse {
+  results: Record<string, { filter?: FilterRecord[]; scores?: number[]; failure?: PluginFailure }>;
+}
+
+/** Parses a quantity of bytes (`64Mi`, `1G`, `1048576`); NaN when malformed. */
+export function parseBytes(q: string): number {
+  const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(q.trim());
+  if (!m) return NaN;
+  const mult: Record<string, number> = {
+    "": 1,
+    Ki: 1024,
+    Mi: 1024 ** 2,
+    Gi: 1024 ** 3,
+    Ti: 1024 ** 4,
+    k: 1e3,
+    M: 1e6,
+    G: 1e9,
+    T: 1e12,
+  };
+  return Math.floor(Number(m[1]) * mult[m[2] ?? ""]);
+}
+
+/** Defaults of the fields every host reads. */
+export function pluginDefaults(spec: PluginSpec): Required<Pick<PluginSpec, "failurePolicy" | "timeoutSeconds" | "memory">> {
+  return {
+    failurePolicy: spec.failurePolicy ?? "Fail",
+    timeoutSeconds: spec.timeoutSeconds ?? 10,
+    memory: spec.memory ?? "64Mi",
+  };
+}
+
+/** Whether an upstream admission rule matches a request (webhook rule semantics). */
+export function ruleMatches(
+  rule: AdmissionRule,
+  req: { operation: string; group: string; version: string; resource: string; subresource: string },
+): boolean {
+  const any = (list: string[] | undefined, v: string) => (list ?? ["*"]).some((x) => x === "*" || x === v);
+  if (!any(rule.operations, req.operation)) return false;
+  if (!any(rule.apiGroups, req.group) || !any(rule.apiVersions, req.version)) return false;
+  const full = req.subresource ? `${req.resource}/${req.subresource}` : req.resource;
+  return (rule.resources ?? ["*"]).some((r) => {
+    if (r === "*/*") return true;
+    if (r === "*") return !req.subresource;
+    if (r.endsWith("/*")) return !!req.subresource && r.slice(0, -2) === req.resource;
+    if (r.startsWith("*/")) return !!req.subresource && r.slice(2) === req.subresource;
+    return r === full;
+  });
+}

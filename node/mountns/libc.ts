@@ -1,0 +1,345 @@
+/**
+ * The few Linux calls Deno has no API for, through `Deno.dlopen` of glibc, opened on first use
+ * (so modules importing this need `--allow-ffi` only when they call it):
+ *
+ * - `mknod` and `lsetxattr`: overlayfs whiteouts (a 0:0 character device) and opaque directories
+ *   (`trusted.overlay.opaque=y`) in unpacked layers; `lchown` for symlinks;
+ * - pseudo-terminals: `posix_openpt`, `grantpt`, `unlockpt`, `ptsname`, `ioctl(TIOCSWINSZ)`, and
+ *   `read`/`write`/`close` on the master (run on Deno's blocking pool, so a read waits without
+ *   blocking the event loop);
+ * - `socket`/`connect` of `AF_UNIX` `SOCK_SEQPACKET` sockets (conmon's attach socket).
+ * @module
+ */
+
+const SYMBOLS = {
+  mknod: { parameters: ["buffer", "u32", "u64"], result: "i32" },
+  lsetxattr: { parameters: ["buffer", "buffer", "buffer", "usize", "i32"], result: "i32" },
+  lgetxattr: { parameters: ["buffer", "buffer", "buffer", "usize"], result: "isize" },
+  open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
+  lchown: { parameters: ["buffer", "u32", "u32"], result: "i32" },
+  posix_openpt: { parameters: ["i32"], result: "i32" },
+  grantpt: { parameters: ["i32"], result: "i32" },
+  unlockpt: { parameters: ["i32"], result: "i32" },
+  ptsname: { parameters: ["i32"], result: "pointer" },
+  ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
+  read: { parameters: ["i32", "buffer", "usize"], result: "isize", nonblocking: true },
+  write: { parameters: ["i32", "buffer", "usize"], result: "isize", nonblocking: true },
+  close: { parameters: ["i32"], result: "i32" },
+  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  connect: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  shutdown: { parameters: ["i32", "i32"], result: "i32" },
+  bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  listen: { parameters: ["i32", "i32"], result: "i32" },
+  accept4: { parameters: ["i32", "pointer", "pointer", "i32"], result: "i32" },
+  recvmsg: { parameters: ["i32", "buffer", "i32"], result: "isize", nonblocking: true },
+  __errno_location: { parameters: [], result: "pointer" },
+} as const;
+
+type Lib = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+let lib: Lib | undefined;
+
+function libc(): Lib {
+  return lib ??= Deno.dlopen("libc.so.6", SYMBOLS).symbols;
+}
+
+/** A failed libc call, with its errno. */
+export class OsError extends Error {
+  override name = "OsError";
+  constructor(readonly call: string, readonly errno: number, what = "") {
+    super(`${call}${what ? ` ${what}` : ""} failed: errno ${errno}${ERRNO_NAMES[errno] ? ` (${ERRNO_NAMES[errno]})` : ""}`);
+  }
+}
+
+const ERRNO_NAMES: Record<number, string> = {
+  1: "EPERM",
+  2: "ENOENT",
+  5: "EIO",
+  9: "EBADF",
+  13: "EACCES",
+  17: "EEXIST",
+  22: "EINVAL",
+  95: "EOPNOTSUPP",
+  111: "ECONNREFUSED",
+};
+
+function errno(): number {
+  const p = libc().__errno_location();
+  return p ? new Deno.UnsafePointerView(p).getInt32() : 0;
+}
+
+function cstr(s: string): Uint8Array<ArrayBuffer> {
+  const b = new TextEncoder().encode(s);
+  const out = new Uint8Array(b.length + 1);
+  out.set(b);
+  return out;
+}
+
+function check(call: string, r: number | bigint, what = ""): number {
+  const n = Number(r);
+  if (n < 0) throw new OsError(call, errno(), what);
+  return n;
+}
+
+const S_IFCHR = 0o020000;
+const S_IFIFO = 0o010000;
+
+/** Makes an overlayfs whiteout (a character device 0:0) at `path`. */
+export function mkWhiteout(path: string): void {
+  check("mknod", libc().mknod(cstr(path), S_IFCHR, 0n), path);
+}
+
+/** Makes a named pipe at `path`. */
+export function mkFifo(path: string, mode: number): void {
+  check("mknod", libc().mknod(cstr(path), S_IFIFO | (mode & 0o7777), 0n), path);
+}
+
+/** Sets an extended attribute on `path` (not following a symlink). */
+export function setXattr(path: string, name: string, value: string): void {
+  const v = new TextEncoder().encode(value);
+  check("lsetxattr", libc().lsetxattr(cstr(path), cstr(name), v, BigInt(v.length), 0), path);
+}
+
+/** An extended attribute of `path` (not following a symlink), or undefined when it has none. */
+export function getXattr(path: string, name: string): string | undefined {
+  const buf = new Uint8Array(256);
+  const n = Number(libc().lgetxattr(cstr(path), cstr(name), buf, BigInt(buf.length)));
+  if (n < 0) return undefined;
+  return new TextDecoder().decode(buf.subarray(0, n));
+}
+
+/** Changes the owner of `path` without following a symlink. */
+export function lchown(path: string, uid: number, gid: number): void {
+  check("lchown", libc().lchown(cstr(path), uid >>> 0, gid >>> 0), path);
+}
+
+const O_RDWR = 2, O_NOCTTY = 0o400, O_CLOEXEC = 0o2000000;
+const TIOCSWINSZ = 0x5414n;
+
+/** A pseudo-terminal master, read and written through libc. */
+export class Pty {
+  readonly fd: number;
+  /** The slave's path (`/dev/pts/N`), opened by the process that gets the terminal. */
+  readonly slavePath: string;
+  #closed = false;
+
+  private constructor(fd: number, slavePath: string) {
+    this.fd = fd;
+    this.slavePath = slavePath;
+  }
+
+  /** Opens a new pty pair's master. */
+  static open(): Pty {
+    const l = libc();
+    const fd = check("posix_openpt", l.posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
+    try {
+      check("grantpt", l.grantpt(fd));
+      check("unlockpt", l.unlockpt(fd));
+      const p = l.ptsname(fd);
+      if (!p) throw new OsError("ptsname", errno());
+      return new Pty(fd, Deno.UnsafePointerView.getCString(p));
+    } catch (e) {
+      l.close(fd);
+      throw e;
+    }
+  }
+
+  /** A master received from elsewhere (see {@linkcode ConsoleSocket}). */
+  static fromFd(fd: number): Pty {
+    return new Pty(fd, "");
+  }
+
+  /** Sets the window size (rows and columns). */
+  resize(cols: number, rows: number): void {
+    if (this.#closed) return;
+    const ws = new Uint16Array([rows, cols, 0, 0]);
+    check("ioctl", libc().ioctl(this.fd, TIOCSWINSZ, new Uint8Array(ws.buffer)));
+  }
+
+  /** Reads what the terminal's programs wrote; null at the end (every slave closed: EIO). */
+  async read(max = 32 * 1024): Promise<Uint8Array | null> {
+    if (this.#closed) return null;
+    const buf = new Uint8Array(max);
+    const n = Number(await libc().read(this.fd, buf, BigInt(max)));
+    if (n <= 0) return null;
+    return buf.subarray(0, n);
+  }
+
+  /** Writes input to the terminal. */
+  async write(data: Uint8Array): Promise<void> {
+    let off = 0;
+    while (off < data.length && !this.#closed) {
+      const chunk = data.slice(off);
+      const n = Number(await libc().write(this.fd, chunk, BigInt(chunk.length)));
+      if (n < 0) throw new OsError("write", errno(), "pty");
+      off += n;
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    libc().close(this.fd);
+  }
+}
+
+const AF_UNIX = 1, SOCK_SEQPACKET = 5, SOCK_CLOEXEC = 0o2000000, O_PATH = 0o10000000;
+
+/** A connected `AF_UNIX` `SOCK_SEQPACKET` socket (each read returns one packet). */
+export class SeqPacketSocket {
+  readonly fd: number;
+  #closed = false;
+
+  private constructor(fd: number) {
+    this.fd = fd;
+  }
+
+  /**
+   * Connects to the socket at `path`. A path longer than a socket address can hold is reached
+   * through `/proc/self/fd/<dir fd>/<name>`.
+   */
+  static connect(path: string): SeqPacketSocket {
+    const l = libc();
+    let dirFd = -1;
+    if (new TextEncoder().encode(path).length >= 100) {
+      const slash = path.lastIndexOf("/");
+      dirFd = check("open", l.open(cstr(path.slice(0, slash)), O_PATH | O_CLOEXEC, 0), path);
+      path = `/proc/self/fd/${dirFd}/${path.slice(slash + 1)}`;
+    }
+    try {
+      return SeqPacketSocket.#connect(path);
+    } finally {
+      if (dirFd >= 0) l.close(dirFd);
+    }
+  }
+
+  static #connect(path: string): SeqPacketSocket {
+    const l = libc();
+    const fd = check("socket", l.socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+    const p = new TextEncoder().encode(path);
+    if (p.length >= 108) {
+      l.close(fd);
+      throw new OsError("connect", 36, `${path} (path too long)`);
+    }
+    const addr = new Uint8Array(110);
+    addr[0] = AF_UNIX; // sa_family, little endian u16
+    addr.set(p, 2);
+    if (l.connect(fd, addr, 2 + p.length + 1) < 0) {
+      const e = errno();
+      l.close(fd);
+      throw new OsError("connect", e, path);
+    }
+    return new SeqPacketSocket(fd);
+  }
+
+  /** One packet, or null at the end. */
+  async read(max = 8192): Promise<Uint8Array | null> {
+    if (this.#closed) return null;
+    const buf = new Uint8Array(max);
+    const n = Number(await libc().read(this.fd, buf, BigInt(max)));
+    if (n <= 0) return null;
+    return buf.subarray(0, n);
+  }
+
+  async write(data: Uint8Array): Promise<void> {
+    if (this.#closed) return;
+    const copy = data.slice();
+    const n = Number(await libc().write(this.fd, copy, BigInt(copy.length)));
+    if (n < 0) throw new OsError("write", errno(), "socket");
+  }
+
+  /** Shuts down the writing half (the peer reads the end of its input). */
+  closeWrite(): void {
+    if (!this.#closed) libc().shutdown(this.fd, 1);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    libc().shutdown(this.fd, 2);
+    libc().close(this.fd);
+  }
+}
+
+const SOCK_STREAM = 1, SOCK_NONBLOCK = 0o4000, EAGAIN = 11, SOL_SOCKET = 1, SCM_RIGHTS = 1;
+
+/**
+ * A listening `--console-socket` (the OCI runtimes' way of handing over a terminal): the
+ * runtime connects and sends the pseudo-terminal master it allocated as an `SCM_RIGHTS` message.
+ */
+export class ConsoleSocket {
+  readonly path: string;
+  readonly #fd: number;
+  #closed = false;
+
+  private constructor(path: string, fd: number) {
+    this.path = path;
+    this.#fd = fd;
+  }
+
+  static listen(path: string): ConsoleSocket {
+    const l = libc();
+    const p = new TextEncoder().encode(path);
+    if (p.length >= 108) throw new OsError("bind", 36, `${path} (path too long)`);
+    const fd = check("socket", l.socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    const addr = new Uint8Array(110);
+    addr[0] = AF_UNIX;
+    addr.set(p, 2);
+    if (l.bind(fd, addr, 2 + p.length + 1) < 0 || l.listen(fd, 1) < 0) {
+      const e = errno();
+      l.close(fd);
+      throw new OsError("bind", e, path);
+    }
+    return new ConsoleSocket(path, fd);
+  }
+
+  /**
+   * Waits for the runtime to connect and send the terminal; polls every few ms until
+   * `giveUp()` says to stop (the runtime exited). Resolves to the master, or null.
+   */
+  async receive(giveUp: () => boolean, timeoutMs = 30_000): Promise<Pty | null> {
+    const l = libc();
+    const end = Date.now() + timeoutMs;
+    let conn = -1;
+    while (conn < 0) {
+      if (this.#closed || giveUp() || Date.now() > end) return null;
+      conn = l.accept4(this.#fd, null, null, SOCK_CLOEXEC);
+      if (conn < 0) {
+        const e = errno();
+        if (e !== EAGAIN) throw new OsError("accept", e, this.path);
+        await new Promise((r) => setTimeout(r, 3));
+      }
+    }
+    try {
+      const data = new Uint8Array(4096);
+      const iov = new BigUint64Array(2);
+      iov[0] = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(data)));
+      iov[1] = BigInt(data.length);
+      const control = new Uint8Array(64);
+      const msg = new BigUint64Array(7); // struct msghdr on x86-64 (56 bytes)
+      msg[2] = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(iov)));
+      msg[3] = 1n;
+      msg[4] = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(control)));
+      msg[5] = BigInt(control.length);
+      const n = Number(await l.recvmsg(conn, new Uint8Array(msg.buffer), 0));
+      if (n < 0) throw new OsError("recvmsg", errno(), this.path);
+      const view = new DataView(control.buffer);
+      const len = Number(view.getBigUint64(0, true));
+      const level = view.getInt32(8, true), type = view.getInt32(12, true);
+      if (len < 20 || level !== SOL_SOCKET || type !== SCM_RIGHTS) {
+        throw new OsError("recvmsg", 22, `${this.path}: no terminal was sent`);
+      }
+      return Pty.fromFd(view.getInt32(16, true));
+    } finally {
+      l.close(conn);
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    libc().close(this.#fd);
+    try {
+      Deno.removeSync(this.path);
+    } catch { /* gone */ }
+  }
+}

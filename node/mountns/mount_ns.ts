@@ -1,0 +1,204 @@
+/**
+ * The node agent's own mount namespace, where crun runs. crun 1.8 refuses to create containers
+ * on a "hybrid" cgroup machine (cgroup v1 controllers plus a cgroup2 mount holding any
+ * controller); inside this namespace `/sys/fs/cgroup/unified` is unmounted, so crun sees plain
+ * cgroup v1 and its limits apply. The host's mount table is not changed, except for two bind
+ * mounts under the node's data dir that hold the namespace:
+ *
+ * - `<dir>` is bound onto itself with private propagation (a namespace file may only be bound on
+ *   a private mount), and
+ * - `<dir>/mnt` is the namespace itself (`unshare --mount=<dir>/mnt`).
+ *
+ * The namespace outlives the agent (it is a bind mount), so a restarted agent enters the same one
+ * and finds the overlay mounts of the containers it adopts. `/run/netns` is a shared mount (as
+ * `ip netns add` makes it) and the namespace is its slave: network namespaces added later on the
+ * host appear inside; mounts made inside never appear on the host.
+ *
+ * Processes enter it with `nsenter --mount=<dir>/mnt` ({@linkcode MountNamespace.argv}); the agent
+ * process itself stays on the host (a multi-threaded process cannot `setns` a mount namespace).
+ *
+ * @example
+ * ```ts ignore
+ * const ns = await MountNamespace.open(`${dataDir}/oci/ns`);
+ * await ns.run(["crun", "--root", root, "list"]);
+ * await ns.close(); // clean node shutdown only
+ * ```
+ * @module
+ */
+
+const NSENTER = "/usr/bin/nsenter";
+const UNSHARE = "/usr/bin/unshare";
+const MOUNT = "/usr/bin/mount";
+const UMOUNT = "/usr/bin/umount";
+
+/** A command failed; `stderr` says why. */
+export class CommandError extends Error {
+  override name = "CommandError";
+  constructor(readonly argv: string[], readonly code: number, readonly stderr: string) {
+    super(`${argv.join(" ")} failed (${code}): ${stderr.trim() || "no message"}`);
+  }
+}
+
+const dec = new TextDecoder();
+
+/** Runs argv; resolves to stdout, throws {@linkcode CommandError} on a non-zero exit. */
+export async function run(
+  argv: string[],
+  opts: { stdin?: string; cwd?: string; timeoutMs?: number } = {},
+): Promise<string> {
+  const child = new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    cwd: opts.cwd,
+    stdin: opts.stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (opts.stdin !== undefined) {
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(opts.stdin));
+    await w.close();
+  }
+  const timer = opts.timeoutMs ? setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs) : undefined;
+  try {
+    const out = await child.output();
+    if (out.code !== 0) throw new CommandError(argv, out.code, dec.decode(out.stderr));
+    return dec.decode(out.stdout);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** One line of `/proc/self/mountinfo`. */
+export interface MountInfo {
+  mountPoint: string;
+  fsType: string;
+  /** Optional fields, e.g. `shared:1`, `master:2`. */
+  optional: string[];
+}
+
+/** Parses mountinfo text (octal escapes in paths decoded). */
+export function parseMountInfo(text: string): MountInfo[] {
+  const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8)));
+  const out: MountInfo[] = [];
+  for (const line of text.split("\n")) {
+    if (!line) continue;
+    const f = line.split(" ");
+    const sep = f.indexOf("-");
+    if (sep < 6) continue;
+    out.push({ mountPoint: unescape(f[4]), optional: f.slice(6, sep), fsType: f[sep + 1] });
+  }
+  return out;
+}
+
+function mounts(): MountInfo[] {
+  return parseMountInfo(Deno.readTextFileSync("/proc/self/mountinfo"));
+}
+
+/** Whether `path` is a mount point on the host (the agent's namespace). */
+export function isMountPoint(path: string): boolean {
+  return mounts().some((m) => m.mountPoint === path);
+}
+
+/**
+ * Makes `/run/netns` a shared mount, as `ip netns add` does on first use, so that network
+ * namespaces created later reach slave mount namespaces.
+ */
+export async function ensureSharedNetnsDir(): Promise<void> {
+  await Deno.mkdir("/run/netns", { recursive: true });
+  const m = mounts().findLast((x) => x.mountPoint === "/run/netns");
+  if (m?.optional.some((o) => o.startsWith("shared:"))) return;
+  if (!m) await run([MOUNT, "--bind", "/run/netns", "/run/netns"]);
+  await run([MOUNT, "--make-shared", "/run/netns"]);
+}
+
+/** Whether the host has a cgroup2 mount next to v1 controllers (crun's "hybrid mode"). */
+export function hybridCgroups(): boolean {
+  try {
+    const controllers = Deno.readTextFileSync("/sys/fs/cgroup/unified/cgroup.controllers").trim();
+    return controllers.length > 0;
+  } catch {
+    return false;
+  }
+}
+
+export class MountNamespace {
+  /** The directory holding the namespace file (a private bind mount). */
+  readonly dir: string;
+  /** The namespace file, `<dir>/mnt`. */
+  readonly file: string;
+
+  private constructor(dir: string) {
+    this.dir = dir;
+    this.file = `${dir}/mnt`;
+  }
+
+  /**
+   * Opens the namespace kept in `dir`, creating it when there is none (or when the machine
+   * rebooted and only the empty file is left). Idempotent.
+   */
+  static async open(dir: string): Promise<MountNamespace> {
+    const ns = new MountNamespace(dir.replace(/\/+$/, ""));
+    await ensureSharedNetnsDir();
+    await Deno.mkdir(ns.dir, { recursive: true });
+    const all = mounts();
+    const dirMount = all.findLast((m) => m.mountPoint === ns.dir);
+    if (!dirMount) {
+      await run([MOUNT, "--bind", ns.dir, ns.dir]);
+      await run([MOUNT, "--make-private", ns.dir]);
+    } else if (dirMount.optional.some((o) => o.startsWith("shared:"))) {
+      await run([MOUNT, "--make-private", ns.dir]);
+    }
+    if (all.some((m) => m.mountPoint === ns.file && m.fsType === "nsfs")) return ns;
+    await Deno.writeFile(ns.file, new Uint8Array());
+    // Inside: drop the cgroup2 mount (crun then sees cgroup v1 only). `-l` in case something
+    // holds it; a machine without it has nothing to unmount.
+    await run([
+      UNSHARE,
+      `--mount=${ns.file}`,
+      "--propagation",
+      "slave",
+      "/bin/sh",
+      "-c",
+      "if grep -q ' /sys/fs/cgroup/unified ' /proc/self/mountinfo; then umount -l /sys/fs/cgroup/unified; fi",
+    ]);
+    return ns;
+  }
+
+  /**
+   * The argv running a command inside the namespace (`cwd` is `/` unless `wd` is given). The
+   * working directory is entered after the namespace: nsenter's own `--wd` opens it in the host's
+   * namespace, and mounts onto relative paths from there fail with EINVAL.
+   */
+  argv(cmd: string[], wd?: string): string[] {
+    const inner = wd ? ["/bin/sh", "-c", 'cd "$0" && exec "$@"', wd, ...cmd] : cmd;
+    return [NSENTER, `--mount=${this.file}`, "--", ...inner];
+  }
+
+  /** Runs `cmd` inside the namespace; resolves to its stdout. */
+  run(cmd: string[], opts: { wd?: string; stdin?: string; timeoutMs?: number } = {}): Promise<string> {
+    return run(this.argv(cmd, opts.wd), { stdin: opts.stdin, timeoutMs: opts.timeoutMs });
+  }
+
+  /** Runs a shell script inside the namespace (one process for several steps). */
+  sh(script: string, opts: { wd?: string; timeoutMs?: number } = {}): Promise<string> {
+    return this.run(["/bin/sh", "-ec", script], opts);
+  }
+
+  /**
+   * Removes the namespace from the host (a clean node shutdown, after every container is gone):
+   * it ends once no process is left in it.
+   */
+  async close(): Promise<void> {
+    for (const path of [this.file, this.dir]) {
+      if (!isMountPoint(path)) continue;
+      await run([UMOUNT, "-l", path]).catch((e) => {
+        if (isMountPoint(path)) throw e;
+      });
+    }
+  }
+}
+
+/** Quotes a word for `/bin/sh`. */
+export function shq(s: string): string {
+  return /^[A-Za-z0-9_./:=@%+,-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`;
+}

@@ -1,0 +1,159 @@
+/**
+ * A plugin runner: the process that runs ONE plugin's component (`deno run` with read access to
+ * the component's folder and write access to its state file only; no net, env, run or ffi).
+ * The plugin host starts it, writes calls to its stdin and reads answers from its stdout
+ * (protocol.ts); it kills it when a call runs past its deadline, which is the only way to stop a
+ * spinning guest in Deno 2.9.6. Inside, each call runs synchronously on one instance; an
+ * instance that trapped, hit its memory cap, used an ungranted capability or answered garbage is
+ * dropped and a fresh one is made (and configured) before the next call.
+ * @module
+ */
+import { loadComponent } from "../../wasm/host/loader.ts";
+import type { PreparedComponent } from "../../wasm/component_cache.ts";
+import { createWasi } from "../../wasm/wasi/mod.ts";
+import { admissionOps } from "../admission/binding.ts";
+import { schedulerOps } from "../scheduler/binding.ts";
+import { capabilityImports } from "./capabilities.ts";
+import { findExport, KINDS } from "./kinds.ts";
+import {
+  type CallFailure,
+  CapabilityDenied,
+  type GuestOps,
+  MalformedResult,
+  type RunnerCall,
+  type RunnerConfig,
+  type RunnerMessage,
+} from "./protocol.ts";
+
+const OPS: Partial<Record<string, GuestOps>> = { admission: admissionOps, scheduler: schedulerOps };
+
+const encoder = new TextEncoder();
+function send(m: RunnerMessage): void {
+  const bytes = encoder.encode(JSON.stringify(m) + "\n");
+  for (let at = 0; at < bytes.length;) at += Deno.stdout.writeSync(bytes.subarray(at));
+}
+
+/** The last lines the guest wrote to stderr (QuickJS prints its panics there). */
+let stderrTail = "";
+
+/** A readable reason out of a guest failure. */
+export function classify(e: unknown, memories: WebAssembly.Memory[], memoryBytes: number): CallFailure & { recycle: boolean } {
+  if (e instanceof CapabilityDenied) return { reason: "CapabilityDenied", message: e.message, recycle: true };
+  if (e instanceof MalformedResult) return { reason: "MalformedResult", message: `the plugin answered garbage: ${e.message}`, recycle: true };
+  // jco throws an export's `result::err` as the variant itself ({tag, val}), or with `payload`.
+  const payload = (e as { payload?: unknown })?.payload ??
+    (e && typeof e === "object" && !(e instanceof Error) && "tag" in e ? e : undefined);
+  if (payload !== undefined) {
+    const p = payload as { tag?: string; val?: unknown };
+    const text = p && typeof p === "object" && "tag" in p ? `${p.tag}: ${typeof p.val === "string" ? p.val : JSON.stringify(p.val)}` : String(payload);
+    return { reason: "PluginError", message: `the plugin returned an error: ${text}`, recycle: false };
+  }
+  const near = memories.some((m) => m.buffer.byteLength >= memoryBytes - memoryBytes / 8);
+  const tail = stderrTail;
+  if (near || /out of memory|memory allocation|Maximum memory size/i.test(tail + String(e))) {
+    return { reason: "MemoryLimit", message: `the plugin ran out of memory (limit ${Math.round(memoryBytes / 1048576)} MiB)`, recycle: true };
+  }
+  const guest = /message: Some\("((?:[^"\\]|\\.)*)"\)/.exec(tail)?.[1];
+  const what = e instanceof Error ? e.message : String(e);
+  return { reason: "Trap", message: `the plugin trapped: ${guest ? `${guest} (${what})` : what}`, recycle: true };
+}
+
+async function main(): Promise<void> {
+  const config = JSON.parse(Deno.args[0]) as RunnerConfig;
+  const ops = OPS[config.kind];
+  const t0 = performance.now();
+  if (!ops) return startFailed({ reason: "NotLoaded", message: `this host does not run ${config.kind} plugins` });
+  let loaded;
+  try {
+    loaded = await loadComponent({ ...config.component, kind: "command" } as PreparedComponent, config.memoryBytes);
+  } catch (e) {
+    return startFailed({ reason: "NotLoaded", message: `the component could not be loaded: ${(e as Error).message}` });
+  }
+  const decoder = new TextDecoder();
+  const sinks = {
+    log: (level: string, message: string) => send({ id: 0, log: { level, message } }),
+    loadState: () => readState(config.stateFile),
+    saveState: (entries: [string, Uint8Array][]) => writeState(config.stateFile, entries),
+  };
+  const caps = capabilityImports(config.plugin, config.grants, sinks);
+  let instance: { iface: Record<string, unknown>; memories: WebAssembly.Memory[]; close(): void } | null = null;
+
+  async function fresh() {
+    stderrTail = "";
+    const wasi = createWasi({
+      env: [],
+      args: [config.plugin],
+      preopens: [],
+      stdout: (b) => send({ id: 0, log: { level: "info", message: decoder.decode(b).trimEnd() } }),
+      stderr: (b) => (stderrTail = (stderrTail + decoder.decode(b)).slice(-4096)),
+    });
+    const inst = await loaded!.instantiate({ ...wasi.imports, ...caps });
+    const ifaces = KINDS[config.kind].exports.map((x) => findExport(inst.exports, x));
+    const iface = Object.assign({}, ...ifaces) as Record<string, unknown>;
+    if (ifaces.some((i) => !i)) throw new Error(`the component does not export ${KINDS[config.kind].exports.join(", ")}`);
+    ops!.configure(iface, config.settings);
+    return { iface, memories: inst.memories, close: () => wasi.close() };
+  }
+
+  try {
+    instance = await fresh();
+  } catch (e) {
+    const f = classify(e, [], config.memoryBytes);
+    return startFailed({ reason: f.reason === "PluginError" ? "PluginError" : f.reason, message: `configure failed: ${f.message}` });
+  }
+  send({ id: 0, ready: true, loadMs: Math.round(performance.now() - t0) });
+
+  let buffered = "";
+  for await (const chunk of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {
+    buffered += chunk;
+    let nl: number;
+    while ((nl = buffered.indexOf("\n")) >= 0) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      if (!line) continue;
+      const call = JSON.parse(line) as RunnerCall;
+      let recycled = false;
+      try {
+        if (!instance) {
+          instance = await fresh();
+          recycled = true;
+        }
+        const op = ops[call.op];
+        if (!op) throw new MalformedResult(`unknown operation ${call.op}`);
+        // `?? null`: an undefined answer would vanish from the JSON.
+        send({ id: call.id, ok: op(instance.iface, ...call.args) ?? null, ...(recycled ? { recycled } : {}) });
+      } catch (e) {
+        const f = classify(e, instance?.memories ?? [], config.memoryBytes);
+        if (f.recycle && instance) {
+          instance.close();
+          instance = null;
+        }
+        send({ id: call.id, fail: { reason: f.reason, message: f.message }, recycled: f.recycle });
+      }
+    }
+  }
+}
+
+function startFailed(fail: CallFailure): void {
+  send({ id: -1, fail });
+  Deno.exit(1);
+}
+
+function readState(file?: string): [string, Uint8Array][] {
+  if (!file) return [];
+  try {
+    const data = JSON.parse(Deno.readTextFileSync(file)) as [string, string][];
+    return data.map(([k, v]) => [k, Uint8Array.from(atob(v), (c) => c.charCodeAt(0))]);
+  } catch {
+    return [];
+  }
+}
+
+function writeState(file: string | undefined, entries: [string, Uint8Array][]): void {
+  if (!file) return;
+  const data = entries.map(([k, v]) => [k, btoa(String.fromCharCode(...v))]);
+  Deno.writeTextFileSync(`${file}.tmp`, JSON.stringify(data));
+  Deno.renameSync(`${file}.tmp`, file);
+}
+
+if (import.meta.main) await main();

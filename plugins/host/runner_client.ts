@@ -1,0 +1,207 @@
+/**
+ * The plugin host's side of one runner process: start it with narrow permissions, send calls,
+ * enforce each call's deadline by killing the process (SIGKILL stops a spinning guest in
+ * ≈10 ms; nothing else does), and report its exit. A killed runner fails every call in flight
+ * on it; the host starts a new one.
+ * @module
+ */
+import { PluginCallError } from "../../control/api/plugins.ts";
+import type { RunnerConfig, RunnerMessage } from "./protocol.ts";
+
+const ENTRY = new URL("./runner.ts", import.meta.url).pathname;
+
+/** Options of {@linkcode Runner.start}. */
+export interface RunnerOptions {
+  config: RunnerConfig;
+  /** Log lines of the plugin (`log` capability, stdout). */
+  onLog?(level: string, message: string): void;
+  /** The process exited (for any reason) after it was ready. */
+  onExit?(code: number, signal: string | null): void;
+  /** How long loading may take (default 30 s). */
+  startTimeoutMs?: number;
+  /** V8 heap of the runner, MiB (default 128). */
+  heapMiB?: number;
+}
+
+interface Pending {
+  resolve(v: unknown): void;
+  reject(e: Error): void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+/** One running runner process. */
+export class Runner implements AsyncDisposable {
+  readonly plugin: string;
+  /** How long the runner took to load and configure the plugin, ms. */
+  loadMs = 0;
+  /** Instances recycled after a failed call. */
+  recycles = 0;
+  readonly #child: Deno.ChildProcess;
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #pending = new Map<number, Pending>();
+  readonly #opts: RunnerOptions;
+  #next = 1;
+  #dead: string | null = null;
+  #killedFor: string | null = null;
+  readonly exited: Promise<Deno.CommandStatus>;
+
+  private constructor(child: Deno.ChildProcess, opts: RunnerOptions) {
+    this.#child = child;
+    this.#opts = opts;
+    this.plugin = opts.config.plugin;
+    this.#writer = child.stdin.getWriter();
+    this.exited = child.status;
+  }
+
+  /** Starts a runner and waits until the plugin is loaded and configured; throws PluginCallError. */
+  static async start(opts: RunnerOptions): Promise<Runner> {
+    const { config } = opts;
+    const read = [config.component.dir];
+    const write = config.stateFile ? [config.stateFile.replace(/\/[^/]*$/, "")] : [];
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--no-config",
+        "--no-lock",
+        "--no-prompt",
+        "--no-remote",
+        `--allow-read=${[...read, ...write].join(",")}`,
+        ...(write.length ? [`--allow-write=${write.join(",")}`] : []),
+        `--v8-flags=--max-old-space-size=${opts.heapMiB ?? 128}`,
+        ENTRY,
+        JSON.stringify(config),
+      ],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const r = new Runner(child, opts);
+    const ready = Promise.withResolvers<void>();
+    r.#read(ready);
+    const stderr = r.#stderr();
+    const timer = setTimeout(() => {
+      ready.reject(new PluginCallError(config.plugin, "NotLoaded", "the plugin did not load in time"));
+    }, opts.startTimeoutMs ?? 30_000);
+    child.status.then(async (s) => {
+      r.#dead = r.#killedFor ?? `the runner exited (${s.signal ?? `code ${s.code}`})`;
+      for (const [id, p] of r.#pending) {
+        clearTimeout(p.timer);
+        p.reject(new PluginCallError(config.plugin, "Trap", `the plugin's process ended: ${r.#dead}`));
+        r.#pending.delete(id);
+      }
+      const err = (await stderr).trim().split("\n").slice(-3).join(" | ");
+      ready.reject(new PluginCallError(config.plugin, "NotLoaded", `the runner exited before it was ready${err ? `: ${err}` : ""}`));
+      opts.onExit?.(s.code, s.signal);
+    });
+    try {
+      await ready.promise;
+    } catch (e) {
+      r.kill();
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
+    return r;
+  }
+
+  /** Calls a guest operation; rejects with PluginCallError (Timeout kills the process). */
+  call(op: string, args: unknown[], timeoutMs: number): Promise<unknown> {
+    if (this.#dead) {
+      return Promise.reject(new PluginCallError(this.plugin, "NotLoaded", `the plugin's process ended: ${this.#dead}`));
+    }
+    const id = this.#next++;
+    const { promise, resolve, reject } = Promise.withResolvers<unknown>();
+    const timer = setTimeout(() => {
+      this.#killedFor = `a call ran past its ${timeoutMs / 1000}s deadline`;
+      this.#pending.delete(id);
+      reject(new PluginCallError(this.plugin, "Timeout", `the plugin ran past its ${timeoutMs / 1000}s deadline and was killed`));
+      this.kill();
+    }, timeoutMs);
+    this.#pending.set(id, { resolve, reject, timer });
+    this.#writer.write(new TextEncoder().encode(JSON.stringify({ id, op, args }) + "\n")).catch(() => {});
+    return promise;
+  }
+
+  /** Calls in flight. */
+  get inflight(): number {
+    return this.#pending.size;
+  }
+
+  get alive(): boolean {
+    return this.#dead === null;
+  }
+
+  /** The process id (tests). */
+  get pid(): number {
+    return this.#child.pid;
+  }
+
+  /** Kills the process at once. */
+  kill(): void {
+    try {
+      this.#child.kill("SIGKILL");
+    } catch { /* already gone */ }
+  }
+
+  /** Waits for calls in flight (at most `graceMs`), then stops the process. */
+  async stop(graceMs = 30_000): Promise<void> {
+    const until = Date.now() + graceMs;
+    while (this.#pending.size && Date.now() < until && !this.#dead) await new Promise((r) => setTimeout(r, 5));
+    this.#killedFor ??= "stopped";
+    await this.#writer.close().catch(() => {});
+    const timer = setTimeout(() => this.kill(), 1000);
+    await this.exited;
+    clearTimeout(timer);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.kill();
+    await this.exited;
+  }
+
+  async #read(ready: PromiseWithResolvers<void>): Promise<void> {
+    let buffered = "";
+    try {
+      for await (const chunk of this.#child.stdout.pipeThrough(new TextDecoderStream())) {
+        buffered += chunk;
+        let nl: number;
+        while ((nl = buffered.indexOf("\n")) >= 0) {
+          const line = buffered.slice(0, nl);
+          buffered = buffered.slice(nl + 1);
+          if (line) this.#message(JSON.parse(line) as RunnerMessage, ready);
+        }
+      }
+    } catch { /* the process died; status handles it */ }
+  }
+
+  #message(m: RunnerMessage, ready: PromiseWithResolvers<void>): void {
+    if (m.id === 0) {
+      if ("ready" in m) {
+        this.loadMs = m.loadMs;
+        ready.resolve();
+      } else if ("log" in m) this.#opts.onLog?.(m.log.level, m.log.message);
+      return;
+    }
+    if (m.id === -1 && "fail" in m) {
+      ready.reject(new PluginCallError(this.plugin, m.fail.reason, m.fail.message));
+      return;
+    }
+    const p = this.#pending.get(m.id);
+    if (!p || !("ok" in m || "fail" in m)) return;
+    this.#pending.delete(m.id);
+    clearTimeout(p.timer);
+    if ("ok" in m) p.resolve(m.ok);
+    else {
+      if ("recycled" in m && m.recycled) this.recycles++;
+      p.reject(new PluginCallError(this.plugin, m.fail.reason, m.fail.message));
+    }
+  }
+
+  async #stderr(): Promise<string> {
+    let text = "";
+    try {
+      for await (const chunk of this.#child.stderr.pipeThrough(new TextDecoderStream())) text = (text + chunk).slice(-4096);
+    } catch { /* closed */ }
+    return text;
+  }
+}

@@ -1,0 +1,396 @@
+/**
+ * The plugin host (`./skiff plugin-host`): loads the control-plane plugins (admission and
+ * scheduler kinds) named by Plugin objects, one runner process each, and serves the calls of
+ * the API server and the scheduler over HTTP (the protocol of control/api/plugins.ts).
+ *
+ * - **Hot loading.** It watches Plugins: a new generation is pulled, prepared and started beside
+ *   the running version; once it is ready, new calls go to it, and the old runner is stopped
+ *   after the calls in flight on it finish. A version that fails to load leaves the previous one
+ *   serving. A deleted Plugin is drained and stopped.
+ * - **Containment.** A call past its deadline kills the plugin's runner (the only way to stop a
+ *   spinning guest); traps, memory exhaustion, ungranted capabilities and malformed answers fail
+ *   the call and recycle the instance inside the runner. Either way the failure is recorded in
+ *   the Plugin's status (`lastError`) and the runner is started again; other plugins, and this
+ *   process, are untouched.
+ * - **Status.** `status.components[name=plugin-host]`: the digest, observedGeneration, the
+ *   Loaded and Ready conditions, and the last error.
+ * @module
+ */
+import type { Client } from "../../control/api/client.ts";
+import { Informer } from "../../control/api/informer.ts";
+import {
+  type FailureReason,
+  parseBytes,
+  PluginCallError,
+  type PluginComponentStatus,
+  type PluginFailure,
+  type PluginObject,
+  PLUGINS,
+  type SchedulingCycleRequest,
+  type SchedulingCycleResponse,
+} from "../../control/api/plugins.ts";
+import { ApiError } from "../../control/api/status.ts";
+import { type AdmissionReviewRequest, toReviewResponse, toWitRequest, type WitAdmissionResponse } from "../admission/binding.ts";
+import { KINDS } from "./kinds.ts";
+import { PluginCache, PluginRefusedError } from "./prepare.ts";
+import { Runner } from "./runner_client.ts";
+
+
+/** Where plugin images come from (node/registry in `./skiff plugin-host`; a map in tests). */
+export type PullFn = (image: string, signal?: AbortSignal) => Promise<{ digest: string; bytes: Uint8Array }>;
+
+/** Options of a {@linkcode PluginHost}. */
+export interface PluginHostOptions {
+  /** Holds `cache/` (transpiled components) and `state/` (the plugins' state stores). */
+  dataDir: string;
+  pull: PullFn;
+  /** Watches Plugins and writes their status; without it, call {@linkcode PluginHost.apply} yourself. */
+  client?: Client;
+  /** Required bearer token of callers (the API server, the scheduler). */
+  token?: string;
+  /** This host's name in `status.components` (default `plugin-host`). */
+  componentName?: string;
+  log?(line: string): void;
+  now?(): number;
+}
+
+interface Entry {
+  name: string;
+  plugin: PluginObject;
+  generation: number;
+  digest: string;
+  runner: Runner | null;
+  /** A restart in progress. */
+  starting: Promise<void> | null;
+  restarts: number;
+  lastError?: PluginComponentStatus["lastError"];
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** The plugin host. `await using` stops every runner. */
+export class PluginHost implements AsyncDisposable {
+  readonly #opts: PluginHostOptions;
+  readonly #cache: PluginCache;
+  readonly #entries = new Map<string, Entry>();
+  /** Per-plugin serialization of apply/remove. */
+  readonly #queues = new Map<string, Promise<void>>();
+  readonly #statusTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  readonly #name: string;
+  #closed = false;
+  #informer: Informer<PluginObject> | null = null;
+
+  constructor(opts: PluginHostOptions) {
+    this.#opts = opts;
+    this.#cache = new PluginCache(`${opts.dataDir}/cache`);
+    this.#name = opts.componentName ?? "plugin-host";
+  }
+
+  /** The loaded plugins: name, digest, generation, whether a runner is up, restarts. */
+  list(): { name: string; kind: string; digest: string; generation: number; ready: boolean; restarts: number; pid?: number }[] {
+    return [...this.#entries.values()].map((e) => ({
+      name: e.name,
+      kind: e.plugin.spec.kind,
+      digest: e.digest,
+      generation: e.generation,
+      ready: !!e.runner?.alive,
+      restarts: e.restarts,
+      pid: e.runner?.pid,
+    }));
+  }
+
+  /** Watches Plugins until `signal` aborts (needs `client`). */
+  async run(signal: AbortSignal): Promise<void> {
+    if (!this.#opts.client) throw new Error("the plugin host needs a client to watch Plugins");
+    const inf = this.#informer = new Informer<PluginObject>(this.#opts.client, PLUGINS);
+    inf.addHandler({
+      onAdd: (p) => void this.apply(p),
+      onUpdate: (_, p) => void this.apply(p),
+      onDelete: (p) => void this.remove(p.metadata.name!),
+    });
+    inf.start();
+    await new Promise<void>((r) => signal.addEventListener("abort", () => r(), { once: true }));
+    await inf.stop();
+  }
+
+  /** Loads or replaces a plugin (no-op when that generation already runs). Resolves when done. */
+  apply(plugin: PluginObject): Promise<void> {
+    return this.#serial(plugin.metadata.name!, () => this.#apply(plugin));
+  }
+
+  /** Unloads a plugin after its calls in flight. */
+  remove(name: string): Promise<void> {
+    return this.#serial(name, async () => {
+      const e = this.#entries.get(name);
+      this.#entries.delete(name);
+      await e?.runner?.stop();
+    });
+  }
+
+  #serial(name: string, f: () => Promise<void>): Promise<void> {
+    const next = (this.#queues.get(name) ?? Promise.resolve()).then(f).catch((e) => this.#log(`plugin ${name}: ${e?.message ?? e}`));
+    this.#queues.set(name, next);
+    return next;
+  }
+
+  async #apply(plugin: PluginObject): Promise<void> {
+    const name = plugin.metadata.name!;
+    const kind = plugin.spec?.kind;
+    if (!kind || KINDS[kind]?.host !== "plugin-host" || this.#closed) return;
+    const generation = plugin.metadata.generation ?? 1;
+    const cur = this.#entries.get(name);
+    if (cur && cur.generation === generation) {
+      cur.plugin = plugin;
+      return;
+    }
+    let digest = "";
+    try {
+      const pulled = await this.#opts.pull(plugin.spec.image);
+      digest = pulled.digest;
+      const component = await this.#cache.prepare(kind, pulled.bytes);
+      const entry: Entry = cur
+        ? { ...cur, plugin, generation, digest, runner: null, starting: null }
+        : { name, plugin, generation, digest, runner: null, starting: null, restarts: 0 };
+      const t0 = performance.now();
+      entry.runner = await this.#startRunner(entry, component);
+      const old = cur?.runner;
+      // Swap: new calls go to the new version; the old one finishes what it has in flight.
+      Object.assign(cur ?? entry, entry);
+      this.#entries.set(name, cur ?? entry);
+      old?.stop().catch(() => {});
+      this.#log(`plugin ${name}: loaded ${digest} (generation ${generation}) in ${Math.round(performance.now() - t0)} ms`);
+      await this.#writeStatus(name, plugin, {
+        digest,
+        generation,
+        loaded: ["True", "Loaded", `runs ${digest}`],
+        ready: ["True", "Ready", "serving calls"],
+      });
+    } catch (e) {
+      const reason = e instanceof PluginRefusedError
+        ? "ComponentRefused"
+        : e instanceof PluginCallError
+        ? (e.reason === "PluginError" ? "ConfigInvalid" : "LoadFailed")
+        : "ImagePullFailed";
+      const message = (e as Error).message;
+      this.#log(`plugin ${name}: could not load generation ${generation}: ${message}`);
+      await this.#writeStatus(name, plugin, {
+        digest: cur?.digest ?? digest,
+        generation: cur?.generation,
+        loaded: ["False", reason, message],
+        ready: cur?.runner?.alive ? ["True", "PreviousVersion", `still serving ${cur.digest}`] : ["False", reason, message],
+      });
+    }
+  }
+
+  async #startRunner(entry: Entry, component: Awaited<ReturnType<PluginCache["prepare"]>>): Promise<Runner> {
+    const spec = entry.plugin.spec;
+    const grants = spec.grants ?? [];
+    const stateDir = `${this.#opts.dataDir}/state`;
+    if (grants.some((g) => g.capability === "state")) await Deno.mkdir(stateDir, { recursive: true });
+    let runner: Runner | null = null;
+    runner = await Runner.start({
+      config: {
+        plugin: entry.name,
+        kind: spec.kind,
+        component,
+        settings: JSON.stringify(spec.config ?? {}),
+        grants,
+        memoryBytes: parseBytes(spec.memory ?? "64Mi"),
+        stateFile: grants.some((g) => g.capability === "state") ? `${stateDir}/${entry.name}.json` : undefined,
+      },
+      onLog: (level, message) => this.#log(`plugin ${entry.name} [${level}]: ${message}`),
+      onExit: () => {
+        // Killed after a deadline, or crashed: start it again unless it was replaced or stopped.
+        if (!runner || this.#closed || this.#entries.get(entry.name)?.runner !== runner) return;
+        const e = this.#entries.get(entry.name)!;
+        const generation = e.generation;
+        e.runner = null;
+        e.restarts++;
+        e.starting = (async () => {
+          await sleep(Math.min(5000, 50 * 2 ** Math.min(6, e.restarts - 1)));
+          if (this.#closed || this.#entries.get(entry.name) !== e || e.generation !== generation) return;
+          try {
+            const again = await this.#startRunner(e, component);
+            if (this.#entries.get(entry.name) === e && e.generation === generation && !this.#closed) e.runner = again;
+            else await again.stop();
+          } catch (err) {
+            this.#log(`plugin ${entry.name}: restart failed: ${(err as Error).message}`);
+          } finally {
+            e.starting = null;
+          }
+        })();
+      },
+    });
+    return runner;
+  }
+
+  /** Calls a plugin's operation, waiting for a restart in progress within the deadline. */
+  async call(name: string, op: string, args: unknown[]): Promise<unknown> {
+    const e = this.#entries.get(name);
+    if (!e) throw new PluginCallError(name, "NotLoaded", `plugin "${name}" is not loaded by the plugin host`);
+    const timeoutMs = (e.plugin.spec.timeoutSeconds ?? 10) * 1000;
+    const deadline = Date.now() + timeoutMs;
+    while (!e.runner?.alive && Date.now() < deadline) {
+      if (e.starting) await Promise.race([e.starting, sleep(deadline - Date.now())]);
+      else await sleep(5);
+    }
+    if (!e.runner?.alive) throw new PluginCallError(name, "NotLoaded", `plugin "${name}" is restarting`);
+    try {
+      return await e.runner.call(op, args, Math.max(1, deadline - Date.now()));
+    } catch (err) {
+      if (err instanceof PluginCallError) this.#recordFailure(e, err.reason, err.message);
+      throw err;
+    }
+  }
+
+  #recordFailure(e: Entry, reason: FailureReason, message: string): void {
+    const time = new Date(this.#now()).toISOString();
+    e.lastError = { message, reason, time, count: (e.lastError?.count ?? 0) + 1 };
+    this.#log(`plugin ${e.name}: call failed: ${reason}: ${message}`);
+    if (this.#statusTimers.has(e.name)) return;
+    // At most one status write per plugin per second.
+    this.#statusTimers.set(
+      e.name,
+      setTimeout(() => {
+        this.#statusTimers.delete(e.name);
+        if (this.#entries.get(e.name) !== e) return;
+        this.#writeStatus(e.name, e.plugin, {
+          digest: e.digest,
+          generation: e.generation,
+          loaded: ["True", "Loaded", `runs ${e.digest}`],
+          ready: ["True", "Ready", "serving calls"],
+        }).catch(() => {});
+      }, 1000),
+    );
+  }
+
+  async #writeStatus(
+    name: string,
+    plugin: PluginObject,
+    s: { digest: string; generation?: number; loaded: [string, string, string]; ready: [string, string, string] },
+  ): Promise<void> {
+    const client = this.#opts.client;
+    if (!client || this.#closed) return;
+    const now = new Date(this.#now()).toISOString();
+    const entry = this.#entries.get(name);
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const obj = attempt === 0 ? structuredClone(plugin) : await client.tryGet<PluginObject>(PLUGINS, "", name);
+      if (!obj) return;
+      const comps = obj.status?.components ?? [];
+      const prev = comps.find((c) => c.name === this.#name);
+      const cond = (type: "Loaded" | "Ready", [status, reason, message]: [string, string, string]) => {
+        const old = prev?.conditions.find((c) => c.type === type);
+        return {
+          type,
+          status: status as "True" | "False",
+          reason,
+          message,
+          lastTransitionTime: old && old.status === status ? old.lastTransitionTime : now,
+        };
+      };
+      const mine: PluginComponentStatus = {
+        name: this.#name,
+        ...(s.digest ? { digest: s.digest } : {}),
+        ...(s.generation !== undefined ? { observedGeneration: s.generation } : {}),
+        conditions: [cond("Loaded", s.loaded), cond("Ready", s.ready)],
+        ...(entry?.lastError ? { lastError: entry.lastError } : {}),
+      };
+      obj.status = { ...obj.status, components: [...comps.filter((c) => c.name !== this.#name), mine] };
+      try {
+        await client.updateStatus(PLUGINS, obj);
+        return;
+      } catch (e) {
+        if (e instanceof ApiError && e.code === 404) return;
+        if (!(e instanceof ApiError && e.code === 409)) {
+          this.#log(`plugin ${name}: could not write status: ${(e as Error).message}`);
+          return;
+        }
+      }
+    }
+  }
+
+  /** The HTTP API (control/api/plugins.ts). */
+  handler = async (req: Request): Promise<Response> => {
+    const url = new URL(req.url);
+    if (url.pathname === "/healthz") return new Response("ok");
+    if (this.#opts.token && req.headers.get("authorization") !== `Bearer ${this.#opts.token}`) {
+      return json({ kind: "Status", message: "Unauthorized", code: 401 }, 401);
+    }
+    if (req.method === "GET" && url.pathname === "/plugins") return json(this.list());
+    const adm = /^\/admission\/([^/]+)\/(validate|mutate)$/.exec(url.pathname);
+    if (req.method === "POST" && adm) return await this.#admission(decodeURIComponent(adm[1]), adm[2], await req.json());
+    if (req.method === "POST" && url.pathname === "/scheduler/cycle") return json(await this.cycle(await req.json()));
+    return json({ kind: "Status", message: `no route for ${req.method} ${url.pathname}`, code: 404 }, 404);
+  };
+
+  async #admission(name: string, phase: string, review: { request?: AdmissionReviewRequest }): Promise<Response> {
+    const request = review?.request;
+    if (!request?.uid) return json({ kind: "Status", message: "the body is not an AdmissionReview with a request", code: 400 }, 400);
+    const e = this.#entries.get(name);
+    if (e && e.plugin.spec.kind !== "admission") return failure(name, "NotLoaded", `plugin "${name}" is a ${e.plugin.spec.kind} plugin`);
+    try {
+      const answer = await this.call(name, phase, [toWitRequest(request)]) as WitAdmissionResponse;
+      return json({
+        apiVersion: "admission.k8s.io/v1",
+        kind: "AdmissionReview",
+        response: toReviewResponse(request.uid, answer, phase === "mutate"),
+      });
+    } catch (err) {
+      if (err instanceof PluginCallError) return failure(name, err.reason, err.message);
+      throw err;
+    }
+  }
+
+  /** One scheduling cycle: every requested plugin over the pod and nodes, in parallel. */
+  async cycle(req: SchedulingCycleRequest): Promise<SchedulingCycleResponse> {
+    const results: SchedulingCycleResponse["results"] = {};
+    await Promise.all(req.plugins.map(async (p) => {
+      try {
+        const e = this.#entries.get(p.name);
+        if (e && e.plugin.spec.kind !== "scheduler") {
+          throw new PluginCallError(p.name, "NotLoaded", `plugin "${p.name}" is a ${e.plugin.spec.kind} plugin`);
+        }
+        results[p.name] = await this.call(p.name, "cycle", [req.pod, req.nodes, { filter: p.filter, score: p.score }]) as {
+          filter?: never;
+          scores?: number[];
+        };
+      } catch (err) {
+        const e = err instanceof PluginCallError ? err : new PluginCallError(p.name, "Trap", String(err));
+        results[p.name] = { failure: { kind: "PluginFailure", plugin: p.name, reason: e.reason, message: e.message } };
+      }
+    }));
+    return { results };
+  }
+
+  #log(line: string): void {
+    (this.#opts.log ?? ((l: string) => console.error(l)))(line);
+  }
+
+  #now(): number {
+    return (this.#opts.now ?? Date.now)();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.#closed = true;
+    for (const t of this.#statusTimers.values()) clearTimeout(t);
+    await this.#informer?.stop();
+    await Promise.allSettled([...this.#queues.values()]);
+    await Promise.allSettled([...this.#entries.values()].map(async (e) => {
+      await e.starting;
+      await e.runner?.stop(2000);
+    }));
+    this.#entries.clear();
+    this.#cache[Symbol.dispose]();
+  }
+}
+
+function json(body: unknown, status = 200): Response {
+  return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
+}
+
+function failure(plugin: string, reason: FailureReason, message: string): Response {
+  const body: PluginFailure = { kind: "PluginFailure", plugin, reason, message };
+  return json(body, reason === "NotLoaded" ? 503 : 500);
+}

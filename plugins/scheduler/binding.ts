@@ -1,0 +1,92 @@
+/**
+ * The scheduler kind's binding: the projected records of control/api/plugins.ts ↔ the WIT
+ * records of `skiff:scheduler@0.1.0`. `cycle` runs in the runner: the plugin's filter over every
+ * node, then its score over those that passed — two guest calls, one round trip — and refuses
+ * malformed answers (wrong lengths, unknown codes, scores outside [0, 100]).
+ * @module
+ */
+import type { FilterRecord, NodeRecord, PodRecord } from "../../control/api/plugins.ts";
+import { type GuestOps, MalformedResult } from "../host/protocol.ts";
+
+const label = ([key, value]: [string, string]) => ({ key, value });
+
+/** PodRecord → WIT pod-view (u64 as BigInt, as jco lowers them). Pure. */
+export function witPod(p: PodRecord): Record<string, unknown> {
+  return {
+    namespace: p.namespace,
+    name: p.name,
+    uid: p.uid,
+    labels: p.labels.map(label),
+    nodeSelector: p.nodeSelector.map(label),
+    milliCpu: BigInt(Math.max(0, Math.trunc(p.milliCpu))),
+    memory: BigInt(Math.max(0, Math.trunc(p.memory))),
+    priority: p.priority | 0,
+    images: p.images,
+    runtimeClass: p.runtimeClass ?? undefined,
+  };
+}
+
+/** NodeRecord → WIT node-view. Pure. */
+export function witNode(n: NodeRecord): Record<string, unknown> {
+  const u = (x: number) => BigInt(Math.max(0, Math.trunc(x)));
+  return {
+    name: n.name,
+    labels: n.labels.map(label),
+    unschedulable: n.unschedulable,
+    taints: n.taints,
+    allocatableMilliCpu: u(n.allocatableMilliCpu),
+    allocatableMemory: u(n.allocatableMemory),
+    requestedMilliCpu: u(n.requestedMilliCpu),
+    requestedMemory: u(n.requestedMemory),
+    podCount: n.podCount >>> 0,
+    images: n.images.map((i) => ({ names: i.names, sizeBytes: u(i.sizeBytes) })),
+  };
+}
+
+const CODES: Record<string, FilterRecord["code"]> = {
+  "success": "Success",
+  "unschedulable": "Unschedulable",
+  "unschedulable-and-unresolvable": "UnschedulableAndUnresolvable",
+};
+
+/** What the runner calls on the `scheduling` export. */
+export const schedulerOps: GuestOps = {
+  configure: (s, settings: string) => (s.configure as (x: string) => void)(settings),
+  cycle(s, pod: PodRecord, nodes: NodeRecord[], what: { filter: boolean; score: boolean }) {
+    const wp = witPod(pod);
+    const wn = nodes.map(witNode);
+    let filter: FilterRecord[] | undefined;
+    let passing = wn.map((_, i) => i);
+    if (what.filter) {
+      const got = (s.filter as (p: unknown, n: unknown[]) => unknown)(wp, wn);
+      if (!Array.isArray(got) || got.length !== nodes.length) {
+        throw new MalformedResult(`filter answered ${Array.isArray(got) ? got.length : "no"} results for ${nodes.length} nodes`);
+      }
+      filter = got.map((r: { code?: string; reason?: unknown }, i) => {
+        const code = CODES[r?.code ?? ""];
+        if (!code) throw new MalformedResult(`filter answered an unknown code for node ${nodes[i].name}`);
+        return { code, reason: String(r.reason ?? "").slice(0, 1024) };
+      });
+      passing = passing.filter((i) => filter![i].code === "Success");
+    }
+    let scores: number[] | undefined;
+    if (what.score) {
+      scores = new Array(nodes.length).fill(0);
+      if (passing.length) {
+        const raw = (s.score as (p: unknown, n: unknown[]) => unknown)(wp, passing.map((i) => wn[i]));
+        // jco lifts list<u32> as a Uint32Array.
+        const got = ArrayBuffer.isView(raw) ? Array.from(raw as Uint32Array) : raw;
+        if (!Array.isArray(got) || got.length !== passing.length) {
+          throw new MalformedResult(`score answered ${Array.isArray(got) ? got.length : "no"} scores for ${passing.length} nodes`);
+        }
+        got.forEach((v, j) => {
+          if (!(typeof v === "number" && v >= 0 && v <= 100)) {
+            throw new MalformedResult(`score ${v} for node ${nodes[passing[j]].name} is outside [0, 100]`);
+          }
+          scores![passing[j]] = v;
+        });
+      }
+    }
+    return { filter, scores };
+  },
+};

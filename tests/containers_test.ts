@@ -1,0 +1,631 @@
+/**
+ * OCI containers end to end: a real control plane (with the exec, attach, port-forward and log
+ * connect handlers), scheduler and controllers in this process, a real node agent running crun
+ * through conmon in its own mount namespace next to the Wasm runtime, images built during the
+ * run from the host's busybox-static and pushed to a real registry, and kubectl v1.32.
+ * @module
+ */
+import assert from "node:assert/strict";
+import { stringify } from "yaml";
+import { Client, R } from "../control/api/client.ts";
+import type { KubeObject } from "../control/api/types.ts";
+import { runtimeProbes } from "../control/apiserver/admission/probes.ts";
+import { registerConnectHandlers } from "../control/apiserver/connect/mod.ts";
+import { startControllerManager } from "../control/controllers/manager.ts";
+import { startControlPlane } from "../control/mod.ts";
+import { startScheduler } from "../control/scheduler/mod.ts";
+import { writeKubeconfig } from "../cli/kubeconfig.ts";
+import { CRUN, freeRange, OCI_ROOT } from "../node/cri/oci/testing.ts";
+import {
+  ensureRuntimeClass,
+  type NodeAgent,
+  nodeRuntime,
+  type NodeRuntimeSettings,
+  OCI_CONDITION,
+  startNodeAgent,
+} from "../node/mod.ts";
+import { fixturePrerequisites } from "./fixtures/build.ts";
+import {
+  BUSYBOX_STATIC,
+  busyboxImage,
+  hostileImage,
+  pushImage,
+} from "./fixtures/oci/images.ts";
+import { pushFixture } from "./fixtures/push.ts";
+import { KUBECTL, type KubectlResult, testWith } from "./harness.ts";
+import { DOCKER_REGISTRY, startRegistry, type TestRegistry } from "./registry.ts";
+
+export const CONTAINER_PREREQUISITES = [OCI_ROOT, CRUN, KUBECTL, DOCKER_REGISTRY, BUSYBOX_STATIC];
+
+/** A cluster with one node running both runtimes. */
+export interface ContainerCluster extends AsyncDisposable {
+  url: string;
+  dataDir: string;
+  kubeconfig: string;
+  client: Client;
+  registry: TestRegistry;
+  agent: NodeAgent;
+  /** The busybox image (httpd on 8080), pushed. */
+  busybox: string;
+  kubectl(args: string[], opts?: { stdin?: string; timeoutMs?: number }): Promise<KubectlResult>;
+  /** Applies manifests with kubectl. */
+  apply(...objects: KubeObject[]): Promise<void>;
+  restartAgent(): Promise<NodeAgent>;
+  close(): Promise<void>;
+}
+
+let clusters = 0;
+
+export async function startContainerCluster(
+  opts: { runtime?: NodeRuntimeSettings; controllers?: boolean } = {},
+): Promise<ContainerCluster> {
+  const dataDir = await Deno.makeTempDir({ prefix: "skiff-ctr-test-" });
+  const cp = await startControlPlane({
+    kvPath: `${dataDir}/state.kv`,
+    port: 0,
+    compactionIntervalMs: 0,
+    admission: [runtimeProbes()],
+  });
+  registerConnectHandlers(cp.server);
+  const kubeconfig = `${dataDir}/kubeconfig`;
+  await writeKubeconfig(kubeconfig, cp.url);
+  const client = new Client({ server: cp.url });
+  const ac = new AbortController();
+  const scheduler = startScheduler({
+    client,
+    signal: ac.signal,
+    leaderElection: false,
+    initialBackoffMs: 100,
+    maxBackoffMs: 500,
+  });
+  const manager = startControllerManager({
+    client,
+    signal: ac.signal,
+    options: { leaderElect: false, controllers: opts.controllers === false ? ["node-ipam-controller"] : ["*"] },
+  });
+  await ensureRuntimeClass(client, "wasm");
+  await ensureRuntimeClass(client, "oci");
+  const registry = await startRegistry();
+  const bridge = `skctr${Deno.pid % 1000}x${clusters++}`;
+  // A range no interface of this machine uses (other clusters may run beside this one).
+  const podCIDR = await freeRange();
+  const agentOptions = () => ({
+    podCIDR,
+    server: cp.url,
+    name: "node-1",
+    dataDir: `${dataDir}/node`,
+    port: 0,
+    bridge,
+    backoff: { baseMs: 300, capMs: 2000 },
+    leaseIntervalMs: 2000,
+    runtime: nodeRuntime({ wasm: { deadlineMs: 1500 }, ...opts.runtime }),
+  });
+  let agent: NodeAgent;
+  let busybox: string;
+  try {
+    busybox = (await pushImage(registry.host, "test/busybox", "1.35", await busyboxImage())).reference;
+    agent = await startNodeAgent(agentOptions());
+  } catch (e) {
+    ac.abort();
+    await Promise.all([scheduler.done, manager.done]);
+    await registry.close();
+    await cp.close();
+    throw e;
+  }
+  const run = (args: string[], o: { stdin?: string; timeoutMs?: number } = {}) =>
+    kubectl(kubeconfig, dataDir, args, o.stdin, o.timeoutMs ?? 60_000);
+  let closed: Promise<void> | undefined;
+  const cluster: ContainerCluster = {
+    url: cp.url,
+    dataDir,
+    kubeconfig,
+    client,
+    registry,
+    agent,
+    busybox,
+    kubectl: run,
+    async apply(...objects) {
+      const r = await run(["apply", "-f", "-"], {
+        // Every string quoted: kubectl reads YAML 1.1, where a bare `n` or `on` is a boolean.
+        stdin: objects.map((o) => stringify(o, { defaultStringType: "QUOTE_DOUBLE", defaultKeyType: "PLAIN" })).join("---\n"),
+      });
+      assert.equal(r.code, 0, r.stderr);
+    },
+    async restartAgent() {
+      cluster.agent = await startNodeAgent(agentOptions());
+      return cluster.agent;
+    },
+    close: () =>
+      closed ??= (async () => {
+        try {
+          await cluster.agent.stop();
+        } finally {
+          ac.abort();
+          await Promise.all([scheduler.done, manager.done]);
+          await registry.close();
+          await cp.close();
+          await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+        }
+      })(),
+    [Symbol.asyncDispose]: () => cluster.close(),
+  };
+  return cluster;
+}
+
+async function kubectl(
+  kubeconfig: string,
+  dataDir: string,
+  args: string[],
+  stdin: string | undefined,
+  timeoutMs: number,
+): Promise<KubectlResult> {
+  const child = new Deno.Command("/usr/bin/kubectl", {
+    args: ["--kubeconfig", kubeconfig, "--cache-dir", `${dataDir}/kube-cache`, ...args],
+    stdin: stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (stdin !== undefined) {
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(stdin));
+    await w.close();
+  }
+  const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+  try {
+    const out = await child.output();
+    const dec = new TextDecoder();
+    return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Polls `check` until it returns a value; fails after `timeoutMs` saying what it waited for. */
+export async function eventually<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < end) {
+    try {
+      const v = await check();
+      if (v !== undefined && v !== false) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
+}
+
+/** A Pod of busybox containers. */
+export function pod(name: string, containers: Record<string, unknown>[], spec: Record<string, unknown> = {}): KubeObject {
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name, namespace: "default", labels: { test: name } },
+    spec: { terminationGracePeriodSeconds: 2, ...spec, containers },
+  };
+}
+
+async function describe(c: ContainerCluster, name: string): Promise<string> {
+  const p = await c.client.tryGet(R.pods, "default", name);
+  const events = (await c.client.list(R.events, "default")).items.filter((e) => e.involvedObject?.name === name)
+    .map((e) => `${e.type} ${e.reason}: ${e.message}`);
+  return `status: ${JSON.stringify(p?.status, null, 1)}\nevents:\n${events.join("\n")}`;
+}
+
+/** Waits for the pod's phase; the error shows its status and events. */
+export async function waitPhase(c: ContainerCluster, name: string, phases: string[], timeoutMs = 60_000): Promise<KubeObject> {
+  try {
+    return await eventually(`pod ${name} to be ${phases.join(" or ")}`, async () => {
+      const p = await c.client.tryGet(R.pods, "default", name);
+      return p && phases.includes(p.status?.phase) ? p : undefined;
+    }, timeoutMs);
+  } catch (e) {
+    throw new Error(`${(e as Error).message}\n${await describe(c, name)}`);
+  }
+}
+
+async function waitReady(c: ContainerCluster, name: string): Promise<KubeObject> {
+  try {
+    return await eventually(`pod ${name} to be Ready`, async () => {
+      const p = await c.client.tryGet(R.pods, "default", name);
+      return p?.status?.conditions?.some((x: { type: string; status: string }) => x.type === "Ready" && x.status === "True")
+        ? p
+        : undefined;
+    });
+  } catch (e) {
+    throw new Error(`${(e as Error).message}\n${await describe(c, name)}`);
+  }
+}
+
+async function get(url: string, timeoutMs = 3000): Promise<{ status: number; body: string }> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  return { status: res.status, body: await res.text() };
+}
+
+const test = (name: string, fn: () => Promise<void>) => {
+  if (import.meta.main) return;
+  testWith(CONTAINER_PREREQUISITES, name, fn);
+};
+
+test("a Deployment of busybox httpd answers on its pod IPs, from the host and from a Wasm pod", async () => {
+  await using c = await startContainerCluster();
+  const wasmReady = !fixturePrerequisites("http_sm").some((p) => !p.available());
+  const deployment = {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: "web", namespace: "default" },
+    spec: {
+      replicas: 2,
+      selector: { matchLabels: { app: "web" } },
+      template: {
+        metadata: { labels: { app: "web" } },
+        spec: {
+          terminationGracePeriodSeconds: 1,
+          containers: [{
+            name: "httpd",
+            image: c.busybox,
+            ports: [{ containerPort: 8080 }],
+            readinessProbe: { httpGet: { path: "/", port: 8080 }, periodSeconds: 1 },
+            livenessProbe: { exec: { command: ["sh", "-c", "test -f /www/index.html"] }, periodSeconds: 1 },
+          }],
+        },
+      },
+    },
+  };
+  await c.apply(deployment as KubeObject);
+  const rollout = await c.kubectl(["rollout", "status", "deployment/web", "--timeout=90s"], { timeoutMs: 100_000 });
+  assert.equal(rollout.code, 0, rollout.stderr + rollout.stdout);
+  const pods = (await c.client.list(R.pods, "default", { labelSelector: "app=web" })).items;
+  assert.equal(pods.length, 2);
+  const ips = pods.map((p) => p.status.podIP as string);
+  assert.equal(new Set(ips).size, 2);
+  for (const p of pods) {
+    assert.match(p.status.podIP, /^198\.18\./);
+    assert.match(p.status.containerStatuses[0].containerID, /^crun:\/\//);
+    assert.match(p.status.containerStatuses[0].imageID, /test\/busybox@sha256:[0-9a-f]{64}$/);
+    assert.deepEqual(await get(`http://${p.status.podIP}:8080/`), { status: 200, body: "hello from busybox\n" });
+  }
+  // From a WebAssembly pod, through its outgoing HTTP.
+  if (wasmReady) {
+    const image = (await pushFixture(c.registry.host, "http_sm")).reference;
+    await c.apply({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "client", namespace: "default" },
+      spec: { runtimeClassName: "wasm", containers: [{ name: "c", image, ports: [{ containerPort: 8080 }] }] },
+    });
+    const wasm = await waitReady(c, "client");
+    const r = await eventually("the Wasm pod to reach a container pod", async () => {
+      const res = await get(`http://${wasm.status.podIP}:8080/fetch?url=${encodeURIComponent(`http://${ips[0]}:8080/`)}`);
+      return res.status === 200 ? res : undefined;
+    });
+    assert.equal(r.body, "hello from busybox\n");
+  }
+  // The exec liveness probe keeps passing: no restarts.
+  await new Promise((r) => setTimeout(r, 2500));
+  const after = (await c.client.list(R.pods, "default", { labelSelector: "app=web" })).items;
+  assert.deepEqual(after.map((p) => p.status.containerStatuses[0].restartCount), [0, 0]);
+});
+
+test("kubectl exec -it runs a shell and returns the exit status; exec without a terminal; attach", async () => {
+  await using c = await startContainerCluster({ controllers: false });
+  await c.apply(pod("shell", [{
+    name: "main",
+    image: c.busybox,
+    command: ["sh", "-c", "echo started; while read line; do echo got: $line; done"],
+    stdin: true,
+    env: [{ name: "WHO", value: "skiff" }],
+  }]));
+  await waitPhase(c, "shell", ["Running"]);
+  // Not interactive: stdout, stderr and the exit code come back.
+  const plain = await c.kubectl(["exec", "shell", "--", "sh", "-c", "echo out $WHO; echo err >&2; exit 3"]);
+  assert.equal(plain.code, 3, plain.stderr);
+  assert.equal(plain.stdout, "out skiff\n");
+  assert.match(plain.stderr, /err/);
+  const input = await c.kubectl(["exec", "-i", "shell", "--", "tr", "a-z", "A-Z"], { stdin: "shout\n" });
+  assert.equal(input.code, 0, input.stderr);
+  assert.equal(input.stdout, "SHOUT\n");
+
+  // Interactive, with a terminal (kubectl itself runs in one, under `script`).
+  const line = [
+    "/usr/bin/kubectl",
+    "--kubeconfig",
+    c.kubeconfig,
+    "--cache-dir",
+    `${c.dataDir}/kube-cache`,
+    "exec",
+    "-it",
+    "shell",
+    "--",
+    "sh",
+  ].join(" ");
+  const child = new Deno.Command("/usr/bin/script", {
+    args: ["-qfec", line, "/dev/null"],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+    env: { TERM: "xterm", COLUMNS: "120", LINES: "40" },
+  }).spawn();
+  const w = child.stdin.getWriter();
+  const enc = new TextEncoder();
+  let out = "";
+  const reading = (async () => {
+    for await (const chunk of child.stdout) out += new TextDecoder().decode(chunk);
+  })();
+  await eventually("the prompt", () => Promise.resolve(/# $/m.test(out) || out.includes("# ")), 20_000);
+  await w.write(enc.encode("tty; echo hello-$WHO; exit 7\n"));
+  const status = await child.status;
+  await reading;
+  await w.close().catch(() => {});
+  await child.stderr.cancel().catch(() => {});
+  assert.match(out, /\/dev\/pts\/\d+/, out);
+  assert.match(out, /hello-skiff/, out);
+  assert.equal(status.code, 7, out);
+
+  // attach: what is written reaches the main process; its output comes back.
+  const attach = new Deno.Command("/usr/bin/kubectl", {
+    args: ["--kubeconfig", c.kubeconfig, "--cache-dir", `${c.dataDir}/kube-cache`, "attach", "-i", "shell"],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const aw = attach.stdin.getWriter();
+  let seen = "";
+  const aread = (async () => {
+    for await (const chunk of attach.stdout) {
+      seen += new TextDecoder().decode(chunk);
+      if (seen.includes("got: ping")) break;
+    }
+  })();
+  await new Promise((r) => setTimeout(r, 1000));
+  await aw.write(enc.encode("ping\n"));
+  await Promise.race([aread, new Promise((r) => setTimeout(r, 15_000))]);
+  attach.kill("SIGTERM");
+  await attach.status;
+  await aw.close().catch(() => {});
+  await attach.stdout.cancel().catch(() => {});
+  await attach.stderr.cancel().catch(() => {});
+  assert.match(seen, /got: ping/);
+  const logs = await c.kubectl(["logs", "shell"]);
+  assert.match(logs.stdout, /started\ngot: ping/);
+});
+
+test("kubectl port-forward reaches a container port through the API server and the node", async () => {
+  await using c = await startContainerCluster({ controllers: false });
+  await c.apply(pod("pf", [{ name: "httpd", image: c.busybox, ports: [{ containerPort: 8080 }] }]));
+  await waitPhase(c, "pf", ["Running"]);
+  const local = 20000 + Math.floor(Math.random() * 20000);
+  const child = new Deno.Command("/usr/bin/kubectl", {
+    args: ["--kubeconfig", c.kubeconfig, "--cache-dir", `${c.dataDir}/kube-cache`, "port-forward", "pod/pf", `${local}:8080`],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  try {
+    const answers = await eventually("the forwarded port", async () => {
+      const r = await get(`http://127.0.0.1:${local}/`).catch(() => undefined);
+      return r?.status === 200 ? r : undefined;
+    }, 30_000);
+    assert.equal(answers.body, "hello from busybox\n");
+    // Several connections, one after the other and at once.
+    const many = await Promise.all(Array.from({ length: 5 }, () => get(`http://127.0.0.1:${local}/`)));
+    assert.ok(many.every((r) => r.body === "hello from busybox\n"));
+    // A port nobody listens on: the connection fails, kubectl reports the node's error.
+    const none = await c.kubectl(["port-forward", "pod/pf", `${local + 1}:9999`], { timeoutMs: 5000 });
+    assert.notEqual(none.code, 0);
+  } catch (e) {
+    try {
+      child.kill("SIGTERM");
+    } catch { /* exited */ }
+    const out = await child.output();
+    throw new Error(`${(e as Error).message}\nkubectl port-forward: ${new TextDecoder().decode(out.stderr)}`);
+  }
+  child.kill("SIGTERM");
+  await child.status;
+  await child.stdout.cancel().catch(() => {});
+  await child.stderr.cancel().catch(() => {});
+});
+
+test("kubectl logs, logs -f and --previous follow a restarting container", async () => {
+  await using c = await startContainerCluster({ controllers: false });
+  await c.apply(pod("talker", [{
+    name: "t",
+    image: c.busybox,
+    command: ["sh", "-c", "echo run at $(date +%s); i=0; while [ $i -lt 3 ]; do echo line $i; i=$((i+1)); sleep 0.3; done; exit 2"],
+  }]));
+  const restarted = await eventually("a restart", async () => {
+    const p = await c.client.get(R.pods, "default", "talker");
+    return p.status?.containerStatuses?.[0]?.restartCount >= 1 ? p : undefined;
+  });
+  assert.equal(restarted.status.containerStatuses[0].lastState.terminated.exitCode, 2);
+  assert.equal(restarted.status.containerStatuses[0].lastState.terminated.reason, "Error");
+  const previous = await c.kubectl(["logs", "talker", "--previous"]);
+  assert.equal(previous.code, 0, previous.stderr);
+  assert.match(previous.stdout, /^run at \d+\nline 0\nline 1\nline 2\n$/);
+  const follow = await c.kubectl(["logs", "-f", "talker"], { timeoutMs: 30_000 });
+  assert.equal(follow.code, 0, follow.stderr);
+  assert.match(follow.stdout, /line 2\n$/);
+  const events = (await c.client.list(R.events, "default")).items.map((e) => e.reason);
+  assert.ok(events.includes("BackOff") || events.includes("Started"), events.join(","));
+});
+
+test("limits and securityContext: OOMKilled, killed after the grace period, read-only root, runAsNonRoot", async () => {
+  await using c = await startContainerCluster({ controllers: false });
+  await c.apply(
+    pod("oom", [{
+      name: "m",
+      image: c.busybox,
+      command: ["dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"],
+      resources: { limits: { memory: "32Mi" } },
+    }], { restartPolicy: "Never" }),
+    pod("stubborn", [{ name: "s", image: c.busybox, command: ["sh", "-c", "trap '' TERM; echo up; while true; do sleep 0.2; done"] }], {
+      terminationGracePeriodSeconds: 3,
+    }),
+    pod("readonly", [{
+      name: "r",
+      image: c.busybox,
+      command: ["sh", "-c", "touch /root-write 2>&1; echo rc=$?"],
+      securityContext: { readOnlyRootFilesystem: true },
+    }], { restartPolicy: "Never" }),
+    pod("nonroot", [{ name: "n", image: c.busybox, securityContext: { runAsNonRoot: true } }]),
+  );
+  const oom = await waitPhase(c, "oom", ["Failed", "Succeeded"]);
+  const term = oom.status.containerStatuses[0].state.terminated;
+  assert.equal(term.reason, "OOMKilled");
+  assert.equal(term.exitCode, 137);
+
+  const ro = await waitPhase(c, "readonly", ["Succeeded", "Failed"]);
+  assert.equal(ro.status.phase, "Succeeded");
+  const roLog = (await c.kubectl(["logs", "readonly"])).stdout;
+  assert.match(roLog, /Read-only file system/);
+  assert.match(roLog, /rc=1/);
+
+  const nonroot = await eventually("CreateContainerConfigError", async () => {
+    const s = (await c.client.get(R.pods, "default", "nonroot")).status?.containerStatuses?.[0];
+    return s?.state?.waiting?.reason === "CreateContainerConfigError" ? s.state.waiting : undefined;
+  });
+  assert.match(nonroot.message, /container has runAsNonRoot and image will run as root/);
+
+  await waitPhase(c, "stubborn", ["Running"]);
+  await eventually("stubborn to print", async () => (await c.kubectl(["logs", "stubborn"])).stdout.includes("up"));
+  const t0 = Date.now();
+  const del = await c.kubectl(["delete", "pod", "stubborn", "--wait=true"], { timeoutMs: 60_000 });
+  const took = Date.now() - t0;
+  assert.equal(del.code, 0, del.stderr);
+  assert.ok(took >= 2800, `deleted after ${took} ms, before its 3 s grace period`);
+  assert.ok(took < 15_000, `deleted after ${took} ms`);
+});
+
+test("bad and hostile images: ErrImagePull then ImagePullBackOff, and a path-escaping layer is refused", async () => {
+  await using c = await startContainerCluster({ controllers: false });
+  const evil = await pushImage(c.registry.host, "test/evil", "1", await hostileImage("escape"));
+  await c.apply(
+    pod("missing", [{ name: "x", image: `${c.registry.host}/test/does-not-exist:1` }]),
+    pod("evil", [{ name: "x", image: evil.reference }]),
+  );
+  const reasons = new Set<string>();
+  await eventually("ErrImagePull then ImagePullBackOff", async () => {
+    const s = (await c.client.get(R.pods, "default", "missing")).status?.containerStatuses?.[0];
+    if (s?.state?.waiting?.reason) reasons.add(s.state.waiting.reason);
+    return reasons.has("ErrImagePull") && reasons.has("ImagePullBackOff");
+  }, 30_000);
+  const evilStatus = await eventually("the hostile image to be refused", async () => {
+    const s = (await c.client.get(R.pods, "default", "evil")).status?.containerStatuses?.[0];
+    return ["ErrImagePull", "ImagePullBackOff"].includes(s?.state?.waiting?.reason) && s.state.waiting.message
+      ? s.state.waiting
+      : undefined;
+  });
+  const events = (await c.client.list(R.events, "default")).items.filter((e) => e.involvedObject?.name === "evil");
+  assert.ok(
+    events.some((e) => /escapes the root/.test(e.message ?? "")) || /escapes the root/.test(evilStatus.message),
+    JSON.stringify(events.map((e) => e.message)),
+  );
+  assert.throws(() => Deno.statSync(`${c.dataDir}/node/images/escaped-by-skiff-test`));
+});
+
+test("a mixed pod: a Wasm component and a busybox sidecar share the pod IP and a volume", async () => {
+  if (fixturePrerequisites("http_sm").some((p) => !p.available())) return;
+  await using c = await startContainerCluster({ controllers: false });
+  const wasm = (await pushFixture(c.registry.host, "http_sm")).reference;
+  await c.apply(pod("mixed", [
+    { name: "app", image: wasm, ports: [{ containerPort: 8080 }], volumeMounts: [{ name: "shared", mountPath: "/shared" }] },
+    {
+      name: "sidecar",
+      image: c.busybox,
+      command: ["sh", "-c", "echo from-sidecar > /shared/note; httpd -f -p 9090 -h /shared"],
+      volumeMounts: [{ name: "shared", mountPath: "/shared" }],
+    },
+  ], { volumes: [{ name: "shared", emptyDir: {} }] }));
+  const p = await waitReady(c, "mixed");
+  const ip = p.status.podIP;
+  assert.match(p.status.containerStatuses.find((s: { name: string }) => s.name === "app").containerID, /^wasm:\/\//);
+  assert.match(p.status.containerStatuses.find((s: { name: string }) => s.name === "sidecar").containerID, /^crun:\/\//);
+  assert.equal((await eventually("the component", () => get(`http://${ip}:8080/`).catch(() => undefined))).body, "hello from wasm\n");
+  assert.equal(
+    (await eventually("the sidecar", () => get(`http://${ip}:9090/note`).catch(() => undefined))).body,
+    "from-sidecar\n",
+  );
+  const ex = await c.kubectl(["exec", "mixed", "-c", "sidecar", "--", "wget", "-q", "-O-", `http://${ip}:8080/`]);
+  assert.equal(ex.code, 0, ex.stderr);
+  assert.equal(ex.stdout, "hello from wasm\n");
+  const refused = await c.kubectl(["exec", "mixed", "-c", "app", "--", "true"]);
+  assert.notEqual(refused.code, 0);
+});
+
+test("a restarted agent re-adopts running containers instead of starting them again", async () => {
+  await using c = await startContainerCluster({ controllers: false });
+  await c.apply(
+    pod("keeper", [{ name: "k", image: c.busybox }]),
+    pod("goner", [{ name: "g", image: c.busybox }]),
+  );
+  const before = await Promise.all(["keeper", "goner"].map((n) => waitPhase(c, n, ["Running"])));
+  const ids = before.map((p) => p.status.containerStatuses[0].containerID);
+  for (const p of before) {
+    await eventually("httpd", () => get(`http://${p.status.podIP}:8080/`).then((r) => r.status === 200).catch(() => false));
+  }
+  await c.agent.stop({ keepPods: true });
+  assert.equal((await get(`http://${before[0].status.podIP}:8080/`)).status, 200, "containers outlive the agent");
+  await c.client.delete(R.pods, "default", "goner");
+  await c.restartAgent();
+  await eventually("goner to be cleaned up", async () => !(await c.client.tryGet(R.pods, "default", "goner")));
+  await assert.rejects(() => get(`http://${before[1].status.podIP}:8080/`, 1000));
+  await new Promise((r) => setTimeout(r, 1000));
+  const keeper = await c.client.get(R.pods, "default", "keeper");
+  assert.equal(keeper.status.containerStatuses[0].containerID, ids[0], "the same container");
+  assert.equal(keeper.status.containerStatuses[0].restartCount, 0);
+  assert.equal((await get(`http://${keeper.status.podIP}:8080/`)).status, 200);
+  const ex = await c.kubectl(["exec", "keeper", "--", "echo", "still here"]);
+  assert.equal(ex.stdout, "still here\n", ex.stderr);
+});
+
+test("init containers run in order before the app, which restarts with back-off when it crashes", async () => {
+  await using c = await startContainerCluster({ controllers: false });
+  await c.apply(pod("inits", [{
+    name: "app",
+    image: c.busybox,
+    command: ["sh", "-c", "cat /work/order; exit 1"],
+    volumeMounts: [{ name: "work", mountPath: "/work" }],
+  }], {
+    volumes: [{ name: "work", emptyDir: {} }],
+    initContainers: [
+      { name: "one", image: c.busybox, command: ["sh", "-c", "echo one >> /work/order"], volumeMounts: [{ name: "work", mountPath: "/work" }] },
+      { name: "two", image: c.busybox, command: ["sh", "-c", "echo two >> /work/order"], volumeMounts: [{ name: "work", mountPath: "/work" }] },
+    ],
+  }));
+  const looping = await eventually("CrashLoopBackOff", async () => {
+    const p = await c.client.get(R.pods, "default", "inits");
+    const s = p.status?.containerStatuses?.[0];
+    return s?.state?.waiting?.reason === "CrashLoopBackOff" && s.restartCount >= 2 ? p : undefined;
+  });
+  assert.deepEqual(looping.status.initContainerStatuses.map((s: { state: { terminated?: { reason: string } } }) => s.state.terminated?.reason), [
+    "Completed",
+    "Completed",
+  ]);
+  assert.equal((await c.kubectl(["logs", "inits", "--previous"])).stdout, "one\ntwo\n");
+});
+
+test("a node without crun reports why and keeps running WebAssembly pods", async () => {
+  if (fixturePrerequisites("hello_qjs").some((p) => !p.available())) return;
+  await using c = await startContainerCluster({ controllers: false, runtime: { disableOci: true } });
+  const node = await c.client.get(R.nodes, "", "node-1");
+  const cond = node.status.conditions.find((x: { type: string }) => x.type === OCI_CONDITION);
+  assert.equal(cond?.status, "True");
+  assert.match(cond.message, /disabled|not installed/);
+  assert.deepEqual(node.status.runtimeHandlers.map((h: { name: string }) => h.name), ["wasm"]);
+  const image = (await pushFixture(c.registry.host, "hello_qjs")).reference;
+  await c.apply({
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "w", namespace: "default" },
+    spec: { runtimeClassName: "wasm", restartPolicy: "Never", containers: [{ name: "c", image }] },
+  });
+  assert.equal((await waitPhase(c, "w", ["Succeeded", "Failed"])).status.phase, "Succeeded");
+  // A container image cannot run here: the pod says so.
+  await c.apply(pod("box", [{ name: "b", image: c.busybox }]));
+  const refusal = await eventually("the container image to be refused", async () =>
+    (await c.client.list(R.events, "default")).items.find((e) =>
+      e.involvedObject?.name === "box" && e.reason === "Failed" && /Failed to pull image/.test(e.message ?? "")
+    ));
+  assert.match(refusal.message, /is an OCI container image, not a WebAssembly component/);
+});
