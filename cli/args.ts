@@ -87,7 +87,12 @@ export function parseArgs(argv: string[], table: readonly Command[]): Invocation
   const [first, ...rest] = argv;
   if (first === undefined || first === "--help" || first === "-h") return { kind: "help" };
   const name = first === "--version" ? "version" : first;
-  const command = table.find((c) => c.name === name);
+  // A two-word command (`node join`) is found by both words, or by its hyphenated name.
+  const action = rest[0] !== undefined && !rest[0].startsWith("-")
+    ? table.find((c) => c.name === `${name} ${rest[0]}`)
+    : undefined;
+  if (action) return parseCommandArgs(action, rest.slice(1));
+  const command = table.find((c) => c.name === name || c.name === name.replace("-", " "));
   if (!command) {
     const what = first.startsWith("-") ? `unknown flag ${first}` : `unknown command "${first}"`;
     return usageError(`${what}; see ./skiff help`);

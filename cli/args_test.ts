@@ -117,3 +117,17 @@ Deno.test("parseArgs() passes unknown flags and arguments of a pass-through comm
 Deno.test("parseArgs() collects positional arguments of a positional command", () => {
   assert.deepEqual(run(["help", "up"]).args, ["up"]);
 });
+
+Deno.test("parseArgs() finds a two-word command by both words or by its hyphenated name", () => {
+  const join = command("node join");
+  const node = command("node");
+  const t = [node, join];
+  for (const argv of [["node", "join", "--x"], ["node-join", "--x"]]) {
+    const parsed = parseArgs(argv, t);
+    assert.equal(parsed.kind, "error");
+    if (parsed.kind === "error") assert.match(parsed.message, /for "node join"; see \.\/skiff node join --help/);
+  }
+  const bare = parseArgs(["node", "--x"], t);
+  assert.ok(bare.kind === "error" && /for "node";/.test(bare.message));
+});
+

@@ -65,12 +65,15 @@ export const helpCommand: Command = {
   args: "positional",
   packages: [],
   run({ args, commands }) {
-    if (args.length > 1) throw new CliError(`help takes one command name at most; see ./skiff help`, 2);
+    const name = args.join(" ");
+    if (args.length > 2 || (args.length === 2 && !commands.some((c) => c.name === name))) {
+      throw new CliError(`help takes one command name at most; see ./skiff help`, 2);
+    }
     if (args.length === 0) {
       console.log(formatHelp(commands).trimEnd());
       return Promise.resolve(0);
     }
-    const command = commands.find((c) => c.name === args[0]);
+    const command = commands.find((c) => c.name === name || c.name === name.replace("-", " "));
     if (!command) throw new CliError(`unknown command "${args[0]}"; see ./skiff help`, 2);
     console.log(formatCommandHelp(command).trimEnd());
     return Promise.resolve(0);

@@ -65,9 +65,9 @@ export async function joinNode(opts: JoinOptions): Promise<{ expirationTimestamp
   return { expirationTimestamp: status.expirationTimestamp ?? "" };
 }
 
-/** `./skiff node join` (registered by the command table as the `join` action of `node`). */
+/** `./skiff node join` (also `./skiff node-join`). */
 export const nodeJoinCommand: Command = {
-  name: "node-join",
+  name: "node join",
   summary: "Join this machine to a cluster: exchange a bootstrap token for a node credential.",
   description: [
     "Writes a kubeconfig for system:node:<name> (the cluster CA and the node credential); then run",

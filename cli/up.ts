@@ -4,6 +4,7 @@
  * Layout of the data dir: `state.kv` (Deno KV), `kubeconfig` (the admin's: the cluster CA and
  * the admin token), `pki/` (CA, serving certificates, token-signing key, admin token: see
  * cli/pki.ts), `node.kubeconfig` (the node agent's credential, `system:node:<name>`),
+ * `ingress.kubeconfig` (the Ingress controller's ServiceAccount token, cli/ingress_credential.ts),
  * `skiff.lock` (PID of the running `up`), `logs/` (child logs and `audit.log`), `run/` (records
  * of running children).
  *
@@ -17,6 +18,8 @@
  * @module
  */
 import { ensureNetworkRbac } from "../node/proxy/rbac.ts";
+import { ensureIngressClass } from "../node/ingress/mod.ts";
+import { ingressCredentials } from "./ingress_credential.ts";
 import { resolve } from "node:path";
 import { Client } from "../control/api/client.ts";
 import type { ControlPlaneOptions } from "../control/mod.ts";
@@ -31,6 +34,7 @@ import { defaultNodeName } from "./node.ts";
 import { type NodeAgentContext, startNodeAgent } from "./node_agent.ts";
 import { type ClusterPki, controlPlaneSecurity, ensureClusterPki, ensureNodeServingCert } from "./pki.ts";
 import { ensureRuntimeClass } from "../node/runtime_class.ts";
+import { ensureLocalPathStorage } from "../control/api/storage.ts";
 import { localSubnets } from "../node/cni/ip.ts";
 import { overlaps } from "../node/registration/pod_cidr.ts";
 import { reapStaleChildren, Supervisor } from "./supervisor.ts";
@@ -106,6 +110,7 @@ export async function runUp(opts: UpOptions, deps: UpDeps, signal: AbortSignal):
   const removeGuards = supervisor.installCrashGuards();
   try {
     const cp = await startControlPlane(deps.startControlPlane, opts, pki, audit.write);
+    let ingressCredential: Disposable & { path: string } | undefined;
     try {
       const kubeconfig = `${dataDir}/kubeconfig`;
       await writeKubeconfig(kubeconfig, cp.url, { caCert: pki.caCert, token: pki.adminToken });
@@ -113,6 +118,8 @@ export async function runUp(opts: UpOptions, deps: UpDeps, signal: AbortSignal):
       if (opts.node) {
         const nodeKubeconfig = await nodeCredentials(cp.url, pki, dataDir);
         await grantNetworkRole(cp.url, pki);
+        // The Ingress controller acts as its own ServiceAccount, never as the node (docs/security.md).
+        ingressCredential = opts.ingress === false ? undefined : await ingressCredentials(cp.url, pki, dataDir, deps.err);
         await deps.startNodeAgent({
           supervisor,
           dataDir,
@@ -120,6 +127,7 @@ export async function runUp(opts: UpOptions, deps: UpDeps, signal: AbortSignal):
           kubeconfig: nodeKubeconfig,
           log: deps.err,
           ingress: opts.ingress,
+          ingressKubeconfig: ingressCredential?.path,
         });
       }
       if (!signal.aborted) {
@@ -129,6 +137,7 @@ export async function runUp(opts: UpOptions, deps: UpDeps, signal: AbortSignal):
       }
       deps.err("skiff: stopping");
     } finally {
+      ingressCredential?.[Symbol.dispose]();
       await supervisor.stop(); // children first: they talk to the control plane
       await cp.close();
     }
@@ -210,6 +219,8 @@ export async function createRuntimeClasses(server: string, pki: ClusterPki): Pro
   using client = new Client({ server, token: pki.adminToken, caCerts: [pki.caCert], userAgent: "skiff-up" });
   await ensureRuntimeClass(client, "wasm");
   await ensureRuntimeClass(client, "oci");
+  // The default StorageClass `local-path` and its CSIDriver (docs/storage.md).
+  await ensureLocalPathStorage(client);
 }
 
 /**
@@ -234,12 +245,15 @@ export async function nodeCredentials(server: string, pki: ClusterPki, dataDir: 
 }
 
 /**
- * Lets the node run the network add-ons (service proxy, DNS, Ingress, NetworkPolicy): binds the
- * ClusterRole `system:skiff-network` to its identity (node/proxy/rbac.ts).
+ * The identities of the network add-ons (node/proxy/rbac.ts): `system:node-proxier` and
+ * `system:skiff-node-network` for nodes (service proxy, DNS, NetworkPolicy), the ServiceAccount
+ * `skiff-system/ingress-controller` for the Ingress controller, and the IngressClass `skiff`
+ * (created here, as the admin: the controller may only read classes).
  */
 export async function grantNetworkRole(server: string, pki: ClusterPki): Promise<void> {
   using client = new Client({ server, token: pki.adminToken, caCerts: [pki.caCert], userAgent: "skiff-up" });
   await ensureNetworkRbac(client, defaultNodeName());
+  await ensureIngressClass(client);
 }
 
 /** An append-only audit log file; `write` takes one JSON line. */

@@ -48,6 +48,15 @@ Deno.test("./skiff <command> --help describes that command's flags", async () =>
   assert.equal((await skiff(["help", "up"])).stdout, r.stdout);
 });
 
+Deno.test("./skiff node join --help describes the join, also as node-join and help node join", async () => {
+  const r = await skiff(["node", "join", "--help"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^Usage: \.\/skiff node join \[flags\]/);
+  assert.ok(r.stdout.includes("--token ID.SECRET"));
+  assert.equal((await skiff(["node-join", "--help"])).stdout, r.stdout);
+  assert.equal((await skiff(["help", "node", "join"])).stdout, r.stdout);
+});
+
 Deno.test("./skiff with an unknown command prints one line and exits 2", async () => {
   const r = await skiff(["frobnicate"]);
   assert.equal(r.code, 2);
