@@ -86,7 +86,7 @@ export function forbidden(gr: GroupResource, name: string, message: string): Api
     code: 403,
     reason: "Forbidden",
     message: `${what} is forbidden: ${message}`,
-    details: { name: name || undefined, group: gr.group, kind: gr.resource },
+    details: { name: name || undefined, group: gr.group || undefined, kind: gr.resource },
   });
 }
 
@@ -95,7 +95,7 @@ export function notFound(gr: GroupResource, name: string): ApiError {
     code: 404,
     reason: "NotFound",
     message: `${qualifiedResource(gr)} "${name}" not found`,
-    details: { name, group: gr.group, kind: gr.resource },
+    details: { name, group: gr.group || undefined, kind: gr.resource },
   });
 }
 
@@ -117,7 +117,7 @@ export function alreadyExists(gr: GroupResource, name: string): ApiError {
     code: 409,
     reason: "AlreadyExists",
     message: `${qualifiedResource(gr)} "${name}" already exists`,
-    details: { name, group: gr.group, kind: gr.resource },
+    details: { name, group: gr.group || undefined, kind: gr.resource },
   });
 }
 
@@ -126,7 +126,7 @@ export function conflict(gr: GroupResource, name: string, why: string): ApiError
     code: 409,
     reason: "Conflict",
     message: `Operation cannot be fulfilled on ${qualifiedResource(gr)} "${name}": ${why}`,
-    details: { name, group: gr.group, kind: gr.resource },
+    details: { name, group: gr.group || undefined, kind: gr.resource },
   });
 }
 
@@ -160,7 +160,7 @@ export function invalid(kind: string, group: string, name: string, causes: Statu
     code: 422,
     reason: "Invalid",
     message,
-    details: { name, group, kind, causes },
+    details: { name, group: group || undefined, kind, causes },
   });
 }
 

@@ -30,7 +30,7 @@ const P = {
   fieldManager: q("fieldManager", "fieldManager is a name associated with the actor or entity that is making these changes."),
   fieldValidation: q(
     "fieldValidation",
-    "fieldValidation instructs the server on how to handle objects in the request containing unknown or duplicate fields. Valid values are: Ignore, Warn, Strict (the default).",
+    "fieldValidation instructs the server on how to handle objects in the request containing unknown or duplicate fields. Valid values are: Ignore (drop unknown and duplicate fields silently), Warn (drop them with a warning header; the default), Strict (fail the request with BadRequest).",
   ),
   force: q("force", "Force is going to \"force\" Apply requests.", "boolean"),
   pretty: q("pretty", "If 'true', then the output is pretty printed."),

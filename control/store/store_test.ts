@@ -223,6 +223,27 @@ Deno.test("compact() keeps each object's current version and expires older resou
     }
   }));
 
+Deno.test("compact() keeps five minutes of history by default, then expires it", () =>
+  withStore(async (store, kv) => {
+    const hub = new WatchHub(store);
+    try {
+      const a = await store.create(pods, pod("a"));
+      await store.update(pods, "default", "a", (c) => ({ ...c, spec: { v: 1 } }));
+      await store.update(pods, "default", "a", (c) => ({ ...c, spec: { v: 2 } }));
+      // Within the retention nothing is dropped: a watch from the first version replays both updates.
+      assert.equal((await compact(kv, { now: Date.now() + 4 * 60_000 })).deletedEntries, 0);
+      const replay = await take(hub.watch(pods, { resourceVersion: a.metadata.resourceVersion }), 2);
+      assert.deepEqual(replay.map((e) => e.type), ["MODIFIED", "MODIFIED"]);
+      // Past five minutes the superseded versions go, and the same watch is told 410 Gone.
+      assert.ok((await compact(kv, { now: Date.now() + 5 * 60_000 + 1_000 })).deletedEntries >= 1);
+      const evs = await take(hub.watch(pods, { resourceVersion: a.metadata.resourceVersion }), 1);
+      assert.equal(evs[0].type, "ERROR");
+      assert.equal((evs[0].object as unknown as { code: number }).code, 410);
+    } finally {
+      hub.close();
+    }
+  }));
+
 Deno.test("concurrent writes share commits yet get unique, ordered resourceVersions and events", () =>
   withStore(async (store) => {
     const hub = new WatchHub(store);
