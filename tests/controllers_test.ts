@@ -49,12 +49,13 @@ interface EnvOptions {
   scheduler?: boolean;
   /** Use the harness cluster (with kubectl) instead of an in-memory KV. */
   harness?: boolean;
+  /** The in-memory API server's DefaultTolerationSeconds (`--default-*-toleration-seconds`). */
+  tolerationSeconds?: { notReady: number; unreachable: number };
 }
 
 const FAST: ControllerManagerOptions = {
   leaderElect: false,
   nodeMonitorGracePeriodMs: 2_000,
-  defaultTolerationSeconds: 1,
   nodeLifecycle: { monitorPeriodMs: 200, startupGracePeriodMs: 2_000, evictionRate: 10 },
   podGC: { gcCheckPeriodMs: 200, quarantineMs: 500 },
   namespace: { pollMs: 200 },
@@ -71,7 +72,7 @@ async function startEnv(opts: EnvOptions = {}): Promise<Env> {
     kubectl = (args) => cluster.kubectl(args);
   } else {
     const kv = await Deno.openKv(":memory:");
-    const cp = await startControlPlane({ kv, port: 0 });
+    const cp = await startControlPlane({ kv, port: 0, defaultTolerationSeconds: opts.tolerationSeconds });
     cleanups.push(async () => {
       await cp.close();
       kv.close();
@@ -358,7 +359,8 @@ kubectlTest("kubectl delete ns empties the namespace and reports the deletion co
 });
 
 Deno.test("a node that stops heartbeating goes Unknown, is tainted, and its pods are recreated elsewhere", async () => {
-  await using env = await startEnv({ nodes: 2 });
+  // The API server gives every pod 1 s not-ready/unreachable tolerations instead of 300 s.
+  await using env = await startEnv({ nodes: 2, tolerationSeconds: { notReady: 1, unreachable: 1 } });
   const { client, sim } = env;
   await client.create(R.replicasets, {
     apiVersion: "apps/v1",
@@ -369,16 +371,7 @@ Deno.test("a node that stops heartbeating goes Unknown, is tainted, and its pods
       selector: { matchLabels: { app: "web" } },
       template: {
         metadata: { labels: { app: "web" } },
-        spec: {
-          containers: [{ name: "app", image: "example/app" }],
-          // Short versions of the 300 s tolerations the API server adds by default.
-          tolerations: ["not-ready", "unreachable"].map((t) => ({
-            key: `node.kubernetes.io/${t}`,
-            operator: "Exists",
-            effect: "NoExecute",
-            tolerationSeconds: 1,
-          })),
-        },
+        spec: { containers: [{ name: "app", image: "example/app" }] },
       },
     },
   });
@@ -386,6 +379,12 @@ Deno.test("a node that stops heartbeating goes Unknown, is tainted, and its pods
     const pods = (await client.list(R.pods, "default", { labelSelector: "app=web" })).items;
     return pods.filter((p) => p.status?.phase === "Running").length === 4 ? pods : undefined;
   }, 30_000);
+  for (const p of running) {
+    assert.deepEqual(
+      p.spec.tolerations.map((t: { key: string; tolerationSeconds: number }) => [t.key, t.tolerationSeconds]),
+      [["node.kubernetes.io/not-ready", 1], ["node.kubernetes.io/unreachable", 1]],
+    );
+  }
   const victim = running[0].spec.nodeName as string;
   const survivor = sim!.names.find((n) => n !== victim)!;
   const onVictim = running.filter((p) => p.spec.nodeName === victim).map((p) => p.metadata.name!);
@@ -463,8 +462,8 @@ Deno.test("endpoints and endpoint slices follow pod readiness and named ports", 
       },
     });
   };
-  await mk("a", 8080, "10.1.0.2");
-  await mk("b", 9090, "10.1.0.3");
+  await mk("a", 8080, "198.18.1.2");
+  await mk("b", 9090, "198.18.1.3");
   const notReady: KubeObject = await eventually("not-ready addresses", async () => {
     const ep = await client.tryGet(R.endpoints, "default", "web");
     return ep?.subsets?.length === 2 &&
@@ -486,7 +485,7 @@ Deno.test("endpoints and endpoint slices follow pod readiness and named ports", 
   });
   await eventually("a ready address for a", async () => {
     const ep = await client.get(R.endpoints, "default", "web");
-    return ep.subsets.some((s: { addresses?: { ip: string }[] }) => s.addresses?.[0]?.ip === "10.1.0.2");
+    return ep.subsets.some((s: { addresses?: { ip: string }[] }) => s.addresses?.[0]?.ip === "198.18.1.2");
   });
   const slices = await eventually("slices with conditions", async () => {
     const items =
@@ -559,7 +558,7 @@ Deno.test("pod GC force-deletes pods bound to a node that no longer exists, and 
 });
 
 Deno.test("a pod without a toleration for unreachable is evicted at once, one tolerating it forever stays", async () => {
-  await using env = await startEnv({ nodes: 2, manager: { defaultTolerationSeconds: 3600 } });
+  await using env = await startEnv({ nodes: 2 });
   const { client, sim } = env;
   const node = sim!.names[0];
   const bound = (name: string, tolerations: unknown[]) => {

@@ -7,10 +7,14 @@
 import { type Cidr, ipToString, nthAddress, parseCidr } from "../../control/api/cidr.ts";
 import type { KubeObject } from "../../control/api/types.ts";
 
-/** The range simulated nodes take their /24 pod CIDRs from. */
-export const POD_CIDR_POOL = "10.128.0.0/9";
-/** The range their InternalIPs come from (one per /24 block, in the same order). */
-export const NODE_IP_POOL = "172.16.0.0/12";
+/**
+ * The range simulated nodes take their /24 pod CIDRs from: loopback addresses, so nothing sent to a
+ * simulated pod (a Service endpoint, a port-forward) can leave this machine. Real nodes take theirs
+ * from 198.18.0.0/16 (the node IPAM controller), which this range never overlaps.
+ */
+export const POD_CIDR_POOL = "127.128.0.0/9";
+/** The range their InternalIPs come from (one per /24 block, in the same order): loopback too. */
+export const NODE_IP_POOL = "127.64.0.0/12";
 /** The namespace of node heartbeat Leases. */
 export const NODE_LEASE_NAMESPACE = "kube-node-lease";
 /** Label put on every simulated node. */

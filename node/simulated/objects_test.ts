@@ -11,22 +11,22 @@ import {
 } from "./objects.ts";
 
 Deno.test("PodCidrAllocator hands out free /24s of the pool, skipping reserved ones", () => {
-  const a = new PodCidrAllocator("10.128.0.0/22");
-  a.reserve("10.128.0.0/24");
-  a.reserve("192.168.0.0/24");
-  assert.equal(a.allocate(), "10.128.1.0/24");
-  assert.equal(a.indexOf("10.128.1.0/24"), 1);
-  assert.equal(a.allocate(), "10.128.2.0/24");
-  assert.equal(a.allocate(), "10.128.3.0/24");
+  const a = new PodCidrAllocator("127.128.0.0/22");
+  a.reserve("127.128.0.0/24");
+  a.reserve("127.200.0.0/24");
+  assert.equal(a.allocate(), "127.128.1.0/24");
+  assert.equal(a.indexOf("127.128.1.0/24"), 1);
+  assert.equal(a.allocate(), "127.128.2.0/24");
+  assert.equal(a.allocate(), "127.128.3.0/24");
   assert.throws(() => a.allocate(), /exhausted/);
 });
 
 Deno.test("PodIPAllocator skips .0/.1, reuses released addresses and runs out after .254", () => {
-  const a = new PodIPAllocator("10.128.5.0/24");
-  a.reserve("10.128.5.2");
-  assert.equal(a.allocate(), "10.128.5.3");
-  a.release("10.128.5.2");
-  assert.equal(a.allocate(), "10.128.5.2");
+  const a = new PodIPAllocator("127.128.5.0/24");
+  a.reserve("127.128.5.2");
+  assert.equal(a.allocate(), "127.128.5.3");
+  a.release("127.128.5.2");
+  assert.equal(a.allocate(), "127.128.5.2");
   for (let i = 0; i < 251; i++) assert.ok(a.allocate());
   assert.equal(a.allocate(), null);
 });
@@ -34,12 +34,12 @@ Deno.test("PodIPAllocator skips .0/.1, reuses released addresses and runs out af
 Deno.test("nodeObject() registers capacity, a Ready condition, runtime handlers and the podCIDR", () => {
   const n = nodeObject(
     "sim-0",
-    "10.128.0.0/24",
+    "127.128.0.0/24",
     nodeIPFor(0),
     { cpu: "8", memory: "16Gi", pods: 110 },
     Date.parse("2026-01-01T00:00:00Z"),
   );
-  assert.equal(n.spec.podCIDR, "10.128.0.0/24");
+  assert.equal(n.spec.podCIDR, "127.128.0.0/24");
   assert.deepEqual(n.status.capacity, {
     cpu: "8",
     memory: "16Gi",
@@ -49,7 +49,7 @@ Deno.test("nodeObject() registers capacity, a Ready condition, runtime handlers 
   assert.deepEqual(n.status.runtimeHandlers.map((h: { name: string }) => h.name), ["wasm", "oci"]);
   const ready = n.status.conditions.find((c: { type: string }) => c.type === "Ready");
   assert.deepEqual([ready.status, ready.reason], ["True", "KubeletReady"]);
-  assert.deepEqual(n.status.addresses[0], { type: "InternalIP", address: "172.16.0.1" });
+  assert.deepEqual(n.status.addresses[0], { type: "InternalIP", address: "127.64.0.1" });
 });
 
 Deno.test("leaseObject() is held by the node and owned by it", () => {
@@ -73,7 +73,7 @@ Deno.test("runningPodStatus() reports Running and Ready with container statuses 
     },
   };
   assert.ok(!isRunningAndReady(pod));
-  const s = runningPodStatus(pod, "10.128.0.2", "172.16.0.1", Date.parse("2026-01-01T00:00:00Z"));
+  const s = runningPodStatus(pod, "127.128.0.2", "127.64.0.1", Date.parse("2026-01-01T00:00:00Z"));
   const done = { ...pod, status: s };
   assert.ok(isRunningAndReady(done));
   assert.deepEqual(
@@ -91,7 +91,7 @@ Deno.test("runningPodStatus() reports Running and Ready with container statuses 
       .lastTransitionTime,
     "EARLIER",
   );
-  assert.deepEqual([s.podIP, s.hostIP], ["10.128.0.2", "172.16.0.1"]);
+  assert.deepEqual([s.podIP, s.hostIP], ["127.128.0.2", "127.64.0.1"]);
   const cs = (s.containerStatuses as { name: string; ready: boolean; state: object }[])[0];
   assert.deepEqual([cs.name, cs.ready, Object.keys(cs.state)], ["app", true, ["running"]]);
   assert.equal(
@@ -99,8 +99,8 @@ Deno.test("runningPodStatus() reports Running and Ready with container statuses 
     "Completed",
   );
   assert.equal(
-    runningPodStatus({ ...pod, spec: { ...pod.spec, hostNetwork: true } }, "10.128.0.2", "172.16.0.1", 0)
+    runningPodStatus({ ...pod, spec: { ...pod.spec, hostNetwork: true } }, "127.128.0.2", "127.64.0.1", 0)
       .podIP,
-    "172.16.0.1",
+    "127.64.0.1",
   );
 });

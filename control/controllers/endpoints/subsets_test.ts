@@ -29,32 +29,32 @@ const addr = (name: string, ip: string) => ({
 
 Deno.test("buildSubsets() groups pods by resolved port and splits ready from not ready", () => {
   const { subsets, truncated } = buildSubsets(svc(), [
-    mkPod("a", "10.0.0.2", true),
-    mkPod("b", "10.0.0.10", false),
-    mkPod("c", "10.0.0.3", true, 9090),
+    mkPod("a", "198.18.0.2", true),
+    mkPod("b", "198.18.0.10", false),
+    mkPod("c", "198.18.0.3", true, 9090),
   ]);
   assert.equal(truncated, false);
   assert.deepEqual(subsets, [
     {
-      addresses: [addr("a", "10.0.0.2")],
-      notReadyAddresses: [addr("b", "10.0.0.10")],
+      addresses: [addr("a", "198.18.0.2")],
+      notReadyAddresses: [addr("b", "198.18.0.10")],
       ports: [{ name: "http", port: 8080, protocol: "TCP" }],
     },
-    { addresses: [addr("c", "10.0.0.3")], ports: [{ name: "http", port: 9090, protocol: "TCP" }] },
+    { addresses: [addr("c", "198.18.0.3")], ports: [{ name: "http", port: 9090, protocol: "TCP" }] },
   ]);
 });
 
 Deno.test("buildSubsets() leaves out terminating pods unless publishNotReadyAddresses, which also makes them ready", () => {
-  const terminating = mkPod("t", "10.0.0.4", false, 8080, { deletionTimestamp: "2026-01-01T00:00:00Z" });
+  const terminating = mkPod("t", "198.18.0.4", false, 8080, { deletionTimestamp: "2026-01-01T00:00:00Z" });
   assert.deepEqual(buildSubsets(svc(), [terminating]).subsets, []);
   assert.deepEqual(buildSubsets(svc({ publishNotReadyAddresses: true }), [terminating]).subsets, [
-    { addresses: [addr("t", "10.0.0.4")], ports: [{ name: "http", port: 8080, protocol: "TCP" }] },
+    { addresses: [addr("t", "198.18.0.4")], ports: [{ name: "http", port: 8080, protocol: "TCP" }] },
   ]);
 });
 
 Deno.test("buildSubsets() gives a headless Service without ports addresses only", () => {
-  const { subsets } = buildSubsets(svc({ clusterIP: "None", ports: [] }), [mkPod("a", "10.0.0.2", true)]);
-  assert.deepEqual(subsets, [{ addresses: [addr("a", "10.0.0.2")] }]);
+  const { subsets } = buildSubsets(svc({ clusterIP: "None", ports: [] }), [mkPod("a", "198.18.0.2", true)]);
+  assert.deepEqual(subsets, [{ addresses: [addr("a", "198.18.0.2")] }]);
 });
 
 Deno.test("buildSubsets() truncates beyond the capacity, keeping ready addresses first", () => {

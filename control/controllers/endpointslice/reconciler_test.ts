@@ -27,7 +27,7 @@ const pod = (i: number, opts: { ready?: boolean; port?: number; deleting?: boole
   },
   status: {
     phase: "Running",
-    podIP: `10.0.${i >> 8}.${i & 255}`,
+    podIP: `198.18.${i >> 8}.${i & 255}`,
     conditions: [{ type: "Ready", status: opts.ready === false ? "False" : "True" }],
   },
 });

@@ -54,14 +54,14 @@ Deno.test("node-ipam-controller gives nodes registering at once distinct blocks,
   await using c = await cluster({ nodeCIDRMaskSize: 24 });
   // A simulated (or admin-made) node holding a block inside the pool, and one outside it.
   await c.client.create(R.nodes, node("sim-in", "198.18.1.0/24"));
-  await c.client.create(R.nodes, node("sim-out", "10.128.0.0/24"));
+  await c.client.create(R.nodes, node("sim-out", "127.128.0.0/24"));
   const names = ["n1", "n2", "n3", "n4", "n5"];
   await Promise.all(names.map((n) => c.client.create(R.nodes, node(n))));
   const cidrs = await Promise.all(names.map((n) => podCIDR(c.client, n)));
   assert.equal(new Set(cidrs).size, 5, cidrs.join(" "));
   for (const cidr of cidrs) assert.match(cidr, /^198\.18\.\d+\.0\/24$/);
   assert.ok(!cidrs.includes("198.18.1.0/24"), "the block a node already holds is not handed out");
-  assert.equal((await c.client.get(R.nodes, "", "sim-out")).spec.podCIDR, "10.128.0.0/24", "left alone");
+  assert.equal((await c.client.get(R.nodes, "", "sim-out")).spec.podCIDR, "127.128.0.0/24", "left alone");
 
   // A deleted node's block is free again.
   const freed = cidrs[0];
