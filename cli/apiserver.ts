@@ -6,8 +6,37 @@
  * @module
  */
 import { resolve } from "node:path";
-import type { Command } from "./args.ts";
+import type { Command, FlagSpec, Flags } from "./args.ts";
 import { CliError } from "./errors.ts";
+
+/**
+ * kube-apiserver's flags of the DefaultTolerationSeconds admission step, shared by `up` and
+ * `apiserver` (each API server replica admits pods with its own values, as upstream).
+ */
+export const TOLERATION_FLAGS: FlagSpec[] = [
+  {
+    name: "default-not-ready-toleration-seconds",
+    type: "number",
+    value: "N",
+    default: 300,
+    description: "tolerationSeconds of the not-ready:NoExecute toleration added to every pod without one.",
+  },
+  {
+    name: "default-unreachable-toleration-seconds",
+    type: "number",
+    value: "N",
+    default: 300,
+    description: "tolerationSeconds of the unreachable:NoExecute toleration added to every pod without one.",
+  },
+];
+
+/** The `defaultTolerationSeconds` control-plane option from {@linkcode TOLERATION_FLAGS}. Pure. */
+export function tolerationSeconds(flags: Flags): { notReady: number; unreachable: number } {
+  return {
+    notReady: Number(flags["default-not-ready-toleration-seconds"] ?? 300),
+    unreachable: Number(flags["default-unreachable-toleration-seconds"] ?? 300),
+  };
+}
 
 /** `./skiff apiserver`. */
 export const apiserverCommand: Command = {
@@ -19,6 +48,7 @@ export const apiserverCommand: Command = {
     { name: "data-dir", type: "string", value: "DIR", default: "./.skiff", description: "The cluster's data dir (holds state.kv)." },
     { name: "port", type: "number", value: "N", default: 0, max: 65535, description: "Port to listen on (0 picks a free one)." },
     { name: "hostname", type: "string", value: "ADDR", default: "127.0.0.1", description: "Address to listen on." },
+    ...TOLERATION_FLAGS,
   ],
   args: "none",
   packages: ["openssl"],
@@ -40,6 +70,7 @@ export const apiserverCommand: Command = {
       port: flags.port as number,
       hostname: String(flags.hostname),
       ...await clusterSecurity(dataDir, pki),
+      defaultTolerationSeconds: tolerationSeconds(flags),
     });
     console.log(`server: ${cp.url}`);
     const stop = Promise.withResolvers<void>();

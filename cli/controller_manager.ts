@@ -10,7 +10,7 @@
  */
 import { parse } from "yaml";
 import { Client } from "../control/api/client.ts";
-import { startControllerManager } from "../control/controllers/manager.ts";
+import { CONTROLLERS, startControllerManager, unknownControllers } from "../control/controllers/manager.ts";
 import type { Command, Flags } from "./args.ts";
 import { CONNECTION_FLAGS, LEADER_ELECTION_FLAGS } from "./component_flags.ts";
 import { CliError } from "./errors.ts";
@@ -158,7 +158,7 @@ export const controllerManagerCommand: Command = {
       name: "node-monitor-grace-period",
       type: "string",
       value: "DURATION",
-      default: "40s",
+      default: "50s",
       description: "How long a node may be silent before it is marked Unknown.",
     },
     {
@@ -176,13 +176,6 @@ export const controllerManagerCommand: Command = {
       description: "Nodes per second per zone whose pods may be evicted.",
     },
     {
-      name: "default-toleration-seconds",
-      type: "number",
-      value: "N",
-      default: 300,
-      description: "tolerationSeconds for not-ready/unreachable when a pod has none.",
-    },
-    {
       name: "terminated-pod-gc-threshold",
       type: "number",
       value: "N",
@@ -193,6 +186,15 @@ export const controllerManagerCommand: Command = {
   args: "none",
   packages: [],
   async run({ flags, cwd }) {
+    const controllers = String(flags.controllers).split(",").map((s) => s.trim()).filter(Boolean);
+    const unknown = unknownControllers(CONTROLLERS.map((c) => c.name), controllers);
+    if (unknown.length) {
+      throw new CliError(
+        `--controllers: ${unknown.map((n) => `"${n}"`).join(", ")} is not in the list of known controllers ` +
+          `(${CONTROLLERS.map((c) => c.name).join(", ")})`,
+        2,
+      );
+    }
     const cfg = await clientConfig(flags, cwd);
     const client = clientFor(cfg, "skiff-controller-manager");
     const leaderElect = String(flags["leader-elect"]) !== "false";
@@ -207,13 +209,12 @@ export const controllerManagerCommand: Command = {
         signal,
         identity: flags.identity as string | undefined,
         options: {
-          controllers: String(flags.controllers).split(",").map((s) => s.trim()).filter(Boolean),
+          controllers,
           leaderElect,
           leaseDurationMs: duration(flags, "leader-elect-lease-duration"),
           renewDeadlineMs: duration(flags, "leader-elect-renew-deadline"),
           retryPeriodMs: duration(flags, "leader-elect-retry-period"),
           nodeMonitorGracePeriodMs: duration(flags, "node-monitor-grace-period"),
-          defaultTolerationSeconds: flags["default-toleration-seconds"] as number,
           nodeLifecycle: { monitorPeriodMs: duration(flags, "node-monitor-period"), evictionRate: rate },
           podGC: { terminatedPodThreshold: flags["terminated-pod-gc-threshold"] as number },
         },

@@ -46,7 +46,9 @@ Deno.test("the controller-manager and simulate-nodes commands parse their flags 
   assert.equal(cm.flags.server, "http://x");
   assert.equal(cm.flags["leader-elect-lease-duration"], "4s");
   assert.equal(cm.flags["leader-elect-renew-deadline"], "10s");
-  assert.equal(cm.flags["node-monitor-grace-period"], "40s");
+  assert.equal(cm.flags["node-monitor-grace-period"], "50s");
+  // The default tolerations are the API server's (--default-*-toleration-seconds), not ours.
+  assert.ok(!controllerManagerCommand.flags.some((f) => f.name === "default-toleration-seconds"));
   assert.equal(cm.flags.controllers, "*");
   const sim = parseCommandArgs(simulateNodesCommand, [
     "--kubeconfig",
@@ -62,4 +64,24 @@ Deno.test("the controller-manager and simulate-nodes commands parse their flags 
   if (sim.kind !== "run") return;
   assert.deepEqual([sim.flags.count, sim.flags["ready-delay"], sim.flags["name-prefix"]], [5000, 250, "n-"]);
   assert.equal(parseCommandArgs(simulateNodesCommand, ["--count", "-1"]).kind, "error");
+});
+
+Deno.test("the controller-manager command refuses --controllers names it does not know, before connecting", async () => {
+  const { controllerManagerCommand } = await import("./controller_manager.ts");
+  const { CliError } = await import("./errors.ts");
+  const { COMMANDS } = await import("./commands.ts");
+  const run = (controllers: string) =>
+    controllerManagerCommand.run({
+      root: "/",
+      cwd: "/",
+      flags: { server: "http://127.0.0.1:1", controllers, "leader-elect": "true" },
+      args: [],
+      commands: COMMANDS,
+    });
+  await assert.rejects(
+    run("*,-namespace,job-controller"),
+    (e) =>
+      e instanceof CliError && e.exitCode === 2 &&
+      /"namespace" is not in the list of known controllers/.test(e.message),
+  );
 });

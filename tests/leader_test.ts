@@ -1,16 +1,16 @@
 /**
  * Leader election against the real API server: in-process electors (clean release, crash
- * takeover, skewed clocks), and two `controller-manager` processes where the leader is SIGKILLed
- * and the standby takes over without duplicating work.
+ * takeover, skewed clocks), and two `controller-manager` (then two `scheduler`) processes where
+ * the leader is SIGKILLed and the standby takes over without duplicating work.
  * @module
  */
 import assert from "node:assert/strict";
-import { COMMANDS } from "../cli/commands.ts";
 import { writeKubeconfig } from "../cli/kubeconfig.ts";
 import { Client, R } from "../control/api/client.ts";
 import { LeaderElector } from "../control/api/leader.ts";
 import type { KubeObject } from "../control/api/types.ts";
 import { startControlPlane } from "../control/mod.ts";
+import { makeNode } from "../control/scheduler/testing.ts";
 import { ROOT, tempDir } from "./harness.ts";
 
 async function eventually<T>(
@@ -115,46 +115,28 @@ Deno.test("a leader that cannot renew within the deadline stops leading", async 
 });
 
 // ---------------------------------------------------------------------------------------------
-// Two controller-manager processes.
+// Two component processes (`./skiff controller-manager`, `./skiff scheduler`).
 
-/** The argv that runs `./skiff controller-manager` (through an entry script until the command table lists it). */
-function managerCommand(args: string[]): Deno.Command {
-  if (COMMANDS.some((c) => c.name === "controller-manager")) {
-    return new Deno.Command(`${ROOT}/skiff`, {
-      args: ["controller-manager", ...args],
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-    });
-  }
-  const entry = [
-    'import { main } from "./cli/main.ts";',
-    'import { COMMANDS } from "./cli/commands.ts";',
-    'import { controllerManagerCommand } from "./cli/controller_manager.ts";',
-    'Deno.exit(await main(["controller-manager", ...Deno.args], [...COMMANDS, controllerManagerCommand]));',
-  ].join("\n");
-  return new Deno.Command(`${ROOT}/node_modules/.bin/deno`, {
-    args: ["eval", entry, ...args],
-    cwd: ROOT,
+/** Spawns `./skiff <command>` with a 4 s lease, a 3 s renew deadline and a 500 ms retry period. */
+function spawnComponent(command: "controller-manager" | "scheduler", kubeconfig: string, identity: string) {
+  const child = new Deno.Command(`${ROOT}/skiff`, {
+    args: [
+      command,
+      "--kubeconfig",
+      kubeconfig,
+      "--identity",
+      identity,
+      "--leader-elect-lease-duration",
+      "4s",
+      "--leader-elect-renew-deadline",
+      "3s",
+      "--leader-elect-retry-period",
+      "500ms",
+    ],
     stdin: "null",
     stdout: "null",
     stderr: "piped",
-  });
-}
-
-function spawnManager(kubeconfig: string, identity: string) {
-  const child = managerCommand([
-    "--kubeconfig",
-    kubeconfig,
-    "--identity",
-    identity,
-    "--leader-elect-lease-duration",
-    "4s",
-    "--leader-elect-renew-deadline",
-    "3s",
-    "--leader-elect-retry-period",
-    "500ms",
-  ]).spawn();
+  }).spawn();
   let log = "";
   const reading = (async () => {
     for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) log += chunk;
@@ -180,7 +162,10 @@ Deno.test("when the leading controller-manager process is killed, the standby ta
   const kubeconfig = `${dir.path}/kubeconfig`;
   await writeKubeconfig(kubeconfig, cp.url);
   const { client } = cp;
-  const managers = [spawnManager(kubeconfig, "cm-a"), spawnManager(kubeconfig, "cm-b")];
+  const managers = [
+    spawnComponent("controller-manager", kubeconfig, "cm-a"),
+    spawnComponent("controller-manager", kubeconfig, "cm-b"),
+  ];
   try {
     const leader = await eventually("a leader", async () => {
       const l = await client.tryGet<KubeObject>(R.leases, "kube-system", "kube-controller-manager");
@@ -244,5 +229,96 @@ Deno.test("when the leading controller-manager process is killed, the standby ta
     assert.match(standby.log(), /new leader elected: cm-b|new leader elected: cm-a/);
   } finally {
     for (const m of managers) await m.stop();
+  }
+});
+
+Deno.test("when the leading scheduler process is killed, the standby binds a new pod within 15 s and no pod is bound twice", async () => {
+  await using cp = await controlPlane();
+  await using dir = await tempDir();
+  const kubeconfig = `${dir.path}/kubeconfig`;
+  await writeKubeconfig(kubeconfig, cp.url);
+  const { client } = cp;
+  for (const name of ["n1", "n2"]) await client.create(R.nodes, makeNode(name));
+  const pod = (name: string): KubeObject => ({
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name, namespace: "default" },
+    spec: { containers: [{ name: "app", image: "example/app" }] },
+  });
+
+  // Every binding, as a watch sees it: pod name -> the node names it was given, in order.
+  const bindings = new Map<string, string[]>();
+  const stopWatch = new AbortController();
+  const from = (await client.list(R.pods, "default")).metadata.resourceVersion;
+  const watching = (async () => {
+    for await (
+      const ev of client.watch(R.pods, "default", { resourceVersion: from, signal: stopWatch.signal })
+    ) {
+      const node = ev.object?.spec?.nodeName;
+      if (ev.type === "ERROR" || !node) continue;
+      const seen = bindings.get(ev.object.metadata.name!) ?? [];
+      if (seen.at(-1) !== node) bindings.set(ev.object.metadata.name!, [...seen, node]);
+    }
+  })();
+
+  const schedulers = [
+    spawnComponent("scheduler", kubeconfig, "sched-a"),
+    spawnComponent("scheduler", kubeconfig, "sched-b"),
+  ];
+  try {
+    const leader = await eventually("a leader", async () => {
+      const l = await client.tryGet<KubeObject>(R.leases, "kube-system", "kube-scheduler");
+      return l?.spec?.holderIdentity || undefined;
+    }, 60_000);
+    const active = schedulers.find((s) => s.identity === leader)!;
+    const standby = schedulers.find((s) => s.identity !== leader)!;
+    const bound = async (name: string) =>
+      (await client.get<KubeObject>(R.pods, "default", name)).spec.nodeName;
+    /** The number of times each pod was reported Scheduled (an Event's `count` included). */
+    const scheduledCounts = async () => {
+      const counts = new Map<string, number>();
+      for (const e of (await client.list(R.events, "default")).items) {
+        if (e.reason !== "Scheduled") continue;
+        counts.set(e.involvedObject?.name, (counts.get(e.involvedObject?.name) ?? 0) + (e.count ?? 1));
+      }
+      return counts;
+    };
+
+    const before = ["before-0", "before-1", "before-2"];
+    for (const name of before) await client.create(R.pods, pod(name));
+    await eventually("the leader to bind three pods and report them Scheduled", async () => {
+      for (const name of before) if (!(await bound(name))) return false;
+      const counts = await scheduledCounts();
+      return before.every((name) => counts.has(name));
+    }, 20_000);
+
+    const killedAt = Date.now();
+    await active.stop("SIGKILL");
+    await client.create(R.pods, pod("after"));
+    const node = await eventually("the standby to bind the new pod", () => bound("after"), 15_000);
+    const tookOver = Date.now() - killedAt;
+    assert.ok(tookOver < 15_000, `the new pod was bound ${tookOver} ms after the kill`);
+    assert.ok(["n1", "n2"].includes(node));
+    const lease = await client.get<KubeObject>(R.leases, "kube-system", "kube-scheduler");
+    assert.equal(lease.spec.holderIdentity, standby.identity);
+    assert.ok(lease.spec.leaseTransitions >= 1);
+
+    // No pod bound twice: one node per pod in the watch, one Scheduled event per pod.
+    await eventually("the watch to see every binding", () => bindings.size === 4 || undefined, 5_000);
+    for (const [name, nodes] of bindings) {
+      assert.equal(nodes.length, 1, `${name} was bound to ${nodes.join(", ")}`);
+    }
+    const counts = await eventually("the new pod's Scheduled event", async () => {
+      const counts = await scheduledCounts();
+      return counts.has("after") ? counts : undefined;
+    }, 5_000);
+    for (const name of [...before, "after"]) {
+      assert.equal(counts.get(name), 1, `${name} was reported Scheduled ${counts.get(name)} times`);
+    }
+    assert.match(standby.log(), /scheduler: sched-[ab] talking to/);
+  } finally {
+    stopWatch.abort();
+    await watching;
+    for (const s of schedulers) await s.stop();
   }
 });

@@ -12,8 +12,6 @@ import { type ReconcileResult, runWorkers, WorkQueue } from "../api/workqueue.ts
 export interface ControllerOptions {
   /** How long a node may miss heartbeats before it is NotReady/Unknown (node-monitor-grace-period), ms. */
   nodeMonitorGracePeriodMs?: number;
-  /** Default tolerationSeconds for the not-ready/unreachable NoExecute taints, s. */
-  defaultTolerationSeconds?: number;
   /** Workers per controller. */
   workers?: number;
 }

@@ -97,6 +97,20 @@ export const CONTROLLERS: readonly ControllerEntry[] = [
   module("cronjob-controller", () => import("./cronjob/mod.ts")),
   module("ttl-after-finished-controller", () => import("./job/ttl_mod.ts")),
   module("clusterrole-aggregation-controller", () => import("./clusterroleaggregation/mod.ts")),
+  ...["persistentvolume-binder-controller", "pvc-protection-controller", "pv-protection-controller"].map(
+    (name): ControllerEntry => ({
+      name,
+      async load() {
+        const m = await import("./volume/mod.ts");
+        const make = name === "persistentvolume-binder-controller"
+          ? m.persistentVolumeBinder
+          : name === "pvc-protection-controller"
+          ? m.pvcProtectionController
+          : m.pvProtectionController;
+        return (ctx) => make(ctx);
+      },
+    }),
+  ),
   {
     name: "resourcequota-controller",
     async load() {
@@ -122,6 +136,17 @@ export function enabledControllers(all: readonly string[], selection: readonly s
     if (selection.includes(name)) return true;
     return selection.includes("*");
   });
+}
+
+/**
+ * The names in a `--controllers` selection that name no controller (upstream refuses them: "is
+ * not in the list of known controllers"). Pure.
+ */
+export function unknownControllers(all: readonly string[], selection: readonly string[] = ["*"]): string[] {
+  return selection
+    .filter((s) => s !== "*")
+    .map((s) => s.replace(/^-/, ""))
+    .filter((name) => !all.includes(name));
 }
 
 export interface StartControllerManagerOptions {

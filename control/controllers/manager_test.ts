@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { CONTROLLERS, enabledControllers } from "./manager.ts";
+import { CONTROLLERS, enabledControllers, unknownControllers } from "./manager.ts";
 
 const ALL = ["garbage-collector-controller", "namespace-controller", "replicaset-controller"];
 
@@ -11,6 +11,14 @@ Deno.test("enabledControllers() follows --controllers: * for all, -name to drop,
   ]);
   assert.deepEqual(enabledControllers(ALL, ["namespace-controller"]), ["namespace-controller"]);
   assert.deepEqual(enabledControllers(ALL, []), []);
+});
+
+Deno.test("unknownControllers() finds the names of a --controllers selection that match no controller", () => {
+  assert.deepEqual(unknownControllers(ALL, ["*", "-namespace-controller", "replicaset-controller"]), []);
+  assert.deepEqual(unknownControllers(ALL, ["*", "-namespace", "deployment-controller"]), [
+    "namespace",
+    "deployment-controller",
+  ]);
 });
 
 Deno.test("the controller table names every controller once, with upstream's names", () => {

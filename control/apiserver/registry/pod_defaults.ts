@@ -2,7 +2,8 @@
  * Pod and pod-template defaulting: upstream's `SetDefaults_PodSpec`, `SetDefaults_Container`,
  * volume and probe defaults (`pkg/apis/core/v1/defaults.go` plus the declarative `+default`
  * markers), `SetDefaults_Pod`, and what the pod strategy and default admission plugins add on
- * create (status, QoS class, service account, priority, not-ready/unreachable tolerations).
+ * create (status, QoS class, service account, priority). The not-ready/unreachable tolerations
+ * come from the DefaultTolerationSeconds admission step (admission/default_toleration_seconds.ts).
  * @module
  */
 // deno-lint-ignore-file no-explicit-any
@@ -128,24 +129,10 @@ export function defaultPodTemplate(template: unknown): void {
   if (isObj(template) && isObj(template.spec)) defaultPodSpec(template.spec);
 }
 
-const NOT_READY = "node.kubernetes.io/not-ready";
-const UNREACHABLE = "node.kubernetes.io/unreachable";
 const SYSTEM_PRIORITIES: Record<string, number> = {
   "system-cluster-critical": 2000000000,
   "system-node-critical": 2000001000,
 };
-
-/** What the `DefaultTolerationSeconds` admission plugin adds. */
-function defaultTolerations(spec: Obj): void {
-  const tolerations: Obj[] = Array.isArray(spec.tolerations) ? spec.tolerations : [];
-  const tolerates = (key: string) =>
-    tolerations.some((t) => (t.key === key || !t.key) && (t.effect === "NoExecute" || !t.effect));
-  const add: Obj[] = [];
-  for (const key of [NOT_READY, UNREACHABLE]) {
-    if (!tolerates(key)) add.push({ key, operator: "Exists", effect: "NoExecute", tolerationSeconds: 300 });
-  }
-  if (add.length) spec.tolerations = [...tolerations, ...add];
-}
 
 /** `SetDefaults_Pod`: requests default to limits; service links on; host-network host ports. */
 function setDefaultsPod(spec: Obj): void {
@@ -207,8 +194,7 @@ export function podQOSClass(spec: Obj): "Guaranteed" | "Burstable" | "BestEffort
 /**
  * Defaults a Pod in place. On CREATE it also applies what upstream's pod strategy and default
  * admission plugins do: a fresh `status` (`phase: Pending`, `qosClass`, a `SchedulingGated`
- * condition when gated), `serviceAccountName: default`, `priority`/`preemptionPolicy`, and the
- * 300s not-ready/unreachable tolerations.
+ * condition when gated), `serviceAccountName: default` and `priority`/`preemptionPolicy`.
  */
 export function defaultPod(obj: KubeObject, ctx: ResourceContext): void {
   if (!isObj(obj.spec)) obj.spec = {};
@@ -223,7 +209,6 @@ export function defaultPod(obj: KubeObject, ctx: ResourceContext): void {
     else if (known !== undefined) spec.priority = known;
   }
   spec.preemptionPolicy ??= "PreemptLowerPriority";
-  defaultTolerations(spec);
   const status: Obj = { phase: "Pending", qosClass: podQOSClass(spec) };
   if (Array.isArray(spec.schedulingGates) && spec.schedulingGates.length > 0) {
     status.conditions = [{

@@ -39,20 +39,6 @@ Deno.test("defaultPod() fills what kubectl get -o yaml shows for a minimal pod",
     serviceAccount: "default",
     serviceAccountName: "default",
     terminationGracePeriodSeconds: 30,
-    tolerations: [
-      {
-        key: "node.kubernetes.io/not-ready",
-        operator: "Exists",
-        effect: "NoExecute",
-        tolerationSeconds: 300,
-      },
-      {
-        key: "node.kubernetes.io/unreachable",
-        operator: "Exists",
-        effect: "NoExecute",
-        tolerationSeconds: 300,
-      },
-    ],
   });
   assert.deepEqual(pod.status, { phase: "Pending", qosClass: "BestEffort" });
 });
@@ -91,13 +77,13 @@ Deno.test("podQOSClass() is Burstable when requests are below limits", () => {
   assert.equal(podQOSClass(spec), "Burstable");
 });
 
-Deno.test("defaultPod() keeps existing tolerations that already cover not-ready nodes", () => {
+Deno.test("defaultPod() leaves tolerations to the DefaultTolerationSeconds admission step", () => {
   const pod: KubeObject = {
     metadata: { name: "web" },
-    spec: { containers: [{ name: "web", image: "x" }], tolerations: [{ operator: "Exists" }] },
+    spec: { containers: [{ name: "web", image: "x" }], tolerations: [{ key: "a", operator: "Exists" }] },
   };
   defaultPod(pod, create);
-  assert.deepEqual(pod.spec.tolerations, [{ operator: "Exists" }]);
+  assert.deepEqual(pod.spec.tolerations, [{ key: "a", operator: "Exists" }]);
 });
 
 Deno.test("defaultPod() adds the SchedulingGated condition to gated pods", () => {

@@ -94,7 +94,7 @@ async function markPodNotReady(client: Client, pod: KubeObject, now: string): Pr
 export function nodeLifecycleController(ctx: ControllerContext, opts: NodeLifecycleOptions = {}): Controller {
   const { client } = ctx;
   const period = opts.monitorPeriodMs ?? 5_000;
-  const monitorGrace = ctx.options.nodeMonitorGracePeriodMs ?? 40_000;
+  const monitorGrace = ctx.options.nodeMonitorGracePeriodMs ?? 50_000;
   const startupGrace = Math.max(opts.startupGracePeriodMs ?? 60_000, monitorGrace);
   const rate = opts.evictionRate ?? 0.1;
   const secondaryRate = opts.secondaryEvictionRate ?? 0.01;

@@ -6,9 +6,10 @@
  * them forever. Events: TaintManagerEviction ("Marking for deletion Pod ns/name", "Cancelling
  * deletion of Pod ns/name"); the pod gets the DisruptionTarget condition (DeletionByTaintManager).
  *
- * Pods are given the DefaultTolerationSeconds admission's tolerations (`not-ready` and
- * `unreachable`, `defaultTolerationSeconds`, 300 s by default) when they lack their own, so the
- * outcome is the same whether or not the API server runs that admission step.
+ * As upstream, the pod's own tolerations decide: the 300 s not-ready/unreachable tolerations
+ * most pods carry come from the API server's DefaultTolerationSeconds admission step
+ * (`--default-not-ready-toleration-seconds`, `--default-unreachable-toleration-seconds`); a pod
+ * created without them (that step bypassed) is evicted at once.
  * @module
  */
 import { R } from "../../api/client.ts";
@@ -22,7 +23,6 @@ import {
   noExecute,
   type Taint,
   type Toleration,
-  withDefaultTolerations,
 } from "./taints.ts";
 
 /** What to do with one pod now. */
@@ -80,7 +80,6 @@ function noExecKey(node: KubeObject | undefined): string {
 /** The taint eviction controller. */
 export function taintEvictionController(ctx: ControllerContext): Controller {
   const { client } = ctx;
-  const defaultSeconds = ctx.options.defaultTolerationSeconds ?? 300;
   const recorder = ctx.recorder("taint-eviction-controller");
   const nodes = ctx.informers.get(R.nodes);
   const pods = ctx.informers.get(R.pods);
@@ -146,12 +145,7 @@ export function taintEvictionController(ctx: ControllerContext): Controller {
     const node = nodes.get(undefined, nodeName);
     const taints = noExecute(node?.spec?.taints);
     const now = ctx.now();
-    const decision = decideEviction(
-      withDefaultTolerations(pod.spec?.tolerations, defaultSeconds),
-      taints,
-      scheduled.get(key),
-      now,
-    );
+    const decision = decideEviction(pod.spec?.tolerations ?? [], taints, scheduled.get(key), now);
     switch (decision.action) {
       case "cancel":
         return cancel(key);

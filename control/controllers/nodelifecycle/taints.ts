@@ -1,8 +1,8 @@
 /**
  * Taints and tolerations, pure: matching as upstream's `ToleratesTaint` /
- * `GetMatchingTolerations`, the minimum toleration time of the taint eviction controller, the
- * tolerations the DefaultTolerationSeconds admission plugin adds, and the taints the node
- * lifecycle controller derives from node conditions.
+ * `GetMatchingTolerations`, the minimum toleration time of the taint eviction controller, and the
+ * taints the node lifecycle controller derives from node conditions. (The default not-ready and
+ * unreachable tolerations are the API server's: control/apiserver/admission/default_toleration_seconds.ts.)
  * @module
  */
 
@@ -71,20 +71,6 @@ export function minTolerationMs(tolerations: Toleration[]): number {
     min = Math.min(min, t.tolerationSeconds);
   }
   return min === Infinity ? -1 : min * 1000;
-}
-
-/**
- * The tolerations after the DefaultTolerationSeconds admission plugin: `not-ready` and
- * `unreachable` NoExecute tolerations with `seconds` are added unless the pod already tolerates
- * those taints.
- */
-export function withDefaultTolerations(tolerations: Toleration[] | undefined, seconds: number): Toleration[] {
-  const list = [...tolerations ?? []];
-  for (const key of [TAINT_NOT_READY, TAINT_UNREACHABLE]) {
-    const tolerated = list.some((t) => toleratesTaint(t, { key, effect: "NoExecute" }));
-    if (!tolerated) list.push({ key, operator: "Exists", effect: "NoExecute", tolerationSeconds: seconds });
-  }
-  return list;
 }
 
 /** The NoExecute taints of a list. */

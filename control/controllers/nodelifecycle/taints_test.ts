@@ -9,7 +9,6 @@ import {
   TAINT_UNREACHABLE,
   TAINT_UNSCHEDULABLE,
   toleratesTaint,
-  withDefaultTolerations,
 } from "./taints.ts";
 
 const unreachable = { key: TAINT_UNREACHABLE, effect: "NoExecute" };
@@ -45,16 +44,6 @@ Deno.test("minTolerationMs() is the shortest tolerationSeconds, 0 for none or no
   assert.equal(minTolerationMs([{ tolerationSeconds: -1 }]), 0);
   assert.equal(minTolerationMs([{}]), -1);
   assert.equal(minTolerationMs([]), 0);
-});
-
-Deno.test("withDefaultTolerations() adds not-ready and unreachable tolerations unless already tolerated", () => {
-  assert.deepEqual(withDefaultTolerations(undefined, 300), [
-    { key: TAINT_NOT_READY, operator: "Exists", effect: "NoExecute", tolerationSeconds: 300 },
-    { key: TAINT_UNREACHABLE, operator: "Exists", effect: "NoExecute", tolerationSeconds: 300 },
-  ]);
-  const own = [{ key: TAINT_UNREACHABLE, operator: "Exists", effect: "NoExecute", tolerationSeconds: 7 }];
-  assert.deepEqual(withDefaultTolerations(own, 300).map((t) => t.tolerationSeconds), [7, 300]);
-  assert.equal(withDefaultTolerations([{ operator: "Exists" }], 300).length, 1);
 });
 
 Deno.test("noScheduleTaintsFor() and noExecuteTaintFor() follow the node conditions", () => {
