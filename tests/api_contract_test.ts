@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { startControlPlane } from "../control/mod.ts";
-import { tempDir } from "./harness.ts";
+import { kubectlTest, startCluster, tempDir } from "./harness.ts";
 
 const CM = "/api/v1/namespaces/default/configmaps";
 const JSON_HEADERS = { "Content-Type": "application/json" };
@@ -114,4 +114,33 @@ Deno.test("the API contract: field validation, AlreadyExists, opaque internal er
   } finally {
     await cp.close();
   }
+});
+
+kubectlTest("kubectl applies a kind: List, validating each item on the server", async () => {
+  await using cluster = await startCluster();
+  const list = JSON.stringify({
+    apiVersion: "v1",
+    kind: "List",
+    items: [
+      { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "l1" }, data: { a: "1" } },
+      { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "l2" }, data: { a: "2" } },
+    ],
+  });
+  const applied = await cluster.kubectl(["apply", "-f", "-"], { stdin: list });
+  assert.equal(applied.code, 0, applied.stderr);
+  assert.match(applied.stdout, /configmap\/l1 created/);
+  assert.match(applied.stdout, /configmap\/l2 created/);
+  // What kubectl get -o yaml prints (a List) applies back.
+  const got = await cluster.kubectl(["get", "configmaps", "l1", "l2", "-o", "yaml"]);
+  const again = await cluster.kubectl(["apply", "-f", "-"], { stdin: got.stdout });
+  assert.equal(again.code, 0, again.stderr);
+  // An unknown field in an item is still refused, by the server's strict validation.
+  const bad = JSON.stringify({
+    apiVersion: "v1",
+    kind: "List",
+    items: [{ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "l3" }, bogus: 1 }],
+  });
+  const refused = await cluster.kubectl(["apply", "-f", "-"], { stdin: bad });
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.stderr, /unknown field "bogus"/);
 });
