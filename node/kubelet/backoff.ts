@@ -63,6 +63,23 @@ export class Backoff {
     return now - eventTime < e.delayMs;
   }
 
+  /**
+   * Whether `key` must still wait, counted from its last {@linkcode next} (client-go
+   * `IsInBackOffSinceUpdate`): image pulls, which have no finish time of their own.
+   */
+  inBackoffSinceUpdate(key: string, now: number): boolean {
+    const e = this.#entries.get(key);
+    if (!e || this.#expired(now, e)) return false;
+    return now - e.lastUpdate < e.delayMs;
+  }
+
+  /** Milliseconds left in `key`'s back-off counted from its last update (0 when it may go now). */
+  remainingSinceUpdate(key: string, now: number): number {
+    const e = this.#entries.get(key);
+    if (!e || this.#expired(now, e)) return 0;
+    return Math.max(0, e.lastUpdate + e.delayMs - now);
+  }
+
   /** Milliseconds left until `key` may restart (0 when it may now). */
   remaining(key: string, eventTime: number, now: number): number {
     const e = this.#entries.get(key);

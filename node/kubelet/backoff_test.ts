@@ -46,3 +46,19 @@ Deno.test("goDuration() prints as Go does", () => {
   assert.equal(goDuration(1600), "1.6s");
   assert.equal(goDuration(400), "400ms");
 });
+
+Deno.test("Backoff counts an image pull's back-off from its last update", () => {
+  const b = new Backoff({ baseMs: 10_000, capMs: 40_000 });
+  assert.equal(b.inBackoffSinceUpdate("k", 0), false);
+  b.next("k", 0, 0);
+  assert.equal(b.inBackoffSinceUpdate("k", 9_999), true);
+  assert.equal(b.remainingSinceUpdate("k", 4_000), 6_000);
+  assert.equal(b.inBackoffSinceUpdate("k", 10_000), false, "the pull may be retried");
+  b.next("k", 10_000, 10_000);
+  assert.equal(b.remainingSinceUpdate("k", 10_000), 20_000);
+  assert.equal(
+    b.inBackoffSinceUpdate("k", 10_000 + 80_001),
+    false,
+    "an entry idle for twice the cap expires",
+  );
+});

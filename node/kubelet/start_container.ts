@@ -11,7 +11,7 @@ import type { ClusterDnsSettings } from "../dns/pod_dns.ts";
 import type { Container, Pod } from "kubernetes-types/core/v1.d.ts";
 import type { EventRecorder } from "../../control/api/events.ts";
 import type { KubeObject } from "../../control/api/types.ts";
-import { ImagePullError, type ImageService, RuntimeError, type RuntimeService } from "../cri/api.ts";
+import { type ImageService, RuntimeError, type RuntimeService } from "../cri/api.ts";
 import { type ConfigLookups, ContainerConfigError, containerEnvironment } from "../env/env_vars.ts";
 import { containerMounts, MountError, readOnlyVolumes } from "../volumes/volume_manager.ts";
 import type { Backoff } from "./backoff.ts";
@@ -24,6 +24,11 @@ export interface StartContext {
   images: ImageService;
   recorder: EventRecorder;
   imageBackoff: Backoff;
+  /**
+   * The last pull error per back-off key (`<pod uid>/<image>`), shown in the `ImagePullBackOff`
+   * message as upstream's `prevPullErrMsg`. Written here.
+   */
+  pullErrors: Map<string, string>;
   lookups: ConfigLookups;
   /** Decoded imagePullSecrets of the pod. */
   pullSecrets: unknown[];
@@ -49,15 +54,26 @@ function event(
   ctx.recorder.event({ ...(pod as KubeObject), kind: "Pod", apiVersion: "v1" }, type, reason, message);
 }
 
-/** `IfNotPresent` unless the tag is `latest` or absent (then `Always`), as API defaulting does. */
+/**
+ * The container's `imagePullPolicy`, or (unset, which the API server's defaulting prevents)
+ * upstream's default: `Always` when the tag is `latest`, or when there is neither a tag nor a
+ * digest; else `IfNotPresent`.
+ */
 export function pullPolicy(c: Container): string {
   if (c.imagePullPolicy) return c.imagePullPolicy;
-  const image = c.image ?? "";
-  const tag = image.includes("@") ? "" : image.slice(image.lastIndexOf("/") + 1).split(":")[1];
-  return !image.includes("@") && (!tag || tag === "latest") ? "Always" : "IfNotPresent";
+  const [name, digest] = (c.image ?? "").split("@");
+  const colon = name.lastIndexOf(":");
+  const tag = colon > name.lastIndexOf("/") ? name.slice(colon + 1) : digest === undefined ? "latest" : "";
+  return tag === "latest" ? "Always" : "IfNotPresent";
 }
 
-async function ensureImage(
+/**
+ * The kubelet's `EnsureImageExists`: the image as present on the node, or a pull, as the pull
+ * policy says; pull failures back off (10 s doubling to 5 min, counted from the last failed pull).
+ * The waiting messages are upstream's: the runtime's error for `ErrImagePull`,
+ * `Back-off pulling image "<image>": ErrImagePull: <that error>` during the back-off.
+ */
+export async function ensureImage(
   ctx: StartContext,
   pod: Pod,
   c: Container,
@@ -73,18 +89,23 @@ async function ensureImage(
   if (policy === "Never") {
     const message = `Container image "${image}" is not present with pull policy of Never`;
     event(ctx, pod, "Warning", "ErrImageNeverPull", message, c.name);
+    event(ctx, pod, "Warning", "Failed", "Error: ErrImageNeverPull", c.name);
     return { ok: false, failure: { reason: "ErrImageNeverPull", message } };
   }
   const now = ctx.now();
-  if (ctx.imageBackoff.inBackoffSince(key, now, now)) {
-    const message = `Back-off pulling image "${image}"`;
+  if (ctx.imageBackoff.inBackoffSinceUpdate(key, now)) {
+    let message = `Back-off pulling image "${image}"`;
     event(ctx, pod, "Normal", "BackOff", message, c.name);
+    event(ctx, pod, "Warning", "Failed", "Error: ImagePullBackOff", c.name);
+    const previous = ctx.pullErrors.get(key);
+    if (previous !== undefined) message = `${message}: ${previous}`;
     return {
       ok: false,
       failure: { reason: "ImagePullBackOff", message },
-      retryAfterMs: ctx.imageBackoff.remaining(key, now, now),
+      retryAfterMs: ctx.imageBackoff.remainingSinceUpdate(key, now),
     };
   }
+  ctx.pullErrors.delete(key);
   event(ctx, pod, "Normal", "Pulling", `Pulling image "${image}"`, c.name);
   const t0 = performance.now();
   try {
@@ -101,11 +122,11 @@ async function ensureImage(
     );
     return { ref };
   } catch (e) {
-    const why = e instanceof ImagePullError || e instanceof Error ? e.message : String(e);
-    const message = `Failed to pull image "${image}": ${why}`;
-    event(ctx, pod, "Warning", "Failed", message, c.name);
+    const message = e instanceof Error ? e.message : String(e);
+    event(ctx, pod, "Warning", "Failed", `Failed to pull image "${image}": ${message}`, c.name);
     event(ctx, pod, "Warning", "Failed", "Error: ErrImagePull", c.name);
     ctx.imageBackoff.next(key, ctx.now(), ctx.now());
+    ctx.pullErrors.set(key, `ErrImagePull: ${message}`);
     return {
       ok: false,
       failure: { reason: "ErrImagePull", message },
