@@ -10,6 +10,8 @@ import { controllerManagerCommand } from "./controller_manager.ts";
 import { helpCommand } from "./help.ts";
 import { nodeCommand } from "./node.ts";
 import { nodeJoinCommand } from "./node_join.ts";
+import { pluginCommand } from "./plugin.ts";
+import { pluginHostCommand } from "./plugin_host.ts";
 import { secretsCommand } from "./secrets.ts";
 import { schedulerCommand } from "./scheduler.ts";
 import { simulateNodesCommand } from "./simulate_nodes.ts";
@@ -27,6 +29,8 @@ export const COMMANDS: readonly Command[] = [
   simulateNodesCommand,
   nodeCommand,
   nodeJoinCommand,
+  pluginCommand,
+  pluginHostCommand,
   secretsCommand,
   benchCommand,
   helpCommand,

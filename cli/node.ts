@@ -161,6 +161,13 @@ export const nodeCommand: Command = {
     },
     { name: "no-ingress", type: "boolean", description: "Run no Ingress controller on the node." },
     {
+      name: "ingress-kubeconfig",
+      type: "string",
+      value: "PATH",
+      description:
+        "Credential of the Ingress controller (a token of the ServiceAccount skiff-system/ingress-controller); without it the controller uses the node's, which may not read Ingresses or TLS Secrets under RBAC.",
+    },
+    {
       name: "proxy-mode",
       type: "string",
       value: "MODE",
@@ -218,6 +225,16 @@ export const nodeCommand: Command = {
     const onSignal = () => stop.abort();
     const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
     for (const s of signals) Deno.addSignalListener(s, onSignal);
+    let ingressCredentials: { server?: string; caCert?: string; token: () => string } | undefined;
+    if (flags["ingress-kubeconfig"] && !flags["no-ingress"]) {
+      const { ingressKubeconfigCredentials } = await import("./ingress_credential.ts");
+      const path = resolve(cwd, String(flags["ingress-kubeconfig"]));
+      try {
+        ingressCredentials = ingressKubeconfigCredentials(path);
+      } catch (e) {
+        throw new CliError(`cannot read the Ingress kubeconfig ${path}: ${(e as Error).message}`);
+      }
+    }
     const { startNodeAgent, nodeRuntime } = await import("../node/mod.ts");
     const options: NodeAgentOptions = {
       server,
@@ -236,7 +253,11 @@ export const nodeCommand: Command = {
       network: {
         proxyMode: proxyMode as "auto" | "nftables" | "userspace",
         ...(flags["no-ingress"] ? {} : {
-          ingress: { httpPort: Number(flags["ingress-http-port"]), httpsPort: Number(flags["ingress-https-port"]) },
+          ingress: {
+            httpPort: Number(flags["ingress-http-port"]),
+            httpsPort: Number(flags["ingress-https-port"]),
+            credentials: ingressCredentials,
+          },
         }),
       },
     };

@@ -22,6 +22,8 @@ export interface NodeAgentContext {
   log(line: string): void;
   /** The Ingress controller's ports, or `false` for none (default: the node command's, 80 and 443). */
   ingress?: { httpPort: number; httpsPort: number } | false;
+  /** The Ingress controller's own kubeconfig (its ServiceAccount's token; cli/ingress_credential.ts). */
+  ingressKubeconfig?: string;
 }
 
 const READY_TIMEOUT_MS = 60_000;
@@ -71,6 +73,7 @@ export async function startNodeAgent(ctx: NodeAgentContext): Promise<void> {
         : ctx.ingress
         ? ["--ingress-http-port", String(ctx.ingress.httpPort), "--ingress-https-port", String(ctx.ingress.httpsPort)]
         : []),
+      ...(ctx.ingressKubeconfig ? ["--ingress-kubeconfig", ctx.ingressKubeconfig] : []),
     ],
     logFile: `${ctx.dataDir}/logs/node.log`,
   });

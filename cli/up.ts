@@ -24,6 +24,7 @@ import { resolve } from "node:path";
 import { Client } from "../control/api/client.ts";
 import type { ControlPlaneOptions } from "../control/mod.ts";
 import type { Command } from "./args.ts";
+import { TOLERATION_FLAGS, tolerationSeconds } from "./apiserver.ts";
 import { CliError } from "./errors.ts";
 import { loadOrCreateEncryptionConfig } from "./secrets.ts";
 import { encryptionTransformer } from "../control/apiserver/encryption/aes_gcm.ts";
@@ -52,7 +53,15 @@ export type StartControlPlane = (
     & Partial<
       Pick<
         ControlPlaneOptions,
-        "tls" | "authentication" | "kubelet" | "audit" | "components" | "rbac" | "builtinAdmission" | "store"
+        | "tls"
+        | "authentication"
+        | "kubelet"
+        | "audit"
+        | "components"
+        | "rbac"
+        | "builtinAdmission"
+        | "store"
+        | "defaultTolerationSeconds"
       >
     >,
 ) => Promise<ControlPlane>;
@@ -71,6 +80,8 @@ export interface UpOptions {
   nodeCidrMaskSize?: number;
   /** The node's Ingress controller ports (default 80 and 443), or `false` for none. */
   ingress?: { httpPort: number; httpsPort: number } | false;
+  /** The not-ready/unreachable tolerationSeconds the API server gives pods (default 300 each). */
+  defaultTolerationSeconds?: ControlPlaneOptions["defaultTolerationSeconds"];
 }
 
 /** I/O `up` is given, so tests can drive it in-process. */
@@ -186,6 +197,7 @@ async function startControlPlane(
       },
       ...await clusterSecurity(opts.dataDir, pki),
       audit: { sink: audit },
+      ...(opts.defaultTolerationSeconds ? { defaultTolerationSeconds: opts.defaultTolerationSeconds } : {}),
     });
   } catch (e) {
     if (e instanceof Deno.errors.AddrInUse) {
@@ -348,6 +360,7 @@ export const upCommand: Command = {
       description: "Port of the Ingress controller's HTTPS listener; 0 picks a free port.",
     },
     { name: "no-ingress", type: "boolean", description: "Run no Ingress controller on the node." },
+    ...TOLERATION_FLAGS,
   ],
   args: "none",
   /**
@@ -378,6 +391,7 @@ export const upCommand: Command = {
         ingress: flags["no-ingress"]
           ? false
           : { httpPort: Number(flags["ingress-http-port"]), httpsPort: Number(flags["ingress-https-port"]) },
+        defaultTolerationSeconds: tolerationSeconds(flags),
       }, {
         startControlPlane,
         startNodeAgent,

@@ -374,7 +374,7 @@ test("Wasm pods and client processes resolve Services, headless StatefulSet pods
     // Service by name; an outside name goes to the node's resolver.
     assert.deepEqual(await client.curl("http://backend.default.svc.cluster.local/"), {
       code: 200,
-      body: "hello from backend",
+      body: "hello from backend\n",
     });
     assert.equal((await client.curl("http://backend/")).code, 200, "short names use the search path");
     const before = outside.queries;

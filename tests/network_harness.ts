@@ -12,12 +12,13 @@ import { Client, R } from "../control/api/client.ts";
 import type { KubeObject } from "../control/api/types.ts";
 import { runtimeProbes } from "../control/apiserver/admission/probes.ts";
 import { registerConnectHandlers } from "../control/apiserver/connect/mod.ts";
-import { startControllerManager } from "../control/controllers/manager.ts";
+import { type ControllerManagerOptions, startControllerManager } from "../control/controllers/manager.ts";
 import { startControlPlane } from "../control/mod.ts";
 import { startScheduler } from "../control/scheduler/mod.ts";
 import { writeKubeconfig } from "../cli/kubeconfig.ts";
 import { ipToString, parseCidr } from "../control/api/cidr.ts";
-import { ipAvailable } from "../node/cni/ip.ts";
+import { ipAvailable, localSubnets } from "../node/cni/ip.ts";
+import { overlaps } from "../node/registration/pod_cidr.ts";
 import { ensureRuntimeClass, type NodeAgent, startNodeAgent, wasmRuntime } from "../node/mod.ts";
 import type { NetworkAddonOptions } from "../node/proxy/addons.ts";
 import { nftInstalled } from "../node/proxy/nft.ts";
@@ -130,10 +131,16 @@ export async function startNetworkCluster(opts: NetworkClusterOptions = {}): Pro
     initialBackoffMs: 100,
     maxBackoffMs: 500,
   });
+  // Pod CIDRs avoid the subnets other clusters on this machine already use (as ./skiff up does).
+  const reservedCIDRs = (await localSubnets().catch(() => [] as string[])).filter((s) => overlaps(s, "198.18.0.0/16"));
   const manager = startControllerManager({
     client,
     signal: ac.signal,
-    options: { leaderElect: false, controllers: opts.controllers ?? ["*"] },
+    options: {
+      leaderElect: false,
+      controllers: opts.controllers ?? ["*"],
+      nodeIpam: { reservedCIDRs },
+    } as ControllerManagerOptions,
   });
   await ensureRuntimeClass(client, "wasm");
   const registry = await startRegistry();

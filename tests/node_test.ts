@@ -317,17 +317,31 @@ node(
     const missing = image.replace(/:[^:/]+$/, ":no-such-tag");
     assert.notEqual(missing, image);
     const docs = [job("hello", { NAME: "job" }), job("fail", { EXIT_CODE: "3" }), wasmPod("ghost", missing)];
+    // ErrImagePull lasts only until the next sync: record every waiting reason through a watch.
+    const reasons = new Map<string, string>();
+    const stopWatch = new AbortController();
+    const watching = (async () => {
+      for await (
+        const ev of c.client.watch(R.pods, "default", { fieldSelector: "metadata.name=ghost", signal: stopWatch.signal })
+      ) {
+        const waiting = ev.object.status?.containerStatuses?.[0]?.state?.waiting;
+        if (waiting?.reason && !reasons.has(waiting.reason)) reasons.set(waiting.reason, waiting.message);
+      }
+    })().catch(() => {});
     const applied = await c.kubectl(["apply", "-f", "-"], docs.map((d) => JSON.stringify(d)).join("\n"));
     assert.equal(applied.code, 0, applied.stderr);
 
     // The missing image: ErrImagePull with the registry's message, then ImagePullBackOff quoting it.
-    const reasons = new Map<string, string>();
-    await eventually("ErrImagePull then ImagePullBackOff", async () => {
-      const waiting = (await c.client.get(R.pods, "default", "ghost")).status?.containerStatuses?.[0]?.state
-        ?.waiting;
-      if (waiting?.reason) reasons.set(waiting.reason, waiting.message);
-      return reasons.has("ErrImagePull") && reasons.has("ImagePullBackOff");
-    }, 30_000);
+    try {
+      await eventually(
+        "ErrImagePull then ImagePullBackOff",
+        () => Promise.resolve(reasons.has("ErrImagePull") && reasons.has("ImagePullBackOff")),
+        30_000,
+      );
+    } finally {
+      stopWatch.abort();
+      await watching;
+    }
     assert.match(reasons.get("ErrImagePull")!, /MANIFEST_UNKNOWN/);
     assert.equal(
       reasons.get("ImagePullBackOff"),

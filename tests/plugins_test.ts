@@ -31,6 +31,7 @@ const BUILTINS = {
   imageLocality: { kind: "scheduler", source: `${ROOT}/plugins/scheduler/builtin/image_locality/plugin.ts` },
   labelC: { kind: "scheduler", source: `${ROOT}/plugins/scheduler/examples/label_c/plugin.c` },
   hostile: { kind: "admission", source: `${ROOT}/tests/fixtures/plugin_hostile/plugin.ts` },
+  shadow: { kind: "admission", source: `${ROOT}/tests/fixtures/plugin_shadow/plugin.c` },
 } as const;
 
 const build = (b: keyof typeof BUILTINS) => buildPlugin(BUILTINS[b]);
@@ -65,6 +66,29 @@ testWith([NODE], "a component of the wrong kind is refused with a sentence", asy
   const b = await build("imageLocality");
   assert.throws(() => checkPluginShape("admission", b.bytes), PluginRefusedError);
   assert.throws(() => checkPluginShape("admission", new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0])), /core module/);
+});
+
+Deno.test("Plugins have no protobuf encoding: protobuf bodies get 415, protobuf-only Accept gets 406", async () => {
+  await using dir = await tempDir("skiff-plugins-pb-");
+  const cp = await startControlPlane({ kvPath: `${dir.path}/state.kv`, port: 0 });
+  try {
+    const url = `${cp.url}/apis/skiff.dev/v1alpha1/plugins`;
+    const body = new Uint8Array([0x6b, 0x38, 0x73, 0x00, 0x0a, 0x00]);
+    const post = await fetch(url, { method: "POST", headers: { "Content-Type": "application/vnd.kubernetes.protobuf" }, body });
+    const status = await post.json();
+    assert.equal(post.status, 415);
+    assert.equal(status.reason, "UnsupportedMediaType");
+    assert.match(status.message, /accepted media types include: application\/json, application\/yaml, application\/cbor/);
+    const get = await fetch(url, { headers: { Accept: "application/vnd.kubernetes.protobuf" } });
+    assert.equal(get.status, 406);
+    assert.equal((await get.json()).reason, "NotAcceptable");
+    // kubectl's usual Accept (protobuf first, then JSON) gets JSON.
+    const list = await fetch(url, { headers: { Accept: "application/vnd.kubernetes.protobuf, application/json" } });
+    assert.equal(list.status, 200);
+    assert.equal((await list.json()).kind, "PluginList");
+  } finally {
+    await cp.close();
+  }
 });
 
 /** A control plane with the WasmPlugins admission step, a plugin host, a registry. */
@@ -158,7 +182,8 @@ testWith([NODE, KUBECTL, DOCKER_REGISTRY], "scaffold, build, push and apply an a
   }
   assert.ok([...Deno.readDirSync(`${dir}/types/interfaces`)].some((e) => e.name === "skiff-admission-policy.d.ts"));
   const f = await pluginFolder(dir);
-  const built = await buildPlugin({ kind: f.kind, source: f.source, cacheDir: `${dir}/.cache` });
+  // The shared build cache: the scaffold is the same every run, so it is built once.
+  const built = await buildPlugin({ kind: f.kind, source: f.source });
   const image = await s.push("team-label", built.bytes, "admission");
   const plugin = await s.apply({
     metadata: { name: "team-label" },
@@ -236,7 +261,7 @@ testWith([NODE, KUBECTL, DOCKER_REGISTRY], "scaffold, build, push and apply an a
   assert.match(bad.stderr, /spec\.grants\[0\]\.capability/);
 });
 
-testWith([NODE, KUBECTL, DOCKER_REGISTRY], "hostile plugins are contained: loop, memory bomb, ungranted capability, garbage", async () => {
+testWith([NODE, KUBECTL, DOCKER_REGISTRY, CLANG_WASI], "hostile plugins are contained: loop, memory bomb, ungranted capability, garbage, a read of /etc/shadow", async () => {
   await using s = await setup();
   const image = await s.push("hostile", (await build("hostile")).bytes, "admission");
   const hostile = (mode: string, failurePolicy = "Fail") => ({
@@ -255,6 +280,17 @@ testWith([NODE, KUBECTL, DOCKER_REGISTRY], "hostile plugins are contained: loop,
     await s.kubectl(["create", "namespace", mode]);
     await s.apply(hostile(mode));
   }
+  // A C guest (wasi-libc) that fopen()s /etc/shadow on every call and reports the outcome in
+  // its denial: it has no preopened directory, so libc cannot resolve the path.
+  await s.kubectl(["create", "namespace", "shadow"]);
+  await s.apply({
+    metadata: { name: "hostile-shadow" },
+    spec: { kind: "admission", image: await s.push("shadow", (await build("shadow")).bytes, "admission"), admission: { namespaces: ["shadow"] } },
+  });
+  const shadow = await s.kubectl(["apply", "-f", "-"], pod("p", "app:1").replace('"default"', '"shadow"'));
+  assert.notEqual(shadow.code, 0);
+  assert.match(shadow.stderr, /admission webhook "hostile-shadow" denied the request: open \/etc\/shadow failed: Capabilities insufficient/);
+  assert.doesNotMatch(shadow.stderr, /read \d+ bytes/);
   const cases: [string, RegExp][] = [
     ["loop", /failed calling webhook "hostile-loop": Timeout: the plugin ran past its 1s deadline and was killed/],
     ["memory", /failed calling webhook "hostile-memory": MemoryLimit: the plugin ran out of memory \(limit 32 MiB\)/],
@@ -335,26 +371,39 @@ testWith([NODE, CLANG_WASI, DOCKER_REGISTRY], "scheduler plugins change placemen
       metadata: { name: "image-locality" },
       spec: { kind: "scheduler", image: await s.push("image-locality", (await build("imageLocality")).bytes, "scheduler"), scheduler: { filter: false } },
     });
-    for (let i = 0; i < 100 && wasm.plugins().length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 200 && wasm.plugins().length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(wasm.plugins().length, 2, "the scheduler's informer never saw both scheduler Plugins");
     const placed: string[] = [];
     for (let i = 0; i < 4; i++) {
       const name = `big-${i}`;
       await s.client.create(R.pods, JSON.parse(pod(name, "registry.example/big:1")));
-      for (let j = 0; j < 200; j++) {
+      for (let j = 0;; j++) {
         const p = await s.client.get(R.pods, "default", name);
         if (p.spec?.nodeName) {
           placed.push(p.spec.nodeName);
           break;
         }
+        assert.ok(j < 800, `pod ${name} was not scheduled within 20 s: ${JSON.stringify(p.status)}`);
         await new Promise((r) => setTimeout(r, 25));
       }
     }
     // Without plugins the nodes tie; the C filter removes n-reject, image locality prefers n-cached.
     assert.deepEqual(placed, ["n-cached", "n-cached", "n-cached", "n-cached"]);
     assert.ok(wasm.stats.calls >= 4 && wasm.stats.failures === 0, JSON.stringify(wasm.stats));
+    // Unchanged nodes travel as references to the caller's session cache; one the host does not
+    // hold is a 409 NodeCacheMiss (the scheduler then resends every node in full).
+    const miss = await fetch(`${s.url}/scheduler/cycle`, {
+      method: "POST",
+      body: JSON.stringify({ plugins: [{ name: "label-c", filter: true, score: true }], pod: {}, nodes: [{ name: "n-plain", cached: true }], session: "unknown" }),
+    });
+    assert.equal(miss.status, 409);
+    assert.equal((await miss.json()).reason, "NodeCacheMiss");
   } finally {
     stop.abort();
     await running;
+    // The factory is the test's: the scheduler starts shared informers but leaves stopping them
+    // to their owner (open watches would keep the API server from shutting down).
+    await informers.stop();
     wasm.close();
   }
 });

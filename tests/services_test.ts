@@ -154,10 +154,14 @@ test("ClientIP affinity pins a client; a NodePort answers from the host; named a
   await fromHost.body?.cancel();
 
   // A port of the cluster IP that the Service does not have is refused at once, not dropped.
-  const t0 = Date.now();
-  const refused = await client.curl(`http://${vip}:9999/`, [], 5);
-  assert.equal(refused.code, 0);
-  assert.ok(Date.now() - t0 < 3000, "rejected, not timed out");
+  // curl exits 7 when the connection is refused, 28 when it times out. The refusal is an ICMP
+  // port unreachable, which the kernel rate-limits per destination: on a machine busy with other
+  // clusters one may be dropped, so a refusal in any of three tries counts; dropping always does not.
+  const exits: number[] = [];
+  for (let i = 0; i < 3 && exits.at(-1) !== 7; i++) {
+    exits.push((await client.run(["curl", "-s", "--max-time", "8", `http://${vip}:9999/`], 15_000)).code);
+  }
+  assert.equal(exits.at(-1), 7, `rejected, not timed out (curl exits ${exits.join(", ")})`);
 });
 
 /** A "container" backend: busybox httpd in a client namespace, answering `text` on port 8080. */

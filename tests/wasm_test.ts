@@ -380,6 +380,39 @@ testWith(
   SLOW,
 );
 
+testWith(
+  NEEDS("http_c"),
+  "an idle proxy instance is dropped and its memory returned; the next request gets a fresh one",
+  async () => {
+    await using n = await node();
+    const component = await deploy(n, "http_c");
+    assert.equal(component.kind, "proxy");
+    const port = freePort();
+    await using sandbox = await Sandbox.start({ permissions: { read: [n.cache.dir], net: ["127.0.0.1"] } });
+    await sandbox.startContainer({
+      id: "lean",
+      component,
+      listen: [{ ip: "127.0.0.1", port }],
+      idleInstanceMs: 1500,
+    });
+    const wasmBytes = async (want: (b: number) => boolean, what: string) => {
+      for (const t0 = Date.now(); !want(sandbox.stats.wasmBytes);) {
+        if (Date.now() - t0 > 10_000) {
+          throw new Error(`${what} within 10 s (wasmBytes ${sandbox.stats.wasmBytes})`);
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    await wasmBytes((b) => b > 0, "the first instance was not made at start");
+    assert.deepEqual(await get(`http://127.0.0.1:${port}/`), { status: 200, text: "hello from c\n" });
+    await wasmBytes((b) => b === 0, "the idle instance was not dropped");
+    assert.deepEqual(await get(`http://127.0.0.1:${port}/`), { status: 200, text: "hello from c\n" });
+    await wasmBytes((b) => b > 0, "no new instance served the request");
+    assert.deepEqual(await sandbox.stopContainer("lean", 2000), { exitCode: 0, reason: "Completed" });
+  },
+  SLOW,
+);
+
 testWith(NEEDS("hello_qjs"), "transpiled components survive a restart of the agent", async () => {
   await using n = await node();
   const first = await deploy(n, "hello_qjs");
@@ -408,7 +441,7 @@ testWith(
       ...rec.options,
     });
     const cmdline = (await Deno.readTextFile(`/proc/${sandbox.pid}/cmdline`)).split("\0");
-    assert.ok(cmdline.includes("--v8-flags=--max-old-space-size=128"));
+    assert.ok(cmdline.includes("--v8-flags=--expose-gc,--max-old-space-size=128"));
     assert.ok(cmdline.some((a) => a.startsWith("--allow-read=")));
     assert.ok(
       !cmdline.some((a) => /^(-A|--allow-all|--allow-(run|env|ffi|sys|write|net))/.test(a)),

@@ -15,6 +15,7 @@ import type { Controller, ControllerContext } from "../control/controllers/contr
 import { jobController, ttlAfterFinishedController } from "../control/controllers/job/mod.ts";
 import { startControllerManager } from "../control/controllers/manager.ts";
 import { startScheduler } from "../control/scheduler/mod.ts";
+import { ensureLocalPathStorage } from "../control/api/storage.ts";
 import { NodeSimulator } from "../node/simulated/mod.ts";
 import { kubectlTest, startCluster } from "./harness.ts";
 
@@ -454,6 +455,9 @@ Deno.test("a StatefulSet creates pods in ordinal order, deletes in reverse, keep
   });
   watch.start();
   await watch.synced();
+  // The default StorageClass `./skiff up` creates: WaitForFirstConsumer, so the claims do not
+  // hold the pods back (VolumeBinding) on simulated nodes that provision nothing.
+  await ensureLocalPathStorage(client);
   try {
     await client.create(R.statefulsets, {
       apiVersion: "apps/v1",

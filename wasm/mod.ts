@@ -18,7 +18,8 @@
  *    volume roots, net on the pod IPs or `all` inside a netns). Then
  *    `sandbox.startContainer(spec)` ({@linkcode ContainerSpec}: env, args, cwd, mounts with
  *    `readOnly`, `listen` = pod IP × containerPorts, `memoryLimitBytes` =
- *    `resources.limits.memory`); it rejects with a message when the container cannot start
+ *    `resources.limits.memory`, `idleInstanceMs`: a proxy instance idle that long is dropped and
+ *    its memory returned, default 30 s); it rejects with a message when the container cannot start
  *    (→ `CreateContainerError`/`StartError`).
  * 4. **Watch it.** `onOutput(id, stream, bytes)` carries stdout/stderr (write the CRI log file);
  *    `onExit(id, exit)` gives a {@linkcode ContainerExit}: `exitCode` and a kubelet `reason`

@@ -164,13 +164,29 @@ export interface FilterRecord {
   reason: string;
 }
 
+/** A node the receiver already holds: unchanged since it was last sent in full under this name. */
+export interface CachedNodeRef {
+  name: string;
+  cached: true;
+}
+
 /** `POST /scheduler/cycle`. */
 export interface SchedulingCycleRequest {
   /** Plugin names to run, each with what to run. */
   plugins: { name: string; filter: boolean; score: boolean }[];
   pod: PodRecord;
-  nodes: NodeRecord[];
+  /**
+   * Every candidate node, in order: a full record, or (with `session`) a reference to the record
+   * last sent in full under that name in the session. Between two cycles only the nodes whose
+   * pods or fields changed are sent again, so a cycle costs what changed, not the cluster's size.
+   */
+  nodes: (NodeRecord | CachedNodeRef)[];
+  /** The sender's node cache on the host; a reference the host cannot resolve gets 409 {@linkcode NODE_CACHE_MISS}. */
+  session?: string;
 }
+
+/** The reason of the host's 409 when a cached node reference misses: resend every node in full. */
+export const NODE_CACHE_MISS = "NodeCacheMiss";
 
 /** Per plugin: filter answers and scores (parallel to the request's nodes), or its failure. */
 export interface SchedulingCycleResponse {

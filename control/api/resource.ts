@@ -61,6 +61,11 @@ export interface ResourceDef {
    */
   schema?: string;
   /**
+   * `false` for a built-in kind that, like a custom resource, has no upstream protobuf message
+   * (skiff.dev Plugins): protobuf request bodies get 415 UnsupportedMediaType. Default true.
+   */
+  protobuf?: boolean;
+  /**
    * Removes, in place, the fields this kind does not define and returns their paths in upstream's
    * format (`spec.foo`). Custom resources implement it from their openAPIV3Schema; built-in kinds
    * leave it unset and the server uses the schema table named by `schema`.

@@ -5,7 +5,7 @@
  */
 import { Decoder, Encoder } from "cbor-x/encode";
 import YAML from "yaml";
-import { badRequest, notAcceptable, unsupportedMediaType } from "../api/status.ts";
+import { ApiError, badRequest, notAcceptable, unsupportedMediaType } from "../api/status.ts";
 import { decodeProtobuf, PROTOBUF_MEDIA_TYPE } from "./protobuf/mod.ts";
 
 export type Encoding = "json" | "yaml" | "cbor";
@@ -72,9 +72,25 @@ export function bodyMediaType(contentType: string | null | undefined): string {
   return (contentType ?? "").split(";")[0].trim().toLowerCase();
 }
 
-/** Decodes a create/update body. Patch bodies are decoded by {@link decodePatchBody}. */
-export function decodeBody(contentType: string | null | undefined, bytes: Uint8Array): unknown {
+/**
+ * Decodes a create/update body. Patch bodies are decoded by {@link decodePatchBody}. With
+ * `protobuf: false` (a kind without a protobuf message, as custom resources), a protobuf body is
+ * 415 UnsupportedMediaType, as upstream answers for custom resources.
+ */
+export function decodeBody(
+  contentType: string | null | undefined,
+  bytes: Uint8Array,
+  opts: { protobuf?: boolean } = {},
+): unknown {
   const type = bodyMediaType(contentType) || "application/json";
+  if (type === PROTOBUF_MEDIA_TYPE && opts.protobuf === false) {
+    throw new ApiError({
+      code: 415,
+      reason: "UnsupportedMediaType",
+      message: "the body of the request was in an unknown format - accepted media types include: " +
+        "application/json, application/yaml, application/cbor (this kind has no protobuf encoding)",
+    });
+  }
   if (bytes.length === 0) throw badRequest("the request body is empty; send the object to write");
   switch (type) {
     case "application/json":

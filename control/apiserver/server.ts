@@ -14,7 +14,14 @@ import { ApiError, internalError, methodNotAllowed, pathNotFound, serviceUnavail
 import type { KubeObject } from "../api/types.ts";
 import { compact, type HubOptions, Store, type StoreOptions, WatchHub } from "../store/mod.ts";
 import { builtinAdmission, type BuiltinAdmissionOptions } from "./admission/builtin.ts";
+import { ObjectCache } from "./admission/object_cache.ts";
+import { storeReader } from "./admission/lookup.ts";
+import { storageAdmission } from "./admission/storage.ts";
 import { runtimeProbes } from "./admission/probes.ts";
+import {
+  defaultTolerationSeconds,
+  type DefaultTolerationSecondsOptions,
+} from "./admission/default_toleration_seconds.ts";
 import { registerConnectHandlers } from "./connect/mod.ts";
 import { NamespaceCache, namespaceLifecycle } from "./admission/namespace_lifecycle.ts";
 import { allowAllReviewStrategies, RbacAuthorization, type RbacStartOptions } from "./rbac/mod.ts";
@@ -49,6 +56,7 @@ import {
 } from "./discovery.ts";
 import { negotiate } from "./negotiate.ts";
 import { openApiDocument, openApiIndex } from "./openapi.ts";
+import { openApiV2Response } from "./openapi_v2.ts";
 import { builtinResources } from "./registry/mod.ts";
 import { ResourceRegistry, type Served } from "./resources.ts";
 import { deleteCollection, deleteObject } from "./rest/delete.ts";
@@ -93,6 +101,12 @@ export interface ApiServerOptions {
   rbac?: boolean | RbacStartOptions;
   /** Turns on the built-in admission steps after NamespaceLifecycle (LimitRanger, ServiceAccount, PodSecurity, ResourceQuota). */
   builtinAdmission?: BuiltinAdmissionOptions;
+  /**
+   * The DefaultTolerationSeconds admission step's seconds (kube-apiserver's
+   * `--default-not-ready-toleration-seconds` and `--default-unreachable-toleration-seconds`,
+   * 300 each by default). The step is always on, as upstream's is by default.
+   */
+  defaultTolerationSeconds?: DefaultTolerationSecondsOptions;
   /** Writes one audit event per request to a sink, by policy. */
   audit?: AuditOptions;
   /** Bounds on requests in flight (429 TooManyRequests); false turns them off. */
@@ -176,6 +190,10 @@ export class ApiServer {
       namespaceLifecycle(this.#namespaces),
       // Probes a pod's runtime cannot run are refused at creation (exec probes on Wasm pods).
       runtimeProbes(async (name) => (await this.store.get(runtimeClasses, "", name))?.handler),
+      // The not-ready/unreachable NoExecute tolerations (300 s unless configured).
+      defaultTolerationSeconds(opts.defaultTolerationSeconds),
+      // DefaultStorageClass, StorageObjectInUseProtection, PersistentVolumeClaimResize (docs/storage.md).
+      ...storageAdmission(storeReader(this.store, this.resource("storage.k8s.io", "v1", "storageclasses")!.store)),
       ...(opts.builtinAdmission ? builtinAdmission(this, opts.builtinAdmission) : []),
       ...(this.#rbac?.admission ?? []),
       ...(opts.admission ?? []),
@@ -279,8 +297,13 @@ export class ApiServer {
   }
 
   async #installAuthentication(opts: AuthenticationOptions): Promise<void> {
+    // ServiceAccounts (checked on every ServiceAccount token) from a watch-fed cache that never
+    // misses a write of this process; the objects tokens are bound to are read from the store.
+    const accounts = new ObjectCache(this.store, this.hub, this.resource("", "v1", "serviceaccounts")!.store);
     const lookup = (resource: string, namespace: string, name: string) =>
-      this.store.get(this.resource("", "v1", resource)!.store, namespace, name);
+      resource === "serviceaccounts"
+        ? accounts.get(namespace, name)
+        : this.store.get(this.resource("", "v1", resource)!.store, namespace, name);
     const auth = await ClusterAuthentication.create(opts, lookup, this.#now);
     this.connect.set("serviceaccounts/token", serviceAccountTokenHandler(auth));
     this.connect.set("nodes/token", nodeTokenHandler(auth));
@@ -336,6 +359,7 @@ export class ApiServer {
       if (!this.registry.hasGroupVersion(group, version)) throw pathNotFound(c.req.path);
       return json(apiResourceList(this.registry, group, version));
     });
+    app.get("/openapi/v2", (c) => openApiV2Response(c.req.header("Accept") ?? null, "v1.32.0"));
     app.get("/openapi/v3", () => json(openApiIndex(this.registry, (gv) => this.#openApiHash(gv))));
     app.get("/openapi/v3/*", (c) => {
       const gv = c.req.path.slice("/openapi/v3/".length);

@@ -19,7 +19,9 @@ import { changeHandler, nodeHandler, podHandler } from "./event_handlers.ts";
 import { fitErrorMessage, truncateMessage } from "./fit_error.ts";
 import { Framework } from "./framework.ts";
 import { Nominator } from "./nominator.ts";
-import type { ProfilePlugin } from "./plugins/default_plugins.ts";
+import { defaultPlugins, type ProfilePlugin } from "./plugins/default_plugins.ts";
+import { selectedNodePatches, volumeBinding, type VolumeLister } from "./plugins/volume_binding.ts";
+import { SR } from "../api/storage.ts";
 import {
   clearNominationPatch,
   type Nominating,
@@ -108,7 +110,9 @@ export class Scheduler {
     this.#now = opts.now ?? Date.now;
     this.#name = opts.schedulerName ?? "default-scheduler";
     this.identity = opts.identity ?? defaultIdentity();
-    this.framework = new Framework(opts.plugins);
+    this.framework = new Framework(
+      opts.plugins ?? [...defaultPlugins(), { plugin: volumeBinding(this.#volumeLister()), weight: 0 }],
+    );
     this.#algo = new PodScheduler(this.framework);
     this.queue = new SchedulingQueue({
       eventMatters: (e, rejectedBy) => this.framework.eventMatters(e, rejectedBy),
@@ -144,10 +148,27 @@ export class Scheduler {
         this.#classGeneration++;
       }),
     );
+    // VolumeBinding: claims, volumes and classes that change may make a pod schedulable.
+    for (const r of [R.persistentvolumeclaims, R.persistentvolumes, SR.storageclasses]) {
+      this.#factory.get(r).addHandler(changeHandler(target, "PersistentVolumeChange", () => {}));
+    }
     this.#factory.get(R.namespaces).addHandler(changeHandler(target, "NamespaceChange", (o, deleted) => {
       if (deleted) this.cache.removeNamespace(o.metadata.name!);
       else this.cache.setNamespace(o.metadata.name!, o.metadata.labels ?? {});
     }));
+  }
+
+  /** The VolumeBinding plugin's view of the informers (read at call time). */
+  #volumeLister(): VolumeLister {
+    const f = () => this.#factory;
+    return {
+      pod: (ns, name) => f().get(R.pods).get(ns, name),
+      claim: (ns, name) => f().get(R.persistentvolumeclaims).get(ns, name),
+      volume: (name) => f().get(R.persistentvolumes).get(undefined, name),
+      volumes: () => f().get(R.persistentvolumes).list(),
+      storageClass: (name) => f().get(SR.storageclasses).get(undefined, name),
+      pods: (ns) => f().get(R.pods).list(ns),
+    };
   }
 
   /** Whether this replica currently holds the lease (always true without leader election). */
@@ -361,6 +382,10 @@ export class Scheduler {
   async #bind(q: QueuedPod, view: PodView, node: string): Promise<void> {
     const pre = { uid: view.uid, resourceVersion: q.pod.metadata.resourceVersion };
     try {
+      // VolumeBinding's PreBind: WaitForFirstConsumer claims learn their node.
+      for (const [claim, patch] of selectedNodePatches(this.#volumeLister(), q.pod, node)) {
+        await this.#client.patch(R.persistentvolumeclaims, view.namespace, claim, patch, "merge");
+      }
       await this.#client.bind(view.namespace, view.name, node, pre);
       this.stats.bound++;
       this.#recorder.event(

@@ -272,6 +272,8 @@ export type ClusterEvent =
   | "RuntimeClassChange"
   | "PriorityClassChange"
   | "NamespaceChange"
+  /** A PersistentVolumeClaim, PersistentVolume or StorageClass was added or changed (VolumeBinding). */
+  | "PersistentVolumeChange"
   /** Pods left unschedulable too long are retried, whatever rejected them. */
   | "UnschedulableTimeout";
 

@@ -33,6 +33,9 @@ export interface WriteIntent {
 
 export type CommitOutcome = { ok: true; ev: string } | { ok: false };
 
+/** Called after each successful commit with the last event id it wrote per resource key. */
+export type CommitListener = (heads: ReadonlyMap<string, string>) => void;
+
 interface Pending {
   intent: WriteIntent;
   /** Bytes this write's entry takes in its log value, without the inline version. */
@@ -72,9 +75,12 @@ export class Committer {
   readonly #kv: Deno.Kv;
   #queue: Pending[] = [];
   #running = false;
+  readonly #onCommit?: CommitListener;
 
-  constructor(kv: Deno.Kv) {
+  /** `onCommit` runs synchronously after each successful commit, before its writers resume. */
+  constructor(kv: Deno.Kv, onCommit?: CommitListener) {
     this.#kv = kv;
+    this.#onCommit = onCommit;
   }
 
   submit(intent: WriteIntent): Promise<CommitOutcome> {
@@ -181,6 +187,17 @@ export class Committer {
     op.set(headKey("*"), batch.length - 1);
     const result = await retryLocked(() => op.commit());
     if (!result.ok) return false;
+    if (this.#onCommit) {
+      const heads = new Map<string, string>();
+      for (const [res, log] of logs) {
+        heads.set(res, eventId(result.versionstamp, log.entries[log.entries.length - 1].x));
+      }
+      try {
+        this.#onCommit(heads);
+      } catch (e) {
+        console.error("commit listener failed:", e);
+      }
+    }
     batch.forEach((p, x) => p.resolve({ ok: true, ev: eventId(result.versionstamp, x) }));
     return true;
   }

@@ -89,12 +89,37 @@ export class Store {
   readonly #committer: Committer;
   readonly #decoded: DecodedCache;
   readonly #transformer?: ValueTransformer;
+  /** The last event id this process committed, per resource key. */
+  readonly #written = new Map<string, string>();
+  readonly #listeners = new Set<(res: string, ev: string) => void>();
 
   constructor(kv: Deno.Kv, opts: StoreOptions = {}) {
     this.kv = kv;
-    this.#committer = new Committer(kv);
+    this.#committer = new Committer(kv, (heads) => {
+      for (const [res, ev] of heads) {
+        this.#written.set(res, ev);
+        for (const l of this.#listeners) l(res, ev);
+      }
+    });
     this.#decoded = new DecodedCache(opts.decodedCacheBytes ?? 32 * 1024 * 1024);
     this.#transformer = opts.transformer;
+  }
+
+  /**
+   * The event id of the last write this process committed to resource key `res` (null if none):
+   * a cache fed by this process's watch is current for its own writes once it has seen this one.
+   */
+  lastWritten(res: string): string | null {
+    return this.#written.get(res) ?? null;
+  }
+
+  /**
+   * Calls `fn(res, ev)` synchronously after every commit of this store, for each resource key it
+   * wrote (the watch hub uses it to read the new log entries at once). Returns the unsubscribe.
+   */
+  onCommit(fn: (res: string, ev: string) => void): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
   }
 
   /** Decodes stored bytes of `res` (undoing the transformer) into a fresh object. */

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { parseFieldSelector, parseLabelSelector } from "../api/selector.ts";
 import { ApiError } from "../api/status.ts";
 import type { KubeObject, WatchEvent } from "../api/types.ts";
-import { compact, list, MAX_OBJECT_BYTES, Store, type StoreResource, WatchHub } from "./mod.ts";
+import { compact, list, MAX_OBJECT_BYTES, Store, type StoreResource, toEventId, WatchHub } from "./mod.ts";
 
 const pods: StoreResource = {
   key: "pods",
@@ -330,3 +330,20 @@ Deno.test("a value transformer sees every stored version, and reads undo it", ()
       hub.close();
     }
   }));
+
+Deno.test("the store reports each commit to its listeners and remembers the last event per resource", async () => {
+  await withStore(async (store) => {
+    assert.equal(store.lastWritten(pods.key), null);
+    const seen: [string, string][] = [];
+    const stop = store.onCommit((res, ev) => seen.push([res, ev]));
+    const created = await Promise.all([store.create(pods, pod("a")), store.create(pods, pod("b"))]);
+    const evs = created.map((o) => toEventId(o.metadata.resourceVersion!)!).sort();
+    assert.equal(store.lastWritten(pods.key), evs[1]);
+    assert.ok(seen.length >= 1 && seen.every(([res]) => res === pods.key));
+    assert.equal(seen[seen.length - 1][1], evs[1], "the listener hears of the newest event of each commit");
+    stop();
+    await store.delete(pods, "default", "a");
+    assert.equal(seen[seen.length - 1][1], evs[1], "an unsubscribed listener hears nothing more");
+    assert.ok(store.lastWritten(pods.key)! > evs[1]);
+  });
+});

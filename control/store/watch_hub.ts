@@ -4,8 +4,11 @@
  * A feed reads new log entries once, decodes each object once, keeps a short in-memory buffer for
  * watchers that start slightly in the past, and dispatches to subscribers, which filter by
  * namespace, labels and fields (an object that stops matching becomes DELETED for that watcher).
- * Writers in this process wake feeds through `kv.watch` on the resource's head key; writes from
- * other processes sharing the KV file are found by polling the head keys.
+ * Writes of this process wake their feed as soon as their commit returns (the store's commit
+ * listener), `kv.watch` on the resource's head key covers other stores of this process on the same
+ * KV, and writes from other processes sharing the KV file are found by polling the head keys. Each
+ * wake-up names the event that is committed, so a feed that has already read past it does not read
+ * the log again.
  * @module
  */
 import { type FieldSelector, type LabelSelector, matchesFields, matchesLabels } from "../api/selector.ts";
@@ -135,7 +138,10 @@ class Feed {
   #hub: WatchHub;
   #pulling: Promise<void> | null = null;
   #again = false;
-  #watchReader: ReadableStreamDefaultReader<unknown> | null = null;
+  #started = false;
+  /** The newest event id known to be committed (from a commit of this process, kv.watch or the poll). */
+  #known = "";
+  #watchReader: ReadableStreamDefaultReader<[Deno.KvEntryMaybe<number>]> | null = null;
 
   constructor(hub: WatchHub, res: StoreResource) {
     this.#hub = hub;
@@ -146,31 +152,49 @@ class Feed {
   async #start() {
     this.cursor = await this.#hub.store.head(this.res);
     this.bufferStart = this.cursor;
-    const stream = this.#hub.store.kv.watch([headKey(this.res.key)]);
+    this.#started = true;
+    const stream = this.#hub.store.kv.watch<[number]>([headKey(this.res.key)]);
     this.#watchReader = stream.getReader();
     (async () => {
       try {
         while (true) {
-          const { done } = await this.#watchReader!.read();
+          const { done, value } = await this.#watchReader!.read();
           if (done) return;
-          this.pull();
+          const [head] = value;
+          this.pull(head.versionstamp ? eventId(head.versionstamp, head.value ?? 0) : undefined);
         }
       } catch { /* closed */ }
     })();
   }
 
-  /** Reads new log entries and dispatches them; concurrent calls coalesce. */
-  pull(): Promise<void> {
+  /**
+   * Reads new log entries and dispatches them; concurrent calls coalesce. `ev`, when known, is
+   * an event that is committed: the feed reads until it has passed it (and does nothing if it
+   * already has). Without `ev` it reads once more whatever it finds.
+   */
+  pull(ev?: string): Promise<void> {
+    if (!this.#started) return this.ready.then(() => this.pull(ev), () => {});
+    if (ev !== undefined) {
+      if (ev <= this.cursor) return this.#pulling ?? Promise.resolve();
+      if (ev > this.#known) this.#known = ev;
+    }
     if (this.#pulling) {
-      this.#again = true;
+      if (ev === undefined) this.#again = true;
       return this.#pulling;
     }
     this.#pulling = (async () => {
       try {
-        do {
+        while (true) {
           this.#again = false;
+          const target = this.#known;
+          const before = this.cursor;
           await this.#readNew();
-        } while (this.#again);
+          if (this.#again) continue;
+          if (this.cursor >= this.#known) break;
+          // The target was committed before this round began, yet not found: stop rather than
+          // spin (a later notification or poll reads again).
+          if (this.cursor === before && target === this.#known) break;
+        }
       } catch (e) {
         if (!this.#hub.closed) console.error(`watch feed for ${this.res.key} failed to read the change log; will retry:`, e);
       } finally {
@@ -240,6 +264,7 @@ export class WatchHub {
   #pollTimer: ReturnType<typeof setTimeout> | null = null;
   #heads = new Map<string, string | null>();
   #closed = false;
+  readonly #unsubscribe: () => void;
 
   /** Whether close() was called (reads failing after that are expected). */
   get closed(): boolean {
@@ -252,6 +277,10 @@ export class WatchHub {
     this.#bookmarkMs = opts.bookmarkIntervalMs ?? 15_000;
     this.bufferSize = opts.bufferSize ?? 2000;
     this.#maxQueued = opts.maxQueued ?? 50_000;
+    // Writes of this process wake their feed at once, without waiting for kv.watch.
+    this.#unsubscribe = store.onCommit((res, ev) => {
+      this.#feeds.get(res)?.pull(ev);
+    });
   }
 
   #feed(res: StoreResource): Feed {
@@ -288,7 +317,7 @@ export class WatchHub {
         const ev = got[j].versionstamp ? eventId(got[j].versionstamp!, got[j].value ?? 0) : null;
         if (ev !== this.#heads.get(f.res.key)) {
           this.#heads.set(f.res.key, ev);
-          if (ev && ev > f.cursor) f.pull();
+          if (ev && ev > f.cursor) f.pull(ev);
         }
       });
     }
@@ -381,6 +410,7 @@ export class WatchHub {
 
   close() {
     this.#closed = true;
+    this.#unsubscribe();
     if (this.#pollTimer !== null) clearTimeout(this.#pollTimer);
     this.#pollTimer = null;
     for (const f of this.#feeds.values()) f.close();

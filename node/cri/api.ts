@@ -39,7 +39,18 @@ export interface PortMapping {
 }
 
 /** CRI `LinuxSandboxSecurityContext` (the subset used). */
+/** CRI `NamespaceMode`: the pod's namespace, one per container, or the node's. */
+export type NamespaceMode = "POD" | "CONTAINER" | "NODE";
+
+/** CRI `NamespaceOption` (`hostNetwork`, `hostPID` / `shareProcessNamespace`, `hostIPC`). */
+export interface NamespaceOption {
+  network?: NamespaceMode;
+  pid?: NamespaceMode;
+  ipc?: NamespaceMode;
+}
+
 export interface LinuxSandboxSecurityContext {
+  namespaceOptions?: NamespaceOption;
   runAsUser?: number;
   runAsGroup?: number;
   supplementalGroups?: number[];

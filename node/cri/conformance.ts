@@ -110,7 +110,18 @@ export function runtimeConformance(
       const running = await rt.containerStatus(id);
       assert.equal(running?.state, "CONTAINER_RUNNING");
       assert.ok(running!.startedAt > 0);
-      assert.equal((await fetch(`http://${ip}:8080/`)).status, 200);
+      // StartContainer returns once the workload's process runs (CRI), not once it listens: a
+      // container's server binds its port a moment later, so the first answer is awaited.
+      const answered = await until("the server to answer on its port", async () => {
+        try {
+          const res = await fetch(`http://${ip}:8080/`, { signal: AbortSignal.timeout(2000) });
+          await res.body?.cancel();
+          return res.status;
+        } catch {
+          return undefined;
+        }
+      }, 10_000);
+      assert.equal(answered, 200);
       assert.deepEqual(
         (await rt.listContainers({ podSandboxId: sb, state: "CONTAINER_RUNNING" })).map((c) => c.id),
         [id],

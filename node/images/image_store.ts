@@ -188,15 +188,22 @@ export class ImageStore {
         `${image}: the config lists ${config.diffIds.length} layers, the manifest ${m.layers.length}`,
       );
     }
-    // Unpack the missing layers, a few at a time.
+    // Unpack the missing layers, a few at a time. After a failure no new layer is started, and
+    // the pull ends only once the layers in flight have settled (and cleaned up after themselves).
     const queue = m.layers.map((d, i) => ({ d, diffId: config.diffIds[i] }));
     const sizes = new Map<string, number>();
+    let failure: { error: unknown } | undefined;
     const worker = async () => {
-      for (let next = queue.shift(); next; next = queue.shift()) {
-        sizes.set(next.diffId, await this.#ensureLayer(ref, next.d, next.diffId, opts));
+      for (let next = queue.shift(); next && !failure; next = queue.shift()) {
+        try {
+          sizes.set(next.diffId, await this.#ensureLayer(ref, next.d, next.diffId, opts));
+        } catch (error) {
+          failure ??= { error };
+        }
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.#parallel, queue.length) }, worker));
+    if (failure) throw failure.error;
     const name = referenceName(ref);
     const digestRef = `${name}@${fetched.indexDigest ?? fetched.digest}`;
     const prev = this.lookup(image);

@@ -57,8 +57,17 @@ export interface IngressControllerOptions {
   log?: (line: string) => void;
 }
 
-/** Creates the IngressClass unless it exists (as the default class). */
+/**
+ * Creates the IngressClass unless it exists (as the default class). `./skiff up` does it as the
+ * admin; the controller only checks (its role may read classes, not create them).
+ */
 export async function ensureIngressClass(client: Client, name = INGRESS_CLASS): Promise<void> {
+  try {
+    await client.get(NET.ingressclasses, "", name);
+    return;
+  } catch (e) {
+    if (!isApiError(e, 404)) throw e;
+  }
   try {
     await client.create(NET.ingressclasses, {
       apiVersion: "networking.k8s.io/v1",

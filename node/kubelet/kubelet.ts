@@ -20,7 +20,10 @@ import type { KubeObject } from "../../control/api/types.ts";
 import type { ImageService, RuntimeService } from "../cri/api.ts";
 import { ProberManager } from "../probes/prober_manager.ts";
 import { type IssuedToken, type TokenRequester, TokenManager } from "../volumes/token_manager.ts";
-import { MountError, VolumeManager } from "../volumes/volume_manager.ts";
+import { MountError, VolumeManager, VolumeNotReady } from "../volumes/volume_manager.ts";
+import { LocalPathDriver } from "../volumes/local_path.ts";
+import { LocalPathProvisioner } from "../volumes/local_path_provisioner.ts";
+import { PersistentVolumes } from "../volumes/pvc_volume.ts";
 import { Backoff, type BackoffOptions } from "./backoff.ts";
 import { envLookups, podReferences, volumeLookups } from "./config_sources.ts";
 import { ObjectManager } from "./object_manager.ts";
@@ -29,6 +32,7 @@ import { killPod, runtimePodStatus, type SyncContext, syncPod } from "./pod_sync
 import { PodWorkers, type SyncResult } from "./pod_workers.ts";
 import type { RuntimePodStatus } from "./runtime_pod.ts";
 import { podLogDirName } from "./sandbox_config.ts";
+import { evictedStatus, hasStorageLimits, measurePodStorage, storageEviction } from "./eviction.ts";
 import { StatusManager } from "./status_manager.ts";
 
 export interface KubeletOptions {
@@ -45,6 +49,8 @@ export interface KubeletOptions {
   allocatable(): Record<string, string>;
   /** Crash-loop and image-pull back-off (default 10 s doubling to 5 min). */
   backoff?: BackoffOptions;
+  /** How often local ephemeral storage is measured for eviction (ms; default 2000). */
+  evictionIntervalMs?: number;
   /** The cluster DNS (kubelet `--cluster-dns`/`--cluster-domain`/`--resolv-conf`) for pods' DNS configuration. */
   clusterDns?: ClusterDnsSettings;
   now?: () => number;
@@ -53,6 +59,8 @@ export interface KubeletOptions {
 interface PodState {
   pod?: Pod;
   startFailures: Map<string, StartFailure>;
+  /** The last pull error per image, for the `ImagePullBackOff` message. */
+  pullErrors: Map<string, string>;
 }
 
 const TERMINAL = new Set(["Succeeded", "Failed"]);
@@ -88,6 +96,9 @@ export class Kubelet implements AsyncDisposable {
   readonly secrets: ObjectManager;
   readonly runtimeClasses: Informer<KubeObject>;
   readonly volumes: VolumeManager;
+  /** The built-in `local-path` storage driver and its node-side provisioner (docs/storage.md). */
+  readonly storage: LocalPathDriver;
+  readonly provisioner: LocalPathProvisioner;
   readonly probes: ProberManager;
   readonly status: StatusManager;
   readonly logRoot: string;
@@ -99,6 +110,12 @@ export class Kubelet implements AsyncDisposable {
   readonly #imageBackoff: Backoff;
   #unsubscribe: (() => void) | null = null;
   #now: () => number;
+  /** Pods the eviction manager evicts: uid → message (eviction.ts). */
+  readonly #evicted = new Map<string, string>();
+  /** When a FailedMount event last reported an unbound claim, per pod. */
+  readonly #notReadyEventAt = new Map<string, number>();
+  #evictionTimer: ReturnType<typeof setInterval> | undefined;
+  #measuring = false;
 
   constructor(opts: KubeletOptions) {
     this.#opts = opts;
@@ -115,8 +132,19 @@ export class Kubelet implements AsyncDisposable {
     this.configMaps = new ObjectManager(c, R.configmaps, { onChange: touched("configMaps") });
     this.secrets = new ObjectManager(c, R.secrets, { onChange: touched("secrets") });
     this.runtimeClasses = new Informer(c, R.runtimeclasses);
+    this.storage = new LocalPathDriver(`${opts.dataDir}/storage/local-path`, opts.nodeName);
+    this.provisioner = new LocalPathProvisioner({
+      client: c,
+      nodeName: opts.nodeName,
+      driver: this.storage,
+      recorder: opts.recorder,
+    });
     this.volumes = new VolumeManager(`${opts.dataDir}/kubelet`, {
       tokens: new TokenManager(apiTokenRequester(c), { now: this.#now }),
+      claims: new PersistentVolumes(this.storage, {
+        claim: (ns, name) => c.tryGet(R.persistentvolumeclaims, ns, name),
+        volume: (name) => c.tryGet(R.persistentvolumes, "", name),
+      }),
     });
     this.logRoot = `${opts.dataDir}/pods`;
     this.status = new StatusManager(c);
@@ -149,6 +177,8 @@ export class Kubelet implements AsyncDisposable {
     this.#unsubscribe = this.#opts.runtime.events((e) => this.#workers.update(e.podUid));
     for (const inf of [this.runtimeClasses, this.pods]) inf.start();
     await Promise.all([this.runtimeClasses, this.pods].map((i) => i.synced()));
+    await this.provisioner.start();
+    this.#evictionTimer = setInterval(() => this.#checkStorage(), this.#opts.evictionIntervalMs ?? 2000);
     // Sandboxes and volumes of pods that were deleted while the agent was away.
     const known = new Set(this.#byUid.keys());
     for (const s of await this.#opts.runtime.listPodSandbox()) {
@@ -163,7 +193,9 @@ export class Kubelet implements AsyncDisposable {
    * directories are removed here; without, pods keep running for the next agent.
    */
   async stop(opts: { stopPods: boolean }): Promise<void> {
+    clearInterval(this.#evictionTimer);
     await Promise.all([this.pods, this.runtimeClasses].map((i) => i.stop()));
+    await this.provisioner.stop();
     await Promise.all([this.configMaps.stop(), this.secrets.stop()]);
     this.#unsubscribe?.();
     await this.#workers.close();
@@ -212,7 +244,7 @@ export class Kubelet implements AsyncDisposable {
 
   #state(uid: string): PodState {
     let s = this.#states.get(uid);
-    if (!s) this.#states.set(uid, s = { startFailures: new Map() });
+    if (!s) this.#states.set(uid, s = { startFailures: new Map(), pullErrors: new Map() });
     return s;
   }
 
@@ -239,6 +271,8 @@ export class Kubelet implements AsyncDisposable {
     if (!pod) return await this.#cleanUp(uid, state);
     state.pod = pod;
     if (pod.metadata?.deletionTimestamp) return await this.#terminate(pod, state);
+    const evicted = this.#evicted.get(uid);
+    if (evicted !== undefined && !TERMINAL.has(pod.status?.phase ?? "")) return await this.#evict(pod, state, evicted);
     if (TERMINAL.has(pod.status?.phase ?? "")) {
       // Finished for good: make sure nothing runs; the status stays as it is.
       const rs = await this.runtimeStatus(uid);
@@ -292,15 +326,23 @@ export class Kubelet implements AsyncDisposable {
       volumes = await this.volumes.setUp(pod, volumeLookups(configMaps, secrets, this.#opts.allocatable));
     } catch (e) {
       if (!(e instanceof MountError)) throw e;
-      this.#event(pod, "Warning", "FailedMount", e.message);
+      // An unbound claim is reported every 10 s at most while the kubelet polls it.
+      const last = this.#notReadyEventAt.get(uid) ?? -Infinity;
+      if (!(e instanceof VolumeNotReady) || this.#now() - last >= 10_000) {
+        this.#event(pod, "Warning", "FailedMount", e.message);
+        if (e instanceof VolumeNotReady) this.#notReadyEventAt.set(uid, this.#now());
+      }
       await this.status.setStatus(pod, this.#generate(pod, state, await this.runtimeStatus(uid), false));
-      return { requeueAfterMs: this.#retryDelay(`${uid}/volumes`) };
+      // A claim not bound yet (being provisioned) is polled as upstream's volume manager does (300 ms).
+      const delay = this.#retryDelay(`${uid}/volumes`);
+      return { requeueAfterMs: e instanceof VolumeNotReady ? Math.min(delay, 300) : delay };
     }
     const ctx: SyncContext = {
       runtime: this.#opts.runtime,
       images: this.#opts.images,
       recorder: this.#opts.recorder,
       imageBackoff: this.#imageBackoff,
+      pullErrors: state.pullErrors,
       backoff: this.#backoff,
       lookups: envLookups(configMaps, secrets, this.#opts.allocatable),
       pullSecrets: (pod.spec?.imagePullSecrets ?? [])
@@ -329,6 +371,39 @@ export class Kubelet implements AsyncDisposable {
     const refreshIn = refreshAt === undefined ? undefined : Math.max(0, refreshAt - this.#now());
     const next = [delay, refreshIn].filter((d): d is number => d !== undefined);
     return next.length ? { requeueAfterMs: Math.min(...next) } : {};
+  }
+
+  /** Measures the local storage of running pods with limits; marks those over them for eviction. */
+  async #checkStorage(): Promise<void> {
+    if (this.#measuring) return;
+    this.#measuring = true;
+    try {
+      for (const [uid, pod] of this.#byUid) {
+        if (this.#evicted.has(uid) || pod.metadata?.deletionTimestamp || TERMINAL.has(pod.status?.phase ?? "")) continue;
+        if (!hasStorageLimits(pod)) continue;
+        const usage = await measurePodStorage(pod, this.volumes.podDir(uid), `${this.logRoot}/${podLogDirName(pod)}`);
+        const message = storageEviction(pod, usage);
+        if (message) {
+          this.#evicted.set(uid, message);
+          this.#workers.update(uid);
+        }
+      }
+    } catch (e) {
+      console.error(`kubelet: measuring local storage: ${(e as Error).message}`);
+    } finally {
+      this.#measuring = false;
+    }
+  }
+
+  /** Stops an evicted pod at once and marks it Failed/Evicted, as the eviction manager does. */
+  async #evict(pod: Pod, state: PodState, message: string): Promise<SyncResult> {
+    const uid = pod.metadata!.uid!;
+    this.#event(pod, "Warning", "Evicted", message);
+    this.probes.removePod(uid);
+    await killPod(this.#opts.runtime, this.#opts.recorder, pod, await this.runtimeStatus(uid), 0);
+    const status = this.#generate(pod, state, await this.runtimeStatus(uid), true);
+    await this.status.setStatus(pod, evictedStatus(status, message, this.#now()));
+    return {};
   }
 
   #retryDelay(key: string): number {
@@ -370,6 +445,8 @@ export class Kubelet implements AsyncDisposable {
     this.#imageBackoff.forgetPrefix(`${uid}/`);
     this.status.forget(uid);
     this.#states.delete(uid);
+    this.#evicted.delete(uid);
+    this.#notReadyEventAt.delete(uid);
     return { forget: true };
   }
 

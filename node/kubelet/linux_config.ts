@@ -81,12 +81,17 @@ export function linuxContainerConfig(pod: Pod, c: Container): LinuxContainerConf
   };
 }
 
-/** The pod's Linux sandbox config. */
+/** The pod's Linux sandbox config: sysctls, identity, and which namespaces are the node's. */
 export function linuxSandboxConfig(pod: Pod): LinuxPodSandboxConfig {
   const psc = pod.spec?.securityContext ?? {};
   return {
     sysctls: Object.fromEntries((psc.sysctls ?? []).map((s) => [s.name, s.value])),
     securityContext: {
+      namespaceOptions: {
+        network: pod.spec?.hostNetwork ? "NODE" : "POD",
+        pid: pod.spec?.hostPID ? "NODE" : pod.spec?.shareProcessNamespace ? "POD" : "CONTAINER",
+        ipc: pod.spec?.hostIPC ? "NODE" : "POD",
+      },
       runAsUser: psc.runAsUser,
       runAsGroup: psc.runAsGroup,
       supplementalGroups: psc.supplementalGroups,

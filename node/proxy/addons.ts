@@ -5,12 +5,13 @@
  * exists and stops them before removing it; stopping removes every nftables table, route,
  * address and sysctl they set.
  *
- * Under RBAC the node's identity needs the ClusterRole `system:skiff-network` (rbac.ts), which
- * `./skiff up` binds to its node.
+ * Under RBAC the proxy, DNS and NetworkPolicy act as the node, with the ClusterRoles
+ * `system:node-proxier` and `system:skiff-node-network` (rbac.ts); the Ingress controller acts as
+ * its own ServiceAccount (`ingress.credentials`), with informers and a client of its own, so the
+ * node's credential never needs to read Secrets.
  * @module
  */
-import type { Client } from "../../control/api/client.ts";
-import { R } from "../../control/api/client.ts";
+import { Client, R } from "../../control/api/client.ts";
 import { InformerFactory } from "../../control/api/informer.ts";
 import type { KubeObject } from "../../control/api/types.ts";
 import { ClusterDns, type Upstream } from "../dns/mod.ts";
@@ -36,6 +37,11 @@ export interface NetworkAddonOptions {
     httpsPort?: number;
     /** Listen address (default: the node's address). */
     hostname?: string;
+    /**
+     * The controller's own credential (default: the node's client, e.g. in a development cluster
+     * without RBAC). `server` defaults to the node's API server.
+     */
+    credentials?: { server?: string; token: string | (() => string); caCert?: string };
   };
   /** NetworkPolicy enforcement (default true). */
   networkPolicy?: boolean;
@@ -61,6 +67,9 @@ const SYNC_WAIT_MS = 10_000;
 /** The running add-ons. */
 export class NetworkAddons implements AsyncDisposable {
   readonly informers: InformerFactory;
+  /** The Ingress controller's informers and client, under its own credential. */
+  #ingressInformers?: InformerFactory;
+  #ingressClient?: Client;
   proxy?: ServiceProxy;
   netpol?: NetworkPolicyEnforcer;
   dns?: ClusterDns;
@@ -127,13 +136,23 @@ export class NetworkAddons implements AsyncDisposable {
       const ing = opts.ingress;
       if (ing && (ing.httpPort !== undefined || ing.httpsPort !== undefined)) {
         try {
+          const own = ing.credentials;
+          const client = own
+            ? (a.#ingressClient = new Client({
+              server: own.server ?? ctx.client.server,
+              token: own.token,
+              caCerts: own.caCert ? [own.caCert] : undefined,
+              userAgent: "skiff-ingress-controller",
+            }))
+            : ctx.client;
+          const fi = a.#ingressInformers = new InformerFactory(client);
           a.ingress = await IngressController.start({
-            client: ctx.client,
-            ingresses: f.get(NET.ingresses),
-            ingressClasses: f.get(NET.ingressclasses),
+            client,
+            ingresses: fi.get(NET.ingresses),
+            ingressClasses: fi.get(NET.ingressclasses),
             services: shared.services,
             slices: shared.slices,
-            secrets: f.get(R.secrets, { fieldSelector: "type=kubernetes.io/tls" }),
+            secrets: fi.get(R.secrets, { fieldSelector: "type=kubernetes.io/tls" }),
             hostname: ing.hostname ?? ctx.nodeAddress,
             statusAddress: ctx.nodeAddress,
             httpPort: ing.httpPort,
@@ -149,7 +168,7 @@ export class NetworkAddons implements AsyncDisposable {
       // are complete. Without read access (RBAC) they keep retrying and the add-ons catch up.
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([
-        f.start().catch(() => {}),
+        Promise.all([f.start().catch(() => {}), a.#ingressInformers?.start().catch(() => {})]),
         new Promise((r) => (timer = setTimeout(r, SYNC_WAIT_MS))),
       ]);
       clearTimeout(timer);
@@ -175,6 +194,8 @@ export class NetworkAddons implements AsyncDisposable {
     await step(() => this.netpol?.stop());
     await step(() => this.proxy?.stop());
     await step(() => this.informers.stop());
+    await step(() => this.#ingressInformers?.stop());
+    this.#ingressClient?.close();
     if (errors.length) {
       this.#log(`network add-ons: ${errors.length} step(s) failed while stopping: ${errors.map((e) => (e as Error).message).join("; ")}`);
       throw errors[0];

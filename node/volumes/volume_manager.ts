@@ -18,6 +18,7 @@ import type { Mount } from "../cri/api.ts";
 import { writeAtomically } from "./atomic_writer.ts";
 import { MountError, volumeFiles, type VolumeLookups } from "./projection.ts";
 import { type TokenManager, tokenKey } from "./token_manager.ts";
+import { type PersistentVolumes, VolumeNotReady } from "./pvc_volume.ts";
 
 /** The plugin directory name of a volume, as the kubelet's `kubernetes.io~<plugin>`. */
 export function pluginDir(v: Volume): string | null {
@@ -26,6 +27,7 @@ export function pluginDir(v: Volume): string | null {
   if (v.secret) return "kubernetes.io~secret";
   if (v.downwardAPI) return "kubernetes.io~downward-api";
   if (v.projected) return "kubernetes.io~projected";
+  if (v.persistentVolumeClaim) return "kubernetes.io~csi";
   return null;
 }
 
@@ -40,14 +42,18 @@ export class VolumeManager {
   readonly root: string;
   /** Where ServiceAccount tokens come from (none: their projections fail to mount). */
   readonly tokens: TokenManager | undefined;
+  /** Publishes `persistentVolumeClaim` volumes (none: they fail to mount). */
+  readonly claims: PersistentVolumes | undefined;
 
   /**
    * @param root the kubelet root (`<data-dir>/kubelet`)
    * @param opts.tokens requests the tokens of `serviceAccountToken` projections
+   * @param opts.claims publishes the volumes of `persistentVolumeClaim` volumes (pvc_volume.ts)
    */
-  constructor(root: string, opts: { tokens?: TokenManager } = {}) {
+  constructor(root: string, opts: { tokens?: TokenManager; claims?: PersistentVolumes } = {}) {
     this.root = root;
     this.tokens = opts.tokens;
+    this.claims = opts.claims;
   }
 
   podDir(uid: string): string {
@@ -64,7 +70,8 @@ export class VolumeManager {
       } catch (e) {
         if (!(e instanceof MountError)) throw e;
         // Upstream's wording: MountVolume.SetUp failed for volume "config" : configmap "x" not found
-        throw new MountError(`MountVolume.SetUp failed for volume "${v.name}" : ${e.message}`);
+        const Err = e instanceof VolumeNotReady ? VolumeNotReady : MountError;
+        throw new Err(`MountVolume.SetUp failed for volume "${v.name}" : ${e.message}`);
       }
     }
     return out;
@@ -75,6 +82,12 @@ export class VolumeManager {
     if (unsupported) throw new MountError(`${unsupported} volumes are not supported by this node`);
     if (v.hostPath) return await hostPath(v.hostPath.path, v.hostPath.type ?? "");
     const dir = `${this.podDir(uid)}/volumes/${pluginDir(v)}/${v.name}`;
+    if (v.persistentVolumeClaim) {
+      if (!this.claims) throw new MountError("persistentVolumeClaim volumes are not supported by this node");
+      const real = await this.claims.publish(pod, v, `${dir}/mount`);
+      await makeSubPaths(pod, v.name, real);
+      return real;
+    }
     const files = volumeFiles(pod, v, await this.#withTokens(pod, v, lookups));
     if (files) await writeAtomically(dir, files);
     else await Deno.mkdir(dir, { recursive: true, mode: 0o777 });
@@ -103,6 +116,8 @@ export class VolumeManager {
   /** Removes the pod's volume directories (hostPath volumes are left alone) and forgets its tokens. */
   async tearDown(uid: string): Promise<void> {
     this.tokens?.forgetPod(uid);
+    // Claim volumes first: their data lives elsewhere and must never be removed with the pod.
+    await this.claims?.unpublishAll(this.podDir(uid));
     await Deno.remove(this.podDir(uid), { recursive: true }).catch((e) => {
       if (!(e instanceof Deno.errors.NotFound)) throw e;
     });
@@ -121,7 +136,9 @@ export class VolumeManager {
 /** Names of the pod's API-data volumes (configMap, secret, downwardAPI, projected): always mounted read-only, as the kubelet does. */
 export function readOnlyVolumes(pod: Pod): Set<string> {
   return new Set(
-    (pod.spec?.volumes ?? []).filter((v) => v.configMap || v.secret || v.downwardAPI || v.projected).map((
+    (pod.spec?.volumes ?? []).filter((v) =>
+      v.configMap || v.secret || v.downwardAPI || v.projected || v.persistentVolumeClaim?.readOnly === true
+    ).map((
       v,
     ) => v.name),
   );
@@ -148,6 +165,18 @@ export function containerMounts(
       readonly: (m.readOnly ?? false) || readOnly.has(m.name),
     };
   });
+}
+
+/** Creates the `subPath` directories containers mount from volume `name` (as the kubelet does). */
+async function makeSubPaths(pod: Pod, name: string, base: string): Promise<void> {
+  const containers = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
+  for (const c of containers) {
+    for (const m of c.volumeMounts ?? []) {
+      const sub = m.subPath ?? "";
+      if (m.name !== name || !sub || sub.startsWith("/") || sub.split("/").includes("..")) continue;
+      await Deno.mkdir(`${base}/${sub}`, { recursive: true, mode: 0o777 });
+    }
+  }
 }
 
 async function hostPath(path: string, type: string): Promise<string> {
@@ -186,4 +215,4 @@ async function hostPath(path: string, type: string): Promise<string> {
   return path;
 }
 
-export { MountError };
+export { MountError, VolumeNotReady };

@@ -2,8 +2,10 @@
  * Building plugin components from source, the way `./skiff plugin build`, the built-ins and the
  * tests do: TypeScript or JavaScript is bundled (`deno bundle`, host imports left external) and
  * componentized with jco's QuickJS backend against the kind's world; C is compiled with Debian's
- * clang for wasm32 (freestanding: no libc, so no WASI imports at all), given the world's type
- * section (`jco embed`) and made a component (`jco new`). Builds are cached by a hash of
+ * clang for wasm32, given the world's type section (`jco embed`) and made a component (`jco new`):
+ * freestanding (no libc, so no WASI imports at all) unless the source includes a libc header
+ * (`#include <...>`), in which case it is built against wasi-libc as a WASI reactor and adapted
+ * with jco's reactor adapter (`jco new --wasi-reactor`). Builds are cached by a hash of
  * everything that goes into them.
  *
  * @example
@@ -71,7 +73,8 @@ async function hashInputs(opts: BuildOptions): Promise<string> {
       h.update(e.name).update(await Deno.readFile(`${dir}/${e.name}`));
     }
   }
-  h.update(opts.source);
+  // The entry's name, not its folder: the same sources build the same component wherever they are.
+  h.update(opts.source.split("/").pop()!);
   const c = KINDS[opts.kind];
   for (const f of [`${PLUGINS_DIR}/${c.dir}/wit`, `${PLUGINS_DIR}/host/wit`]) {
     for (const e of [...Deno.readDirSync(f)].sort((a, b) => a.name.localeCompare(b.name))) {
@@ -134,6 +137,7 @@ async function buildJs(o: BuildOptions, tmp: string): Promise<void> {
 }
 
 async function buildC(o: BuildOptions, tmp: string): Promise<void> {
+  if (/^\s*#\s*include\s*</m.test(await Deno.readTextFile(o.source))) return await buildCWithLibc(o, tmp);
   await run("clang", [
     "--target=wasm32",
     "-O2",
@@ -148,6 +152,13 @@ async function buildC(o: BuildOptions, tmp: string): Promise<void> {
   ], tmp);
   await jco(["embed", `${tmp}/core.wasm`, "--wit", `${tmp}/wit`, "-n", KINDS[o.kind].world, "-o", `${tmp}/embedded.wasm`], tmp);
   await jco(["new", `${tmp}/embedded.wasm`, "-o", `${tmp}/out.wasm`], tmp);
+}
+
+/** C with wasi-libc: a WASI preview 1 reactor, adapted to WASI 0.2 by jco's reactor adapter. */
+async function buildCWithLibc(o: BuildOptions, tmp: string): Promise<void> {
+  await run("clang", ["--target=wasm32-wasi", "-mexec-model=reactor", "-O2", "-Wl,--strip-all", "-o", `${tmp}/core.wasm`, o.source], tmp);
+  await jco(["embed", `${tmp}/core.wasm`, "--wit", `${tmp}/wit`, "-n", KINDS[o.kind].world, "-o", `${tmp}/embedded.wasm`], tmp);
+  await jco(["new", `${tmp}/embedded.wasm`, "--wasi-reactor", "-o", `${tmp}/out.wasm`], tmp);
 }
 
 function exists(path: string): boolean {

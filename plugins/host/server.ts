@@ -19,7 +19,10 @@
 import type { Client } from "../../control/api/client.ts";
 import { Informer } from "../../control/api/informer.ts";
 import {
+  type CachedNodeRef,
   type FailureReason,
+  NODE_CACHE_MISS,
+  type NodeRecord,
   parseBytes,
   PluginCallError,
   type PluginComponentStatus,
@@ -78,9 +81,18 @@ export class PluginHost implements AsyncDisposable {
   /** Per-plugin serialization of apply/remove. */
   readonly #queues = new Map<string, Promise<void>>();
   readonly #statusTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  /**
+   * Generations that failed to load, retried with back-off (1 s doubling to 5 min) rather than on
+   * every update event (our own status writes are update events).
+   */
+  readonly #failed = new Map<string, { generation: number; attempts: number; plugin: PluginObject; timer?: ReturnType<typeof setTimeout> }>();
   readonly #name: string;
   #closed = false;
   #informer: Informer<PluginObject> | null = null;
+  /** Scheduling callers' node caches (`session` → node name → its record and JSON), at most 16. */
+  readonly #sessions = new Map<string, Map<string, { record: NodeRecord; json: string }>>();
+  /** Per runner: the JSON of each node as last sent to it in full. */
+  readonly #runnerNodes = new WeakMap<Runner, Map<string, string>>();
 
   constructor(opts: PluginHostOptions) {
     this.#opts = opts;
@@ -117,7 +129,7 @@ export class PluginHost implements AsyncDisposable {
 
   /** Loads or replaces a plugin (no-op when that generation already runs). Resolves when done. */
   apply(plugin: PluginObject): Promise<void> {
-    return this.#serial(plugin.metadata.name!, () => this.#apply(plugin));
+    return this.#serial(plugin.metadata.name!, () => this.#apply(plugin, false));
   }
 
   /** Unloads a plugin after its calls in flight. */
@@ -125,6 +137,7 @@ export class PluginHost implements AsyncDisposable {
     return this.#serial(name, async () => {
       const e = this.#entries.get(name);
       this.#entries.delete(name);
+      this.#forgetFailure(name);
       await e?.runner?.stop();
     });
   }
@@ -135,7 +148,7 @@ export class PluginHost implements AsyncDisposable {
     return next;
   }
 
-  async #apply(plugin: PluginObject): Promise<void> {
+  async #apply(plugin: PluginObject, retry: boolean): Promise<void> {
     const name = plugin.metadata.name!;
     const kind = plugin.spec?.kind;
     if (!kind || KINDS[kind]?.host !== "plugin-host" || this.#closed) return;
@@ -144,6 +157,11 @@ export class PluginHost implements AsyncDisposable {
     if (cur && cur.generation === generation) {
       cur.plugin = plugin;
       return;
+    }
+    const failed = this.#failed.get(name);
+    if (failed?.generation === generation) {
+      failed.plugin = plugin;
+      if (!retry) return;
     }
     let digest = "";
     try {
@@ -160,6 +178,7 @@ export class PluginHost implements AsyncDisposable {
       Object.assign(cur ?? entry, entry);
       this.#entries.set(name, cur ?? entry);
       old?.stop().catch(() => {});
+      this.#forgetFailure(name);
       this.#log(`plugin ${name}: loaded ${digest} (generation ${generation}) in ${Math.round(performance.now() - t0)} ms`);
       await this.#writeStatus(name, plugin, {
         digest,
@@ -175,13 +194,35 @@ export class PluginHost implements AsyncDisposable {
         : "ImagePullFailed";
       const message = (e as Error).message;
       this.#log(`plugin ${name}: could not load generation ${generation}: ${message}`);
+      this.#retryLater(name, generation, plugin);
+      // observedGeneration is the generation this host processed, even when it failed: Loaded
+      // False says why, and Ready says whether the previous version still serves.
       await this.#writeStatus(name, plugin, {
         digest: cur?.digest ?? digest,
-        generation: cur?.generation,
+        generation,
         loaded: ["False", reason, message],
         ready: cur?.runner?.alive ? ["True", "PreviousVersion", `still serving ${cur.digest}`] : ["False", reason, message],
       });
     }
+  }
+
+  #retryLater(name: string, generation: number, plugin: PluginObject): void {
+    const prev = this.#failed.get(name);
+    const attempts = prev?.generation === generation ? prev.attempts + 1 : 1;
+    if (prev?.timer) clearTimeout(prev.timer);
+    const f: { generation: number; attempts: number; plugin: PluginObject; timer?: ReturnType<typeof setTimeout> } = { generation, attempts, plugin };
+    this.#failed.set(name, f);
+    if (this.#closed) return;
+    f.timer = setTimeout(() => {
+      f.timer = undefined;
+      if (this.#failed.get(name) === f) void this.#serial(name, () => this.#apply(f.plugin, true));
+    }, Math.min(300_000, 1000 * 2 ** Math.min(9, attempts - 1)));
+  }
+
+  #forgetFailure(name: string): void {
+    const f = this.#failed.get(name);
+    if (f?.timer) clearTimeout(f.timer);
+    this.#failed.delete(name);
   }
 
   async #startRunner(entry: Entry, component: Awaited<ReturnType<PluginCache["prepare"]>>): Promise<Runner> {
@@ -226,8 +267,11 @@ export class PluginHost implements AsyncDisposable {
     return runner;
   }
 
-  /** Calls a plugin's operation, waiting for a restart in progress within the deadline. */
-  async call(name: string, op: string, args: unknown[]): Promise<unknown> {
+  /**
+   * Calls a plugin's operation, waiting for a restart in progress within the deadline. `args` may
+   * be a function of the runner that will take the call (per-runner deltas).
+   */
+  async call(name: string, op: string, args: unknown[] | ((runner: Runner) => unknown[])): Promise<unknown> {
     const e = this.#entries.get(name);
     if (!e) throw new PluginCallError(name, "NotLoaded", `plugin "${name}" is not loaded by the plugin host`);
     const timeoutMs = (e.plugin.spec.timeoutSeconds ?? 10) * 1000;
@@ -238,7 +282,8 @@ export class PluginHost implements AsyncDisposable {
     }
     if (!e.runner?.alive) throw new PluginCallError(name, "NotLoaded", `plugin "${name}" is restarting`);
     try {
-      return await e.runner.call(op, args, Math.max(1, deadline - Date.now()));
+      const runner = e.runner;
+      return await runner.call(op, typeof args === "function" ? args(runner) : args, Math.max(1, deadline - Date.now()));
     } catch (err) {
       if (err instanceof PluginCallError) this.#recordFailure(e, err.reason, err.message);
       throw err;
@@ -321,7 +366,14 @@ export class PluginHost implements AsyncDisposable {
     if (req.method === "GET" && url.pathname === "/plugins") return json(this.list());
     const adm = /^\/admission\/([^/]+)\/(validate|mutate)$/.exec(url.pathname);
     if (req.method === "POST" && adm) return await this.#admission(decodeURIComponent(adm[1]), adm[2], await req.json());
-    if (req.method === "POST" && url.pathname === "/scheduler/cycle") return json(await this.cycle(await req.json()));
+    if (req.method === "POST" && url.pathname === "/scheduler/cycle") {
+      try {
+        return json(await this.cycle(await req.json()));
+      } catch (e) {
+        if (e instanceof CacheMiss) return json({ kind: "Status", reason: NODE_CACHE_MISS, message: e.message, code: 409 }, 409);
+        throw e;
+      }
+    }
     return json({ kind: "Status", message: `no route for ${req.method} ${url.pathname}`, code: 404 }, 404);
   };
 
@@ -343,8 +395,38 @@ export class PluginHost implements AsyncDisposable {
     }
   }
 
+  /** Resolves a cycle's nodes against the caller's session cache and keeps them for its next cycle. */
+  #resolveNodes(req: SchedulingCycleRequest): { record: NodeRecord; json: string }[] {
+    const cache = req.session ? this.#sessions.get(req.session) : undefined;
+    const out = req.nodes.map((n) => {
+      if ("cached" in n && n.cached) {
+        const hit = cache?.get(n.name);
+        if (!hit) throw new CacheMiss(`node ${n.name} is not in the session's cache; send every node in full`);
+        return hit;
+      }
+      return { record: n as NodeRecord, json: JSON.stringify(n) };
+    });
+    if (req.session) {
+      this.#sessions.delete(req.session);
+      this.#sessions.set(req.session, new Map(out.map((n) => [n.record.name, n])));
+      if (this.#sessions.size > 16) this.#sessions.delete(this.#sessions.keys().next().value!);
+    }
+    return out;
+  }
+
+  /** The nodes for one runner: in full only where it does not hold that version. */
+  #nodesFor(runner: Runner, nodes: { record: NodeRecord; json: string }[]): (NodeRecord | CachedNodeRef)[] {
+    const held = this.#runnerNodes.get(runner);
+    const out = nodes.map(({ record, json }): NodeRecord | CachedNodeRef =>
+      held?.get(record.name) === json ? { name: record.name, cached: true } : record
+    );
+    this.#runnerNodes.set(runner, new Map(nodes.map((n) => [n.record.name, n.json])));
+    return out;
+  }
+
   /** One scheduling cycle: every requested plugin over the pod and nodes, in parallel. */
   async cycle(req: SchedulingCycleRequest): Promise<SchedulingCycleResponse> {
+    const nodes = this.#resolveNodes(req);
     const results: SchedulingCycleResponse["results"] = {};
     await Promise.all(req.plugins.map(async (p) => {
       try {
@@ -352,7 +434,8 @@ export class PluginHost implements AsyncDisposable {
         if (e && e.plugin.spec.kind !== "scheduler") {
           throw new PluginCallError(p.name, "NotLoaded", `plugin "${p.name}" is a ${e.plugin.spec.kind} plugin`);
         }
-        results[p.name] = await this.call(p.name, "cycle", [req.pod, req.nodes, { filter: p.filter, score: p.score }]) as {
+        const what = { filter: p.filter, score: p.score };
+        results[p.name] = await this.call(p.name, "cycle", (runner) => [req.pod, this.#nodesFor(runner, nodes), what]) as {
           filter?: never;
           scores?: number[];
         };
@@ -375,6 +458,7 @@ export class PluginHost implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     this.#closed = true;
     for (const t of this.#statusTimers.values()) clearTimeout(t);
+    for (const name of [...this.#failed.keys()]) this.#forgetFailure(name);
     await this.#informer?.stop();
     await Promise.allSettled([...this.#queues.values()]);
     await Promise.allSettled([...this.#entries.values()].map(async (e) => {
@@ -385,6 +469,9 @@ export class PluginHost implements AsyncDisposable {
     this.#cache[Symbol.dispose]();
   }
 }
+
+/** A cached node reference the host cannot resolve (answered 409 NodeCacheMiss). */
+class CacheMiss extends Error {}
 
 function json(body: unknown, status = 200): Response {
   return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });

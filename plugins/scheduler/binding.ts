@@ -5,7 +5,7 @@
  * malformed answers (wrong lengths, unknown codes, scores outside [0, 100]).
  * @module
  */
-import type { FilterRecord, NodeRecord, PodRecord } from "../../control/api/plugins.ts";
+import type { CachedNodeRef, FilterRecord, NodeRecord, PodRecord } from "../../control/api/plugins.ts";
 import { type GuestOps, MalformedResult } from "../host/protocol.ts";
 
 const label = ([key, value]: [string, string]) => ({ key, value });
@@ -49,12 +49,34 @@ const CODES: Record<string, FilterRecord["code"]> = {
   "unschedulable-and-unresolvable": "UnschedulableAndUnresolvable",
 };
 
+/**
+ * The runner's node cache: the nodes of the previous cycle, by name, with their WIT records. The
+ * plugin host sends a node in full only when it changed since it last sent it to this runner.
+ */
+let nodeCache = new Map<string, { record: NodeRecord; wit: Record<string, unknown> }>();
+
+/** Resolves a cycle's nodes (full records or references) and keeps them for the next cycle. */
+export function resolveNodes(nodes: (NodeRecord | CachedNodeRef)[]): { record: NodeRecord; wit: Record<string, unknown> }[] {
+  const out = nodes.map((n) => {
+    if ("cached" in n && n.cached) {
+      const hit = nodeCache.get(n.name);
+      if (!hit) throw new Error(`the plugin host referred to node ${n.name}, which this runner does not hold`);
+      return hit;
+    }
+    return { record: n as NodeRecord, wit: witNode(n as NodeRecord) };
+  });
+  nodeCache = new Map(out.map((n) => [n.record.name, n]));
+  return out;
+}
+
 /** What the runner calls on the `scheduling` export. */
 export const schedulerOps: GuestOps = {
   configure: (s, settings: string) => (s.configure as (x: string) => void)(settings),
-  cycle(s, pod: PodRecord, nodes: NodeRecord[], what: { filter: boolean; score: boolean }) {
+  cycle(s, pod: PodRecord, given: (NodeRecord | CachedNodeRef)[], what: { filter: boolean; score: boolean }) {
     const wp = witPod(pod);
-    const wn = nodes.map(witNode);
+    const resolved = resolveNodes(given);
+    const nodes = resolved.map((n) => n.record);
+    const wn = resolved.map((n) => n.wit);
     let filter: FilterRecord[] | undefined;
     let passing = wn.map((_, i) => i);
     if (what.filter) {

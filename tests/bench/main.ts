@@ -8,22 +8,30 @@
  */
 import { benchApi } from "./api.ts";
 import { benchAuth } from "./auth.ts";
+import { benchContainers } from "./containers.ts";
 import { benchRbac } from "../../control/apiserver/rbac/bench.ts";
 import { benchMemory } from "./memory.ts";
+import { benchNetwork } from "./network.ts";
 import { benchNode } from "./node.ts";
+import { benchPlugins } from "./plugins.ts";
 import { benchReconcile } from "./reconcile.ts";
 import { benchScheduler } from "./scheduler.ts";
+import { benchStorage } from "./storage.ts";
 import { benchWasm } from "./wasm.ts";
 import { type BenchRow, table } from "./bench_row.ts";
 
 const GROUPS: Record<string, () => Promise<BenchRow[]>> = {
   api: benchApi,
   auth: benchAuth,
+  containers: benchContainers,
   rbac: benchRbac,
   memory: benchMemory,
+  network: benchNetwork,
   node: benchNode,
+  plugins: benchPlugins,
   reconcile: benchReconcile,
   scheduler: benchScheduler,
+  storage: benchStorage,
   wasm: benchWasm,
 };
 

@@ -19,6 +19,8 @@ export interface ContainerHooks {
   enter(): void;
   /** The synchronous part of a guest call is over. */
   leave(): void;
+  /** Instances were dropped: their memory can be collected. */
+  reclaimed?(): void;
 }
 
 /** A started container. */

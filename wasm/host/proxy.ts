@@ -4,6 +4,11 @@
  * grows, up to `maxConcurrency`, only while requests are suspended in I/O). The response goes out
  * as bytes when the guest finished its body within the call (the common case), else streamed.
  *
+ * An instance idle for `idleInstanceMs` (30 s) is dropped and its linear memory returned, as
+ * `wasi:http/proxy` hosts that instantiate per request do: an idle pod holds its listeners and no
+ * instance, and its next request instantiates a fresh one (milliseconds). Guest state kept in
+ * memory across requests therefore lasts only while requests keep coming.
+ *
  * A trap or `exit` in a handler ends the container, as a crash ends a process: the request gets
  * a 500, the listeners close, and the node restarts it per restartPolicy. So does the instances'
  * memory growing past the limit (`OOMKilled`).
@@ -24,6 +29,8 @@ type Handle = (req: IncomingRequest, out: ResponseOutparam) => Promise<void>;
 
 interface Slot extends GuestInstance {
   handle: Handle;
+  /** When it last went idle (performance.now()). */
+  idleSince: number;
 }
 
 /** Starts serving a proxy component on `spec.listen`. */
@@ -33,6 +40,8 @@ export async function serveProxy(
   hooks: ContainerHooks,
 ): Promise<RunningContainer> {
   const max = Math.max(1, spec.maxConcurrency ?? 4);
+  const idleMs = spec.idleInstanceMs ?? 30_000;
+  let reaper: ReturnType<typeof setTimeout> | undefined;
   const all: Slot[] = [];
   const idle: Slot[] = [];
   const waiters: PromiseWithResolvers<Slot>[] = [];
@@ -43,6 +52,10 @@ export async function serveProxy(
   const servers: Deno.HttpServer[] = [];
   const abortServers = new AbortController();
   let closed = 0; // servers whose shutdown has completed: aborting them again would throw
+  // A server whose graceful shutdown has begun must not be aborted as well: Deno's abort then
+  // closes the listener a second time and throws BadResource from inside the abort algorithm,
+  // where nothing can catch it (it ended the whole sandbox).
+  let shuttingDown = false;
 
   const newSlot = async (): Promise<Slot> => {
     const g = await factory();
@@ -51,22 +64,49 @@ export async function serveProxy(
       g.wasi.close();
       throw new Error("The component has no wasi:http/incoming-handler export");
     }
-    const slot = { ...g, handle };
+    const slot = { ...g, handle, idleSince: performance.now() };
     all.push(slot);
     return slot;
+  };
+
+  /** Drops the instances idle for `idleMs`; runs again while some are idle. */
+  const reap = () => {
+    reaper = undefined;
+    if (ended) return;
+    const now = performance.now();
+    const stale = idle.filter((s) => now - s.idleSince >= idleMs);
+    if (stale.length) {
+      for (const s of stale) {
+        idle.splice(idle.indexOf(s), 1);
+        all.splice(all.indexOf(s), 1);
+        s.wasi.close();
+      }
+      hooks.reclaimed?.();
+    }
+    schedule();
+  };
+  const schedule = () => {
+    if (reaper !== undefined || ended || idleMs <= 0 || !idle.length) return;
+    const oldest = Math.min(...idle.map((s) => s.idleSince));
+    reaper = setTimeout(reap, Math.max(10, oldest + idleMs - performance.now()));
+    Deno.unrefTimer(reaper);
   };
 
   const end = (exit: ContainerExit) => {
     if (ended) return;
     ended = true;
-    if (closed < servers.length) {
+    clearTimeout(reaper);
+    if (!shuttingDown && closed < servers.length) {
       try {
         abortServers.abort();
       } catch { /* a server finished closing meanwhile */ }
     }
     for (const s of all) s.wasi.close();
     for (const w of waiters.splice(0)) w.reject(new Error("The container has ended"));
-    Promise.allSettled(servers.map((s) => s.finished)).then(() => resolveExit(exit));
+    // After a stop's grace period the requests still in flight are abandoned (their instances'
+    // WASI is closed, so they fail): the listeners are already closed.
+    if (shuttingDown) resolveExit(exit);
+    else Promise.allSettled(servers.map((s) => s.finished)).then(() => resolveExit(exit));
   };
 
   const fail = (error: unknown, memories: readonly WebAssembly.Memory[] = []) => {
@@ -100,8 +140,10 @@ export async function serveProxy(
       return;
     }
     const next = waiters.shift();
-    if (next) next.resolve(slot);
-    else idle.push(slot);
+    if (next) return next.resolve(slot);
+    slot.idleSince = performance.now();
+    idle.push(slot);
+    schedule();
   };
 
   const handler = async (req: Request): Promise<Response> => {
@@ -142,8 +184,10 @@ export async function serveProxy(
     return toResponse(out._outcome);
   };
 
+  // The first instance is made at start: a component that cannot instantiate fails the start.
   const first = await newSlot();
   idle.push(first);
+  schedule();
   try {
     for (const addr of spec.listen ?? []) {
       servers.push(Deno.serve({
@@ -164,6 +208,7 @@ export async function serveProxy(
     exited,
     async stop(graceMs) {
       if (ended) return;
+      shuttingDown = true;
       let timer: ReturnType<typeof setTimeout> | undefined;
       const drained = Promise.all(servers.map((s) => s.shutdown().then(() => closed++))).then(() =>
         "drained" as const

@@ -42,6 +42,11 @@ export interface ContainerSpec {
   /** At most this many instances of a proxy serve requests at once (default 4). */
   maxConcurrency?: number;
   /**
+   * A proxy's instance that served no request for this long is dropped, its linear memory
+   * returned; the next request instantiates a fresh one (default 30,000 ms; 0: keep instances).
+   */
+  idleInstanceMs?: number;
+  /**
    * The pod's address and DNS configuration: outgoing `wasi:http` connections leave from the pod
    * address and host names resolve through the pod's resolvers (see `pod_fetch.ts`). Without it
    * the sandbox's own address and resolver are used.

@@ -17,7 +17,7 @@ Deno.test("sandboxArgs() grants only the given paths and addresses, and no env, 
     "--allow-read=/cache,/vol/ro,/vol/rw",
     "--allow-write=/vol/rw",
     "--allow-net=198.18.0.7,198.19.0.10:80",
-    "--v8-flags=--max-old-space-size=256",
+    "--v8-flags=--expose-gc,--max-old-space-size=256",
     "/repo/wasm/sandbox/main.ts",
     '{"deadlineMs":5000}',
   ]);

@@ -35,6 +35,8 @@ export const HEARTBEAT = 0;
 export const CURRENT = 1;
 /** The slot of the container whose guest code ran last. */
 export const LAST = 2;
+/** 1 while the main thread runs a full garbage collection of reclaimed instances (not a stall). */
+export const COLLECTING = 3;
 
 /** Marks watchdog lines on the sandbox's stderr. */
 export const WATCHDOG_PREFIX = "\u0000skiff-watchdog ";

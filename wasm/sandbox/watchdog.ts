@@ -6,7 +6,7 @@
  * `{ slot, id }` for each container.
  * @module
  */
-import { CURRENT, HEARTBEAT, LAST, WATCHDOG_PREFIX, type WatchdogReport } from "./protocol.ts";
+import { COLLECTING, CURRENT, HEARTBEAT, LAST, WATCHDOG_PREFIX, type WatchdogReport } from "./protocol.ts";
 
 interface WorkerScope {
   onmessage: ((e: MessageEvent) => void) | null;
@@ -30,7 +30,7 @@ let state: Int32Array | undefined;
   setInterval(() => {
     const now = performance.now();
     const beat = Atomics.load(state!, HEARTBEAT);
-    if (beat !== last) {
+    if (beat !== last || Atomics.load(state!, COLLECTING)) { // a collection the sandbox asked for is no stall
       last = beat;
       since = now;
       reported = false;

@@ -5,12 +5,15 @@
  * first list has arrived, and for a name it does not hold, it reads the store, as upstream's
  * admission plugins fall back to live lookups.
  *
- * Like an informer it may lag a write by the few milliseconds the feed takes; steps that must be
- * exact (the quota charge) read the store instead.
+ * Like an informer it follows writes of other API server processes with the feed's lag (their
+ * poll). Writes of this process are never missed: the store knows the last event it committed for
+ * the resource, and until the cache has applied it, reads go to the store (read-your-writes, so a
+ * ServiceAccount deleted through this server stops authenticating at once). Steps that must be
+ * exact across replicas (the quota charge) read the store instead.
  * @module
  */
 import type { KubeObject } from "../../api/types.ts";
-import { list, type Store, type StoreResource, type WatchHub } from "../../store/mod.ts";
+import { list, type Store, type StoreResource, toEventId, type WatchHub } from "../../store/mod.ts";
 import { listCurrent, type ObjectReader } from "./lookup.ts";
 
 export class ObjectCache implements ObjectReader {
@@ -20,6 +23,8 @@ export class ObjectCache implements ObjectReader {
   readonly #byNamespace = new Map<string, Map<string, KubeObject>>();
   #started = false;
   #synced = false;
+  /** The event id of the last change applied (or of the list the cache started from). */
+  #applied = "";
 
   constructor(store: Store, hub: WatchHub, res: StoreResource) {
     this.#store = store;
@@ -30,14 +35,20 @@ export class ObjectCache implements ObjectReader {
   /** The objects of namespace `ns` (shared: do not mutate). */
   async list(ns: string): Promise<KubeObject[]> {
     this.#start();
-    if (!this.#synced) return await listCurrent(this.#store, this.#res, ns);
+    if (!this.#fresh()) return await listCurrent(this.#store, this.#res, ns);
     return [...(this.#byNamespace.get(ns)?.values() ?? [])];
   }
 
   /** One object, from the cache or else the store (shared: do not mutate). */
   async get(ns: string, name: string): Promise<KubeObject | null> {
     this.#start();
-    return this.#byNamespace.get(ns)?.get(name) ?? await this.#store.get(this.#res, ns, name);
+    const hit = this.#fresh() ? this.#byNamespace.get(ns)?.get(name) : undefined;
+    return hit ?? await this.#store.get(this.#res, ns, name);
+  }
+
+  /** Synced, and holding every write this process committed to the resource. */
+  #fresh(): boolean {
+    return this.#synced && (this.#store.lastWritten(this.#res.key) ?? "") <= this.#applied;
   }
 
   #start(): void {
@@ -55,12 +66,15 @@ export class ObjectCache implements ObjectReader {
         const initial = await list(this.#store, this.#res);
         this.#byNamespace.clear();
         for (const obj of initial.items) this.#put(obj);
+        this.#applied = toEventId(initial.resourceVersion) ?? "";
         this.#synced = true;
         for await (const ev of this.#hub.watch(this.#res, { resourceVersion: initial.resourceVersion })) {
           if (ev.type === "ADDED" || ev.type === "MODIFIED") this.#put(ev.object);
           else if (ev.type === "DELETED") {
             this.#byNamespace.get(ev.object.metadata.namespace ?? "")?.delete(ev.object.metadata.name!);
           } else if (ev.type === "ERROR") break;
+          else continue;
+          this.#applied = toEventId(ev.object.metadata.resourceVersion ?? "") ?? this.#applied;
         }
       } catch (e) {
         if (this.#hub.closed) return;

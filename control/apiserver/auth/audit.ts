@@ -128,10 +128,19 @@ export interface AuditRecord {
   now: number;
 }
 
+let isoSecond = NaN;
+let isoPrefix = "";
+
+/** RFC 3339 with microseconds (`2026-11-26T19:40:00.123456Z`), as upstream's MicroTime. */
 function micro(ms: number): string {
-  const iso = new Date(Math.floor(ms)).toISOString();
-  const us = Math.floor((ms % 1) * 1000).toString().padStart(3, "0");
-  return iso.replace(/Z$/, `${us}Z`);
+  const second = Math.floor(ms / 1000);
+  if (second !== isoSecond) {
+    // The date part changes once a second: format it then, not on every event.
+    isoSecond = second;
+    isoPrefix = new Date(second * 1000).toISOString().slice(0, 20);
+  }
+  const us = Math.floor((ms - second * 1000) * 1000);
+  return `${isoPrefix}${String(us).padStart(6, "0")}Z`;
 }
 
 function userOf(u: UserInfo) {

@@ -180,6 +180,9 @@ const SCHEDULER_RULES: PolicyRule[] = [
   r(READ, ["scheduling.k8s.io"], ["priorityclasses"]),
   r(READ, ["node.k8s.io"], ["runtimeclasses"]),
   r(READ, [""], ["persistentvolumeclaims", "persistentvolumes"]),
+  // VolumeBinding: the selected-node annotation on WaitForFirstConsumer claims.
+  r(["patch", "update"], [""], ["persistentvolumeclaims"]),
+  r(READ, ["storage.k8s.io"], ["storageclasses", "csinodes", "csidrivers"]),
   r(["create"], ["authentication.k8s.io"], ["tokenreviews"]),
   r(["create"], ["authorization.k8s.io"], ["subjectaccessreviews"]),
 ];
@@ -221,6 +224,13 @@ const CONTROLLER_MANAGER_RULES: PolicyRule[] = [
     "statefulsets/status",
   ]),
   r(["update"], ["batch"], ["cronjobs/status", "jobs/status"]),
+  // The PersistentVolume binder and the protection controllers.
+  r(["update"], [""], [
+    "persistentvolumeclaims",
+    "persistentvolumeclaims/status",
+    "persistentvolumes",
+    "persistentvolumes/status",
+  ]),
   r(["update"], ["discovery.k8s.io"], ["endpointslices"]),
   r(["create"], [""], ["configmaps", "endpoints", "persistentvolumeclaims", "pods", "serviceaccounts"]),
   r(["create"], ["apps"], ["controllerrevisions", "replicasets"]),
@@ -298,6 +308,15 @@ export function bootstrapClusterRoles(): KubeObject[] {
     clusterRole("system:kube-scheduler", SCHEDULER_RULES),
     clusterRole("system:kube-controller-manager", CONTROLLER_MANAGER_RULES),
     clusterRole("system:node", structuredClone(NODE_RULES as PolicyRule[])),
+    // The node-side `local-path` provisioner (node/volumes/local_path_provisioner.ts), as
+    // rancher's local-path-provisioner's role: claims to provision, volumes to create and delete.
+    clusterRole("system:skiff:local-path-provisioner", [
+      EVENTS,
+      r(["get", "list", "watch", "patch", "update"], [""], ["persistentvolumeclaims"]),
+      r(["patch", "update"], [""], ["persistentvolumeclaims/status"]),
+      r(["get", "list", "watch", "create", "delete", "patch", "update"], [""], ["persistentvolumes"]),
+      r(READ, ["storage.k8s.io"], ["storageclasses"]),
+    ]),
     // Upstream's role lets kubelets create the CertificateSigningRequests that get and renew their
     // client certificates; Skiff's node credentials come from the TokenRequest `nodes/<name>/token`
     // instead (its handler lets a node ask only for its own name).
@@ -342,6 +361,7 @@ export function bootstrapClusterRoleBindings(): KubeObject[] {
       user("system:kube-controller-manager"),
     ]),
     binding("system:node", "system:node", []),
+    binding("system:skiff:local-path-provisioner", "system:skiff:local-path-provisioner", [group("system:nodes")]),
     // kubeadm's `kubeadm:kubelet-bootstrap` (bootstrap tokens join) and
     // `kubeadm:node-autoapprove-certificate-rotation` (nodes renew their own credential).
     binding("system:node-bootstrapper", "system:node-bootstrapper", [

@@ -23,8 +23,25 @@ export function aggregateErrors(errors: readonly string[]): string {
   return errors.length === 1 ? errors[0] : `[${errors.join(", ")}]`;
 }
 
+/** Decisions remembered per cache generation (a client repeats the same few requests). */
+const MEMO_MAX = 4096;
+
+/**
+ * Everything an RBAC decision depends on: the user's name and groups (length-prefixed, so no name
+ * can imitate another split) and the request's attributes.
+ */
+function memoKey(a: Attributes): string {
+  let who = `${a.user.username.length}:${a.user.username}`;
+  for (const g of a.user.groups) who += `|${g.length}:${g}`;
+  return a.resourceRequest
+    ? `r ${who} ${JSON.stringify([a.verb, a.group, a.resource, a.subresource, a.namespace, a.name])}`
+    : `n ${who} ${JSON.stringify([a.verb, a.path])}`;
+}
+
 export class RbacAuthorizer {
   readonly #cache: RbacCache;
+  #memo = new Map<string, DecisionResult>();
+  #memoGeneration = -1;
 
   constructor(cache: RbacCache) {
     this.#cache = cache;
@@ -58,8 +75,25 @@ export class RbacAuthorizer {
     return errors;
   }
 
-  /** Allow when some bound rule allows the request; otherwise no opinion. */
+  /**
+   * Allow when some bound rule allows the request; otherwise no opinion. Decisions are memoized
+   * until the cache changes (any role or binding written clears them).
+   */
   authorize(a: Attributes): DecisionResult {
+    if (this.#memoGeneration !== this.#cache.generation || this.#memo.size >= MEMO_MAX) {
+      this.#memo.clear();
+      this.#memoGeneration = this.#cache.generation;
+    }
+    const key = memoKey(a);
+    let d = this.#memo.get(key);
+    if (!d) {
+      d = this.#decide(a);
+      this.#memo.set(key, d);
+    }
+    return d;
+  }
+
+  #decide(a: Attributes): DecisionResult {
     let allowed = false;
     const errors = this.visitRulesFor(a.user, a.namespace, (rules) => {
       for (const r of rules) {

@@ -127,14 +127,24 @@ class RoleIndex {
   }
 }
 
-function sinkFor(index: { set(o: KubeObject): void; delete(o: KubeObject): void; clear(): void }): CacheSink {
+function sinkFor(
+  index: { set(o: KubeObject): void; delete(o: KubeObject): void; clear(): void },
+  changed: () => void,
+): CacheSink {
   return {
     reset(objects) {
+      changed();
       index.clear();
       for (const o of objects) index.set(o);
     },
-    set: (o) => index.set(o),
-    delete: (o) => index.delete(o),
+    set: (o) => {
+      changed();
+      index.set(o);
+    },
+    delete: (o) => {
+      changed();
+      index.delete(o);
+    },
   };
 }
 
@@ -144,18 +154,25 @@ export class RbacCache {
   readonly clusterRoles = new RoleIndex();
   readonly roleBindings = new BindingIndex();
   readonly clusterRoleBindings = new BindingIndex();
+  #generation = 0;
+
+  /** Bumped by every change through the sinks: decisions memoized at an older generation are stale. */
+  get generation(): number {
+    return this.#generation;
+  }
 
   /** Sinks for the four watches, by resource plural. */
   sink(plural: "roles" | "clusterroles" | "rolebindings" | "clusterrolebindings"): CacheSink {
+    const changed = () => void this.#generation++;
     switch (plural) {
       case "roles":
-        return sinkFor(this.roles);
+        return sinkFor(this.roles, changed);
       case "clusterroles":
-        return sinkFor(this.clusterRoles);
+        return sinkFor(this.clusterRoles, changed);
       case "rolebindings":
-        return sinkFor(this.roleBindings);
+        return sinkFor(this.roleBindings, changed);
       case "clusterrolebindings":
-        return sinkFor(this.clusterRoleBindings);
+        return sinkFor(this.clusterRoleBindings, changed);
     }
   }
 

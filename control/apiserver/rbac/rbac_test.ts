@@ -130,3 +130,29 @@ Deno.test("RbacCache forgets a binding's subjects when it changes or goes away",
   assert.equal(rbac.authorize(erin).decision, "noOpinion");
   assert.equal(cache.clusterRoleBindings.size, 0);
 });
+
+Deno.test("RbacAuthorizer's remembered decisions follow every change of roles and bindings", () => {
+  const cache = cacheWith([["roles", podReader]]);
+  const rbac = new RbacAuthorizer(cache);
+  const bob = { username: "bob", groups: ["dev"] };
+  const list = attributes(bob, { verb: "list", resource: "pods", namespace: "team-a" });
+  const binding = {
+    metadata: { name: "b", namespace: "team-a" },
+    roleRef: { apiGroup: G, kind: "Role", name: "pod-reader" },
+    subjects: [{ kind: "User", name: "bob" }],
+  };
+  assert.equal(rbac.authorize(list).decision, "noOpinion");
+  assert.equal(rbac.authorize(list).decision, "noOpinion", "asked twice: the same answer");
+  cache.sink("rolebindings").set(binding);
+  assert.equal(rbac.authorize(list).decision, "allow", "a new binding counts at once");
+  cache.sink("roles").set({ ...podReader, rules: [{ verbs: ["get"], apiGroups: [""], resources: ["pods"] }] });
+  assert.equal(rbac.authorize(list).decision, "noOpinion", "a narrowed role counts at once");
+  cache.sink("roles").set(podReader);
+  assert.equal(rbac.authorize(list).decision, "allow");
+  cache.sink("rolebindings").delete(binding);
+  assert.equal(rbac.authorize(list).decision, "noOpinion", "a deleted binding counts at once");
+  // Same name, other groups: another decision, not a remembered one.
+  cache.sink("rolebindings").set({ ...binding, subjects: [{ kind: "Group", name: "dev" }] });
+  assert.equal(rbac.authorize(list).decision, "allow");
+  assert.equal(rbac.authorize(attributes({ username: "bob", groups: [] }, { verb: "list", resource: "pods", namespace: "team-a" })).decision, "noOpinion");
+});

@@ -11,6 +11,7 @@ import { validateObjectMeta } from "./metadata.ts";
 import { nameIsDNSSubdomain } from "./names.ts";
 import { defaultPVCSpec } from "./pod_defaults.ts";
 import {
+  compareQuantities,
   defaultResourceList,
   formatQuantity,
   parseQuantity,
@@ -73,9 +74,14 @@ function quantityString(v: unknown): string {
 function validateAccessModes(modes: unknown, path: string, required: string): StatusCause[] {
   const list = arr(modes);
   if (list.length === 0) return [fieldError.required(path, required)];
-  return list.filter((m) => !ACCESS_MODES.includes(m)).map((m) =>
+  const errs = list.filter((m) => !ACCESS_MODES.includes(m)).map((m) =>
     fieldError.notSupported(path, m, ACCESS_MODES)
   );
+  // An impossible combination: ReadWriteOncePod excludes every other mode.
+  if (list.includes("ReadWriteOncePod") && list.length > 1) {
+    errs.push(fieldError.forbidden(path, "may not use ReadWriteOncePod with other access modes"));
+  }
+  return errs;
 }
 
 function positiveQuantity(value: unknown, path: string): StatusCause[] {
@@ -84,7 +90,23 @@ function positiveQuantity(value: unknown, path: string): StatusCause[] {
   return quantitySign(q) > 0 ? [] : [fieldError.invalid(path, String(value), "must be greater than zero")];
 }
 
-function validatePV(obj: KubeObject): StatusCause[] {
+/** `ValidatePersistentVolumeUpdate`: the volume source, volumeMode and nodeAffinity are immutable. */
+function validatePVUpdate(spec: Obj, oldSpec: Obj): StatusCause[] {
+  const errs: StatusCause[] = [];
+  const source = (s: Obj) => Object.fromEntries(PV_SOURCES.filter((k) => s[k] != null).map((k) => [k, s[k]]));
+  if (!deepEqual(source(spec), source(oldSpec))) {
+    errs.push(fieldError.forbidden("spec.persistentvolumesource", "spec.persistentvolumesource is immutable after creation"));
+  }
+  if ((spec.volumeMode ?? null) !== (oldSpec.volumeMode ?? null)) {
+    errs.push(fieldError.invalid("volumeMode", spec.volumeMode ?? null, "field is immutable"));
+  }
+  if (!deepEqual(spec.nodeAffinity ?? null, oldSpec.nodeAffinity ?? null)) {
+    errs.push(fieldError.invalid("nodeAffinity", spec.nodeAffinity ?? null, "field is immutable"));
+  }
+  return errs;
+}
+
+function validatePV(obj: KubeObject, old?: KubeObject): StatusCause[] {
   const errs = validateObjectMeta(obj, { namespaced: false, nameFn: nameIsDNSSubdomain });
   const spec: Obj = obj.spec ?? {};
   errs.push(...validateAccessModes(spec.accessModes, "spec.accessModes", ""));
@@ -119,6 +141,7 @@ function validatePV(obj: KubeObject): StatusCause[] {
   if (spec.volumeMode && !["Block", "Filesystem"].includes(spec.volumeMode)) {
     errs.push(fieldError.notSupported("spec.volumeMode", spec.volumeMode, ["Block", "Filesystem"]));
   }
+  if (old) errs.push(...validatePVUpdate(spec, old.spec ?? {}));
   return errs;
 }
 
@@ -190,24 +213,41 @@ export const persistentVolumes: ResourceDef = {
   },
 };
 
-/** The PVC spec update rule: only `resources.requests`, `volumeAttributesClassName` and a first `volumeName`. */
-function validatePVCUpdate(spec: Obj, oldSpec: Obj): StatusCause[] {
+/**
+ * The PVC spec update rule: only `resources.requests` (of a bound claim, never below what the
+ * volume has), `volumeAttributesClassName` and a first `volumeName` may change.
+ */
+function validatePVCUpdate(spec: Obj, oldSpec: Obj, old: KubeObject): StatusCause[] {
   const a = clone(spec);
   const b = clone(oldSpec);
+  const bound = old.status?.phase === "Bound";
   for (const s of [a, b]) {
-    if (s.resources) delete s.resources.requests;
+    if (s.resources && bound) delete s.resources.requests;
     delete s.volumeAttributesClassName;
+  }
+  const errs: StatusCause[] = [];
+  const next = parseQuantity(spec.resources?.requests?.storage);
+  const capacity = parseQuantity(old.status?.capacity?.storage);
+  const prev = parseQuantity(oldSpec.resources?.requests?.storage);
+  if (bound && next && (capacity ?? prev) && compareQuantities(next, (capacity ?? prev)!) < 0) {
+    errs.push(
+      fieldError.forbidden(
+        "spec.resources.requests.storage",
+        capacity ? "field can not be less than status.capacity" : "field can not be less than previous value",
+      ),
+    );
   }
   if (!oldSpec.volumeName) {
     delete a.volumeName;
     delete b.volumeName;
   }
-  if (deepEqual(a, b)) return [];
+  if (deepEqual(a, b)) return errs;
   return [
     fieldError.forbidden(
       "spec",
       "spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims",
     ),
+    ...errs,
   ];
 }
 
@@ -223,7 +263,7 @@ function validatePVC(obj: KubeObject, old?: KubeObject): StatusCause[] {
   if (spec.volumeMode && !["Block", "Filesystem"].includes(spec.volumeMode)) {
     errs.push(fieldError.notSupported("spec.volumeMode", spec.volumeMode, ["Block", "Filesystem"]));
   }
-  if (old) errs.push(...validatePVCUpdate(spec, old.spec ?? {}));
+  if (old) errs.push(...validatePVCUpdate(spec, old.spec ?? {}, old));
   return errs;
 }
 

@@ -31,6 +31,7 @@ import { runtimeClasses } from "./node.ts";
 import { plugins } from "./plugins.ts";
 import { rbacResources } from "./rbac.ts";
 import { priorityClasses } from "./scheduling.ts";
+import { storageResources } from "./storage.ts";
 
 export { humanDuration } from "./duration.ts";
 
@@ -65,6 +66,7 @@ export function builtinResources(): ResourceDef[] {
     ...networkingResources,
     eventsV1,
     priorityClasses,
+    ...storageResources,
     customResourceDefinitions,
     ...rbacResources,
     ...authorizationResources,

@@ -14,6 +14,7 @@ Deno.test("builtinResources() registers every resource the API serves", () => {
     "configmaps",
     "controllerrevisions.apps",
     "cronjobs.batch",
+    "csidrivers.storage.k8s.io",
     "customresourcedefinitions.apiextensions.k8s.io",
     "daemonsets.apps",
     "deployments.apps",
@@ -47,8 +48,10 @@ Deno.test("builtinResources() registers every resource the API serves", () => {
     "serviceaccounts",
     "services",
     "statefulsets.apps",
+    "storageclasses.storage.k8s.io",
     "subjectaccessreviews.authorization.k8s.io",
     "tokenreviews.authentication.k8s.io",
+    "volumeattachments.storage.k8s.io",
   ]);
   assert.equal(byKey.size, defs.length, "no resource is registered twice");
 });
@@ -82,6 +85,7 @@ Deno.test("scope, short names and categories match upstream", () => {
   assert.deepEqual(cluster, [
     "clusterrolebindings.rbac.authorization.k8s.io",
     "clusterroles.rbac.authorization.k8s.io",
+    "csidrivers.storage.k8s.io",
     "customresourcedefinitions.apiextensions.k8s.io",
     "ingressclasses.networking.k8s.io",
     "namespaces",
@@ -93,8 +97,10 @@ Deno.test("scope, short names and categories match upstream", () => {
     "selfsubjectaccessreviews.authorization.k8s.io",
     "selfsubjectreviews.authentication.k8s.io",
     "selfsubjectrulesreviews.authorization.k8s.io",
+    "storageclasses.storage.k8s.io",
     "subjectaccessreviews.authorization.k8s.io",
     "tokenreviews.authentication.k8s.io",
+    "volumeattachments.storage.k8s.io",
   ]);
   const short = (k: string) => byKey.get(k)!.shortNames;
   assert.deepEqual(short("pods"), ["po"]);
@@ -103,6 +109,7 @@ Deno.test("scope, short names and categories match upstream", () => {
   assert.deepEqual(short("customresourcedefinitions.apiextensions.k8s.io"), ["crd", "crds"]);
   assert.deepEqual(short("ingresses.networking.k8s.io"), ["ing"]);
   assert.deepEqual(short("networkpolicies.networking.k8s.io"), ["netpol"]);
+  assert.deepEqual(short("storageclasses.storage.k8s.io"), ["sc"]);
   const all = defs.filter((d) => d.categories?.includes("all")).map(resourceKey).sort();
   assert.deepEqual(all, [
     "cronjobs.batch",

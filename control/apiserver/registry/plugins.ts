@@ -187,6 +187,8 @@ export const plugins: ResourceDef = {
   namespaced: false,
   shortNames: ["plg"],
   generation: true,
+  // A skiff kind: no upstream protobuf message, so protobuf bodies get 415 as a CR's would.
+  protobuf: false,
   subresources: { status: true },
   pruneUnknown: prunePlugin,
   defaults(obj) {

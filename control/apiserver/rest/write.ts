@@ -106,7 +106,7 @@ export async function createObject(server: ApiServer, ctx: RequestContext): Prom
   const def = served.def;
   const dryRun = isDryRun(query);
   const mode = parseFieldValidation(query.get("fieldValidation"));
-  const obj = checkKind(ctx, decodeBody(ctx.req.headers.get("content-type"), await readBody(ctx)));
+  const obj = checkKind(ctx, decodeBody(ctx.req.headers.get("content-type"), await readBody(ctx), { protobuf: def.protobuf }));
   const m = obj.metadata;
   if (def.namespaced) {
     if (m.namespace && m.namespace !== info.namespace) {
@@ -248,7 +248,9 @@ class DryRunResult extends Error {
 
 export async function updateObject(server: ApiServer, ctx: RequestContext): Promise<Response> {
   const { served, info } = ctx;
-  const body = decodeBody(ctx.req.headers.get("content-type"), await readBody(ctx));
+  const body = decodeBody(ctx.req.headers.get("content-type"), await readBody(ctx), {
+    protobuf: info.subresource === "scale" || served.def.protobuf,
+  });
   if (info.subresource === "scale") {
     const scale = checkKind(ctx, body, "Scale", "autoscaling/v1");
     return updateWith(server, ctx, (cur) => {

@@ -6,7 +6,9 @@
  * scheduler Plugin of this scheduler's profile; the host runs each plugin's filter over all the
  * nodes and its score over those that passed, in parallel across plugins. The synchronous
  * Filter and Score then answer from those results. So the out-of-process hop costs one round
- * trip per pod, not per node.
+ * trip per pod, not per node. Nodes are sent in full only when they changed since the previous
+ * cycle (their pods, fields or images); unchanged ones are references the host resolves from
+ * this scheduler's session cache (a miss, e.g. after a host restart, resends everything).
  *
  * - Filter: the first Wasm plugin (by name) that rejects a node decides, with its code
  *   (Unschedulable or UnschedulableAndUnresolvable) and the reason `<plugin>: <reason>`.
@@ -29,6 +31,8 @@
 import { R } from "../../api/client.ts";
 import type { InformerFactory } from "../../api/informer.ts";
 import {
+  type CachedNodeRef,
+  NODE_CACHE_MISS,
   type NodeRecord,
   type PluginObject,
   PLUGINS,
@@ -124,6 +128,11 @@ export class WasmPlugins implements PrepareCyclePlugin, FilterPlugin, ScorePlugi
   readonly #fetch: (req: Request) => Promise<Response>;
   readonly #client: Deno.HttpClient | undefined;
   #cycle: Cycle | null = null;
+  /** This scheduler's node cache on the host: the JSON of each node as last sent in full. */
+  readonly #session = crypto.randomUUID();
+  #sent = new Map<string, string>();
+  /** Per NodeInfo: what its JSON was computed from (generation, node view, Node object). */
+  #json = new WeakMap<NodeInfoView, { generation: number; view: unknown; obj: unknown; json: string; record: NodeRecord }>();
 
   constructor(opts: WasmPluginsOptions) {
     this.#opts = opts;
@@ -149,6 +158,7 @@ export class WasmPlugins implements PrepareCyclePlugin, FilterPlugin, ScorePlugi
     const plugins = this.plugins();
     if (!plugins.length) return;
     const nodeInformer = this.#opts.informers.get(R.nodes);
+    const current = nodes.map((n) => this.#nodeJson(n, nodeInformer.get(undefined, n.node.name)));
     const req: SchedulingCycleRequest = {
       plugins: plugins.map((p) => ({
         name: p.metadata.name!,
@@ -156,27 +166,43 @@ export class WasmPlugins implements PrepareCyclePlugin, FilterPlugin, ScorePlugi
         score: p.spec.scheduler?.score ?? true,
       })),
       pod: podRecord(pod, this.#opts.informers.get(R.pods).getByKey(pod.key)),
-      nodes: nodes.map((n) => nodeRecord(n, nodeInformer.get(undefined, n.node.name))),
+      nodes: [],
+      session: this.#session,
     };
     const t0 = performance.now();
     this.stats.calls++;
     let results: SchedulingCycleResponse["results"];
     try {
       const timeout = Math.max(...plugins.map((p) => p.spec.timeoutSeconds ?? 10)) + 1;
-      const res = await this.#fetch(
-        new Request(`${this.#opts.url}/scheduler/cycle`, {
-          method: "POST",
-          headers: {
-            "Content-Type": "application/json",
-            ...(this.#opts.token ? { Authorization: `Bearer ${this.#opts.token}` } : {}),
-          },
-          body: JSON.stringify(req),
-          signal: AbortSignal.timeout(timeout * 1000),
-        }),
-      );
-      if (!res.ok) throw new Error(`the plugin host answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
-      results = ((await res.json()) as SchedulingCycleResponse).results;
+      const signal = AbortSignal.timeout(timeout * 1000);
+      let res: Response | null = null;
+      for (let attempt = 0; attempt < 2 && !res?.ok; attempt++) {
+        if (attempt) await res?.body?.cancel();
+        // The first attempt refers to what the host holds; after a miss, everything in full.
+        if (attempt) this.#sent.clear();
+        req.nodes = current.map(({ record, json }): NodeRecord | CachedNodeRef =>
+          this.#sent.get(record.name) === json ? { name: record.name, cached: true } : record
+        );
+        res = await this.#fetch(
+          new Request(`${this.#opts.url}/scheduler/cycle`, {
+            method: "POST",
+            headers: {
+              "Content-Type": "application/json",
+              ...(this.#opts.token ? { Authorization: `Bearer ${this.#opts.token}` } : {}),
+            },
+            body: JSON.stringify(req),
+            signal,
+          }),
+        );
+        if (res.status !== 409) break;
+        const body = await res.clone().json().catch(() => null);
+        if (body?.reason !== NODE_CACHE_MISS) break;
+      }
+      if (!res!.ok) throw new Error(`the plugin host answered ${res!.status}: ${(await res!.text()).slice(0, 200)}`);
+      results = ((await res!.json()) as SchedulingCycleResponse).results;
+      this.#sent = new Map(current.map(({ record, json }) => [record.name, json]));
     } catch (e) {
+      this.#sent.clear();
       const message = `Unreachable: the plugin host at ${this.#opts.url} did not answer: ${(e as Error).message}`;
       results = Object.fromEntries(
         req.plugins.map((p) => [p.name, { failure: { kind: "PluginFailure" as const, plugin: p.name, reason: "Unreachable" as const, message } }]),
@@ -185,7 +211,7 @@ export class WasmPlugins implements PrepareCyclePlugin, FilterPlugin, ScorePlugi
     this.stats.ms += performance.now() - t0;
     this.#cycle = {
       uid: pod.uid,
-      index: new Map(req.nodes.map((n, i) => [n.name, i])),
+      index: new Map(current.map((n, i) => [n.record.name, i])),
       plugins: plugins.map((p) => ({
         name: p.metadata.name!,
         policy: p.spec.failurePolicy ?? "Fail",
@@ -196,6 +222,17 @@ export class WasmPlugins implements PrepareCyclePlugin, FilterPlugin, ScorePlugi
       })),
     };
     if (this.#cycle.plugins.some((p) => p.result.failure)) this.stats.failures++;
+  }
+
+  /** A node's record and its JSON, recomputed only when the node changed. */
+  #nodeJson(info: NodeInfoView, obj: KubeObject | undefined): { record: NodeRecord; json: string } {
+    const generation = (info as { generation?: number }).generation;
+    const prev = this.#json.get(info);
+    if (prev && generation !== undefined && prev.generation === generation && prev.view === info.node && prev.obj === obj) return prev;
+    const record = nodeRecord(info, obj);
+    const entry = { generation: generation ?? -1, view: info.node, obj, json: JSON.stringify(record), record };
+    if (generation !== undefined) this.#json.set(info, entry);
+    return entry;
   }
 
   filter(_state: CycleState, pod: PodView, node: NodeInfoView): Status | null {

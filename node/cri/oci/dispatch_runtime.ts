@@ -141,6 +141,12 @@ export class DispatchRuntime implements RuntimeService {
       return await this.wasm.createContainer(podSandboxId, config, sandboxConfig);
     }
     if (kind === "wasm") {
+      if (!oci.netns) {
+        throw new RuntimeError(
+          "CreateContainerError",
+          `${image} is a WebAssembly component; it cannot run in a hostNetwork pod (see docs/containers.md)`,
+        );
+      }
       const sub = await this.#ensureSubSandbox(podSandboxId, sandboxConfig);
       return await this.wasm.createContainer(sub, config, sandboxConfig);
     }

@@ -158,7 +158,7 @@ export class OciRuntime implements RuntimeService {
   async #recover(): Promise<void> {
     const netns = new Set(listNetns(this.opts.netnsPrefix));
     for (const s of this.#sandboxes.values()) {
-      if (s.state === "SANDBOX_READY" && !netns.has(s.netns)) {
+      if (s.state === "SANDBOX_READY" && s.netns && !netns.has(s.netns)) {
         await this.#sandboxes.put({ ...s, state: "SANDBOX_NOTREADY" });
       }
     }
@@ -321,7 +321,17 @@ export class OciRuntime implements RuntimeService {
     const m = config.metadata;
     const id = `${m.uid.slice(0, 8)}-${m.attempt}-${crypto.randomUUID().slice(0, 8)}`;
     const dir = `${this.#dirs.sandboxes}/${id}`;
-    const hostname = config.hostname.slice(0, 63);
+    const namespaces = config.linux?.securityContext?.namespaceOptions ?? {};
+    if (namespaces.pid === "POD") {
+      // Without a pause process there is no pod-wide pid namespace to hold.
+      throw new RuntimeError(
+        "CreatePodSandboxError",
+        "shareProcessNamespace is not supported for containers on this node (see docs/containers.md)",
+      );
+    }
+    const hostNetwork = namespaces.network === "NODE";
+    // A hostNetwork pod has the node's UTS namespace too, hence the node's hostname.
+    const hostname = hostNetwork ? Deno.hostname().slice(0, 63) : config.hostname.slice(0, 63);
     const record: SandboxRecord = {
       id,
       metadata: m,
@@ -329,7 +339,7 @@ export class OciRuntime implements RuntimeService {
       annotations: config.annotations,
       createdAt: Date.now(),
       state: "SANDBOX_NOTREADY",
-      netns: `${this.opts.netnsPrefix}_${id}`,
+      netns: hostNetwork ? "" : `${this.opts.netnsPrefix}_${id}`,
       hostname,
       dir,
       logDirectory: config.logDirectory,
@@ -339,11 +349,15 @@ export class OciRuntime implements RuntimeService {
     await this.#sandboxes.put(record);
     try {
       await Deno.mkdir(config.logDirectory, { recursive: true });
-      const path = await createNetns(record.netns);
-      const result = await this.opts.network.add({ containerId: id, netns: path, ifName: "eth0" });
-      const ip = result.ips[0].address.split("/")[0];
-      await writePodFiles(dir, ip, hostname);
-      await createPodNamespaces(this.opts.ns, dir, hostname);
+      let ip: string | undefined;
+      if (!hostNetwork) {
+        const path = await createNetns(record.netns);
+        const result = await this.opts.network.add({ containerId: id, netns: path, ifName: "eth0" });
+        ip = result.ips[0].address.split("/")[0];
+      }
+      await writePodFiles(dir, ip, hostname, config.dnsConfig);
+      const own = [...(namespaces.ipc === "NODE" ? [] : ["ipc" as const]), ...(hostNetwork ? [] : ["uts" as const])];
+      await createPodNamespaces(this.opts.ns, dir, hostname, own);
       await this.#sandboxes.put({ ...record, ip, state: "SANDBOX_READY" });
     } catch (e) {
       await this.#releaseSandbox(record).catch(() => {});
@@ -354,9 +368,11 @@ export class OciRuntime implements RuntimeService {
   }
 
   async #releaseSandbox(s: SandboxRecord): Promise<void> {
-    await this.opts.network.del({ containerId: s.id, netns: netnsPath(s.netns), ifName: "eth0" });
-    await (this.opts.network as { detachNamespace?(n: string): Promise<void> }).detachNamespace?.(netnsPath(s.netns));
-    await deleteNetns(s.netns);
+    if (s.netns) {
+      await this.opts.network.del({ containerId: s.id, netns: netnsPath(s.netns), ifName: "eth0" });
+      await (this.opts.network as { detachNamespace?(n: string): Promise<void> }).detachNamespace?.(netnsPath(s.netns));
+      await deleteNetns(s.netns);
+    }
     await removePodNamespaces(this.opts.ns, s.dir);
   }
 
@@ -414,12 +430,12 @@ export class OciRuntime implements RuntimeService {
 
   /** The ready sandbox whose network namespace is at `path` (`/run/netns/<name>`). */
   sandboxForNetns(path: string): SandboxRecord | undefined {
-    return this.#sandboxes.values().find((s) => s.state === "SANDBOX_READY" && netnsPath(s.netns) === path);
+    return this.#sandboxes.values().find((s) => s.state === "SANDBOX_READY" && !!s.netns && netnsPath(s.netns) === path);
   }
 
   async createContainer(podSandboxId: string, config: ContainerConfig, sandboxConfig: PodSandboxConfig): Promise<string> {
     const s = this.#sandboxes.get(podSandboxId);
-    if (!s || s.state !== "SANDBOX_READY" || !s.ip) {
+    if (!s || s.state !== "SANDBOX_READY" || (s.netns && !s.ip)) {
       throw new RuntimeError("CreateContainerError", `pod sandbox ${podSandboxId} is not ready`);
     }
     const img = this.opts.images.lookup(config.image.image);
@@ -459,9 +475,10 @@ export class OciRuntime implements RuntimeService {
       spec = ociSpec({
         config,
         sandbox: {
-          netnsPath: netnsPath(s.netns),
+          netnsPath: s.netns ? netnsPath(s.netns) : "",
+          host: hostNamespaces(s),
           ipcPath: `${s.dir}/ipc`,
-          utsPath: `${s.dir}/uts`,
+          utsPath: s.netns ? `${s.dir}/uts` : undefined,
           hostname: s.hostname,
           etcHosts: `${s.dir}/hosts`,
           etcHostname: `${s.dir}/hostname`,
@@ -678,10 +695,11 @@ export class OciRuntime implements RuntimeService {
 
   async portForward(podSandboxId: string, port: number): Promise<Deno.Conn> {
     const s = this.#sandboxes.get(podSandboxId);
-    if (!s?.ip || s.state !== "SANDBOX_READY") {
+    if (!s || s.state !== "SANDBOX_READY" || (s.netns && !s.ip)) {
       throw new RuntimeError("NotFound", `pod sandbox ${podSandboxId} is not ready`);
     }
-    return await Deno.connect({ hostname: s.ip, port });
+    // A hostNetwork pod listens in the node's network namespace.
+    return await Deno.connect({ hostname: s.ip ?? "127.0.0.1", port });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -718,6 +736,12 @@ export class OciRuntime implements RuntimeService {
       } catch { /* not there, or shared with another node */ }
     }
   }
+}
+
+/** The node's namespaces a sandbox uses (`hostNetwork`, `hostPID`, `hostIPC`). */
+function hostNamespaces(s: SandboxRecord): { network: boolean; pid: boolean; ipc: boolean } {
+  const o = s.linux?.securityContext?.namespaceOptions ?? {};
+  return { network: !s.netns, pid: o.pid === "NODE", ipc: o.ipc === "NODE" };
 }
 
 /** The cgroup v1 hierarchies mounted under /sys/fs/cgroup (`memory`, `cpu`, `name=systemd` → `systemd`). */

@@ -368,3 +368,143 @@ oci("image garbage collection removes unused images, least recently used first, 
   // Its layers are shared with b (busybox): nothing b needs is gone.
   for (const l of store.lookup(b)!.layers) assert.ok(Deno.statSync(store.layerPath(l)).isDirectory);
 });
+
+oci("concurrent pulls share each layer's download, and a blob that fails its digest is refused", async () => {
+  await using h = await ociHarness();
+  const store: ImageStore = (h.rt.images as DispatchImageService).store;
+  const transport = store.registry.transport;
+  const request = transport.request.bind(transport);
+  const blobGets = new Map<string, number>();
+  let corrupt = false;
+  transport.request = async (req) => {
+    const res = await request(req);
+    if (!req.path.startsWith("blobs/") || req.method) return res;
+    blobGets.set(req.path, (blobGets.get(req.path) ?? 0) + 1);
+    if (!corrupt || !res.body) return res;
+    // A file's content inside an uncompressed layer changes: the archive stays well-formed, only
+    // the digest notices.
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    const at = new TextDecoder("latin1").decode(bytes).indexOf("layer t");
+    if (at >= 0) bytes[at] = "L".charCodeAt(0);
+    return new Response(bytes, { status: res.status, headers: res.headers });
+  };
+  // Two images with the same busybox layer (and a different config), pulled at once.
+  const [one, two] = await Promise.all([
+    pushImage(h.registry.host, "dedup/one", "1", await busyboxImage()),
+    pushImage(h.registry.host, "dedup/two", "1", await busyboxImage({ config: { Cmd: ["/bin/true"] } })),
+  ]);
+  const pulled = await Promise.all([one, two, one].map((i) => h.rt.images.pullImage({ image: i.reference })));
+  assert.equal(pulled[0], pulled[2]);
+  const [a, b] = [store.lookup(pulled[0])!, store.lookup(pulled[1])!];
+  assert.notEqual(a.id, b.id);
+  assert.deepEqual(a.layers, b.layers, "one shared layer");
+  const layerDigest = [...blobGets.keys()].filter((k) => (blobGets.get(k) ?? 0) > 0 && ![a.id, b.id].includes(k.slice(6)));
+  assert.equal(layerDigest.length, 1, [...blobGets].join(", "));
+  assert.equal(blobGets.get(layerDigest[0]), 1, "the layer was downloaded once for three pulls");
+
+  corrupt = true;
+  const three = await pushImage(h.registry.host, "dedup/three", "1", await layeredImage("none"));
+  await assert.rejects(() => h.rt.images.pullImage({ image: three.reference }), (e) => {
+    assert.ok(e instanceof ImagePullError, String(e));
+    assert.match(e.message, /failed verification/);
+    return true;
+  });
+  const leftovers = [...Deno.readDirSync(store.layersDir)].filter((e) => e.name.startsWith("tmp-"));
+  assert.deepEqual(leftovers, [], "a refused layer leaves no partial directory");
+});
+
+oci("no file descriptor of the node reaches a container: a workingDir through /proc/self/fd stays inside (CVE-2024-21626)", async () => {
+  await using h = await ociHarness();
+  const img = await h.rt.images.pullImage({
+    image: (await pushImage(h.registry.host, "fds/busybox", "1", await busyboxImage())).reference,
+  });
+  // runc leaked a descriptor of the host's /sys/fs/cgroup into the container; a workingDir of
+  // /proc/self/fd/<n> then started the process in the host's file system. Whatever descriptor
+  // <n> is tried, the process must either not start or find itself inside its rootfs: climbing
+  // up from its working directory reaches the container's root (no /work, the host's).
+  const inside = await runToEnd(h, img, ["sh", "-c", "cd ../../../../../../.. && ls -a"], {}, { workingDir: "/tmp" });
+  assert.match(inside.log, /stdout F bin$/m, "climbing up from a directory inside ends at the container's root");
+  for (let fd = 3; fd <= 8; fd++) {
+    let outcome: string;
+    try {
+      const r = await runToEnd(h, img, ["sh", "-c", "cd ../../../../../../.. && ls -a"], {}, { workingDir: `/proc/self/fd/${fd}` });
+      outcome = r.status.exitCode === 0 ? r.log : `exit ${r.status.exitCode}`;
+    } catch (e) {
+      outcome = `refused: ${(e as Error).message}`;
+    }
+    assert.doesNotMatch(outcome, /stdout F work$/m, `fd ${fd}: the host's root is reachable:\n${outcome}`);
+  }
+  // Exec sessions get no descriptor of the agent either.
+  const cfg = h.sandboxConfig("fds");
+  const sb = await h.rt.runtime.runPodSandbox(cfg, "oci");
+  const id = await h.rt.runtime.createContainer(sb, h.containerConfig("c", img), cfg);
+  await h.rt.runtime.startContainer(id);
+  const ex = await h.rt.runtime.execSync!(id, ["sh", "-c", "ls /proc/self/fd"], 10_000);
+  assert.equal(ex.exitCode, 0, dec.decode(ex.stderr));
+  assert.deepEqual(dec.decode(ex.stdout).trim().split(/\s+/), ["0", "1", "2", "3"], "stdio and ls's own directory");
+});
+
+oci("the pod's hostname, sysctls, /etc/hosts and DNS configuration reach its containers", async () => {
+  await using h = await ociHarness();
+  const img = await h.rt.images.pullImage({
+    image: (await pushImage(h.registry.host, "podfiles/busybox", "1", await busyboxImage())).reference,
+  });
+  const cfg = h.sandboxConfig("files", {
+    hostname: "web-0",
+    dnsConfig: { servers: ["198.19.0.10"], searches: ["default.svc.cluster.local", "svc.cluster.local"], options: ["ndots:5"] },
+    linux: { sysctls: { "net.ipv4.ip_unprivileged_port_start": "80" } },
+  });
+  const sb = await h.rt.runtime.runPodSandbox(cfg, "oci");
+  const ip = (await h.rt.runtime.podSandboxStatus(sb))!.network!.ip;
+  const id = await h.rt.runtime.createContainer(sb, h.containerConfig("c", img, {
+    command: ["sh", "-c", "hostname; cat /etc/resolv.conf /etc/hosts /proc/sys/net/ipv4/ip_unprivileged_port_start"],
+  }), cfg);
+  await h.rt.runtime.startContainer(id);
+  const st = await until("the exit", async () => {
+    const s = await h.rt.runtime.containerStatus(id);
+    return s?.state === "CONTAINER_EXITED" ? s : undefined;
+  });
+  const log = (await Deno.readTextFile(st.logPath)).split("\n").map((l) => l.replace(/^\S+ stdout F /, "")).join("\n");
+  assert.equal(st.exitCode, 0, log);
+  assert.match(log, /^web-0$/m);
+  assert.match(log, /^search default\.svc\.cluster\.local svc\.cluster\.local\nnameserver 198\.19\.0\.10\noptions ndots:5$/m);
+  assert.match(log, new RegExp(`^${ip.replaceAll(".", "\\.")}\\tweb-0$`, "m"));
+  assert.match(log, /^80$/m, "the namespaced sysctl");
+});
+
+oci("a hostNetwork and hostPID pod uses the node's network, hostname and processes; shareProcessNamespace is refused", async () => {
+  await using h = await ociHarness();
+  const img = await h.rt.images.pullImage({
+    image: (await pushImage(h.registry.host, "host/busybox", "1", await busyboxImage())).reference,
+  });
+  const base = h.sandboxConfig("hostnet");
+  const cfg = {
+    ...base,
+    linux: { sysctls: {}, securityContext: { namespaceOptions: { network: "NODE", pid: "NODE", ipc: "POD" } as const } },
+  };
+  const sb = await h.rt.runtime.runPodSandbox(cfg, "oci");
+  assert.equal((await h.rt.runtime.podSandboxStatus(sb))?.network, undefined, "no pod IP of its own");
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const id = await h.rt.runtime.createContainer(sb, h.containerConfig("c", img, {
+    command: ["sh", "-c", `hostname; ls /sys/class/net; test -d /proc/${Deno.pid} && echo sees-the-agent; exec httpd -f -p 127.0.0.1:${port} -h /www`],
+  }), cfg);
+  await h.rt.runtime.startContainer(id);
+  const body = await until("the server on the node's loopback", () =>
+    fetch(`http://127.0.0.1:${port}/`).then((r) => r.text()).catch(() => undefined));
+  assert.equal(body, "hello from busybox\n");
+  const log = await Deno.readTextFile((await h.rt.runtime.containerStatus(id))!.logPath);
+  assert.match(log, new RegExp(`stdout F ${Deno.hostname()}$`, "m"), "the node's hostname");
+  assert.match(log, new RegExp(`stdout F ${h.network.bridge}$`, "m"), "the node's interfaces");
+  assert.match(log, /stdout F sees-the-agent$/m, "the node's processes");
+  await h.rt.runtime.stopPodSandbox(sb);
+  await h.rt.runtime.removePodSandbox(sb);
+
+  await assert.rejects(
+    () =>
+      h.rt.runtime.runPodSandbox({
+        ...h.sandboxConfig("shared"),
+        linux: { sysctls: {}, securityContext: { namespaceOptions: { network: "POD", pid: "POD", ipc: "POD" } } },
+      }, "oci"),
+    /shareProcessNamespace is not supported/,
+  );
+});

@@ -5,7 +5,9 @@
  * them by path, as they join the network namespace).
  * @module
  */
+import { resolvConf } from "../../dns/pod_dns.ts";
 import { type MountNamespace, shq } from "../../mountns/mount_ns.ts";
+import type { DnsConfig } from "../api.ts";
 
 /** `/etc/hosts` of a pod, as the kubelet writes it. Pure. */
 export function etcHosts(ip: string | undefined, hostname: string): string {
@@ -28,24 +30,43 @@ export function podResolvConf(host: string): string {
   return lines.join("\n").trimEnd() + "\n";
 }
 
-/** Writes the managed files into `dir`. */
-export async function writePodFiles(dir: string, ip: string | undefined, hostname: string): Promise<void> {
+/**
+ * Writes the managed files into `dir`. `/etc/resolv.conf` is the pod's DNS configuration (the
+ * kubelet's, from its dnsPolicy and dnsConfig) when the sandbox config has one, else the host's.
+ * A `hostNetwork` pod (`ip` undefined) gets the node's hosts file and resolv.conf as they are,
+ * as the kubelet gives it.
+ */
+export async function writePodFiles(
+  dir: string,
+  ip: string | undefined,
+  hostname: string,
+  dns?: DnsConfig,
+): Promise<void> {
   await Deno.mkdir(dir, { recursive: true });
-  await Deno.writeTextFile(`${dir}/hosts`, etcHosts(ip, hostname));
+  const read = (path: string) => Deno.readTextFile(path).catch(() => "");
+  const hosts = ip ? etcHosts(ip, hostname) : `# Kubernetes-managed hosts file (host network).\n${await read("/etc/hosts")}`;
+  await Deno.writeTextFile(`${dir}/hosts`, hosts);
   await Deno.writeTextFile(`${dir}/hostname`, `${hostname}\n`);
-  let resolv = "";
-  try {
-    resolv = podResolvConf(await Deno.readTextFile("/etc/resolv.conf"));
-  } catch { /* none */ }
+  const host = await read("/etc/resolv.conf");
+  const resolv = dns ? resolvConf(dns) : ip ? podResolvConf(host) : host;
   await Deno.writeTextFile(`${dir}/resolv.conf`, resolv);
 }
 
-/** Creates the pod's IPC and UTS namespaces (`<dir>/ipc`, `<dir>/uts`), with its hostname set. */
-export async function createPodNamespaces(ns: MountNamespace, dir: string, hostname: string): Promise<void> {
-  await ns.sh(
-    `: > ipc; : > uts; unshare --ipc=ipc --uts=uts hostname ${shq(hostname.slice(0, 64))}`,
-    { wd: dir },
-  );
+/**
+ * Creates the pod's namespaces of `kinds` (`<dir>/ipc`, `<dir>/uts`; the UTS one with its
+ * hostname set). Kinds not given are the node's (`hostIPC`, `hostNetwork`).
+ */
+export async function createPodNamespaces(
+  ns: MountNamespace,
+  dir: string,
+  hostname: string,
+  kinds: readonly ("ipc" | "uts")[] = ["ipc", "uts"],
+): Promise<void> {
+  if (kinds.length === 0) return;
+  const files = kinds.map((k) => `: > ${k}`).join("; ");
+  const flags = kinds.map((k) => `--${k}=${k}`).join(" ");
+  const cmd = kinds.includes("uts") ? `hostname ${shq(hostname.slice(0, 64))}` : "true";
+  await ns.sh(`${files}; unshare ${flags} ${cmd}`, { wd: dir });
 }
 
 /** Releases the pod's IPC and UTS namespaces (idempotent). */

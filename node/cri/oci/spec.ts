@@ -8,7 +8,8 @@
  * - the `RuntimeDefault` seccomp profile unless the pod asks for `Unconfined` (or is privileged);
  * - masked and read-only `/proc` and `/sys` paths (unless `procMount: Unmasked` or privileged);
  * - a device cgroup denying everything but the standard pseudo-devices;
- * - new pid and mount namespaces; the pod's network, IPC and UTS namespaces joined by path.
+ * - new pid and mount namespaces; the pod's network, IPC and UTS namespaces joined by path (or
+ *   none of a kind, sharing the node's, for `hostNetwork`, `hostPID` and `hostIPC` pods).
  *
  * Limits: `limits.memory` (swap disabled when the kernel accounts it), CFS quota from
  * `limits.cpu`, shares from `requests.cpu`, and the node's per-container pids limit, all as
@@ -97,8 +98,13 @@ export function effectiveCapabilities(sc: LinuxContainerSecurityContext): string
 
 /** The pod-level things a container joins. */
 export interface SandboxView {
-  /** `/run/netns/<name>` of the pod. */
+  /** `/run/netns/<name>` of the pod (ignored with `host.network`). */
   netnsPath: string;
+  /**
+   * The node's namespaces the pod uses (`hostNetwork`, which also means the node's UTS
+   * namespace; `hostPID`; `hostIPC`): the container gets no namespace of that kind.
+   */
+  host?: { network?: boolean; pid?: boolean; ipc?: boolean };
   /** Bind-mounted IPC and UTS namespaces of the pod (absent: a new one per container). */
   ipcPath?: string;
   utsPath?: string;
@@ -212,12 +218,19 @@ export function ociSpec(i: SpecInputs): Json {
     });
   }
 
+  const host = i.sandbox.host ?? {};
+  for (const name of Object.keys(i.sandbox.sysctls)) {
+    const ns = name.startsWith("net.") ? "network" : /^(kernel\.(shm|msg|sem)|fs\.mqueue\.)/.test(name) ? "ipc" : "";
+    if ((ns === "network" && host.network) || (ns === "ipc" && host.ipc)) {
+      throw new SpecError(`the sysctl "${name}" is not allowed with the node's ${ns} namespace (host${ns === "ipc" ? "IPC" : "Network"})`);
+    }
+  }
   const namespaces: Json[] = [
-    { type: "pid" },
+    ...(host.pid ? [] : [{ type: "pid" }]),
     { type: "mount" },
-    { type: "network", path: i.sandbox.netnsPath },
-    i.sandbox.ipcPath ? { type: "ipc", path: i.sandbox.ipcPath } : { type: "ipc" },
-    i.sandbox.utsPath ? { type: "uts", path: i.sandbox.utsPath } : { type: "uts" },
+    ...(host.network ? [] : [{ type: "network", path: i.sandbox.netnsPath }]),
+    ...(host.ipc ? [] : [i.sandbox.ipcPath ? { type: "ipc", path: i.sandbox.ipcPath } : { type: "ipc" }]),
+    ...(host.network ? [] : [i.sandbox.utsPath ? { type: "uts", path: i.sandbox.utsPath } : { type: "uts" }]),
   ];
   const resources: Json = {
     devices: privileged ? [{ allow: true, access: "rwm" }] : [
@@ -257,7 +270,7 @@ export function ociSpec(i: SpecInputs): Json {
       noNewPrivileges: sc.noNewPrivs ?? !privileged,
     },
     root: { path: i.rootfs, readonly: sc.readonlyRootfs === true },
-    ...(i.sandbox.utsPath ? {} : { hostname: i.sandbox.hostname }),
+    ...(i.sandbox.utsPath || host.network ? {} : { hostname: i.sandbox.hostname }),
     mounts,
     annotations: { ...c.annotations },
     linux: {

@@ -15,6 +15,8 @@ import type { ContainerConfig, DnsConfig } from "../api.ts";
 export interface SpecDefaults {
   defaultPort?: number;
   defaultMemoryLimitBytes?: number;
+  /** Idle proxy instances are dropped after this long (the sandbox's default when absent). */
+  idleInstanceMs?: number;
 }
 
 export function containerSpec(
@@ -44,6 +46,7 @@ export function containerSpec(
       : undefined,
     memoryLimitBytes: config.resources.memoryLimitInBytes ?? defaults.defaultMemoryLimitBytes ??
       256 * 1024 * 1024,
+    ...(defaults.idleInstanceMs !== undefined ? { idleInstanceMs: defaults.idleInstanceMs } : {}),
     // Outgoing wasi:http leaves from the pod's address and resolves through the pod's DNS.
     network: { podIP, ...(dns ? { dns } : {}) },
   };

@@ -26,6 +26,8 @@ export interface WasmRuntimeSettings {
   defaultMemoryLimitBytes?: number;
   /** Containers per sandbox process (default 200). */
   maxContainersPerSandbox?: number;
+  /** A proxy instance idle this long is dropped, its memory returned (default 30,000 ms; 0: never). */
+  idleInstanceMs?: number;
 }
 
 /** The prefix of the network namespaces of the node whose data dir is `dataDir` (unique per node on a machine). */

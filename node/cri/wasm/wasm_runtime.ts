@@ -68,6 +68,8 @@ export interface WasmRuntimeOptions {
   defaultPort?: number;
   /** Containers per sandbox process; a namespace with more gets more processes (default 200). */
   maxContainersPerSandbox?: number;
+  /** A proxy instance idle this long is dropped, its memory returned (default 30,000 ms; 0: never). */
+  idleInstanceMs?: number;
   /** Container starts in flight at once, node-wide (default: the number of CPUs). */
   maxConcurrentStarts?: number;
 }
@@ -338,6 +340,7 @@ export class WasmRuntime implements RuntimeService {
     const spec = containerSpec(id, config, component, s.ip, {
       defaultPort: this.#opts.defaultPort,
       defaultMemoryLimitBytes: this.#opts.defaultMemoryLimitBytes,
+      idleInstanceMs: this.#opts.idleInstanceMs,
     }, sandboxConfig.dnsConfig);
     const logPath = `${sandboxConfig.logDirectory}/${config.logPath}`;
     await Deno.mkdir(logPath.slice(0, logPath.lastIndexOf("/")), { recursive: true });

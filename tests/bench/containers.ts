@@ -1,0 +1,485 @@
+/**
+ * Container benchmarks (issue "OCI containers through crun"), `./skiff bench containers`:
+ *
+ * - container pod start-up with the image cached: create → Ready through the whole loop (API
+ *   server, scheduler, binding, the agent's sync, sandbox, overlay rootfs, conmon + crun create and
+ *   start, status write, the watch event), p50 and p99 over 50 pods created one after another,
+ *   against a raw `crun run` of `/bin/true` in the same run (target p50 ≤ 3× raw; the Kubernetes
+ *   SLO is 5 s);
+ * - pull + unpack + start of a fresh small image (a busybox layer no other image shares);
+ * - the rootfs: an overlay mount against the copy fallback, per container;
+ * - density: 110 busybox pods (the Kubernetes per-node default) on the node, and the agent's own
+ *   CPU and memory while they idle, against the same node with one pod.
+ *
+ * The control plane and scheduler run in this process; the node agent runs as its own process
+ * (`cli/node.ts`), so its CPU and memory are its own (conmon monitors are separate processes and
+ * reported apart). Needs root, crun, conmon, iproute2, docker-registry and busybox-static.
+ *
+ * Run alone: `deno run -A tests/bench/containers.ts`.
+ * @module
+ */
+import { Client, R } from "../../control/api/client.ts";
+import type { KubeObject } from "../../control/api/types.ts";
+import { registerConnectHandlers } from "../../control/apiserver/connect/mod.ts";
+import { startControlPlane } from "../../control/mod.ts";
+import { nextFreeBlock } from "../../control/controllers/nodeipam/mod.ts";
+import { startScheduler } from "../../control/scheduler/mod.ts";
+import { localSubnets } from "../../node/cni/ip.ts";
+import { copyRootfs, overlayMountCommand } from "../../node/cri/oci/rootfs.ts";
+import { CRUN } from "../../node/cri/oci/crun.ts";
+import { ociSpec } from "../../node/cri/oci/spec.ts";
+import { linuxContainerConfig } from "../../node/kubelet/linux_config.ts";
+import { MountNamespace } from "../../node/mountns/mount_ns.ts";
+import { ensureRuntimeClass } from "../../node/runtime_class.ts";
+import { BUSYBOX, busyboxImage, busyboxRootfs, pushImage } from "../fixtures/oci/images.ts";
+import { startRegistry } from "../registry.ts";
+import { type BenchRow, percentile, table } from "./bench_row.ts";
+
+const ROOT = decodeURIComponent(new URL("../..", import.meta.url).pathname).replace(/\/$/, "");
+/** Pods of the start-up figure (`SKIFF_BENCH_CTR_STARTUP` overrides, for quick runs). */
+const STARTUP_PODS = Number(Deno.env.get("SKIFF_BENCH_CTR_STARTUP") ?? 50);
+/** Pods of the density figure (`SKIFF_BENCH_CTR_DENSITY` overrides). */
+const DENSITY_PODS = Number(Deno.env.get("SKIFF_BENCH_CTR_DENSITY") ?? 110);
+/** Fresh images pulled for the pull + unpack + start figure. */
+const FRESH_IMAGES = 3;
+const CREATE_CONCURRENCY = 8;
+const IDLE_WINDOW_MS = 30_000;
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+
+function pod(name: string, image: string): KubeObject {
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name, namespace: "bench", labels: { app: "bench" } },
+    spec: {
+      terminationGracePeriodSeconds: 0,
+      containers: [{ name: "httpd", image, ports: [{ containerPort: 8080 }] }],
+    },
+  };
+}
+
+function isReady(p: KubeObject): boolean {
+  return (p.status?.conditions ?? []).some((c: { type: string; status: string }) =>
+    c.type === "Ready" && c.status === "True"
+  );
+}
+
+/** Pods of a namespace turning Ready, from one watch. */
+class ReadyWatch {
+  #waiters = new Map<string, () => void>();
+  #ready = new Set<string>();
+  #ac = new AbortController();
+  #done: Promise<void>;
+
+  constructor(client: Client, namespace: string) {
+    this.#done = (async () => {
+      try {
+        for await (
+          const ev of client.watch(R.pods, namespace, { signal: this.#ac.signal, timeoutSeconds: 3600 })
+        ) {
+          const name = ev.object.metadata.name!;
+          if (ev.type === "DELETED" || !isReady(ev.object) || this.#ready.has(name)) continue;
+          this.#ready.add(name);
+          this.#waiters.get(name)?.();
+        }
+      } catch (e) {
+        if (!this.#ac.signal.aborted) throw e;
+      }
+    })();
+  }
+
+  /** Resolves when `name` is Ready; rejects after `ms`. */
+  ready(name: string, ms = 120_000): Promise<void> {
+    if (this.#ready.has(name)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`pod ${name} was not Ready within ${ms} ms`)), ms);
+      this.#waiters.set(name, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  get count(): number {
+    return this.#ready.size;
+  }
+
+  async close() {
+    this.#ac.abort();
+    await this.#done;
+  }
+}
+
+/** CPU seconds (user + system) a process has used. */
+function cpuSeconds(pid: number): number {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS;
+}
+
+/** PSS of one process, bytes. */
+function pss(pid: number): number {
+  try {
+    return Number(Deno.readTextFileSync(`/proc/${pid}/smaps_rollup`).match(/^Pss:\s+(\d+) kB/m)?.[1] ?? 0) *
+      1024;
+  } catch {
+    return 0;
+  }
+}
+
+/** PIDs of the conmon processes monitoring containers under `dataDir`. */
+function conmons(dataDir: string): number[] {
+  const out: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const cmd = Deno.readTextFileSync(`/proc/${e.name}/cmdline`).split("\0");
+      if (cmd[0].endsWith("conmon") && cmd.some((a) => a.startsWith(dataDir))) out.push(Number(e.name));
+    } catch { /* gone */ }
+  }
+  return out;
+}
+
+/** The agent's CPU use (% of one core) over `ms`. */
+async function idleCpu(pid: number, ms: number): Promise<number> {
+  const c0 = cpuSeconds(pid), t0 = performance.now();
+  await new Promise((r) => setTimeout(r, ms));
+  return ((cpuSeconds(pid) - c0) / ((performance.now() - t0) / 1000)) * 100;
+}
+
+function median(values: number[]): number {
+  return percentile(values, 50);
+}
+
+async function pool<T>(items: T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let i = 0;
+  await Promise.all(Array.from({ length: n }, async () => {
+    while (i < items.length) await fn(items[i++]);
+  }));
+}
+
+/**
+ * A bundle running `/bin/true` of a busybox rootfs, and the median wall time of `crun run` on it
+ * inside a mount namespace like the agent's: with crun's own default config (`crun spec`, the
+ * issue's raw baseline), or with the config.json Skiff writes for a container (secure defaults:
+ * the seccomp profile, masked paths, cgroup limits), which isolates what orchestration adds.
+ */
+async function rawCrunRun(
+  ns: MountNamespace,
+  dir: string,
+  runs: number,
+  config: "crun" | "skiff",
+): Promise<number> {
+  const bundle = `${dir}/raw-bundle-${config}`;
+  const rootfs = `${bundle}/rootfs`;
+  for (const d of ["bin", "proc", "sys", "dev", "tmp", "etc"]) {
+    await Deno.mkdir(`${rootfs}/${d}`, { recursive: true });
+  }
+  await Deno.copyFile(BUSYBOX, `${rootfs}/bin/busybox`);
+  await Deno.symlink("busybox", `${rootfs}/bin/true`);
+  let spec;
+  if (config === "crun") {
+    await ns.run([CRUN, "spec"], { wd: bundle });
+    spec = JSON.parse(await Deno.readTextFile(`${bundle}/config.json`));
+    spec.process.terminal = false;
+    spec.process.args = ["/bin/true"];
+    spec.root = { path: rootfs, readonly: true };
+  } else {
+    spec = ociSpec({
+      config: {
+        metadata: { name: "raw", attempt: 0 },
+        image: { image: "raw" },
+        command: ["/bin/true"],
+        args: [],
+        workingDir: "",
+        envs: [],
+        mounts: [],
+        labels: {},
+        annotations: {},
+        logPath: "raw.log",
+        ports: [],
+        resources: {},
+        stdin: false,
+        tty: false,
+        linux: linuxContainerConfig({ spec: { containers: [{ name: "raw" }] } }, { name: "raw" }),
+      },
+      sandbox: { netnsPath: "", hostname: "raw", sysctls: {} },
+      image: {},
+      user: { uid: 0, gid: 0, additionalGids: [0] },
+      rootfs,
+      cgroupsPath: `/skiff/bench-raw-${Deno.pid}`,
+      pidsLimit: 4096,
+    });
+    // A network namespace of its own (no pod sandbox here).
+    spec.linux.namespaces = spec.linux.namespaces.map((n: { type: string }) =>
+      n.type === "network" ? { type: "network" } : n
+    );
+  }
+  await Deno.writeTextFile(`${bundle}/config.json`, JSON.stringify(spec));
+  const times: number[] = [];
+  for (let i = 0; i < runs + 3; i++) {
+    const argv = ns.argv([CRUN, `--root=${dir}/raw-crun`, "run", "--bundle", bundle, `raw-${config}-${i}`]);
+    const t = performance.now();
+    const st = await new Deno.Command(argv[0], {
+      args: argv.slice(1),
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    })
+      .output();
+    const took = performance.now() - t;
+    if (st.code !== 0) throw new Error(`crun run failed: ${new TextDecoder().decode(st.stderr)}`);
+    if (i >= 3) times.push(took); // the first runs warm the caches
+  }
+  return median(times);
+}
+
+/** Median ms of making one container rootfs both ways over the busybox layer. */
+async function rootfsCost(
+  ns: MountNamespace,
+  layersDir: string,
+  dir: string,
+): Promise<{ overlay: number; copy: number }> {
+  const layers = [...Deno.readDirSync(layersDir)].filter((e) => e.isDirectory && !e.name.startsWith("tmp-"));
+  const layer = layers[0].name;
+  const overlay: number[] = [], copy: number[] = [];
+  for (let i = 0; i < 7; i++) {
+    const b = `${dir}/rootfs-${i}`;
+    for (const d of ["rootfs", "upper", "work", "copy"]) await Deno.mkdir(`${b}/${d}`, { recursive: true });
+    let t = performance.now();
+    await ns.sh(overlayMountCommand([layer], b), { wd: layersDir });
+    overlay.push(performance.now() - t);
+    await ns.sh(`umount '${b}/rootfs'`);
+    t = performance.now();
+    await copyRootfs([`${layersDir}/${layer}`], `${b}/copy`);
+    copy.push(performance.now() - t);
+    await Deno.remove(b, { recursive: true });
+  }
+  return { overlay: median(overlay), copy: median(copy) };
+}
+
+/** Runs the container benchmarks. */
+export async function benchContainers(): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  const dataDir = await Deno.makeTempDir({ prefix: "skiff-bench-ctr-" });
+  const cp = await startControlPlane({ kvPath: `${dataDir}/state.kv`, port: 0, compactionIntervalMs: 0 });
+  registerConnectHandlers(cp.server);
+  const client = new Client({ server: cp.url });
+  const ac = new AbortController();
+  const scheduler = startScheduler({
+    client,
+    signal: ac.signal,
+    leaderElection: false,
+    initialBackoffMs: 100,
+    maxBackoffMs: 500,
+  });
+  const registry = await startRegistry();
+  await ensureRuntimeClass(client, "wasm");
+  await ensureRuntimeClass(client, "oci");
+  const bridge = `skcb${Deno.pid % 100000}`;
+  const podCIDR = nextFreeBlock("198.18.128.0/17", 23, await localSubnets(bridge));
+  if (!podCIDR) throw new Error("no free /23 in 198.18.128.0/17 for the bench node");
+  const rawNs = await MountNamespace.open(`${dataDir}/raw-ns`);
+  const agent = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--config",
+      `${ROOT}/deno.json`,
+      `${ROOT}/cli/node.ts`,
+      "--server",
+      cp.url,
+      "--name",
+      "bench-node",
+      "--data-dir",
+      `${dataDir}/node`,
+      "--port",
+      "0",
+      "--bridge",
+      bridge,
+      "--pod-cidr",
+      podCIDR,
+      "--no-ingress",
+      "--max-pods",
+      String(DENSITY_PODS + STARTUP_PODS + 20),
+    ],
+    stdin: "null",
+    stdout: "null",
+    stderr: "inherit",
+  }).spawn();
+  let watch: ReadyWatch | undefined;
+  try {
+    await client.create(R.namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name: "bench" } });
+    const image = (await pushImage(registry.host, "bench/busybox", "1", await busyboxImage())).reference;
+    const raw = {
+      name: "raw `crun run` of /bin/true (median of 30)",
+      value: await rawCrunRun(rawNs, dataDir, 30, "crun"),
+      unit: "ms",
+    };
+    const rawSkiff = await rawCrunRun(rawNs, dataDir, 30, "skiff");
+    rows.push({
+      name: "raw `crun run` of /bin/true with Skiff's config.json (seccomp, masks, cgroups; median of 30)",
+      value: rawSkiff,
+      unit: "ms",
+      baseline: raw,
+      ratio: rawSkiff / raw.value,
+    });
+    const ready = watch = new ReadyWatch(client, "bench");
+    for (
+      let i = 0;
+      i < 150 && !(await client.tryGet(R.nodes, "", "bench-node"))?.status?.runtimeHandlers;
+      i++
+    ) {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+
+    // Warm up: pull and unpack the image, first sandbox.
+    await client.create(R.pods, pod("warm", image));
+    await ready.ready("warm");
+    await new Promise((r) => setTimeout(r, 3000)); // let the first pod's events settle
+    const onePodCpu = await idleCpu(agent.pid, 10_000);
+    const onePodPss = pss(agent.pid);
+
+    // Start-up with the image cached: one pod after another.
+    const latencies: number[] = [];
+    for (let i = 0; i < STARTUP_PODS; i++) {
+      const name = `s-${i}`;
+      const t0 = performance.now();
+      await client.create(R.pods, pod(name, image));
+      await ready.ready(name);
+      latencies.push(performance.now() - t0);
+    }
+    const p50 = percentile(latencies, 50), p99 = percentile(latencies, 99);
+    rows.push({
+      name: `container pod create → Ready, image cached, p50 of ${STARTUP_PODS}`,
+      value: p50,
+      unit: "ms",
+      baseline: raw,
+      ratio: p50 / raw.value,
+      target: "≤ 3× raw",
+      met: p50 <= 3 * raw.value,
+    });
+    rows.push({
+      name: `container pod create → Ready, image cached, p99 of ${STARTUP_PODS}`,
+      value: p99,
+      unit: "ms",
+      baseline: raw,
+      ratio: p99 / raw.value,
+      target: "≤ 5 s (SLO)",
+      met: p99 <= 5000,
+    });
+
+    // Pull + unpack + start of fresh images (a layer nothing on the node shares).
+    const fresh: number[] = [];
+    let layerBytes = 0;
+    for (let i = 0; i < FRESH_IMAGES; i++) {
+      const layer = [...await busyboxRootfs(), { path: "etc/bench-id", data: crypto.randomUUID() }];
+      const pushed = await pushImage(
+        registry.host,
+        `bench/fresh-${i}`,
+        "1",
+        await busyboxImage({ layers: [layer] }),
+      );
+      const t0 = performance.now();
+      await client.create(R.pods, pod(`fresh-${i}`, pushed.reference));
+      await ready.ready(`fresh-${i}`);
+      fresh.push(performance.now() - t0);
+      layerBytes = layer.reduce(
+        (n, e) => n + (typeof e.data === "string" ? e.data.length : e.data?.byteLength ?? 0),
+        0,
+      );
+    }
+    const freshMs = median(fresh);
+    rows.push({
+      name: `fresh image (${
+        (layerBytes / 2 ** 20).toFixed(1)
+      } MiB layer, gzip): pull + unpack + start → Ready (median of ${FRESH_IMAGES})`,
+      value: freshMs,
+      unit: "ms",
+      baseline: raw,
+      ratio: freshMs / raw.value,
+    });
+
+    // The rootfs: one overlay mount against the copy fallback.
+    const cost = await rootfsCost(rawNs, `${dataDir}/node/images/layers`, dataDir);
+    rows.push({
+      name: "rootfs of a container: overlay mount (median of 7)",
+      value: cost.overlay,
+      unit: "ms",
+    });
+    rows.push({
+      name: "rootfs of a container: copy fallback of the same image (median of 7)",
+      value: cost.copy,
+      unit: "ms",
+      baseline: { name: "overlay mount", value: cost.overlay, unit: "ms" },
+      ratio: cost.copy / cost.overlay,
+    });
+
+    // Density: fill up to DENSITY_PODS busybox pods.
+    const have = 1 + STARTUP_PODS + FRESH_IMAGES;
+    const names = Array.from({ length: Math.max(0, DENSITY_PODS - have) }, (_, i) => `d-${i}`);
+    const t0 = performance.now();
+    await pool(names, CREATE_CONCURRENCY, async (name) => {
+      await client.create(R.pods, pod(name, image));
+    });
+    await Promise.all(names.map((n) => ready.ready(n, 10 * 60_000)));
+    const fillSeconds = (performance.now() - t0) / 1000;
+    const running = (await client.list(R.pods, "bench")).items.filter((p) =>
+      p.status?.phase === "Running"
+    ).length;
+    rows.push({
+      name: `busybox pods Running on one node (the last ${names.length} started in ${
+        fillSeconds.toFixed(1)
+      } s, ${CREATE_CONCURRENCY} at a time)`,
+      value: running,
+      unit: "pods",
+      target: `≥ ${DENSITY_PODS}`,
+      met: running >= DENSITY_PODS,
+    });
+    await new Promise((r) => setTimeout(r, 5000)); // let statuses and events settle
+    const cpu = await idleCpu(agent.pid, IDLE_WINDOW_MS);
+    const agentPss = pss(agent.pid);
+    const monitors = conmons(`${dataDir}/node`);
+    const monitorPss = monitors.reduce((n, p) => n + pss(p), 0);
+    rows.push({
+      name: `node agent CPU while ${running} pods idle (over ${IDLE_WINDOW_MS / 1000} s)`,
+      value: cpu,
+      unit: "% of a core",
+      baseline: { name: "the same agent with 1 pod", value: onePodCpu, unit: "%" },
+      ratio: onePodCpu > 0 ? cpu / onePodCpu : undefined,
+    });
+    rows.push({
+      name: `node agent memory (its own PSS) with ${running} pods`,
+      value: agentPss / 2 ** 20,
+      unit: "MiB",
+      baseline: { name: "the same agent with 1 pod", value: onePodPss / 2 ** 20, unit: "MiB" },
+      ratio: agentPss / onePodPss,
+    });
+    rows.push({
+      name: `  conmon monitors: ${monitors.length} processes, PSS in total`,
+      value: monitorPss / 2 ** 20,
+      unit: "MiB",
+    });
+  } finally {
+    await watch?.close(); // an open watch would keep the API server from shutting down
+    try {
+      agent.kill("SIGTERM"); // without --keep-pods: every container stopped, the network removed
+    } catch { /* gone */ }
+    const timer = setTimeout(() => {
+      try {
+        agent.kill("SIGKILL");
+      } catch { /* gone */ }
+    }, 180_000);
+    await agent.status;
+    clearTimeout(timer);
+    ac.abort();
+    await scheduler.done;
+    await registry.close();
+    await cp.close();
+    await rawNs.close().catch(() => {});
+    await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+  }
+  return rows;
+}
+
+if (import.meta.main) console.log(table(await benchContainers()));

@@ -1,0 +1,215 @@
+/**
+ * Ingress end to end on a real `./skiff up` (HTTPS API, RBAC, the node's own credential, the
+ * Ingress controller's own ServiceAccount): a Wasm HTTP component and a busybox httpd container
+ * behind Services, one Ingress routing by host and by path (Prefix and Exact), TLS from a
+ * `kubernetes.io/tls` Secret chosen by SNI, 503 for a backend without endpoints, 404 for an
+ * unknown host, and `status.loadBalancer` written by the controller. The node's credential may not
+ * read the Secrets no pod of it uses (the TLS Secret among them), while TLS keeps working.
+ * @module
+ */
+import assert from "node:assert/strict";
+import { stringify } from "yaml";
+import type { KubeObject } from "../control/api/types.ts";
+import { CRUN } from "../node/cri/oci/testing.ts";
+import { pushFixture } from "./fixtures/push.ts";
+import { BUSYBOX_STATIC, busyboxImage, pushImage } from "./fixtures/oci/images.ts";
+import { type ClusterProcess, startClusterProcess, testWith } from "./harness.ts";
+import { NETWORK_PREREQUISITES, service, until, wasmDeployment } from "./network_harness.ts";
+import { startRegistry } from "./registry.ts";
+
+async function run(cmd: string[], timeoutMs = 30_000): Promise<{ code: number; stdout: string; stderr: string }> {
+  const child = new Deno.Command(cmd[0], { args: cmd.slice(1), stdout: "piped", stderr: "piped", stdin: "null" })
+    .spawn();
+  const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+  const out = await child.output();
+  clearTimeout(timer);
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** curl from the host; resolves to the HTTP code (0: no answer) and the body. */
+async function curl(url: string, extra: string[] = []): Promise<{ code: number; body: string }> {
+  const r = await run(["curl", "-s", "--max-time", "5", "-w", "\n%{http_code}", ...extra, url], 10_000);
+  const i = r.stdout.lastIndexOf("\n");
+  return { code: Number(r.stdout.slice(i + 1)) || 0, body: r.stdout.slice(0, Math.max(0, i)) };
+}
+
+async function apply(c: ClusterProcess, ...objs: KubeObject[]): Promise<void> {
+  const r = await c.kubectl(["apply", "-f", "-"], { stdin: objs.map((o) => stringify(o)).join("---\n") });
+  assert.equal(r.code, 0, r.stderr);
+}
+
+/** A self-signed certificate for `host` (openssl), as PEM. */
+async function selfSigned(dir: string, host: string, n = 1): Promise<{ cert: string; key: string; certPath: string }> {
+  const certPath = `${dir}/${host}-${n}.crt`;
+  const keyPath = `${dir}/${host}-${n}.key`;
+  const r = await run([
+    "openssl",
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+    "-days",
+    "1",
+    "-subj",
+    `/CN=${host}`,
+    "-addext",
+    `subjectAltName=DNS:${host}`,
+    "-keyout",
+    keyPath,
+    "-out",
+    certPath,
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  return { cert: await Deno.readTextFile(certPath), key: await Deno.readTextFile(keyPath), certPath };
+}
+
+const ingress = (spec: Record<string, unknown>): KubeObject => ({
+  apiVersion: "networking.k8s.io/v1",
+  kind: "Ingress",
+  metadata: { name: "web", namespace: "default" },
+  spec: { ingressClassName: "skiff", ...spec },
+});
+
+const path = (p: string, svc: string, pathType = "Prefix") => ({
+  path: p,
+  pathType,
+  backend: { service: { name: svc, port: { number: 80 } } },
+});
+
+testWith(
+  [...NETWORK_PREREQUISITES, CRUN, BUSYBOX_STATIC],
+  "Ingress routes by host and path to a Wasm and a container Service, with TLS by SNI, under its own identity",
+  async () => {
+    await using registry = await startRegistry();
+    const wasm = (await pushFixture(registry.host, "http_sm")).reference;
+    const busybox = (await pushImage(registry.host, "busybox", "1", await busyboxImage())).reference;
+    await using cluster = await startClusterProcess({
+      node: true,
+      readyTimeoutMs: 90_000,
+      args: ["--ingress-http-port", "0", "--ingress-https-port", "0"],
+    });
+    const tls = await selfSigned(cluster.dataDir, "secure.test");
+    const container: KubeObject = {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "ctr", namespace: "default" },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: "ctr" } },
+        template: {
+          metadata: { labels: { app: "ctr" } },
+          spec: {
+            terminationGracePeriodSeconds: 1,
+            containers: [{ name: "httpd", image: busybox, ports: [{ name: "http", containerPort: 8080 }] }],
+          },
+        },
+      },
+    };
+    await apply(
+      cluster,
+      wasmDeployment("wasm", wasm, { greeting: "wasm" }),
+      service("wasm", { selector: { app: "wasm" }, ports: [{ port: 80, targetPort: "http" }] }),
+      container,
+      service("ctr", { selector: { app: "ctr" }, ports: [{ port: 80, targetPort: "http" }] }),
+      service("empty", { selector: { app: "nothing" }, ports: [{ port: 80, targetPort: 8080 }] }),
+      { apiVersion: "v1", kind: "Namespace", metadata: { name: "other" } },
+      {
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name: "private", namespace: "other" },
+        stringData: { password: "s3cret" },
+      },
+      {
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name: "secure-tls", namespace: "default" },
+        type: "kubernetes.io/tls",
+        stringData: { "tls.crt": tls.cert, "tls.key": tls.key },
+      },
+      ingress({
+        tls: [{ hosts: ["secure.test"], secretName: "secure-tls" }],
+        rules: [
+          { host: "app.test", http: { paths: [path("/", "ctr"), path("/wasm", "wasm"), path("/exact", "wasm", "Exact")] } },
+          { host: "secure.test", http: { paths: [path("/", "wasm")] } },
+          { host: "empty.test", http: { paths: [path("/", "empty")] } },
+        ],
+      }),
+    );
+
+    // status.loadBalancer: the node's address, with the ports (not 80/443) the controller listens on.
+    const lb = await until("the Ingress's status.loadBalancer", async () => {
+      const r = await cluster.kubectl(["get", "ingress", "web", "-o", "json"]);
+      const entry = JSON.parse(r.stdout).status?.loadBalancer?.ingress?.[0];
+      return entry?.ip && entry.ports?.length === 2 ? entry : undefined;
+    }, 30_000);
+    assert.equal(lb.ip, "127.0.0.1");
+    const [http, https] = lb.ports.map((p: { port: number }) => p.port);
+    for (const d of ["deployment/wasm", "deployment/ctr"]) {
+      const r = await cluster.kubectl(["rollout", "status", d, "--timeout=90s"], { timeoutMs: 100_000 });
+      if (r.code !== 0) {
+        const pods = await cluster.kubectl(["describe", "pods"]);
+        const log = await Deno.readTextFile(`${cluster.dataDir}/logs/node.log`).catch(() => "");
+        assert.fail(`${d} did not roll out: ${r.stderr}\n${pods.stdout}\nnode.log:\n${log.slice(-4000)}`);
+      }
+    }
+
+    const at = (host: string, p: string) => curl(`http://127.0.0.1:${http}${p}`, ["-H", `Host: ${host}`]);
+    await until("the Wasm backend through Ingress", async () => (await at("app.test", "/wasm")).code === 200, 30_000);
+    assert.deepEqual(await at("app.test", "/wasm/deeper"), { code: 200, body: "hello from wasm\n" });
+    // The path goes to the backend unchanged (no rewrite), as upstream.
+    assert.deepEqual(await at("app.test", "/index.html"), { code: 200, body: "hello from busybox\n" });
+    assert.deepEqual(await at("app.test", "/exact"), { code: 200, body: "hello from wasm\n" });
+    const fromBusybox = /404 Not Found/; // busybox httpd's own 404 page: the request reached the container
+    assert.match((await at("app.test", "/exact/more")).body, fromBusybox, "an Exact path matches only itself");
+    assert.match((await at("app.test", "/wasmish")).body, fromBusybox, "Prefix matches whole path elements");
+    const unknown = await at("unknown.test", "/wasm");
+    assert.equal(unknown.code, 404, "no rule and no default backend");
+    assert.doesNotMatch(unknown.body, fromBusybox);
+    // curl gives up after 5 s: a 503 is an answer, not a hang.
+    assert.equal((await at("empty.test", "/")).code, 503, "a backend without endpoints answers 503 at once");
+
+    // TLS: the certificate of the Secret the Ingress names for this SNI name verifies.
+    const secure = await curl(`https://secure.test:${https}/`, [
+      "--resolve",
+      `secure.test:${https}:127.0.0.1`,
+      "--cacert",
+      tls.certPath,
+    ]);
+    assert.deepEqual(secure, { code: 200, body: "hello from wasm\n" });
+
+    // Identities: the node's credential reads no Secret its pods do not use, in any namespace;
+    // the Ingress controller's account reads TLS Secrets, and acts as itself.
+    const node = ["--kubeconfig", `${cluster.dataDir}/node.kubeconfig`];
+    for (const [ns, name] of [["other", "private"], ["default", "secure-tls"]]) {
+      const r = await run(["kubectl", ...node, "-n", ns, "get", "secret", name], 30_000);
+      assert.notEqual(r.code, 0, `the node read Secret ${ns}/${name}`);
+      assert.match(r.stderr, /forbidden/i);
+    }
+    const listAll = await run(["kubectl", ...node, "get", "secrets", "-A"], 30_000);
+    assert.match(listAll.stderr, /forbidden/i, "the node may not list Secrets");
+    const ing = ["--kubeconfig", `${cluster.dataDir}/ingress.kubeconfig`];
+    const who = await run(["kubectl", ...ing, "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"]);
+    assert.equal(who.stdout, "system:serviceaccount:skiff-system:ingress-controller", who.stderr);
+    assert.equal((await run(["kubectl", ...ing, "auth", "can-i", "list", "secrets", "-A"])).stdout.trim(), "yes");
+    assert.equal((await run(["kubectl", ...ing, "auth", "can-i", "create", "pods"])).stdout.trim(), "no");
+    assert.equal((await run(["kubectl", ...node, "auth", "can-i", "list", "endpointslices.discovery.k8s.io", "-A"])).stdout.trim(), "yes");
+    assert.equal((await run(["kubectl", ...node, "auth", "can-i", "list", "networkpolicies.networking.k8s.io", "-A"])).stdout.trim(), "yes");
+    assert.equal((await run(["kubectl", ...node, "auth", "can-i", "list", "ingresses.networking.k8s.io", "-A"])).stdout.trim(), "no");
+    // A renewed certificate is served without a restart.
+    const tls2 = await selfSigned(cluster.dataDir, "secure.test", 2);
+    await apply(cluster, {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "secure-tls", namespace: "default" },
+      type: "kubernetes.io/tls",
+      stringData: { "tls.crt": tls2.cert, "tls.key": tls2.key },
+    });
+    await until("the renewed certificate", async () =>
+      (await curl(`https://secure.test:${https}/`, ["--resolve", `secure.test:${https}:127.0.0.1`, "--cacert", tls2.certPath]))
+        .code === 200, 15_000);
+  },
+);
