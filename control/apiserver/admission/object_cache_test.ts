@@ -6,7 +6,10 @@ import { ObjectCache } from "./object_cache.ts";
 const accounts: StoreResource = {
   key: "serviceaccounts",
   gr: { group: "", resource: "serviceaccounts" },
-  fields: (o) => ({ "metadata.name": o.metadata.name ?? "", "metadata.namespace": o.metadata.namespace ?? "" }),
+  fields: (o) => ({
+    "metadata.name": o.metadata.name ?? "",
+    "metadata.namespace": o.metadata.namespace ?? "",
+  }),
 };
 
 const account = (name: string, uid: string): KubeObject => ({
@@ -29,7 +32,12 @@ Deno.test("ObjectCache never misses a write this process committed, even before 
     }
     await new Promise((r) => setTimeout(r, 50));
     for (let round = 0; round < 20; round++) {
-      await store.update(accounts, "default", "builder", (cur) => ({ ...cur, metadata: { ...cur.metadata, uid: `u${round + 2}` } }));
+      await store.update(
+        accounts,
+        "default",
+        "builder",
+        (cur) => ({ ...cur, metadata: { ...cur.metadata, uid: `u${round + 2}` } }),
+      );
       assert.equal((await cache.get("default", "builder"))?.metadata.uid, `u${round + 2}`, `update ${round}`);
     }
     await store.delete(accounts, "default", "builder");

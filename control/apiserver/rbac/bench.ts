@@ -103,8 +103,10 @@ export function benchDecision(): RbacBenchRow[] {
   const allowNs = perOp(() => authz.decideNow(allowed));
   const denyNs = perOp(() => authz.decideNow(denied));
   // A distinct object name each time: every decision misses the memo and walks the index.
-  const names = Array.from({ length: 1000 }, (_, i) =>
-    attributes(user, { verb: "get", resource: "configmaps", namespace: "ns-55", name: `cfg-${i}` }));
+  const names = Array.from(
+    { length: 1000 },
+    (_, i) => attributes(user, { verb: "get", resource: "configmaps", namespace: "ns-55", name: `cfg-${i}` }),
+  );
   let next = 0;
   const freshNs = perOp(() => authz.decideNow(names[next++ % names.length]));
   return [

@@ -145,7 +145,10 @@ Deno.test("RbacAuthorizer's remembered decisions follow every change of roles an
   assert.equal(rbac.authorize(list).decision, "noOpinion", "asked twice: the same answer");
   cache.sink("rolebindings").set(binding);
   assert.equal(rbac.authorize(list).decision, "allow", "a new binding counts at once");
-  cache.sink("roles").set({ ...podReader, rules: [{ verbs: ["get"], apiGroups: [""], resources: ["pods"] }] });
+  cache.sink("roles").set({
+    ...podReader,
+    rules: [{ verbs: ["get"], apiGroups: [""], resources: ["pods"] }],
+  });
   assert.equal(rbac.authorize(list).decision, "noOpinion", "a narrowed role counts at once");
   cache.sink("roles").set(podReader);
   assert.equal(rbac.authorize(list).decision, "allow");
@@ -154,5 +157,10 @@ Deno.test("RbacAuthorizer's remembered decisions follow every change of roles an
   // Same name, other groups: another decision, not a remembered one.
   cache.sink("rolebindings").set({ ...binding, subjects: [{ kind: "Group", name: "dev" }] });
   assert.equal(rbac.authorize(list).decision, "allow");
-  assert.equal(rbac.authorize(attributes({ username: "bob", groups: [] }, { verb: "list", resource: "pods", namespace: "team-a" })).decision, "noOpinion");
+  assert.equal(
+    rbac.authorize(
+      attributes({ username: "bob", groups: [] }, { verb: "list", resource: "pods", namespace: "team-a" }),
+    ).decision,
+    "noOpinion",
+  );
 });

@@ -54,8 +54,10 @@ import {
 } from "./records.ts";
 import { copyRootfs, overlayMountCommand, readImageFile, type RootfsMode, unmountRootfs } from "./rootfs.ts";
 import { createPodNamespaces, removePodNamespaces, writePodFiles } from "./sandbox.ts";
+import { SECCOMP_BPF_ANNOTATION, SeccompBpfCache } from "./seccomp_bpf.ts";
 import { ociSpec, SpecError } from "./spec.ts";
 import { resolveUser, runAsNonRootViolation, UserError } from "./user.ts";
+import { tr } from "/tmp/sk5/trace.ts"; // TRACE-TMP
 
 export { HANDLER, RUNTIME_NAME };
 export const RUNTIME_VERSION = "0.1.0";
@@ -119,6 +121,8 @@ export class OciRuntime implements RuntimeService {
   #rescan?: ReturnType<typeof setInterval>;
   #closed = false;
   readonly #exiting = new Map<string, Promise<void>>();
+  /** Seccomp filters crun compiled, handed to later creates with the same profile. */
+  readonly seccompFilters = new SeccompBpfCache();
 
   private constructor(
     opts: OciRuntimeOptions,
@@ -346,18 +350,22 @@ export class OciRuntime implements RuntimeService {
       linux: config.linux,
       runtimeHandler: runtimeHandler || HANDLER,
     };
+    tr(`${m.name} sandbox-begin`); // TRACE-TMP
     await this.#sandboxes.put(record);
     try {
       await Deno.mkdir(config.logDirectory, { recursive: true });
       let ip: string | undefined;
       if (!hostNetwork) {
         const path = await createNetns(record.netns);
+        tr(`${m.name} netns-done`); // TRACE-TMP
         const result = await this.opts.network.add({ containerId: id, netns: path, ifName: "eth0" });
         ip = result.ips[0].address.split("/")[0];
       }
+      tr(`${m.name} cni-done`); // TRACE-TMP
       await writePodFiles(dir, ip, hostname, config.dnsConfig);
       const own = [...(namespaces.ipc === "NODE" ? [] : ["ipc" as const]), ...(hostNetwork ? [] : ["uts" as const])];
       await createPodNamespaces(this.opts.ns, dir, hostname, own);
+      tr(`${m.name} ipc-uts-done`); // TRACE-TMP
       await this.#sandboxes.put({ ...record, ip, state: "SANDBOX_READY" });
     } catch (e) {
       await this.#releaseSandbox(record).catch(() => {});
@@ -438,6 +446,7 @@ export class OciRuntime implements RuntimeService {
     if (!s || s.state !== "SANDBOX_READY" || (s.netns && !s.ip)) {
       throw new RuntimeError("CreateContainerError", `pod sandbox ${podSandboxId} is not ready`);
     }
+    tr(`${s?.metadata.name} create-begin`); // TRACE-TMP
     const img = this.opts.images.lookup(config.image.image);
     if (!img) {
       throw new RuntimeError("CreateContainerError", `image "${config.image.image}" is not present on this node`);
@@ -469,6 +478,7 @@ export class OciRuntime implements RuntimeService {
       if (e instanceof UserError) throw new RuntimeError("CreateContainerError", e.message);
       throw e;
     }
+    tr(`${s.metadata.name} user-resolved`); // TRACE-TMP
     const cgroupsPath = `${this.#podCgroup(s.metadata.uid)}/${id}`;
     let spec;
     try {
@@ -497,6 +507,10 @@ export class OciRuntime implements RuntimeService {
       if (e instanceof SpecError) throw new RuntimeError("CreateContainerError", e.message);
       throw e;
     }
+    // The profile compiled once: crun loads the filter it produced for the same profile before.
+    const seccomp = spec.linux.seccomp;
+    const filter = seccomp && this.seccompFilters.lookup(seccomp);
+    if (filter) spec.annotations[SECCOMP_BPF_ANNOTATION] = filter;
     const logPath = `${sandboxConfig.logDirectory}/${config.logPath}`;
     const record: ContainerRecord = {
       id,
@@ -531,6 +545,7 @@ export class OciRuntime implements RuntimeService {
       let mount = "";
       if (this.opts.rootfsMode === "copy") await copyRootfs(layerDirs, paths.rootfs);
       else mount = overlayMountCommand(img.layers.map((l) => l.slice(l.indexOf(":") + 1)), paths.bundle) + " && ";
+      tr(`${s.metadata.name} bundle-written`); // TRACE-TMP
       // The record first: an exit racing this create must find it.
       await this.#containers.put(record);
       const conmon = conmonArgv({
@@ -546,7 +561,10 @@ export class OciRuntime implements RuntimeService {
       await this.opts.ns.sh(`${mount}${shellLine(conmon)} </dev/null >/dev/null 2>&1`, {
         wd: this.opts.images.layersDir,
       });
+      tr(`${s.metadata.name} conmon-returned`); // TRACE-TMP
       await this.#waitCreated(id);
+      if (seccomp && !filter) await this.seccompFilters.learn(seccomp, `${this.#dirs.crun}/${id}/seccomp.bpf`);
+      tr(`${s.metadata.name} created`); // TRACE-TMP
     } catch (e) {
       await this.crun.delete(id, true).catch(() => {});
       await this.#removeBundle(id);
@@ -600,8 +618,10 @@ export class OciRuntime implements RuntimeService {
     if (c.state === "CONTAINER_EXITED") {
       throw new RuntimeError("RunContainerError", `container ${containerId} has already run`);
     }
+    tr(`${this.#sandboxes.get(c.podSandboxId)?.metadata.name} start-begin`); // TRACE-TMP
     try {
       await this.crun.start(containerId);
+      tr(`${this.#sandboxes.get(c.podSandboxId)?.metadata.name} started`); // TRACE-TMP
     } catch (e) {
       const message = (e as Error).message ?? String(e);
       await this.#recordExit(containerId, 128, false, message);

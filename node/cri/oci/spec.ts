@@ -19,6 +19,7 @@
 import type { ContainerConfig, LinuxContainerSecurityContext } from "../api.ts";
 import { type ImageRunConfig, mergeEnv, processArgs } from "../../images/image_config.ts";
 import { defaultSeccompProfile, type SeccompProfile } from "./seccomp.ts";
+import { isRuntimeAnnotation } from "./seccomp_bpf.ts";
 import type { ResolvedUser } from "./user.ts";
 
 /** The capabilities containers get by default (containerd's and Docker's set). */
@@ -272,7 +273,8 @@ export function ociSpec(i: SpecInputs): Json {
     root: { path: i.rootfs, readonly: sc.readonlyRootfs === true },
     ...(i.sandbox.utsPath || host.network ? {} : { hostname: i.sandbox.hostname }),
     mounts,
-    annotations: { ...c.annotations },
+    // crun acts on `run.oci.*` annotations (a raw seccomp filter among them): none from the config.
+    annotations: Object.fromEntries(Object.entries(c.annotations ?? {}).filter(([k]) => !isRuntimeAnnotation(k))),
     linux: {
       cgroupsPath: i.cgroupsPath,
       namespaces,
