@@ -9,7 +9,6 @@
  */
 import { dirname } from "node:path";
 import { Client } from "../control/api/client.ts";
-import { kubeconfigCredentials } from "./node.ts";
 import { ingressControllerToken } from "../node/proxy/rbac.ts";
 import { writeKubeconfig } from "./kubeconfig.ts";
 import type { ClusterPki } from "./pki.ts";
@@ -44,9 +43,11 @@ export async function ingressCredentials(
 /**
  * The Ingress controller's credentials from its kubeconfig, for the node agent: the token is read
  * again when the file changed (checked at most every 10 s), so `up`'s renewals take effect.
+ * `kubeconfigCredentials` is cli/node.ts's parser (passed in: node.ts imports this file).
  */
 export function ingressKubeconfigCredentials(
   path: string,
+  kubeconfigCredentials: (text: string, dir: string) => { server?: string; token?: string; caCert?: string },
 ): { server?: string; caCert?: string; token: () => string } {
   const read = () => kubeconfigCredentials(Deno.readTextFileSync(path), dirname(path));
   const first = read();

@@ -230,7 +230,7 @@ export const nodeCommand: Command = {
       const { ingressKubeconfigCredentials } = await import("./ingress_credential.ts");
       const path = resolve(cwd, String(flags["ingress-kubeconfig"]));
       try {
-        ingressCredentials = ingressKubeconfigCredentials(path);
+        ingressCredentials = ingressKubeconfigCredentials(path, kubeconfigCredentials);
       } catch (e) {
         throw new CliError(`cannot read the Ingress kubeconfig ${path}: ${(e as Error).message}`);
       }

@@ -242,6 +242,18 @@ testWith([NODE, KUBECTL, DOCKER_REGISTRY], "scaffold, build, push and apply an a
   const passes = await s.kubectl(["apply", "-f", "-"], JSON.stringify(cpuOnly));
   assert.equal(passes.code, 0, passes.stderr);
 
+  // A generation that fails to load leaves the previous one serving, and says so.
+  const broken = await s.apply({
+    metadata: { name: "require-limits" },
+    spec: { kind: "admission", image: (await s.client.get<PluginObject>(PLUGINS, "", "require-limits")).spec.image, config: { resources: "cpu" } },
+  });
+  const bc = broken.status!.components!.find((c) => c.name === "plugin-host")!;
+  assert.deepEqual(bc.conditions.map((c) => [c.type, c.status, c.reason]), [["Loaded", "False", "ConfigInvalid"], ["Ready", "True", "PreviousVersion"]]);
+  const stillMemory = JSON.parse(pod("nomem", "nginx:1.27", { labels: { team: "a" } }));
+  stillMemory.spec.containers[0].resources = { limits: { cpu: "100m" } };
+  const nm = await s.kubectl(["apply", "-f", "-"], JSON.stringify(stillMemory));
+  assert.match(nm.stderr, /admission webhook "require-limits" denied the request: container "app" has no memory limit/);
+
   // Unload: deleting the Plugin lets the pod through.
   assert.equal((await s.kubectl(["delete", "plugin", "disallow-latest"])).code, 0);
   for (let i = 0; i < 100 && s.host.list().some((p) => p.name === "disallow-latest"); i++) await new Promise((r) => setTimeout(r, 50));

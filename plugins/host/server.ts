@@ -85,7 +85,7 @@ export class PluginHost implements AsyncDisposable {
    * Generations that failed to load, retried with back-off (1 s doubling to 5 min) rather than on
    * every update event (our own status writes are update events).
    */
-  readonly #failed = new Map<string, { generation: number; attempts: number; plugin: PluginObject; timer?: ReturnType<typeof setTimeout> }>();
+  readonly #failed = new Map<string, FailedLoad>();
   readonly #name: string;
   #closed = false;
   #informer: Informer<PluginObject> | null = null;
@@ -194,7 +194,7 @@ export class PluginHost implements AsyncDisposable {
         : "ImagePullFailed";
       const message = (e as Error).message;
       this.#log(`plugin ${name}: could not load generation ${generation}: ${message}`);
-      this.#retryLater(name, generation, plugin);
+      this.#retryLater({ generation, plugin, reason, message });
       // observedGeneration is the generation this host processed, even when it failed: Loaded
       // False says why, and Ready says whether the previous version still serves.
       await this.#writeStatus(name, plugin, {
@@ -206,11 +206,13 @@ export class PluginHost implements AsyncDisposable {
     }
   }
 
-  #retryLater(name: string, generation: number, plugin: PluginObject): void {
+  #retryLater(load: Omit<FailedLoad, "attempts" | "timer">): void {
+    const name = load.plugin.metadata.name!;
+    const generation = load.generation;
     const prev = this.#failed.get(name);
     const attempts = prev?.generation === generation ? prev.attempts + 1 : 1;
     if (prev?.timer) clearTimeout(prev.timer);
-    const f: { generation: number; attempts: number; plugin: PluginObject; timer?: ReturnType<typeof setTimeout> } = { generation, attempts, plugin };
+    const f: FailedLoad = { ...load, attempts };
     this.#failed.set(name, f);
     if (this.#closed) return;
     f.timer = setTimeout(() => {
@@ -281,10 +283,12 @@ export class PluginHost implements AsyncDisposable {
       else await sleep(5);
     }
     if (!e.runner?.alive) throw new PluginCallError(name, "NotLoaded", `plugin "${name}" is restarting`);
+    const runner = e.runner;
     try {
-      const runner = e.runner;
       return await runner.call(op, typeof args === "function" ? args(runner) : args, Math.max(1, deadline - Date.now()));
     } catch (err) {
+      // After a failed call, assume the runner holds nothing: the next cycle sends every node.
+      this.#runnerNodes.delete(runner);
       if (err instanceof PluginCallError) this.#recordFailure(e, err.reason, err.message);
       throw err;
     }
@@ -301,11 +305,14 @@ export class PluginHost implements AsyncDisposable {
       setTimeout(() => {
         this.#statusTimers.delete(e.name);
         if (this.#entries.get(e.name) !== e) return;
-        this.#writeStatus(e.name, e.plugin, {
+        // A newer generation that failed to load stays visible (Loaded=False, PreviousVersion).
+        const f = this.#failed.get(e.name);
+        const newer = f && f.generation > e.generation ? f : null;
+        this.#writeStatus(e.name, newer?.plugin ?? e.plugin, {
           digest: e.digest,
-          generation: e.generation,
-          loaded: ["True", "Loaded", `runs ${e.digest}`],
-          ready: ["True", "Ready", "serving calls"],
+          generation: newer?.generation ?? e.generation,
+          loaded: newer ? ["False", newer.reason, newer.message] : ["True", "Loaded", `runs ${e.digest}`],
+          ready: newer ? ["True", "PreviousVersion", `still serving ${e.digest}`] : ["True", "Ready", "serving calls"],
         }).catch(() => {});
       }, 1000),
     );
@@ -468,6 +475,17 @@ export class PluginHost implements AsyncDisposable {
     this.#entries.clear();
     this.#cache[Symbol.dispose]();
   }
+}
+
+/** A generation that failed to load, retried with back-off. */
+interface FailedLoad {
+  generation: number;
+  plugin: PluginObject;
+  /** The Loaded=False reason and message. */
+  reason: string;
+  message: string;
+  attempts: number;
+  timer?: ReturnType<typeof setTimeout>;
 }
 
 /** A cached node reference the host cannot resolve (answered 409 NodeCacheMiss). */

@@ -334,7 +334,7 @@ async function schedulingPhase(plugin: string | null): Promise<{ rate: number; s
     const stats = adapter
       ? `; ${adapter.stats.calls} plugin host calls, ${adapter.stats.failures} failed, ${
         (adapter.stats.ms / Math.max(1, adapter.stats.calls)).toFixed(2)
-      } ms each`
+      } ms each, ${adapter.stats.nodesSent} nodes sent in full, ${adapter.stats.nodesReferenced} by reference`
       : "";
     return { rate: PODS / s, summary: `${plugin ?? "built-ins only"}: ${PODS} pods bound in ${s.toFixed(2)} s${stats}` };
   } finally {
@@ -372,5 +372,7 @@ if (import.meta.main) {
   const [mode, ...rest] = Deno.args;
   if (mode === "--serve-api") await serveApi(rest[0], rest[1]);
   else if (mode === "--plugin-host") await servePlugins(rest[0], Number(rest[1]), rest[2]);
+  // One scheduling phase alone (profiling): `--scheduling label-c`, `--scheduling none`.
+  else if (mode === "--scheduling") console.log((await schedulingPhase(rest[0] === "none" ? null : rest[0])).summary);
   else console.log(table(await benchPlugins()));
 }

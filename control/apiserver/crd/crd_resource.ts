@@ -46,6 +46,8 @@ function versionDef(crd: CustomResourceDefinition, v: CustomResourceDefinitionVe
     singular: names.singular ?? kind.toLowerCase(),
     namespaced: spec.scope === "Namespaced",
     generation: true,
+    // Upstream serves custom resources without protobuf: a protobuf body is 415.
+    protobuf: false,
     defaults: (obj) => applyDefaults(obj, schema),
     validate: (obj, old) => validateCustomResource({ group, version, kind, schema, scale }, obj, old),
     pruneUnknown: (obj) => (spec.preserveUnknownFields ? [] : pruneUnknown(obj, schema)),

@@ -123,7 +123,7 @@ export class WasmPlugins implements PrepareCyclePlugin, FilterPlugin, ScorePlugi
     "AssignedPodDelete",
   ];
   /** Calls made and their total time (benchmarks, tests). */
-  readonly stats = { calls: 0, failures: 0, ms: 0 };
+  readonly stats = { calls: 0, failures: 0, ms: 0, nodesSent: 0, nodesReferenced: 0 };
   readonly #opts: WasmPluginsOptions;
   readonly #fetch: (req: Request) => Promise<Response>;
   readonly #client: Deno.HttpClient | undefined;
@@ -183,6 +183,9 @@ export class WasmPlugins implements PrepareCyclePlugin, FilterPlugin, ScorePlugi
         req.nodes = current.map(({ record, json }): NodeRecord | CachedNodeRef =>
           this.#sent.get(record.name) === json ? { name: record.name, cached: true } : record
         );
+        const refs = req.nodes.filter((n) => "cached" in n).length;
+        this.stats.nodesReferenced += refs;
+        this.stats.nodesSent += req.nodes.length - refs;
         res = await this.#fetch(
           new Request(`${this.#opts.url}/scheduler/cycle`, {
             method: "POST",
