@@ -12,6 +12,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
+// @ts-types="./dns_packet.d.ts"
 import packet from "dns-packet";
 import type { ClusterRecords, DnsRecord } from "./records.ts";
 import type { Forwarder } from "./forward.ts";

@@ -17,6 +17,7 @@
  */
 import dgram from "node:dgram";
 import { Buffer } from "node:buffer";
+// @ts-types="../../node/dns/dns_packet.d.ts"
 import packet from "dns-packet";
 import { R } from "../../control/api/client.ts";
 import type { KubeObject } from "../../control/api/types.ts";
