@@ -99,8 +99,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     async close() {
       stop.abort();
       await components;
-      await http.shutdown();
+      // Closing the server first ends open watches; shutdown() would otherwise wait for them.
       await server!.close();
+      await http.shutdown();
       if (!opts.kv) kv.close();
     },
   };

@@ -381,6 +381,8 @@ export class WatchHub {
     while (true) {
       // No await between this check and registering: the feed dispatches synchronously.
       if (sub.seen >= feed.cursor || feed.bufferStart <= sub.seen) {
+        // A hub closed while this watch was starting ends it instead of registering it.
+        if (this.#closed) return sub.close();
         for (const ev of feed.buffer) sub.deliver(ev);
         feed.subs.add(sub);
         return;
