@@ -10,7 +10,7 @@ import type { KubeObject } from "../control/api/types.ts";
 import { builtinAdmission, type BuiltinAdmissionOptions } from "../control/apiserver/admission/builtin.ts";
 import type { ControllerManagerOptions } from "../control/controllers/manager.ts";
 import { startControlPlane } from "../control/mod.ts";
-import { kubectlPath, kubectlTest, tempDir } from "./harness.ts";
+import { eventually, kubectlPath, kubectlTest, tempDir } from "./harness.ts";
 
 interface SecureCluster extends AsyncDisposable {
   client: Client;
@@ -64,26 +64,6 @@ async function startSecureCluster(
       await Deno.remove(dir, { recursive: true });
     },
   };
-}
-
-/** Polls `fn` until it returns a truthy value (or fails after `ms`). */
-async function eventually<T>(
-  what: string,
-  fn: () => Promise<T | undefined | null | false>,
-  ms = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ""}`);
 }
 
 async function namespace(c: SecureCluster, name: string, labels: Record<string, string> = {}) {

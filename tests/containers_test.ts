@@ -25,14 +25,9 @@ import {
   startNodeAgent,
 } from "../node/mod.ts";
 import { fixturePrerequisites } from "./fixtures/build.ts";
-import {
-  BUSYBOX_STATIC,
-  busyboxImage,
-  hostileImage,
-  pushImage,
-} from "./fixtures/oci/images.ts";
+import { BUSYBOX_STATIC, busyboxImage, hostileImage, pushImage } from "./fixtures/oci/images.ts";
 import { pushFixture } from "./fixtures/push.ts";
-import { KUBECTL, type KubectlResult, testWith } from "./harness.ts";
+import { eventually, KUBECTL, type KubectlResult, testWith } from "./harness.ts";
 import { DOCKER_REGISTRY, startRegistry, type TestRegistry } from "./registry.ts";
 
 export const CONTAINER_PREREQUISITES = [OCI_ROOT, CRUN, KUBECTL, DOCKER_REGISTRY, BUSYBOX_STATIC];
@@ -81,7 +76,10 @@ export async function startContainerCluster(
   const manager = startControllerManager({
     client,
     signal: ac.signal,
-    options: { leaderElect: false, controllers: opts.controllers === false ? ["node-ipam-controller"] : ["*"] },
+    options: {
+      leaderElect: false,
+      controllers: opts.controllers === false ? ["node-ipam-controller"] : ["*"],
+    },
   });
   await ensureRuntimeClass(client, "wasm");
   await ensureRuntimeClass(client, "oci");
@@ -127,7 +125,9 @@ export async function startContainerCluster(
     async apply(...objects) {
       const r = await run(["apply", "-f", "-"], {
         // Every string quoted: kubectl reads YAML 1.1, where a bare `n` or `on` is a boolean.
-        stdin: objects.map((o) => stringify(o, { defaultStringType: "QUOTE_DOUBLE", defaultKeyType: "PLAIN" })).join("---\n"),
+        stdin: objects.map((o) =>
+          stringify(o, { defaultStringType: "QUOTE_DOUBLE", defaultKeyType: "PLAIN" })
+        ).join("---\n"),
       });
       assert.equal(r.code, 0, r.stderr);
     },
@@ -180,24 +180,12 @@ async function kubectl(
   }
 }
 
-/** Polls `check` until it returns a value; fails after `timeoutMs` saying what it waited for. */
-export async function eventually<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await check();
-      if (v !== undefined && v !== false) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
-}
-
 /** A Pod of busybox containers. */
-export function pod(name: string, containers: Record<string, unknown>[], spec: Record<string, unknown> = {}): KubeObject {
+export function pod(
+  name: string,
+  containers: Record<string, unknown>[],
+  spec: Record<string, unknown> = {},
+): KubeObject {
   return {
     apiVersion: "v1",
     kind: "Pod",
@@ -208,13 +196,20 @@ export function pod(name: string, containers: Record<string, unknown>[], spec: R
 
 async function describe(c: ContainerCluster, name: string): Promise<string> {
   const p = await c.client.tryGet(R.pods, "default", name);
-  const events = (await c.client.list(R.events, "default")).items.filter((e) => e.involvedObject?.name === name)
+  const events = (await c.client.list(R.events, "default")).items.filter((e) =>
+    e.involvedObject?.name === name
+  )
     .map((e) => `${e.type} ${e.reason}: ${e.message}`);
   return `status: ${JSON.stringify(p?.status, null, 1)}\nevents:\n${events.join("\n")}`;
 }
 
 /** Waits for the pod's phase; the error shows its status and events. */
-export async function waitPhase(c: ContainerCluster, name: string, phases: string[], timeoutMs = 60_000): Promise<KubeObject> {
+export async function waitPhase(
+  c: ContainerCluster,
+  name: string,
+  phases: string[],
+  timeoutMs = 60_000,
+): Promise<KubeObject> {
   try {
     return await eventually(`pod ${name} to be ${phases.join(" or ")}`, async () => {
       const p = await c.client.tryGet(R.pods, "default", name);
@@ -229,7 +224,9 @@ async function waitReady(c: ContainerCluster, name: string): Promise<KubeObject>
   try {
     return await eventually(`pod ${name} to be Ready`, async () => {
       const p = await c.client.tryGet(R.pods, "default", name);
-      return p?.status?.conditions?.some((x: { type: string; status: string }) => x.type === "Ready" && x.status === "True")
+      return p?.status?.conditions?.some((x: { type: string; status: string }) =>
+          x.type === "Ready" && x.status === "True"
+        )
         ? p
         : undefined;
     });
@@ -274,7 +271,9 @@ test("a Deployment of busybox httpd answers on its pod IPs, from the host and fr
     },
   };
   await c.apply(deployment as KubeObject);
-  const rollout = await c.kubectl(["rollout", "status", "deployment/web", "--timeout=90s"], { timeoutMs: 100_000 });
+  const rollout = await c.kubectl(["rollout", "status", "deployment/web", "--timeout=90s"], {
+    timeoutMs: 100_000,
+  });
   assert.equal(rollout.code, 0, rollout.stderr + rollout.stdout);
   const pods = (await c.client.list(R.pods, "default", { labelSelector: "app=web" })).items;
   assert.equal(pods.length, 2);
@@ -284,7 +283,10 @@ test("a Deployment of busybox httpd answers on its pod IPs, from the host and fr
     assert.match(p.status.podIP, /^198\.18\./);
     assert.match(p.status.containerStatuses[0].containerID, /^crun:\/\//);
     assert.match(p.status.containerStatuses[0].imageID, /test\/busybox@sha256:[0-9a-f]{64}$/);
-    assert.deepEqual(await get(`http://${p.status.podIP}:8080/`), { status: 200, body: "hello from busybox\n" });
+    assert.deepEqual(await get(`http://${p.status.podIP}:8080/`), {
+      status: 200,
+      body: "hello from busybox\n",
+    });
   }
   // From a WebAssembly pod, through its outgoing HTTP.
   if (wasmReady) {
@@ -293,11 +295,16 @@ test("a Deployment of busybox httpd answers on its pod IPs, from the host and fr
       apiVersion: "v1",
       kind: "Pod",
       metadata: { name: "client", namespace: "default" },
-      spec: { runtimeClassName: "wasm", containers: [{ name: "c", image, ports: [{ containerPort: 8080 }] }] },
+      spec: {
+        runtimeClassName: "wasm",
+        containers: [{ name: "c", image, ports: [{ containerPort: 8080 }] }],
+      },
     });
     const wasm = await waitReady(c, "client");
     const r = await eventually("the Wasm pod to reach a container pod", async () => {
-      const res = await get(`http://${wasm.status.podIP}:8080/fetch?url=${encodeURIComponent(`http://${ips[0]}:8080/`)}`);
+      const res = await get(
+        `http://${wasm.status.podIP}:8080/fetch?url=${encodeURIComponent(`http://${ips[0]}:8080/`)}`,
+      );
       return res.status === 200 ? res : undefined;
     });
     assert.equal(r.body, "hello from busybox\n");
@@ -397,7 +404,15 @@ test("kubectl port-forward reaches a container port through the API server and t
   await waitPhase(c, "pf", ["Running"]);
   const local = 20000 + Math.floor(Math.random() * 20000);
   const child = new Deno.Command("/usr/bin/kubectl", {
-    args: ["--kubeconfig", c.kubeconfig, "--cache-dir", `${c.dataDir}/kube-cache`, "port-forward", "pod/pf", `${local}:8080`],
+    args: [
+      "--kubeconfig",
+      c.kubeconfig,
+      "--cache-dir",
+      `${c.dataDir}/kube-cache`,
+      "port-forward",
+      "pod/pf",
+      `${local}:8080`,
+    ],
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -432,7 +447,11 @@ test("kubectl logs, logs -f and --previous follow a restarting container", async
   await c.apply(pod("talker", [{
     name: "t",
     image: c.busybox,
-    command: ["sh", "-c", "echo run at $(date +%s); i=0; while [ $i -lt 3 ]; do echo line $i; i=$((i+1)); sleep 0.3; done; exit 2"],
+    command: [
+      "sh",
+      "-c",
+      "echo run at $(date +%s); i=0; while [ $i -lt 3 ]; do echo line $i; i=$((i+1)); sleep 0.3; done; exit 2",
+    ],
   }]));
   const restarted = await eventually("a restart", async () => {
     const p = await c.client.get(R.pods, "default", "talker");
@@ -459,7 +478,11 @@ test("limits and securityContext: OOMKilled, killed after the grace period, read
       command: ["dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"],
       resources: { limits: { memory: "32Mi" } },
     }], { restartPolicy: "Never" }),
-    pod("stubborn", [{ name: "s", image: c.busybox, command: ["sh", "-c", "trap '' TERM; echo up; while true; do sleep 0.2; done"] }], {
+    pod("stubborn", [{
+      name: "s",
+      image: c.busybox,
+      command: ["sh", "-c", "trap '' TERM; echo up; while true; do sleep 0.2; done"],
+    }], {
       terminationGracePeriodSeconds: 3,
     }),
     pod("readonly", [{
@@ -488,7 +511,10 @@ test("limits and securityContext: OOMKilled, killed after the grace period, read
   assert.match(nonroot.message, /container has runAsNonRoot and image will run as root/);
 
   await waitPhase(c, "stubborn", ["Running"]);
-  await eventually("stubborn to print", async () => (await c.kubectl(["logs", "stubborn"])).stdout.includes("up"));
+  await eventually(
+    "stubborn to print",
+    async () => (await c.kubectl(["logs", "stubborn"])).stdout.includes("up"),
+  );
   const t0 = Date.now();
   const del = await c.kubectl(["delete", "pod", "stubborn", "--wait=true"], { timeoutMs: 60_000 });
   const took = Date.now() - t0;
@@ -516,9 +542,12 @@ test("bad and hostile images: ErrImagePull then ImagePullBackOff, and a path-esc
       ? s.state.waiting
       : undefined;
   });
-  const events = (await c.client.list(R.events, "default")).items.filter((e) => e.involvedObject?.name === "evil");
+  const events = (await c.client.list(R.events, "default")).items.filter((e) =>
+    e.involvedObject?.name === "evil"
+  );
   assert.ok(
-    events.some((e) => /escapes the root/.test(e.message ?? "")) || /escapes the root/.test(evilStatus.message),
+    events.some((e) => /escapes the root/.test(e.message ?? "")) ||
+      /escapes the root/.test(evilStatus.message),
     JSON.stringify(events.map((e) => e.message)),
   );
   assert.throws(() => Deno.statSync(`${c.dataDir}/node/images/escaped-by-skiff-test`));
@@ -529,7 +558,12 @@ test("a mixed pod: a Wasm component and a busybox sidecar share the pod IP and a
   await using c = await startContainerCluster({ controllers: false });
   const wasm = (await pushFixture(c.registry.host, "http_sm")).reference;
   await c.apply(pod("mixed", [
-    { name: "app", image: wasm, ports: [{ containerPort: 8080 }], volumeMounts: [{ name: "shared", mountPath: "/shared" }] },
+    {
+      name: "app",
+      image: wasm,
+      ports: [{ containerPort: 8080 }],
+      volumeMounts: [{ name: "shared", mountPath: "/shared" }],
+    },
     {
       name: "sidecar",
       image: c.busybox,
@@ -539,14 +573,33 @@ test("a mixed pod: a Wasm component and a busybox sidecar share the pod IP and a
   ], { volumes: [{ name: "shared", emptyDir: {} }] }));
   const p = await waitReady(c, "mixed");
   const ip = p.status.podIP;
-  assert.match(p.status.containerStatuses.find((s: { name: string }) => s.name === "app").containerID, /^wasm:\/\//);
-  assert.match(p.status.containerStatuses.find((s: { name: string }) => s.name === "sidecar").containerID, /^crun:\/\//);
-  assert.equal((await eventually("the component", () => get(`http://${ip}:8080/`).catch(() => undefined))).body, "hello from wasm\n");
+  assert.match(
+    p.status.containerStatuses.find((s: { name: string }) => s.name === "app").containerID,
+    /^wasm:\/\//,
+  );
+  assert.match(
+    p.status.containerStatuses.find((s: { name: string }) => s.name === "sidecar").containerID,
+    /^crun:\/\//,
+  );
+  assert.equal(
+    (await eventually("the component", () => get(`http://${ip}:8080/`).catch(() => undefined))).body,
+    "hello from wasm\n",
+  );
   assert.equal(
     (await eventually("the sidecar", () => get(`http://${ip}:9090/note`).catch(() => undefined))).body,
     "from-sidecar\n",
   );
-  const ex = await c.kubectl(["exec", "mixed", "-c", "sidecar", "--", "wget", "-q", "-O-", `http://${ip}:8080/`]);
+  const ex = await c.kubectl([
+    "exec",
+    "mixed",
+    "-c",
+    "sidecar",
+    "--",
+    "wget",
+    "-q",
+    "-O-",
+    `http://${ip}:8080/`,
+  ]);
   assert.equal(ex.code, 0, ex.stderr);
   assert.equal(ex.stdout, "hello from wasm\n");
   const refused = await c.kubectl(["exec", "mixed", "-c", "app", "--", "true"]);
@@ -562,13 +615,23 @@ test("a restarted agent re-adopts running containers instead of starting them ag
   const before = await Promise.all(["keeper", "goner"].map((n) => waitPhase(c, n, ["Running"])));
   const ids = before.map((p) => p.status.containerStatuses[0].containerID);
   for (const p of before) {
-    await eventually("httpd", () => get(`http://${p.status.podIP}:8080/`).then((r) => r.status === 200).catch(() => false));
+    await eventually(
+      "httpd",
+      () => get(`http://${p.status.podIP}:8080/`).then((r) => r.status === 200).catch(() => false),
+    );
   }
   await c.agent.stop({ keepPods: true });
-  assert.equal((await get(`http://${before[0].status.podIP}:8080/`)).status, 200, "containers outlive the agent");
+  assert.equal(
+    (await get(`http://${before[0].status.podIP}:8080/`)).status,
+    200,
+    "containers outlive the agent",
+  );
   await c.client.delete(R.pods, "default", "goner");
   await c.restartAgent();
-  await eventually("goner to be cleaned up", async () => !(await c.client.tryGet(R.pods, "default", "goner")));
+  await eventually(
+    "goner to be cleaned up",
+    async () => !(await c.client.tryGet(R.pods, "default", "goner")),
+  );
   await assert.rejects(() => get(`http://${before[1].status.podIP}:8080/`, 1000));
   await new Promise((r) => setTimeout(r, 1000));
   const keeper = await c.client.get(R.pods, "default", "keeper");
@@ -589,8 +652,18 @@ test("init containers run in order before the app, which restarts with back-off 
   }], {
     volumes: [{ name: "work", emptyDir: {} }],
     initContainers: [
-      { name: "one", image: c.busybox, command: ["sh", "-c", "echo one >> /work/order"], volumeMounts: [{ name: "work", mountPath: "/work" }] },
-      { name: "two", image: c.busybox, command: ["sh", "-c", "echo two >> /work/order"], volumeMounts: [{ name: "work", mountPath: "/work" }] },
+      {
+        name: "one",
+        image: c.busybox,
+        command: ["sh", "-c", "echo one >> /work/order"],
+        volumeMounts: [{ name: "work", mountPath: "/work" }],
+      },
+      {
+        name: "two",
+        image: c.busybox,
+        command: ["sh", "-c", "echo two >> /work/order"],
+        volumeMounts: [{ name: "work", mountPath: "/work" }],
+      },
     ],
   }));
   const looping = await eventually("CrashLoopBackOff", async () => {
@@ -598,10 +671,15 @@ test("init containers run in order before the app, which restarts with back-off 
     const s = p.status?.containerStatuses?.[0];
     return s?.state?.waiting?.reason === "CrashLoopBackOff" && s.restartCount >= 2 ? p : undefined;
   });
-  assert.deepEqual(looping.status.initContainerStatuses.map((s: { state: { terminated?: { reason: string } } }) => s.state.terminated?.reason), [
-    "Completed",
-    "Completed",
-  ]);
+  assert.deepEqual(
+    looping.status.initContainerStatuses.map((s: { state: { terminated?: { reason: string } } }) =>
+      s.state.terminated?.reason
+    ),
+    [
+      "Completed",
+      "Completed",
+    ],
+  );
   assert.equal((await c.kubectl(["logs", "inits", "--previous"])).stdout, "one\ntwo\n");
 });
 
@@ -623,9 +701,13 @@ test("a node without crun reports why and keeps running WebAssembly pods", async
   assert.equal((await waitPhase(c, "w", ["Succeeded", "Failed"])).status.phase, "Succeeded");
   // A container image cannot run here: the pod says so.
   await c.apply(pod("box", [{ name: "b", image: c.busybox }]));
-  const refusal = await eventually("the container image to be refused", async () =>
-    (await c.client.list(R.events, "default")).items.find((e) =>
-      e.involvedObject?.name === "box" && e.reason === "Failed" && /Failed to pull image/.test(e.message ?? "")
-    ));
+  const refusal = await eventually(
+    "the container image to be refused",
+    async () =>
+      (await c.client.list(R.events, "default")).items.find((e) =>
+        e.involvedObject?.name === "box" && e.reason === "Failed" &&
+        /Failed to pull image/.test(e.message ?? "")
+      ),
+  );
   assert.match(refusal.message, /is an OCI container image, not a WebAssembly component/);
 });

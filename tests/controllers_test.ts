@@ -13,27 +13,7 @@ import { type ControllerManagerOptions, startControllerManager } from "../contro
 import { startControlPlane } from "../control/mod.ts";
 import { startScheduler } from "../control/scheduler/mod.ts";
 import { NodeSimulator, type SimulatorOptions } from "../node/simulated/mod.ts";
-import { kubectlTest, startCluster } from "./harness.ts";
-
-/** Polls `check` until it returns a value (not undefined/false) or the time is up. */
-async function eventually<T>(
-  what: string,
-  check: () => Promise<T | undefined | false>,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await check();
-      if (v !== undefined && v !== false) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
-}
+import { eventually, kubectlTest, startCluster } from "./harness.ts";
 
 interface Env extends AsyncDisposable {
   client: Client;

@@ -242,6 +242,31 @@ export async function kubeconfigFetch(
   };
 }
 
+/**
+ * Polls `check` every `intervalMs` until it returns something other than `undefined`, `null` or
+ * `false`, and returns that. A check that throws is tried again. Fails after `timeoutMs`, saying
+ * what it waited for and the last error.
+ */
+export async function eventually<T>(
+  what: string,
+  check: () => T | undefined | null | false | Promise<T | undefined | null | false>,
+  timeoutMs = 60_000,
+  intervalMs = 100,
+): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < end) {
+    try {
+      const v = await check();
+      if (v !== undefined && v !== null && v !== false) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message ?? last}` : ""}`);
+}
+
 /** A temporary directory removed on dispose. */
 export async function tempDir(prefix = "skiff-test-"): Promise<{ path: string } & AsyncDisposable> {
   const path = await Deno.makeTempDir({ prefix });

@@ -11,21 +11,7 @@ import { LeaderElector } from "../control/api/leader.ts";
 import type { KubeObject } from "../control/api/types.ts";
 import { startControlPlane } from "../control/mod.ts";
 import { makeNode } from "../control/scheduler/testing.ts";
-import { ROOT, tempDir } from "./harness.ts";
-
-async function eventually<T>(
-  what: string,
-  check: () => Promise<T | undefined | false> | T | undefined | false,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    const v = await check();
-    if (v !== undefined && v !== false) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+import { eventually, ROOT, tempDir } from "./harness.ts";
 
 async function controlPlane() {
   const kv = await Deno.openKv(":memory:");

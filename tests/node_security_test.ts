@@ -23,6 +23,7 @@ import { fixturePrerequisites } from "./fixtures/build.ts";
 import { pushFixture } from "./fixtures/push.ts";
 import {
   type ClusterProcess,
+  eventually,
   KUBECTL,
   type Prerequisite,
   startClusterProcess,
@@ -45,26 +46,6 @@ const PREREQUISITES: Prerequisite[] = [
   ...fixturePrerequisites("http_sm"),
   ...fixturePrerequisites("hello_c"),
 ];
-
-/** Polls `check` until it returns a value (not undefined/false); fails after `timeoutMs`. */
-async function eventually<T>(
-  what: string,
-  check: () => Promise<T | undefined | false>,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await check();
-      if (v !== undefined && v !== false) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
-}
 
 /** A Pod manifest for a Wasm component. */
 function wasmPod(

@@ -30,7 +30,7 @@ import {
 import type { ShimState } from "../node/cri/wasm/shim_protocol.ts";
 import { fixturePrerequisites } from "./fixtures/build.ts";
 import { pushFixture } from "./fixtures/push.ts";
-import { KUBECTL, type KubectlResult, type Prerequisite, ROOT, testWith } from "./harness.ts";
+import { eventually, KUBECTL, type KubectlResult, type Prerequisite, ROOT, testWith } from "./harness.ts";
 import { DOCKER_REGISTRY, startRegistry, type TestRegistry } from "./registry.ts";
 
 /** Root with iproute2: the agent makes network namespaces and a bridge. */
@@ -200,26 +200,6 @@ async function kubectl(
   }
 }
 
-/** Polls `check` until it returns a value (not undefined/false); fails after `timeoutMs`. */
-export async function eventually<T>(
-  what: string,
-  check: () => Promise<T | undefined | false>,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await check();
-      if (v !== undefined && v !== false) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
-}
-
 /** A Pod manifest for a Wasm component. */
 export function wasmPod(
   name: string,
@@ -322,7 +302,10 @@ node(
     const stopWatch = new AbortController();
     const watching = (async () => {
       for await (
-        const ev of c.client.watch(R.pods, "default", { fieldSelector: "metadata.name=ghost", signal: stopWatch.signal })
+        const ev of c.client.watch(R.pods, "default", {
+          fieldSelector: "metadata.name=ghost",
+          signal: stopWatch.signal,
+        })
       ) {
         const waiting = ev.object.status?.containerStatuses?.[0]?.state?.waiting;
         if (waiting?.reason && !reasons.has(waiting.reason)) reasons.set(waiting.reason, waiting.message);

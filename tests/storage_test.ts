@@ -21,7 +21,7 @@ import { ensureRuntimeClass, type NodeAgent, nodeRuntime, startNodeAgent } from 
 import { fixturePrerequisites } from "./fixtures/build.ts";
 import { BUSYBOX_STATIC, busyboxImage, pushImage } from "./fixtures/oci/images.ts";
 import { pushFixture } from "./fixtures/push.ts";
-import { KUBECTL, type KubectlResult, startClusterProcess, testWith } from "./harness.ts";
+import { eventually, KUBECTL, type KubectlResult, startClusterProcess, testWith } from "./harness.ts";
 import { DOCKER_REGISTRY, startRegistry } from "./registry.ts";
 
 const PREREQUISITES = [
@@ -174,26 +174,6 @@ async function startStorageCluster(): Promise<StorageCluster> {
     },
   };
   return cluster;
-}
-
-/** Polls `check` until it returns a value; fails after `timeoutMs` saying what it waited for. */
-async function eventually<T>(
-  what: string,
-  check: () => Promise<T | undefined | false>,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await check();
-      if (v !== undefined && v !== false) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
 }
 
 function claim(name: string, spec: Record<string, unknown> = {}): KubeObject {

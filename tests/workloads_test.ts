@@ -17,26 +17,7 @@ import { startControllerManager } from "../control/controllers/manager.ts";
 import { startScheduler } from "../control/scheduler/mod.ts";
 import { ensureLocalPathStorage } from "../control/api/storage.ts";
 import { NodeSimulator } from "../node/simulated/mod.ts";
-import { kubectlTest, startCluster } from "./harness.ts";
-
-async function eventually<T>(
-  what: string,
-  check: () => Promise<T | undefined | false>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await check();
-      if (v !== undefined && v !== false) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
-}
+import { eventually, kubectlTest, startCluster } from "./harness.ts";
 
 interface Env extends AsyncDisposable {
   client: Client;
