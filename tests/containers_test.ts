@@ -27,7 +27,7 @@ import {
 import { fixturePrerequisites } from "./fixtures/build.ts";
 import { BUSYBOX_STATIC, busyboxImage, hostileImage, pushImage } from "./fixtures/oci/images.ts";
 import { pushFixture } from "./fixtures/push.ts";
-import { eventually, KUBECTL, type KubectlResult, testWith } from "./harness.ts";
+import { eventually, KUBECTL, type KubectlResult, runKubectl, testWith } from "./harness.ts";
 import { DOCKER_REGISTRY, startRegistry, type TestRegistry } from "./registry.ts";
 
 export const CONTAINER_PREREQUISITES = [OCI_ROOT, CRUN, KUBECTL, DOCKER_REGISTRY, BUSYBOX_STATIC];
@@ -111,7 +111,7 @@ export async function startContainerCluster(
     throw e;
   }
   const run = (args: string[], o: { stdin?: string; timeoutMs?: number } = {}) =>
-    kubectl(kubeconfig, dataDir, args, o.stdin, o.timeoutMs ?? 60_000);
+    runKubectl(kubeconfig, dataDir, args, { stdin: o.stdin, timeoutMs: o.timeoutMs ?? 60_000 });
   let closed: Promise<void> | undefined;
   const cluster: ContainerCluster = {
     url: cp.url,
@@ -150,34 +150,6 @@ export async function startContainerCluster(
     [Symbol.asyncDispose]: () => cluster.close(),
   };
   return cluster;
-}
-
-async function kubectl(
-  kubeconfig: string,
-  dataDir: string,
-  args: string[],
-  stdin: string | undefined,
-  timeoutMs: number,
-): Promise<KubectlResult> {
-  const child = new Deno.Command("/usr/bin/kubectl", {
-    args: ["--kubeconfig", kubeconfig, "--cache-dir", `${dataDir}/kube-cache`, ...args],
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (stdin !== undefined) {
-    const w = child.stdin.getWriter();
-    await w.write(new TextEncoder().encode(stdin));
-    await w.close();
-  }
-  const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-  try {
-    const out = await child.output();
-    const dec = new TextDecoder();
-    return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** A Pod of busybox containers. */

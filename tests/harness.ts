@@ -350,7 +350,8 @@ async function dataDirFor(opts: ClusterOptions, prefix: string) {
   return { dataDir: dir.path, dispose: () => dir[Symbol.asyncDispose]() };
 }
 
-async function runKubectl(
+/** Runs kubectl with `kubeconfig` and a discovery cache under `dataDir`; killed after the timeout. */
+export async function runKubectl(
   kubeconfig: string,
   dataDir: string,
   args: string[],

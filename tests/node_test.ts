@@ -30,7 +30,15 @@ import {
 import type { ShimState } from "../node/cri/wasm/shim_protocol.ts";
 import { fixturePrerequisites } from "./fixtures/build.ts";
 import { pushFixture } from "./fixtures/push.ts";
-import { eventually, KUBECTL, type KubectlResult, type Prerequisite, ROOT, testWith } from "./harness.ts";
+import {
+  eventually,
+  KUBECTL,
+  type KubectlResult,
+  type Prerequisite,
+  ROOT,
+  runKubectl,
+  testWith,
+} from "./harness.ts";
 import { DOCKER_REGISTRY, startRegistry, type TestRegistry } from "./registry.ts";
 
 /** Root with iproute2: the agent makes network namespaces and a bridge. */
@@ -134,7 +142,7 @@ export async function startNodeCluster(opts: NodeClusterOptions = {}): Promise<N
     client,
     registry,
     agent,
-    kubectl: (args, stdin, timeoutMs = 60_000) => kubectl(kubeconfig, dataDir, args, stdin, timeoutMs),
+    kubectl: (args, stdin, timeoutMs = 60_000) => runKubectl(kubeconfig, dataDir, args, { stdin, timeoutMs }),
     async restartAgent() {
       cluster.agent = await startNodeAgent(agentOptions());
       return cluster.agent;
@@ -170,34 +178,6 @@ async function cleanUpNode(nodeDir: string, bridge: string): Promise<void> {
     await new Deno.Command("ip", { args: ["netns", "del", ns], stderr: "null" }).output();
   }
   await new Deno.Command("ip", { args: ["link", "del", bridge], stderr: "null" }).output();
-}
-
-async function kubectl(
-  kubeconfig: string,
-  dataDir: string,
-  args: string[],
-  stdin: string | undefined,
-  timeoutMs: number,
-): Promise<KubectlResult> {
-  const child = new Deno.Command("/usr/bin/kubectl", {
-    args: ["--kubeconfig", kubeconfig, "--cache-dir", `${dataDir}/kube-cache`, ...args],
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (stdin !== undefined) {
-    const w = child.stdin.getWriter();
-    await w.write(new TextEncoder().encode(stdin));
-    await w.close();
-  }
-  const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-  try {
-    const out = await child.output();
-    const dec = new TextDecoder();
-    return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** A Pod manifest for a Wasm component. */
