@@ -3,64 +3,38 @@
  * knows them) and their CRI views. Pure.
  * @module
  */
-import type {
-  Container,
-  ContainerFilter,
-  ContainerMetadata,
-  ContainerState,
-  ContainerStatus,
-  ImageSpec,
-  LinuxPodSandboxConfig,
-  Mount,
-  PodSandbox,
-  PodSandboxFilter,
-  PodSandboxMetadata,
-  PodSandboxState,
-  PodSandboxStatus,
-} from "../api.ts";
+import type { ContainerStatus, LinuxPodSandboxConfig, PodSandbox, PodSandboxStatus } from "../api.ts";
+import {
+  containerMatches,
+  containerOf,
+  type ContainerRecordBase,
+  containerStatusOf as baseContainerStatus,
+  sandboxMatches,
+  sandboxOf as baseSandbox,
+  type SandboxRecordBase,
+  sandboxStatusOf as baseSandboxStatus,
+} from "../records.ts";
+
+export { containerMatches, containerOf, sandboxMatches };
 
 export const RUNTIME_NAME = "crun";
 export const HANDLER = "oci";
 
 /** A pod sandbox: a network namespace with the pod's address, and its IPC and UTS namespaces. */
-export interface SandboxRecord {
-  id: string;
-  metadata: PodSandboxMetadata;
-  labels: Record<string, string>;
-  annotations: Record<string, string>;
-  createdAt: number;
-  state: PodSandboxState;
-  ip?: string;
+export interface SandboxRecord extends SandboxRecordBase {
   /** The network namespace's name (`/run/netns/<netns>`). */
   netns: string;
   hostname: string;
   /** The sandbox's directory (hosts, resolv.conf, namespace files). */
   dir: string;
-  logDirectory: string;
   linux?: LinuxPodSandboxConfig;
   runtimeHandler: string;
 }
 
 /** A container and where it is in its life. */
-export interface ContainerRecord {
-  id: string;
-  podSandboxId: string;
-  metadata: ContainerMetadata;
-  image: ImageSpec;
-  imageRef: string;
+export interface ContainerRecord extends ContainerRecordBase {
   /** The image's ID (config digest), for image garbage collection. */
   imageId: string;
-  state: ContainerState;
-  createdAt: number;
-  startedAt: number;
-  finishedAt: number;
-  exitCode: number;
-  reason: string;
-  message: string;
-  labels: Record<string, string>;
-  annotations: Record<string, string>;
-  mounts: Mount[];
-  logPath: string;
   /** The signal that asks it to stop (the image's StopSignal, or SIGTERM). */
   stopSignal: string;
   stdin: boolean;
@@ -69,77 +43,16 @@ export interface ContainerRecord {
   cgroupsPath: string;
 }
 
-export function matches(labels: Record<string, string>, selector?: Record<string, string>): boolean {
-  return !selector || Object.entries(selector).every(([k, v]) => labels[k] === v);
-}
-
-export function sandboxMatches(s: SandboxRecord, f: PodSandboxFilter): boolean {
-  return (!f.id || s.id === f.id) && (!f.state || s.state === f.state) && matches(s.labels, f.labelSelector);
-}
-
-export function containerMatches(c: ContainerRecord, f: ContainerFilter): boolean {
-  return (!f.id || c.id === f.id) && (!f.podSandboxId || c.podSandboxId === f.podSandboxId) &&
-    (!f.state || c.state === f.state) && matches(c.labels, f.labelSelector);
-}
-
 export function sandboxStatusOf(s: SandboxRecord): PodSandboxStatus {
-  return {
-    id: s.id,
-    metadata: s.metadata,
-    state: s.state,
-    createdAt: s.createdAt,
-    network: s.ip ? { ip: s.ip, additionalIps: [] } : undefined,
-    labels: s.labels,
-    annotations: s.annotations,
-    runtimeHandler: s.runtimeHandler,
-  };
+  return baseSandboxStatus(s, s.runtimeHandler);
 }
 
 export function sandboxOf(s: SandboxRecord): PodSandbox {
-  return {
-    id: s.id,
-    metadata: s.metadata,
-    state: s.state,
-    createdAt: s.createdAt,
-    labels: s.labels,
-    annotations: s.annotations,
-    runtimeHandler: s.runtimeHandler,
-  };
+  return baseSandbox(s, s.runtimeHandler);
 }
 
 export function containerStatusOf(c: ContainerRecord): ContainerStatus {
-  return {
-    id: c.id,
-    metadata: c.metadata,
-    state: c.state,
-    createdAt: c.createdAt,
-    startedAt: c.startedAt,
-    finishedAt: c.finishedAt,
-    exitCode: c.exitCode,
-    image: c.image,
-    imageRef: c.imageRef,
-    reason: c.reason,
-    message: c.message,
-    labels: c.labels,
-    annotations: c.annotations,
-    mounts: c.mounts,
-    logPath: c.logPath,
-    runtimeName: RUNTIME_NAME,
-  };
-}
-
-export function containerOf(c: ContainerRecord): Container {
-  return {
-    id: c.id,
-    podSandboxId: c.podSandboxId,
-    metadata: c.metadata,
-    image: c.image,
-    imageRef: c.imageRef,
-    state: c.state,
-    createdAt: c.createdAt,
-    labels: c.labels,
-    annotations: c.annotations,
-  };
+  return baseContainerStatus(c, RUNTIME_NAME);
 }
 
 /** The terminated reason of an exit: `OOMKilled` when the kernel killed for memory, else as upstream. */
