@@ -130,6 +130,19 @@ export const nodeCommand: Command = {
       default: "skiff0",
       description: "Name of the pod bridge.",
     },
+    {
+      name: "cni-conf-dir",
+      type: "string",
+      value: "DIR",
+      description: "Use standard CNI plugins, configured by the first .conflist/.conf in DIR, instead of the built-in bridge.",
+    },
+    {
+      name: "cni-bin-dir",
+      type: "string",
+      value: "DIRS",
+      default: "/usr/lib/cni",
+      description: "Where the CNI plugin binaries are (CNI_PATH; several separated by ':').",
+    },
     { name: "keep-pods", type: "boolean", description: "On exit, leave pods running for the next agent." },
     {
       name: "tls-cert-file",
@@ -248,6 +261,14 @@ export const nodeCommand: Command = {
       podCIDR,
       maxPods: Number(flags["max-pods"]),
       bridge: String(flags["bridge"]),
+      ...(flags["cni-conf-dir"]
+        ? {
+          cni: {
+            confDir: resolve(cwd, String(flags["cni-conf-dir"])),
+            binDirs: String(flags["cni-bin-dir"]).split(":").filter(Boolean).map((d) => resolve(cwd, d)),
+          },
+        }
+        : {}),
       runtime: nodeRuntime(),
       signal: stop.signal,
       network: {

@@ -12,7 +12,10 @@ import { RegistryClient } from "../node/registry/mod.ts";
 import { PluginHost, type PullFn } from "../plugins/host/server.ts";
 import type { Command } from "./args.ts";
 import { CONNECTION_FLAGS } from "./component_flags.ts";
-import { clientConfig, clientFor, shutdownSignal } from "./controller_manager.ts";
+import { clientConfig, shutdownSignal } from "./controller_manager.ts";
+import { Client } from "../control/api/client.ts";
+import { ingressKubeconfigCredentials as rotatingKubeconfigCredentials } from "./ingress_credential.ts";
+import { kubeconfigCredentials } from "./node.ts";
 import type { Supervisor } from "./supervisor.ts";
 
 /** Pulls a plugin image: the manifest digest and the component layer's bytes. */
@@ -84,7 +87,17 @@ export const pluginHostCommand: Command = {
       : undefined;
     const tokenFile = flags["token-file"] as string | undefined;
     const token = tokenFile ? (await Deno.readTextFile(abs(tokenFile))).trim() : undefined;
-    using client = clientFor(cfg, "skiff-plugin-host");
+    // A kubeconfig's token is read again when the file changes (`./skiff up` renews it).
+    const kubeconfig = flags.kubeconfig as string | undefined;
+    const token$ = kubeconfig && cfg.token
+      ? rotatingKubeconfigCredentials(abs(kubeconfig), kubeconfigCredentials).token
+      : cfg.token;
+    using client = new Client({
+      server: cfg.server,
+      token: token$,
+      caCerts: cfg.caCert ? [cfg.caCert] : undefined,
+      userAgent: "skiff-plugin-host",
+    });
     await using host = new PluginHost({ dataDir, pull: registryPull(`${dataDir}/blobs`), client, token });
     const { signal, dispose } = shutdownSignal();
     try {
@@ -109,8 +122,13 @@ export const pluginHostCommand: Command = {
 export interface PluginHostChild {
   supervisor: Supervisor;
   dataDir: string;
-  /** The admin kubeconfig (the plugin host writes Plugin status). */
+  /**
+   * The plugin host's kubeconfig: it watches Plugins and writes their status (`./skiff up` gives
+   * it the ServiceAccount `skiff-system/plugin-host`, cli/plugin_host_credential.ts).
+   */
   kubeconfig: string;
+  /** The port to listen on (0, the default: a free one, kept across restarts). */
+  port?: number;
   tls?: { certFile: string; keyFile: string };
   tokenFile?: string;
   log(line: string): void;
@@ -119,14 +137,15 @@ export interface PluginHostChild {
 
 /**
  * Starts `./skiff plugin-host` as a supervised child and keeps it running: when it exits (a
- * crash, an OOM), it is started again on the same port. Resolves to its URL once it listens.
+ * crash, an OOM), it is started again on the same port. Resolves to its URL once it listens;
+ * rejects only when `signal` aborts first.
  */
 export async function supervisePluginHost(ctx: PluginHostChild): Promise<string> {
   const root = decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
   const urlFile = `${ctx.dataDir}/plugin-host/url`;
   await Deno.mkdir(`${ctx.dataDir}/plugin-host`, { recursive: true });
   await Deno.remove(urlFile).catch(() => {});
-  let port = 0;
+  let port = ctx.port ?? 0;
   let first: PromiseWithResolvers<string> | null = Promise.withResolvers<string>();
   const start = () => {
     const child = ctx.supervisor.spawn({
@@ -150,7 +169,9 @@ export async function supervisePluginHost(ctx: PluginHostChild): Promise<string>
     });
   };
   start();
-  for (let i = 0; i < 300 && first; i++) {
+  // Slow machines may take longer than 30 s to start it: say so, and keep waiting until `signal`.
+  for (let i = 0; first && !ctx.signal.aborted; i++) {
+    if (i === 300) ctx.log(`skiff: the plugin host has not started after 30 s; see ${ctx.dataDir}/logs/plugin-host.log`);
     const text = await Deno.readTextFile(urlFile).catch(() => "");
     if (text.trim()) {
       port = Number(new URL(text.trim()).port);
@@ -161,7 +182,7 @@ export async function supervisePluginHost(ctx: PluginHostChild): Promise<string>
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`the plugin host did not start; see ${ctx.dataDir}/logs/plugin-host.log`);
+  throw new Error(`stopped before the plugin host started; see ${ctx.dataDir}/logs/plugin-host.log`);
 }
 
 if (import.meta.main) {

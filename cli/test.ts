@@ -83,6 +83,7 @@ export const testCommand: Command = {
     "busybox-static",
     "crun",
     "conmon",
+    "containernetworking-plugins",
   ],
   run({ root, cwd, args }) {
     const inv = testInvocation({ root, cwd, args, exists });

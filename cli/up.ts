@@ -5,13 +5,16 @@
  * the admin token), `pki/` (CA, serving certificates, token-signing key, admin token: see
  * cli/pki.ts), `node.kubeconfig` (the node agent's credential, `system:node:<name>`),
  * `ingress.kubeconfig` (the Ingress controller's ServiceAccount token, cli/ingress_credential.ts),
+ * `plugin-host.kubeconfig` (the plugin host's ServiceAccount token, cli/plugin_host_credential.ts;
+ * its serving certificate and callers' token in `pki/plugin-host/`, its cache in `plugin-host/`),
  * `skiff.lock` (PID of the running `up`), `logs/` (child logs and `audit.log`), `run/` (records
  * of running children).
  *
  * The API server speaks HTTPS only, and every request must carry a credential (docs/security.md).
  * As the cluster's admin, `up` creates the RuntimeClass `wasm` (nodes may not); the controller
  * manager's node IPAM controller gives each node a pod CIDR from 198.18.0.0/16
- * (`--node-cidr-mask-size`, default /22).
+ * (`--node-cidr-mask-size`, default /22). The plugin host (Wasm admission and scheduler plugins) is
+ * started on the first such Plugin (cli/up_plugin_host.ts).
  *
  * stdout carries exactly two lines once the cluster is ready, `server: <url>` and
  * `kubeconfig: <path>`; everything else goes to stderr or `logs/`.
@@ -20,6 +23,9 @@
 import { ensureNetworkRbac } from "../node/proxy/rbac.ts";
 import { ensureIngressClass } from "../node/ingress/mod.ts";
 import { ingressCredentials } from "./ingress_credential.ts";
+import { type PluginHostPlan, planPluginHost, startPluginHostOnDemand } from "./up_plugin_host.ts";
+import { wasmAdmission } from "../control/apiserver/admission/wasm_plugins.ts";
+import type { ApiServer } from "../control/apiserver/server.ts";
 import { resolve } from "node:path";
 import { Client } from "../control/api/client.ts";
 import type { ControlPlaneOptions } from "../control/mod.ts";
@@ -43,6 +49,8 @@ import { reapStaleChildren, Supervisor } from "./supervisor.ts";
 /** The control plane as `up` uses it (the contract of `startControlPlane` in `control/mod.ts`). */
 export interface ControlPlane {
   url: string;
+  /** The API server, when in this process: `up` adds the WasmPlugins admission step to it. */
+  server?: ApiServer;
   close(): Promise<void>;
 }
 
@@ -120,12 +128,24 @@ export async function runUp(opts: UpOptions, deps: UpDeps, signal: AbortSignal):
   await using supervisor = new Supervisor({ runDir, graceMs: deps.graceMs });
   const removeGuards = supervisor.installCrashGuards();
   try {
-    const cp = await startControlPlane(deps.startControlPlane, opts, pki, audit.write);
+    // How the API server and the scheduler reach the plugin host (cli/up_plugin_host.ts).
+    using plugins = await planPluginHost(pki);
+    const cp = await startControlPlane(deps.startControlPlane, opts, pki, audit.write, plugins);
+    let admission: ReturnType<typeof wasmAdmission> | undefined;
     let ingressCredential: Disposable & { path: string } | undefined;
+    let pluginHost: AsyncDisposable | undefined;
     try {
+      if (cp.server) {
+        admission = wasmAdmission(cp.server, { url: plugins.url, token: plugins.token, fetch: plugins.fetch });
+        cp.server.admission.push(admission);
+      }
       const kubeconfig = `${dataDir}/kubeconfig`;
       await writeKubeconfig(kubeconfig, cp.url, { caCert: pki.caCert, token: pki.adminToken });
       await createRuntimeClasses(cp.url, pki);
+      // Started when the first admission or scheduler Plugin exists, without delaying readiness.
+      if (cp.server) {
+        pluginHost = startPluginHostOnDemand(plugins, { server: cp.url, pki, dataDir, supervisor, log: deps.err, signal });
+      }
       if (opts.node) {
         const nodeKubeconfig = await nodeCredentials(cp.url, pki, dataDir);
         await grantNetworkRole(cp.url, pki);
@@ -149,8 +169,10 @@ export async function runUp(opts: UpOptions, deps: UpDeps, signal: AbortSignal):
       deps.err("skiff: stopping");
     } finally {
       ingressCredential?.[Symbol.dispose]();
+      await pluginHost?.[Symbol.asyncDispose]();
       await supervisor.stop(); // children first: they talk to the control plane
       await cp.close();
+      admission?.close();
     }
   } finally {
     removeGuards();
@@ -179,6 +201,7 @@ async function startControlPlane(
   opts: UpOptions,
   pki: ClusterPki,
   audit: (line: string) => void,
+  plugins: PluginHostPlan,
 ): Promise<ControlPlane> {
   const hostname = opts.hostname ?? "127.0.0.1";
   try {
@@ -194,6 +217,7 @@ async function startControlPlane(
           // Pod CIDRs avoid the subnets already on this machine (another cluster's bridge).
           nodeIpam: { nodeCIDRMaskSize: opts.nodeCidrMaskSize ?? 22, reservedCIDRs: await machineSubnets() },
         } as ControllerManagerOptions,
+        scheduler: { wasmPlugins: { url: plugins.url, token: plugins.token, fetch: plugins.fetch } },
       },
       ...await clusterSecurity(opts.dataDir, pki),
       audit: { sink: audit },

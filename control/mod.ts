@@ -23,7 +23,7 @@ import { KUBE_CONTROLLER_MANAGER, KUBE_SCHEDULER } from "./apiserver/auth/users.
 import { ApiServer, type ApiServerOptions } from "./apiserver/server.ts";
 import { startControllerManager } from "./controllers/manager.ts";
 import type { ControllerManagerOptions } from "./controllers/manager.ts";
-import { startScheduler } from "./scheduler/mod.ts";
+import { startScheduler, type WasmSchedulerPlugins } from "./scheduler/mod.ts";
 
 export interface ControlPlaneOptions extends Omit<ApiServerOptions, "kv"> {
   /** Path of the KV file; omit on Deno Deploy (the attached database). */
@@ -38,7 +38,14 @@ export interface ControlPlaneOptions extends Omit<ApiServerOptions, "kv"> {
    * Also run the scheduler and the controller manager in this process (each behind its leader
    * election, talking to this API server through an in-process transport). Default false.
    */
-  components?: boolean | { controllers?: ControllerManagerOptions };
+  components?: boolean | ComponentOptions;
+}
+
+/** Options of the in-process components. */
+export interface ComponentOptions {
+  controllers?: ControllerManagerOptions;
+  /** The scheduler calls the Wasm scheduler Plugins on this plugin host (`./skiff up`). */
+  scheduler?: { wasmPlugins?: WasmSchedulerPlugins };
 }
 
 export interface ControlPlane {
@@ -52,13 +59,18 @@ export function startComponents(
   server: ApiServer,
   url: string,
   signal: AbortSignal,
-  opts: { controllers?: ControllerManagerOptions } = {},
+  opts: ComponentOptions = {},
 ): Promise<void> {
   // In-process transports carrying each component's identity (upstream's loopback client).
   const client = (user: typeof KUBE_SCHEDULER, userAgent: string) =>
     new Client({ server: url, fetch: server.fetchAs(user, { remoteAddr: "127.0.0.1" }), userAgent });
   const identity = `skiff-${crypto.randomUUID().slice(0, 8)}`;
-  const scheduler = startScheduler({ client: client(KUBE_SCHEDULER, "skiff-scheduler"), signal, identity });
+  const scheduler = startScheduler({
+    client: client(KUBE_SCHEDULER, "skiff-scheduler"),
+    signal,
+    identity,
+    wasmPlugins: opts.scheduler?.wasmPlugins,
+  });
   const controllers = startControllerManager({
     client: client(KUBE_CONTROLLER_MANAGER, "skiff-controller-manager"),
     signal,

@@ -26,6 +26,7 @@ import { isApiError } from "../control/api/status.ts";
 import type { KubeObject } from "../control/api/types.ts";
 import type { NetworkPlugin } from "./cni/api.ts";
 import { BridgeNetwork } from "./cni/bridge.ts";
+import { CniExecNetwork } from "./cni/exec/network.ts";
 import { localSubnets } from "./cni/ip.ts";
 import type { ImageService, RuntimeService } from "./cri/api.ts";
 import type { BackoffOptions } from "./kubelet/backoff.ts";
@@ -99,6 +100,11 @@ export interface NodeAgentOptions {
   signal?: AbortSignal;
   /** The bridge's name (default `skiff0`). */
   bridge?: string;
+  /**
+   * Standard CNI plugins instead of the built-in bridge: the directory of the network
+   * configuration list (`--cni-conf-dir`) and of the binaries (`--cni-bin-dir`, default /usr/lib/cni).
+   */
+  cni?: { confDir: string; binDirs?: string[] };
   /** Crash-loop and image-pull back-off (default 10 s doubling to 5 min). */
   backoff?: BackoffOptions;
   leaseIntervalMs?: number;
@@ -121,7 +127,7 @@ export class NodeAgent implements AsyncDisposable {
   readonly credential: NodeCredential | undefined;
   node!: KubeObject;
   podCIDR!: string;
-  network!: BridgeNetwork;
+  network!: BridgeNetwork | CniExecNetwork;
   kubelet!: Kubelet;
   /** Handlers of this node no RuntimeClass names (pods asking for them cannot run). */
   missingRuntimeClasses: string[] = [];
@@ -269,9 +275,18 @@ export class NodeAgent implements AsyncDisposable {
         ),
     });
     this.node = this.#nodes.get(undefined, this.name) ?? this.node;
-    const clash = localOverlap(this.podCIDR, await localSubnets(bridge));
-    if (clash) throw new Error(`node ${this.name}: ${clash}`);
-    this.network = new BridgeNetwork({ bridge, podCIDR: this.podCIDR, ipamDir: `${dataDir}/network/ipam` });
+    if (this.opts.cni) {
+      // Standard CNI plugins: the conflist's IPAM, not the node's pod CIDR, gives pod addresses.
+      this.network = new CniExecNetwork({
+        confDir: this.opts.cni.confDir,
+        binDirs: this.opts.cni.binDirs ?? ["/usr/lib/cni"],
+        cacheDir: `${dataDir}/network/cni`,
+      });
+    } else {
+      const clash = localOverlap(this.podCIDR, await localSubnets(bridge));
+      if (clash) throw new Error(`node ${this.name}: ${clash}`);
+      this.network = new BridgeNetwork({ bridge, podCIDR: this.podCIDR, ipamDir: `${dataDir}/network/ipam` });
+    }
     await this.network.setUp();
     this.#runtime = await this.opts.runtime({
       dataDir,
@@ -288,7 +303,7 @@ export class NodeAgent implements AsyncDisposable {
         client: this.client,
         nodeName: this.name,
         nodeAddress: address,
-        bridge,
+        bridge: this.network.bridge ?? bridge,
         gateway: this.network.gateway,
         wasmNetns: this.#runtime.sharedNetns?.bind(this.#runtime),
       }, this.opts.network ?? {});

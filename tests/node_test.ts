@@ -164,6 +164,13 @@ export async function startNodeCluster(opts: NodeClusterOptions = {}): Promise<N
   return cluster;
 }
 
+/** The built-in network's IPAM (these clusters never configure CNI binaries). */
+function builtinIpam(agent: NodeAgent) {
+  const network = agent.network;
+  if (!("ipam" in network)) throw new Error("the node runs CNI binaries, not the built-in network");
+  return network.ipam;
+}
+
 /** After a failed test: kills what a node agent in `nodeDir` left running and removes its network. */
 async function cleanUpNode(nodeDir: string, bridge: string): Promise<void> {
   for (const e of Deno.readDirSync("/proc")) {
@@ -419,7 +426,7 @@ node(
     );
     assert.equal(del.code, 0, del.stderr);
     await assert.rejects(() => get(`http://${victim.status.podIP}:8080/`, 1000));
-    const allocated = await c.agent.network.ipam.allocations();
+    const allocated = await builtinIpam(c.agent).allocations();
     assert.ok(![...allocated.keys()].includes(victim.status.podIP), "the IP is released");
     await eventually("a replacement pod", async () => {
       const now = (await c.client.list(R.pods, "default", { labelSelector: "app=web" })).items;
@@ -437,7 +444,7 @@ node(
     );
     await eventually(
       "every address to be released",
-      async () => (await c.agent.network.ipam.allocations()).size === 0,
+      async () => (await builtinIpam(c.agent).allocations()).size === 0,
     );
     await eventually("the namespace's sandbox netns to be gone", () =>
       Promise.resolve(
@@ -824,7 +831,7 @@ node("a restarted agent re-adopts its running pods instead of starting them agai
   assert.equal((await get(`http://${ips[0]}:8080/`)).status, 200);
   const logs = await c.kubectl(["logs", "a"]);
   assert.equal(logs.code, 0, logs.stderr);
-  const allocations = await c.agent.network.ipam.allocations();
+  const allocations = await builtinIpam(c.agent).allocations();
   assert.deepEqual([...allocations.keys()], [ips[0]], "b's address was released, a's kept");
 });
 
@@ -902,7 +909,7 @@ node(
       );
       assert.equal(after.status.containerStatuses[0].restartCount, 0);
       assert.equal((await get(url)).status, 200);
-      const logs = await kubectl(`${dataDir}/kubeconfig`, dataDir, ["logs", "survivor"], undefined, 30_000);
+      const logs = await runKubectl(`${dataDir}/kubeconfig`, dataDir, ["logs", "survivor"], { timeoutMs: 30_000 });
       assert.equal(logs.code, 0, logs.stderr);
 
       agent.kill("SIGTERM");

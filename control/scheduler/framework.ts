@@ -1,7 +1,10 @@
 /**
  * The plugin runner (upstream `frameworkImpl`): runs the profile's PreFilter, Filter (also with
  * the nominated pods of higher priority counted), PreScore and Score plugins in order, and
- * records which plugin said what. Pure and synchronous.
+ * records which plugin said what. Pure and synchronous, except for the batch plugins (out of
+ * process, e.g. the Wasm plugins): their Filter runs after every in-process Filter, once per
+ * cycle over the nodes those kept, and their Score once over the feasible nodes (see
+ * {@linkcode BatchPlugin}).
  * @module
  */
 import { NodeInfo } from "./node_info.ts";
@@ -18,6 +21,7 @@ import {
   isScore,
   MAX_NODE_SCORE,
   type NodeInfoView,
+  type Plugin,
   type PodView,
   type PreFilterPlugin,
   type PrepareCyclePlugin,
@@ -31,6 +35,24 @@ import {
 /** Pods nominated to nodes by earlier preemptions (see nominator.ts). */
 export interface NominatedPods {
   nominatedPodsForNode(node: string): readonly PodView[];
+}
+
+/**
+ * A Filter + Score plugin that runs out of process, so one call must cover many nodes. The
+ * framework runs it as upstream runs Filter plugins in order: only on the nodes every in-process
+ * Filter kept (a node an earlier filter rejected never reaches it), and its Score only on the
+ * feasible nodes — one `filterBatch` and one `scoreBatch` per cycle.
+ */
+export interface BatchPlugin extends Plugin {
+  readonly batch: true;
+  /** One answer per node (null: passes), in order. Never throws: a failure is a Status. */
+  filterBatch(pod: PodView, nodes: readonly NodeInfoView[]): Promise<(Status | null)[]>;
+  /** One score per node in [0, MAX_NODE_SCORE], or an Error status. Never throws. */
+  scoreBatch(pod: PodView, nodes: readonly NodeInfoView[]): Promise<number[] | Status>;
+}
+
+export function isBatch(p: Plugin): p is BatchPlugin {
+  return (p as BatchPlugin).batch === true;
 }
 
 /** The outcome of PreFilter. */
@@ -54,11 +76,23 @@ export class Framework {
   readonly filters: FilterPlugin[] = [];
   readonly preScores: PreScorePlugin[] = [];
   readonly scores: { plugin: ScorePlugin; weight: number }[] = [];
+  readonly batches: { plugin: BatchPlugin; weight: number }[] = [];
+  /** The batch plugins' Filter answers of the current cycle (preemption's dry runs reuse them). */
+  #verdicts: { uid: string; byNode: Map<string, Status | null> } | null = null;
   /** Which plugins care about each cluster event. */
   readonly #interested = new Map<ClusterEvent, Set<string>>();
 
   constructor(plugins: ProfilePlugin[] = defaultPlugins()) {
     for (const { plugin, weight } of plugins) {
+      if (isBatch(plugin)) {
+        this.batches.push({ plugin, weight });
+        for (const e of plugin.events) {
+          let s = this.#interested.get(e);
+          if (!s) this.#interested.set(e, s = new Set());
+          s.add(plugin.name);
+        }
+        continue;
+      }
       if (isPrepareCycle(plugin)) this.prepares.push(plugin);
       if (isPreFilter(plugin)) this.preFilters.push(plugin);
       if (isFilter(plugin)) this.filters.push(plugin);
@@ -121,12 +155,79 @@ export class Framework {
     return { status: null, nodeNames: names, rejectedBy: new Set(withNodes) };
   }
 
-  /** Upstream `RunFilterPlugins`: the first plugin that does not pass decides. */
+  /**
+   * Upstream `RunFilterPlugins`: the first plugin that does not pass decides. The batch plugins
+   * answer from this cycle's batch (nothing for a node not yet batched).
+   */
   runFilters(state: CycleState, pod: PodView, node: NodeInfoView): Status | null {
     const filters = state.activeFilters ??= this.filters.filter((p) => !state.skipFilter.has(p.name));
     for (let i = 0; i < filters.length; i++) {
       const s = filters[i].filter(state, pod, node);
       if (s !== null) return s.plugin ? s : { ...s, plugin: filters[i].name };
+    }
+    const v = this.#verdicts;
+    return v && v.uid === pod.uid ? v.byNode.get(node.node.name) ?? null : null;
+  }
+
+  /** Starts a cycle for `pod`: forgets the batch answers of the previous one. */
+  beginCycle(pod: PodView): void {
+    this.#verdicts = this.batches.length ? { uid: pod.uid, byNode: new Map() } : null;
+  }
+
+  /** Whether this cycle's batch Filter already answered for `node`. */
+  batchFiltered(pod: PodView, node: string): boolean {
+    const v = this.#verdicts;
+    return !!v && v.uid === pod.uid && v.byNode.has(node);
+  }
+
+  /**
+   * The batch plugins' Filter over `nodes` (which every in-process Filter passed), one call per
+   * plugin, each on the nodes the previous ones kept. Answers one status per node (null: feasible).
+   */
+  async runBatchFilter(
+    state: CycleState,
+    pod: PodView,
+    nodes: readonly NodeInfoView[],
+  ): Promise<(Status | null)[]> {
+    const out = new Array<Status | null>(nodes.length).fill(null);
+    let idx = nodes.map((_, i) => i);
+    for (const { plugin } of this.batches) {
+      if (state.skipFilter.has(plugin.name) || !idx.length) continue;
+      const got = await plugin.filterBatch(pod, idx.map((i) => nodes[i]));
+      const keep: number[] = [];
+      idx.forEach((i, j) => {
+        const s = got[j] ?? null;
+        if (s === null) keep.push(i);
+        else out[i] = s.plugin ? s : { ...s, plugin: plugin.name };
+      });
+      idx = keep;
+    }
+    if (this.#verdicts?.uid !== pod.uid) this.beginCycle(pod);
+    nodes.forEach((n, i) => this.#verdicts?.byNode.set(n.node.name, out[i]));
+    return out;
+  }
+
+  /** The batch plugins' Score over the feasible nodes, weighted; added to `totals` in place. */
+  async runBatchScore(
+    state: CycleState,
+    pod: PodView,
+    nodes: readonly NodeInfoView[],
+    totals: number[],
+  ): Promise<Status | null> {
+    for (const { plugin, weight } of this.batches) {
+      if (weight <= 0 || state.skipScore.has(plugin.name)) continue;
+      const got = await plugin.scoreBatch(pod, nodes);
+      if (!Array.isArray(got)) return got.plugin ? got : { ...got, plugin: plugin.name };
+      for (let i = 0; i < nodes.length; i++) {
+        const s = got[i];
+        if (!(s >= 0 && s <= MAX_NODE_SCORE)) {
+          return status(
+            "Error",
+            `plugin "${plugin.name}" returns an invalid score ${s}, it should in the range of [0, ${MAX_NODE_SCORE}] after normalizing`,
+          );
+        }
+        totals[i] += s * weight;
+      }
     }
     return null;
   }

@@ -13,7 +13,9 @@
  * ```
  * @module
  */
+import { InformerFactory } from "../api/informer.ts";
 import { Scheduler, type SchedulerOptions } from "./scheduler.ts";
+import { WasmPlugins, type WasmPluginsOptions } from "./plugins/wasm_plugins.ts";
 
 export { Scheduler, type SchedulerOptions, type SchedulerStats } from "./scheduler.ts";
 export { Framework } from "./framework.ts";
@@ -29,9 +31,32 @@ export interface RunningScheduler {
   done: Promise<void>;
 }
 
-/** Starts a scheduler that runs until `signal` aborts. */
-export function startScheduler(opts: SchedulerOptions & { signal: AbortSignal }): RunningScheduler {
-  const scheduler = new Scheduler(opts);
-  const done = scheduler.run(opts.signal);
+/** How the scheduler reaches the plugin host for the Wasm scheduler Plugins (`informers` aside). */
+export type WasmSchedulerPlugins = Omit<WasmPluginsOptions, "informers">;
+
+/**
+ * Starts a scheduler that runs until `signal` aborts. With `wasmPlugins`, the default profile
+ * also gets the `WasmPlugins` plugin (weight 1), reading Plugins from an informer factory shared
+ * with the scheduler; the factory is stopped when the scheduler stopped.
+ */
+export function startScheduler(
+  opts: SchedulerOptions & { signal: AbortSignal; wasmPlugins?: WasmSchedulerPlugins },
+): RunningScheduler {
+  if (!opts.wasmPlugins || opts.plugins) {
+    const scheduler = new Scheduler(opts);
+    return { scheduler, done: scheduler.run(opts.signal) };
+  }
+  const informers = opts.informers ?? new InformerFactory(opts.client);
+  const wasm = new WasmPlugins({ ...opts.wasmPlugins, informers });
+  const scheduler = new Scheduler({
+    ...opts,
+    informers,
+    extraPlugins: [...(opts.extraPlugins ?? []), { plugin: wasm, weight: 1 }],
+  });
+  const done = scheduler.run(opts.signal).finally(async () => {
+    // A factory given by the caller is the caller's to stop.
+    if (!opts.informers) await informers.stop();
+    wasm.close();
+  });
   return { scheduler, done };
 }

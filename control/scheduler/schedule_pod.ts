@@ -59,7 +59,33 @@ export interface ScheduleOptions {
   random?: () => number;
 }
 
-/** Runs one scheduling cycle's algorithm. Keeps the rotating start index between calls. */
+/** A cycle in progress (between its phases). */
+interface Pass {
+  pod: PodView;
+  snapshot: Snapshot;
+  opts: ScheduleOptions;
+  state: CycleState;
+  diagnosis: Diagnosis;
+  numAllNodes: number;
+  /** The nodes worth filtering (PreFilter may narrow them), in rotation order from `start`. */
+  nodes: readonly NodeInfoView[];
+  start: number;
+  /** How many of `nodes` the in-process filters have seen. */
+  processed: number;
+  want: number;
+  feasible: NodeInfoView[];
+  /** PreFilter's node names, when it narrowed them. */
+  nominatedAllowed?: Set<string>;
+}
+
+/**
+ * Runs one scheduling cycle's algorithm. Keeps the rotating start index between calls.
+ * `schedule` is synchronous and runs the in-process plugins only; `scheduleWithBatches` also runs
+ * the framework's batch (out-of-process) plugins, as upstream runs Filter plugins in order: their
+ * Filter sees only the nodes every in-process Filter kept, in batches of the feasible nodes still
+ * wanted (one batch unless it rejects some and more nodes remain), and their Score only the
+ * feasible nodes.
+ */
 export class PodScheduler {
   readonly framework: Framework;
   /** Where the next Filter pass starts (upstream `nextStartNodeIndex`). */
@@ -70,6 +96,70 @@ export class PodScheduler {
   }
 
   schedule(pod: PodView, snapshot: Snapshot, opts: ScheduleOptions = {}): ScheduleOutcome {
+    const c = this.#begin(pod, snapshot, opts);
+    if ("kind" in c) return c;
+    if (c.opts.nominatedNode) {
+      const n = this.#nominated(c);
+      if (n && "kind" in n) return n;
+      if (n) return this.#scheduledOne(c, n.node.name, 1);
+    }
+    const err = this.#filterInProcess(c, c.want, c.feasible);
+    if (err) return err;
+    this.#advance(c);
+    return this.#finishSync(c);
+  }
+
+  /** `schedule` with the framework's batch plugins (Wasm plugins). */
+  async scheduleWithBatches(
+    pod: PodView,
+    snapshot: Snapshot,
+    opts: ScheduleOptions = {},
+  ): Promise<ScheduleOutcome> {
+    const fw = this.framework;
+    fw.beginCycle(pod);
+    const c = this.#begin(pod, snapshot, opts);
+    if ("kind" in c) return c;
+    if (c.opts.nominatedNode) {
+      const n = this.#nominated(c);
+      if (n && "kind" in n) return n;
+      if (n) {
+        const [s] = await fw.runBatchFilter(c.state, pod, [n]);
+        if (s === null) return this.#scheduledOne(c, n.node.name, 1);
+        const err = this.#record(c, n, s);
+        if (err) return err;
+      }
+    }
+    while (c.feasible.length < c.want && c.processed < c.nodes.length) {
+      const candidates: NodeInfoView[] = [];
+      const err = this.#filterInProcess(c, c.want - c.feasible.length, candidates);
+      if (err) return err;
+      // Nodes this cycle already batched (the nominated node) answer from runFilters.
+      const ask = candidates.filter((n) => !fw.batchFiltered(pod, n.node.name));
+      const got = ask.length ? await fw.runBatchFilter(c.state, pod, ask) : [];
+      const verdict = new Map(ask.map((n, i) => [n, got[i]]));
+      for (const n of candidates) {
+        const s = verdict.get(n) ?? null;
+        if (s === null) c.feasible.push(n);
+        else {
+          const e = this.#record(c, n, s);
+          if (e) return e;
+        }
+      }
+    }
+    this.#advance(c);
+    if (c.feasible.length === 0) {
+      return { kind: "unschedulable", numAllNodes: c.numAllNodes, diagnosis: c.diagnosis, state: c.state };
+    }
+    if (c.feasible.length === 1) return this.#scheduledOne(c, c.feasible[0].node.name, this.#evaluated(c));
+    const totals = this.#score(c);
+    if (!Array.isArray(totals)) return totals;
+    const s = await fw.runBatchScore(c.state, pod, c.feasible, totals);
+    if (s) return { kind: "error", status: s, diagnosis: c.diagnosis, state: c.state };
+    return this.#select(c, totals);
+  }
+
+  /** PreFilter and the node list; an outcome when the cycle ends there. */
+  #begin(pod: PodView, snapshot: Snapshot, opts: ScheduleOptions): Pass | ScheduleOutcome {
     const state = new CycleState();
     const diagnosis = newDiagnosis();
     const all = snapshot.nodes();
@@ -82,8 +172,7 @@ export class PodScheduler {
       };
     }
     if (pod.invalid) return { kind: "error", status: status("Error", pod.invalid), diagnosis, state };
-    const fw = this.framework;
-    const pre = fw.runPreFilter(state, pod, snapshot);
+    const pre = this.framework.runPreFilter(state, pod, snapshot);
     diagnosis.unschedulablePlugins = pre.rejectedBy;
     if (pre.status) {
       if (!isRejected(pre.status)) return { kind: "error", status: pre.status, diagnosis, state };
@@ -91,18 +180,6 @@ export class PodScheduler {
       diagnosis.preFilterMsg = pre.status.reasons.join(", ");
       return { kind: "unschedulable", numAllNodes: all.length, diagnosis, state };
     }
-
-    if (opts.nominatedNode) {
-      const n = snapshot.get(opts.nominatedNode);
-      if (n && (!pre.nodeNames || pre.nodeNames.has(n.node.name))) {
-        const s = fw.runFiltersWithNominated(state, pod, n, opts.nominated);
-        if (s === null) return { kind: "scheduled", node: n.node.name, evaluated: 1, feasible: 1, state };
-        if (s.code === "Error") return { kind: "error", status: s, diagnosis, state };
-        diagnosis.nodeToStatus.set(n.node.name, s);
-        if (s.plugin) diagnosis.unschedulablePlugins.add(s.plugin);
-      }
-    }
-
     let nodes: readonly NodeInfoView[] = all;
     if (pre.nodeNames) {
       const picked: NodeInfoView[] = [];
@@ -111,45 +188,111 @@ export class PodScheduler {
         if (n) picked.push(n);
       }
       nodes = picked;
+    }
+    const c: Pass = {
+      pod,
+      snapshot,
+      opts,
+      state,
+      diagnosis,
+      numAllNodes: all.length,
+      nodes,
+      start: this.nextStartNodeIndex % Math.max(nodes.length, 1),
+      processed: 0,
+      want: numFeasibleNodesToFind(nodes.length, opts.percentageOfNodesToScore ?? 0),
+      feasible: [],
+    };
+    if (pre.nodeNames) {
+      c.nominatedAllowed = pre.nodeNames;
       diagnosis.nodeToStatus.absent = status(
         "UnschedulableAndUnresolvable",
         `node(s) didn't satisfy plugin(s) [${[...pre.rejectedBy].sort().join(" ")}]`,
       );
     }
+    return c;
+  }
 
-    const want = numFeasibleNodesToFind(nodes.length, opts.percentageOfNodesToScore ?? 0);
-    const feasible: NodeInfoView[] = [];
-    const start = this.nextStartNodeIndex % Math.max(nodes.length, 1);
-    let processed = 0;
-    for (let i = 0; i < nodes.length && feasible.length < want; i++) {
-      const n = nodes[(start + i) % nodes.length];
-      processed++;
-      const s = fw.runFiltersWithNominated(state, pod, n, opts.nominated);
-      if (s === null) feasible.push(n);
-      else if (s.code === "Error") return { kind: "error", status: s, diagnosis, state };
-      else {
-        diagnosis.nodeToStatus.set(n.node.name, s);
-        if (s.plugin) diagnosis.unschedulablePlugins.add(s.plugin);
+  /**
+   * The node a previous preemption nominated, tried first: the node when the in-process filters
+   * pass it, an outcome on an Error, else null (its status recorded).
+   */
+  #nominated(c: Pass): NodeInfoView | ScheduleOutcome | null {
+    const n = c.snapshot.get(c.opts.nominatedNode!);
+    if (!n || (c.nominatedAllowed && !c.nominatedAllowed.has(n.node.name))) return null;
+    const s = this.framework.runFiltersWithNominated(c.state, c.pod, n, c.opts.nominated);
+    if (s === null) return n;
+    return this.#record(c, n, s);
+  }
+
+  /** Records a node's rejection; an outcome when it is an Error. */
+  #record(c: Pass, n: NodeInfoView, s: Status): ScheduleOutcome | null {
+    if (s.code === "Error") return { kind: "error", status: s, diagnosis: c.diagnosis, state: c.state };
+    c.diagnosis.nodeToStatus.set(n.node.name, s);
+    if (s.plugin) c.diagnosis.unschedulablePlugins.add(s.plugin);
+    return null;
+  }
+
+  /** Runs the in-process filters over the next nodes until `want` pass (into `out`). */
+  #filterInProcess(c: Pass, want: number, out: NodeInfoView[]): ScheduleOutcome | null {
+    const nodes = c.nodes;
+    const fw = this.framework;
+    let found = 0;
+    while (c.processed < nodes.length && found < want) {
+      const n = nodes[(c.start + c.processed) % nodes.length];
+      c.processed++;
+      const s = fw.runFiltersWithNominated(c.state, c.pod, n, c.opts.nominated);
+      if (s === null) {
+        out.push(n);
+        found++;
+      } else {
+        const e = this.#record(c, n, s);
+        if (e) return e;
       }
     }
-    this.nextStartNodeIndex = (this.nextStartNodeIndex + processed) % all.length;
+    return null;
+  }
 
-    if (feasible.length === 0) return { kind: "unschedulable", numAllNodes: all.length, diagnosis, state };
-    const evaluated = feasible.length + diagnosis.nodeToStatus.size;
-    if (feasible.length === 1) {
-      return { kind: "scheduled", node: feasible[0].node.name, evaluated, feasible: 1, state };
+  #advance(c: Pass): void {
+    this.nextStartNodeIndex = (this.nextStartNodeIndex + c.processed) % c.numAllNodes;
+  }
+
+  #evaluated(c: Pass): number {
+    return c.feasible.length + c.diagnosis.nodeToStatus.size;
+  }
+
+  #scheduledOne(c: Pass, node: string, evaluated: number): ScheduleOutcome {
+    return { kind: "scheduled", node, evaluated, feasible: 1, state: c.state };
+  }
+
+  #finishSync(c: Pass): ScheduleOutcome {
+    if (c.feasible.length === 0) {
+      return { kind: "unschedulable", numAllNodes: c.numAllNodes, diagnosis: c.diagnosis, state: c.state };
     }
+    if (c.feasible.length === 1) return this.#scheduledOne(c, c.feasible[0].node.name, this.#evaluated(c));
+    const totals = this.#score(c);
+    if (!Array.isArray(totals)) return totals;
+    return this.#select(c, totals);
+  }
 
-    const ps = fw.runPreScore(state, pod, feasible, snapshot);
-    if (ps) return { kind: "error", status: ps, diagnosis, state };
-    const totals = fw.runScore(state, pod, feasible);
-    if (!Array.isArray(totals)) return { kind: "error", status: totals, diagnosis, state };
+  /** PreScore and the in-process Score plugins. */
+  #score(c: Pass): number[] | ScheduleOutcome {
+    const fw = this.framework;
+    const ps = fw.runPreScore(c.state, c.pod, c.feasible, c.snapshot);
+    if (ps) return { kind: "error", status: ps, diagnosis: c.diagnosis, state: c.state };
+    const totals = fw.runScore(c.state, c.pod, c.feasible);
+    if (!Array.isArray(totals)) {
+      return { kind: "error", status: totals, diagnosis: c.diagnosis, state: c.state };
+    }
+    return totals;
+  }
+
+  #select(c: Pass, totals: number[]): ScheduleOutcome {
     return {
       kind: "scheduled",
-      node: selectHost(feasible, totals, opts.random ?? Math.random),
-      evaluated,
-      feasible: feasible.length,
-      state,
+      node: selectHost(c.feasible, totals, c.opts.random ?? Math.random),
+      evaluated: this.#evaluated(c),
+      feasible: c.feasible.length,
+      state: c.state,
     };
   }
 }

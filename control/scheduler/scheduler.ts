@@ -16,7 +16,7 @@ import { ApiError } from "../api/status.ts";
 import type { KubeObject } from "../api/types.ts";
 import { SchedulerCache } from "./cache.ts";
 import { changeHandler, nodeHandler, podHandler } from "./event_handlers.ts";
-import { fitErrorMessage, truncateMessage } from "./fit_error.ts";
+import { fitErrorMessage, type NodeToStatus, truncateMessage } from "./fit_error.ts";
 import { Framework } from "./framework.ts";
 import { Nominator } from "./nominator.ts";
 import { defaultPlugins, type ProfilePlugin } from "./plugins/default_plugins.ts";
@@ -32,7 +32,7 @@ import { preempt } from "./preemption.ts";
 import { type PriorityClassInfo, priorityClassInfo, priorityClassLookup } from "./priority.ts";
 import { type QueuedPod, SchedulingQueue } from "./queue.ts";
 import { PodScheduler } from "./schedule_pod.ts";
-import { isRejected, type PodView } from "./types.ts";
+import { CycleState, isRejected, type PodView } from "./types.ts";
 import { podView, type RuntimeClassInfo, runtimeClassInfo, type ViewContext } from "./views.ts";
 
 export interface SchedulerOptions {
@@ -48,6 +48,8 @@ export interface SchedulerOptions {
   /** Bindings in flight at once (default 32). */
   parallelBindings?: number;
   plugins?: ProfilePlugin[];
+  /** Plugins appended to the default profile (when `plugins` is not given), e.g. `WasmPlugins`. */
+  extraPlugins?: ProfilePlugin[];
   /** The scheduler name served (default `default-scheduler`). */
   schedulerName?: string;
   /** Back-off bounds (defaults 1 s and 10 s, as upstream). */
@@ -111,7 +113,12 @@ export class Scheduler {
     this.#name = opts.schedulerName ?? "default-scheduler";
     this.identity = opts.identity ?? defaultIdentity();
     this.framework = new Framework(
-      opts.plugins ?? [...defaultPlugins(), { plugin: volumeBinding(this.#volumeLister()), weight: 0 }],
+      opts.plugins ??
+        [
+          ...defaultPlugins(),
+          { plugin: volumeBinding(this.#volumeLister()), weight: 0 },
+          ...(opts.extraPlugins ?? []),
+        ],
     );
     this.#algo = new PodScheduler(this.framework);
     this.queue = new SchedulingQueue({
@@ -274,14 +281,18 @@ export class Scheduler {
     q.pod = latest;
     q.view = view;
     const cycle = this.queue.schedulingCycle;
-    // Wasm plugins: one batched call to the plugin host, before the synchronous cycle.
     if (this.framework.prepares.length) await this.framework.runPrepareCycle(view, this.cache);
-    const out = this.#algo.schedule(view, this.cache, {
+    const opts = {
       percentageOfNodesToScore: this.#opts.percentageOfNodesToScore,
       nominated: this.nominator,
       nominatedNode: this.nominator.nodeFor(q.key) || view.nominatedNodeName,
       random: this.#opts.random,
-    });
+    };
+    // Batch (Wasm) plugins: one plugin host call for Filter (on the nodes the built-ins kept) and
+    // one for Score (on the feasible nodes); without them the cycle stays synchronous.
+    const out = this.framework.batches.length
+      ? await this.#algo.scheduleWithBatches(view, this.cache, opts)
+      : this.#algo.schedule(view, this.cache, opts);
     if (out.kind === "scheduled") {
       this.cache.assumePod({ ...view, nodeName: out.node });
       this.nominator.delete(q.key);
@@ -298,6 +309,7 @@ export class Scheduler {
     this.stats.unschedulable++;
     const d = out.diagnosis;
     q.unschedulablePlugins = d.unschedulablePlugins;
+    if (this.framework.batches.length) await this.#batchFilterPreemptionCandidates(view, d.nodeToStatus);
     const plan = preempt({
       framework: this.framework,
       state: out.state,
@@ -318,6 +330,23 @@ export class Scheduler {
       await this.#preempt(view, plan.node, plan.victims, plan.clearNominated);
     }
     this.#failure(q, "Unschedulable", fitErrorMessage(out.numAllNodes, d), nominating, cycle);
+  }
+
+  /**
+   * Before preemption's dry runs (which are synchronous): the batch plugins' Filter over the
+   * nodes an in-process filter rejected as resolvable and that hold lower-priority pods, in one
+   * call, so the dry runs see the batch plugins' answers there too (on the node as it is).
+   */
+  async #batchFilterPreemptionCandidates(pod: PodView, statuses: NodeToStatus): Promise<void> {
+    const batch = new Set(this.framework.batches.map((b) => b.plugin.name));
+    const ask = [];
+    for (const [name, s] of statuses.entries()) {
+      if (s.code !== "Unschedulable" || (s.plugin && batch.has(s.plugin))) continue;
+      if (this.framework.batchFiltered(pod, name)) continue;
+      const info = this.cache.get(name);
+      if (info?.pods.some((p) => p.priority < pod.priority)) ask.push(info);
+    }
+    if (ask.length) await this.framework.runBatchFilter(new CycleState(), pod, ask);
   }
 
   /** Evicts the victims (upstream `prepareCandidate`). */

@@ -31,13 +31,13 @@ export interface CniIp {
   interface?: number;
 }
 
-/** A CNI 1.0 result. */
+/** A CNI 1.x result (the built-in bridge answers 1.0.0; exec plugins their list's version). */
 export interface CniResult {
-  cniVersion: "1.0.0";
+  cniVersion: string;
   interfaces: CniInterface[];
   ips: CniIp[];
   routes: { dst: string; gw?: string }[];
-  dns: Record<string, never>;
+  dns: { nameservers?: string[]; domain?: string; search?: string[]; options?: string[] };
 }
 
 /** A CNI error (`code` as in the spec: 7 invalid config, 11 try again, 100+ plugin specific). */

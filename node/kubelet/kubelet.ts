@@ -34,7 +34,6 @@ import type { RuntimePodStatus } from "./runtime_pod.ts";
 import { podLogDirName } from "./sandbox_config.ts";
 import { evictedStatus, hasStorageLimits, measurePodStorage, storageEviction } from "./eviction.ts";
 import { StatusManager } from "./status_manager.ts";
-import { tr } from "/tmp/sk5/trace.ts"; // TRACE-TMP
 
 export interface KubeletOptions {
   client: Client;
@@ -217,7 +216,6 @@ export class Kubelet implements AsyncDisposable {
 
   #podChanged(pod: Pod) {
     const uid = pod.metadata!.uid!;
-    tr(`${pod.metadata!.name} podChanged rv=${pod.metadata!.resourceVersion} ready=${JSON.stringify(pod.status?.conditions?.find((c) => c.type === "Ready")?.status)}`); // TRACE-TMP
     this.#byUid.set(uid, pod);
     // Watch (only) the ConfigMaps and Secrets this pod uses, before its worker needs them.
     const refs = podReferences(pod);
@@ -306,7 +304,6 @@ export class Kubelet implements AsyncDisposable {
   async #sync(pod: Pod, state: PodState): Promise<SyncResult> {
     const uid = pod.metadata!.uid!;
     const { configMaps, secrets } = this;
-    tr(`${pod.metadata!.name} sync-start`); // TRACE-TMP
     // The first list of each object this pod uses (objects not listed in time read as missing).
     const refs = podReferences(pod);
     const ns = pod.metadata!.namespace ?? "default";
@@ -340,7 +337,6 @@ export class Kubelet implements AsyncDisposable {
       const delay = this.#retryDelay(`${uid}/volumes`);
       return { requeueAfterMs: e instanceof VolumeNotReady ? Math.min(delay, 300) : delay };
     }
-    tr(`${pod.metadata!.name} volumes-done`); // TRACE-TMP
     const ctx: SyncContext = {
       runtime: this.#opts.runtime,
       images: this.#opts.images,
@@ -361,7 +357,6 @@ export class Kubelet implements AsyncDisposable {
       startFailures: state.startFailures,
     };
     const delay = await syncPod(ctx, pod, await this.runtimeStatus(uid));
-    tr(`${pod.metadata!.name} syncPod-done`); // TRACE-TMP
     const after = await this.runtimeStatus(uid);
     const podIP = after.sandboxes[0]?.network?.ip ?? "";
     this.probes.update(
@@ -370,9 +365,7 @@ export class Kubelet implements AsyncDisposable {
       after.containers.filter((c) => c.state === "CONTAINER_RUNNING")
         .map((c) => ({ id: c.id, name: c.metadata.name, startedAt: c.startedAt })),
     );
-    tr(`${pod.metadata!.name} status-write-begin`); // TRACE-TMP
-    const wrote = await this.status.setStatus(pod, this.#generate(pod, state, after, false));
-    tr(`${pod.metadata!.name} status-write-end wrote=${wrote}`); // TRACE-TMP
+    await this.status.setStatus(pod, this.#generate(pod, state, after, false));
     // Sync again when a projected ServiceAccount token is due for refresh.
     const refreshAt = this.volumes.nextRefresh(uid);
     const refreshIn = refreshAt === undefined ? undefined : Math.max(0, refreshAt - this.#now());

@@ -103,35 +103,72 @@ async function main(): Promise<void> {
   }
   send({ id: 0, ready: true, loadMs: Math.round(performance.now() - t0) });
 
-  let buffered = "";
-  for await (const chunk of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {
-    buffered += chunk;
-    let nl: number;
-    while ((nl = buffered.indexOf("\n")) >= 0) {
-      const line = buffered.slice(0, nl);
-      buffered = buffered.slice(nl + 1);
-      if (!line) continue;
-      const call = JSON.parse(line) as RunnerCall;
-      let recycled = false;
-      try {
-        if (!instance) {
-          instance = await fresh();
-          recycled = true;
-        }
-        const op = ops[call.op];
-        if (!op) throw new MalformedResult(`unknown operation ${call.op}`);
-        // `?? null`: an undefined answer would vanish from the JSON.
-        send({ id: call.id, ok: op(instance.iface, ...call.args) ?? null, ...(recycled ? { recycled } : {}) });
-      } catch (e) {
-        const f = classify(e, instance?.memories ?? [], config.memoryBytes);
-        if (f.recycle && instance) {
-          instance.close();
-          instance = null;
-        }
-        send({ id: call.id, fail: { reason: f.reason, message: f.message }, recycled: f.recycle });
+  // Calls are read with blocking reads: between calls the runner sleeps in read(2) and wakes on
+  // the next line with no event loop or stream machinery in between (nothing else runs here: the
+  // guest's host imports are synchronous, and only a recycle awaits).
+  const reader = lineReader((b) => Deno.stdin.readSync(b));
+  for (let line = reader.next(); line !== null; line = reader.next()) {
+    if (!line) continue;
+    const call = JSON.parse(line) as RunnerCall;
+    let recycled = false;
+    try {
+      if (!instance) {
+        instance = await fresh();
+        recycled = true;
       }
+      const op = ops[call.op];
+      if (!op) throw new MalformedResult(`unknown operation ${call.op}`);
+      // `?? null`: an undefined answer would vanish from the JSON.
+      send({ id: call.id, ok: op(instance.iface, ...call.args) ?? null, ...(recycled ? { recycled } : {}) });
+    } catch (e) {
+      const f = classify(e, instance?.memories ?? [], config.memoryBytes);
+      if (f.recycle && instance) {
+        instance.close();
+        instance = null;
+      }
+      send({ id: call.id, fail: { reason: f.reason, message: f.message }, recycled: f.recycle });
     }
   }
+}
+
+/** Newline-delimited text over a blocking `read` (null at end of input). */
+export function lineReader(read: (b: Uint8Array) => number | null): { next(): string | null } {
+  const decoder = new TextDecoder();
+  let buf = new Uint8Array(64 * 1024);
+  let start = 0;
+  let end = 0;
+  let scanned = 0;
+  return {
+    next(): string | null {
+      for (;;) {
+        const nl = buf.subarray(scanned, end).indexOf(10);
+        if (nl >= 0) {
+          const at = scanned + nl;
+          const line = decoder.decode(buf.subarray(start, at));
+          start = scanned = at + 1;
+          return line;
+        }
+        scanned = end;
+        if (start === end) start = end = scanned = 0;
+        if (end === buf.length) {
+          // Make room: drop what was consumed, or grow.
+          if (start > 0) {
+            buf.copyWithin(0, start, end);
+            end -= start;
+            scanned -= start;
+            start = 0;
+          } else {
+            const bigger = new Uint8Array(buf.length * 2);
+            bigger.set(buf);
+            buf = bigger;
+          }
+        }
+        const n = read(buf.subarray(end));
+        if (n === null || n === 0) return null;
+        end += n;
+      }
+    },
+  };
 }
 
 function startFailed(fail: CallFailure): void {

@@ -9,6 +9,7 @@ import { PluginCallError } from "../../control/api/plugins.ts";
 import type { RunnerConfig, RunnerMessage } from "./protocol.ts";
 
 const ENTRY = new URL("./runner.ts", import.meta.url).pathname;
+const ENCODER = new TextEncoder();
 
 /** Options of {@linkcode Runner.start}. */
 export interface RunnerOptions {
@@ -118,7 +119,7 @@ export class Runner implements AsyncDisposable {
       this.kill();
     }, timeoutMs);
     this.#pending.set(id, { resolve, reject, timer });
-    this.#writer.write(new TextEncoder().encode(JSON.stringify({ id, op, args }) + "\n")).catch(() => {});
+    this.#writer.write(ENCODER.encode(JSON.stringify({ id, op, args }) + "\n")).catch(() => {});
     return promise;
   }
 
@@ -160,16 +161,28 @@ export class Runner implements AsyncDisposable {
   }
 
   async #read(ready: PromiseWithResolvers<void>): Promise<void> {
-    let buffered = "";
+    // Raw chunks, split on newlines by hand: no decoder stream between the pipe and the answer.
+    const reader = this.#child.stdout.getReader();
+    const decoder = new TextDecoder();
+    let pending: Uint8Array | null = null;
     try {
-      for await (const chunk of this.#child.stdout.pipeThrough(new TextDecoderStream())) {
-        buffered += chunk;
-        let nl: number;
-        while ((nl = buffered.indexOf("\n")) >= 0) {
-          const line = buffered.slice(0, nl);
-          buffered = buffered.slice(nl + 1);
-          if (line) this.#message(JSON.parse(line) as RunnerMessage, ready);
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        let chunk = value;
+        if (pending) {
+          const joined = new Uint8Array(pending.length + chunk.length);
+          joined.set(pending);
+          joined.set(chunk, pending.length);
+          chunk = joined;
+          pending = null;
         }
+        let start = 0;
+        for (let nl = chunk.indexOf(10); nl >= 0; nl = chunk.indexOf(10, start)) {
+          if (nl > start) this.#message(JSON.parse(decoder.decode(chunk.subarray(start, nl))) as RunnerMessage, ready);
+          start = nl + 1;
+        }
+        if (start < chunk.length) pending = chunk.slice(start);
       }
     } catch { /* the process died; status handles it */ }
   }

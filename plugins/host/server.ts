@@ -414,8 +414,11 @@ export class PluginHost implements AsyncDisposable {
       return { record: n as NodeRecord, json: JSON.stringify(n) };
     });
     if (req.session) {
+      // Merged: a cycle sends only some nodes (those the built-in filters kept), the rest stay.
+      const kept = cache ?? new Map<string, { record: NodeRecord; json: string }>();
+      for (const n of out) kept.set(n.record.name, n);
       this.#sessions.delete(req.session);
-      this.#sessions.set(req.session, new Map(out.map((n) => [n.record.name, n])));
+      this.#sessions.set(req.session, kept);
       if (this.#sessions.size > 16) this.#sessions.delete(this.#sessions.keys().next().value!);
     }
     return out;
@@ -423,11 +426,13 @@ export class PluginHost implements AsyncDisposable {
 
   /** The nodes for one runner: in full only where it does not hold that version. */
   #nodesFor(runner: Runner, nodes: { record: NodeRecord; json: string }[]): (NodeRecord | CachedNodeRef)[] {
-    const held = this.#runnerNodes.get(runner);
-    const out = nodes.map(({ record, json }): NodeRecord | CachedNodeRef =>
-      held?.get(record.name) === json ? { name: record.name, cached: true } : record
-    );
-    this.#runnerNodes.set(runner, new Map(nodes.map((n) => [n.record.name, n.json])));
+    let held = this.#runnerNodes.get(runner);
+    if (!held) this.#runnerNodes.set(runner, held = new Map());
+    const out = nodes.map(({ record, json }): NodeRecord | CachedNodeRef => {
+      if (held.get(record.name) === json) return { name: record.name, cached: true };
+      held.set(record.name, json);
+      return record;
+    });
     return out;
   }
 

@@ -1,7 +1,8 @@
 /**
  * The scheduler kind's binding: the projected records of control/api/plugins.ts ↔ the WIT
- * records of `skiff:scheduler@0.1.0`. `cycle` runs in the runner: the plugin's filter over every
- * node, then its score over those that passed — two guest calls, one round trip — and refuses
+ * records of `skiff:scheduler@0.1.0`. `cycle` runs in the runner: the plugin's filter over the given
+ * nodes and/or its score over those that passed (the scheduler asks for one or the other per
+ * call: filter on the nodes its built-in filters kept, score on the feasible ones), and refuses
  * malformed answers (wrong lengths, unknown codes, scores outside [0, 100]).
  * @module
  */
@@ -50,10 +51,11 @@ const CODES: Record<string, FilterRecord["code"]> = {
 };
 
 /**
- * The runner's node cache: the nodes of the previous cycle, by name, with their WIT records. The
- * plugin host sends a node in full only when it changed since it last sent it to this runner.
+ * The runner's node cache: every node it was sent, by name, as last sent, with its WIT record.
+ * The plugin host sends a node in full only when it changed since it last sent it to this runner
+ * (and forgets what it sent when a call fails, so a recycled instance gets everything again).
  */
-let nodeCache = new Map<string, { record: NodeRecord; wit: Record<string, unknown> }>();
+const nodeCache = new Map<string, { record: NodeRecord; wit: Record<string, unknown> }>();
 
 /** Resolves a cycle's nodes (full records or references) and keeps them for the next cycle. */
 export function resolveNodes(nodes: (NodeRecord | CachedNodeRef)[]): { record: NodeRecord; wit: Record<string, unknown> }[] {
@@ -63,9 +65,10 @@ export function resolveNodes(nodes: (NodeRecord | CachedNodeRef)[]): { record: N
       if (!hit) throw new Error(`the plugin host referred to node ${n.name}, which this runner does not hold`);
       return hit;
     }
-    return { record: n as NodeRecord, wit: witNode(n as NodeRecord) };
+    const fresh = { record: n as NodeRecord, wit: witNode(n as NodeRecord) };
+    nodeCache.set(fresh.record.name, fresh);
+    return fresh;
   });
-  nodeCache = new Map(out.map((n) => [n.record.name, n]));
   return out;
 }
 

@@ -15,7 +15,7 @@ const node = (name: string, podCount = 0): NodeRecord => ({
   images: [{ names: ["app:1"], sizeBytes: 1 << 20 }],
 });
 
-Deno.test("resolveNodes() resolves references to the previous cycle's nodes and keeps only the current ones", () => {
+Deno.test("resolveNodes() resolves references to nodes sent in earlier cycles, keeping every node sent", () => {
   const first = resolveNodes([node("a"), node("b")]);
   assert.deepEqual(first.map((n) => n.record.name), ["a", "b"]);
   assert.deepEqual(first[0].wit, witNode(node("a")));
@@ -24,8 +24,11 @@ Deno.test("resolveNodes() resolves references to the previous cycle's nodes and 
   assert.equal(second[0], first[0], "the reference resolves to the kept record, not a copy");
   assert.equal(second[1].record.podCount, 1);
   assert.equal((second[1].wit as { podCount: number }).podCount, 1);
-  // Only the current cycle's nodes are kept: c was never sent, and a is gone after a cycle without it.
+  // c was never sent.
   assert.throws(() => resolveNodes([{ name: "c", cached: true }]), /node c, which this runner does not hold/);
-  resolveNodes([node("b")]);
-  assert.throws(() => resolveNodes([{ name: "a", cached: true }]), /node a/);
+  // A cycle over some nodes (those the built-in filters kept) leaves the others held.
+  resolveNodes([node("b", 2)]);
+  const third = resolveNodes([{ name: "a", cached: true }, { name: "b", cached: true }]);
+  assert.equal(third[0], first[0]);
+  assert.equal(third[1].record.podCount, 2, "a reference resolves to the version last sent");
 });

@@ -8,6 +8,7 @@
  */
 import { benchApi } from "./api.ts";
 import { benchAuth } from "./auth.ts";
+import { benchCni } from "./cni.ts";
 import { benchContainers } from "./containers.ts";
 import { benchRbac } from "../../control/apiserver/rbac/bench.ts";
 import { benchMemory } from "./memory.ts";
@@ -23,6 +24,7 @@ import { type BenchRow, table } from "./bench_row.ts";
 const GROUPS: Record<string, () => Promise<BenchRow[]>> = {
   api: benchApi,
   auth: benchAuth,
+  cni: benchCni,
   containers: benchContainers,
   rbac: benchRbac,
   memory: benchMemory,

@@ -166,7 +166,8 @@ const EVENTS: PolicyRule = r(["create", "patch", "update"], ["", "events.k8s.io"
 /**
  * `system:kube-scheduler`: upstream's role, restricted to what Skiff's scheduler does
  * (control/scheduler): watch pods, nodes, namespaces, priority and runtime classes; bind, update
- * pod status (nomination), delete preemption victims; its leader Lease; events.
+ * pod status (nomination), delete preemption victims; its leader Lease; events; and, beyond
+ * upstream, read the scheduler Plugins (`plugins.skiff.dev`) its WasmPlugins plugin calls.
  */
 const SCHEDULER_RULES: PolicyRule[] = [
   EVENTS,
@@ -185,6 +186,8 @@ const SCHEDULER_RULES: PolicyRule[] = [
   r(READ, ["storage.k8s.io"], ["storageclasses", "csinodes", "csidrivers"]),
   r(["create"], ["authentication.k8s.io"], ["tokenreviews"]),
   r(["create"], ["authorization.k8s.io"], ["subjectaccessreviews"]),
+  // Skiff: the WasmPlugins scheduler plugin reads the scheduler Plugins (docs/plugins.md).
+  r(READ, ["skiff.dev"], ["plugins"]),
 ];
 
 /**

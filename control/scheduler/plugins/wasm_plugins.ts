@@ -1,24 +1,33 @@
 /**
- * The Wasm scheduler plugins, as one Filter + Score plugin of the framework (`WasmPlugins`).
+ * The Wasm scheduler plugins, as one batch Filter + Score plugin of the framework (`WasmPlugins`,
+ * a {@linkcode BatchPlugin}).
  *
- * Before each cycle ({@linkcode WasmPlugins.prepareCycle}) it makes ONE call to the plugin host
- * with the pod and every node projected to small records (control/api/plugins.ts), for every
- * scheduler Plugin of this scheduler's profile; the host runs each plugin's filter over all the
- * nodes and its score over those that passed, in parallel across plugins. The synchronous
- * Filter and Score then answer from those results. So the out-of-process hop costs one round
- * trip per pod, not per node. Nodes are sent in full only when they changed since the previous
- * cycle (their pods, fields or images); unchanged ones are references the host resolves from
- * this scheduler's session cache (a miss, e.g. after a host restart, resends everything).
+ * The framework runs it after every built-in Filter, as upstream runs Filter plugins in order:
+ * {@linkcode WasmPlugins.filterBatch} gets only the nodes the built-in filters kept (at most
+ * `numFeasibleNodesToFind` of them) and makes ONE call to the plugin host with the pod and those
+ * nodes projected to small records (control/api/plugins.ts), for every scheduler Plugin of this
+ * scheduler's profile. In the same round trip each plugin also scores the nodes that passed its
+ * own filter; {@linkcode WasmPlugins.scoreBatch} uses those scores when they cover exactly the
+ * feasible nodes it is given (the usual case: no other filter rejected more), and otherwise makes
+ * one more call with the feasible nodes. The host runs the plugins in parallel. So the
+ * out-of-process hop costs one round trip per pod (at most one per extension point, plus a
+ * refill when the plugins reject candidates and more nodes remain), never one per node. Nodes
+ * are sent in full only when they changed since this scheduler last sent them (their pods,
+ * fields or images); the others are references the host resolves from this scheduler's session
+ * cache (a miss, e.g. after a host restart, resends the call's nodes in full).
  *
  * - Filter: the first Wasm plugin (by name) that rejects a node decides, with its code
- *   (Unschedulable or UnschedulableAndUnresolvable) and the reason `<plugin>: <reason>`.
+ *   (Unschedulable or UnschedulableAndUnresolvable) and the reason `<plugin>: <reason>`. (The
+ *   host runs every filtering plugin on the same nodes, in parallel, rather than each on what the
+ *   previous one kept; the answers are the same.)
  * - Score: the plugins' scores averaged by their weights (`spec.scheduler.weight`), in [0, 100];
  *   the adapter itself joins the profile with weight 1 (upstream ImageLocality's weight).
  * - A failed plugin (trap, timeout, memory, capability, garbage, not loaded, host unreachable):
- *   with failurePolicy Fail every node is filtered (Unschedulable) with the reason
- *   `<plugin> failed: <why>`, so the pod reports FailedScheduling and is retried on cluster
- *   events; with Ignore the plugin neither filters nor scores.
- * - Preemption's dry runs reuse the cycle's answers (computed on the nodes as they were).
+ *   with failurePolicy Fail, in Filter every node given is filtered (Unschedulable) with the
+ *   reason `<plugin> failed: <why>`, so the pod reports FailedScheduling and is retried on cluster
+ *   events; in Score the cycle fails with that Error (upstream: a Score plugin's error); with
+ *   Ignore the plugin neither filters nor scores.
+ * - Preemption's dry runs reuse the cycle's Filter answers (computed on the nodes as they were).
  *
  * Plugins are read from an informer: applying, changing or deleting one takes effect on the next
  * cycle without a restart. Node images come from `status.images` (reported by node agents as
@@ -41,17 +50,10 @@ import {
   type SchedulingCycleResponse,
 } from "../../api/plugins.ts";
 import type { KubeObject } from "../../api/types.ts";
-import {
-  type ClusterEvent,
-  type CycleState,
-  type FilterPlugin,
-  type NodeInfoView,
-  type PodView,
-  type PrepareCyclePlugin,
-  type ScorePlugin,
-  type Status,
-  status,
-} from "../types.ts";
+import type { BatchPlugin } from "../framework.ts";
+import { type ClusterEvent, type NodeInfoView, type PodView, type Status, status } from "../types.ts";
+
+type Results = SchedulingCycleResponse["results"];
 
 /** Options of {@linkcode WasmPlugins}. */
 export interface WasmPluginsOptions {
@@ -64,13 +66,6 @@ export interface WasmPluginsOptions {
   informers: InformerFactory;
   /** The profile served (default `default-scheduler`). */
   profile?: string;
-}
-
-interface Cycle {
-  uid: string;
-  index: Map<string, number>;
-  /** Per plugin, by name order. */
-  plugins: { name: string; policy: "Fail" | "Ignore"; weight: number; result: SchedulingCycleResponse["results"][string] }[];
 }
 
 /** Projects a pod for plugins. Pure. */
@@ -111,8 +106,9 @@ export function nodeRecord(info: NodeInfoView, node: KubeObject | undefined): No
 }
 
 /** The adapter. */
-export class WasmPlugins implements PrepareCyclePlugin, FilterPlugin, ScorePlugin {
+export class WasmPlugins implements BatchPlugin {
   readonly name = "WasmPlugins";
+  readonly batch = true;
   readonly events: readonly ClusterEvent[] = [
     "NodeAdd",
     "NodeLabel",
@@ -127,10 +123,11 @@ export class WasmPlugins implements PrepareCyclePlugin, FilterPlugin, ScorePlugi
   readonly #opts: WasmPluginsOptions;
   readonly #fetch: (req: Request) => Promise<Response>;
   readonly #client: Deno.HttpClient | undefined;
-  #cycle: Cycle | null = null;
   /** This scheduler's node cache on the host: the JSON of each node as last sent in full. */
   readonly #session = crypto.randomUUID();
   #sent = new Map<string, string>();
+  /** The last Filter call's answers (scores included), for the Score of the same cycle. */
+  #speculative: { uid: string; nodes: readonly NodeInfoView[]; results: Results } | null = null;
   /** Per NodeInfo: what its JSON was computed from (generation, node view, Node object). */
   #json = new WeakMap<NodeInfoView, { generation: number; view: unknown; obj: unknown; json: string; record: NodeRecord }>();
 
@@ -153,17 +150,103 @@ export class WasmPlugins implements PrepareCyclePlugin, FilterPlugin, ScorePlugi
       .sort((a, b) => a.metadata.name!.localeCompare(b.metadata.name!));
   }
 
-  async prepareCycle(pod: PodView, nodes: readonly NodeInfoView[]): Promise<void> {
-    this.#cycle = null;
-    const plugins = this.plugins();
-    if (!plugins.length) return;
+  async filterBatch(pod: PodView, nodes: readonly NodeInfoView[]): Promise<(Status | null)[]> {
+    this.#speculative = null;
+    const all = this.plugins();
+    const plugins = all.filter((p) => p.spec.scheduler?.filter ?? true);
+    const out = new Array<Status | null>(nodes.length).fill(null);
+    if (!plugins.length || !nodes.length) return out;
+    // The same round trip also scores, for each plugin, the nodes that passed its filter (the
+    // feasible nodes, unless another filter rejected more); scoreBatch uses those scores only
+    // when they were computed on exactly the nodes it is given.
+    const scoring = all.filter((p) => p.spec.scheduler?.score ?? true);
+    const called = [...new Set([...plugins, ...scoring])].sort((a, b) => a.metadata.name!.localeCompare(b.metadata.name!));
+    const results = await this.#call(pod, nodes, called, "both");
+    this.#speculative = { uid: pod.uid, nodes, results };
+    for (const p of plugins) {
+      const name = p.metadata.name!;
+      const r = results[name];
+      const failed = r?.failure ?? (r?.filter?.length === nodes.length ? null : {
+        reason: "MalformedResult",
+        message: `answered ${r?.filter?.length ?? "no"} filter results for ${nodes.length} nodes`,
+      });
+      if (failed) {
+        if ((p.spec.failurePolicy ?? "Fail") === "Ignore") continue;
+        const s = status("Unschedulable", `${name} failed: ${failed.reason}: ${failed.message}`);
+        for (let i = 0; i < out.length; i++) out[i] ??= s;
+        continue;
+      }
+      r.filter!.forEach((f, i) => {
+        if (out[i] === null && f.code !== "Success") out[i] = status(f.code, `${name}: ${f.reason || "rejected"}`);
+      });
+    }
+    return out;
+  }
+
+  async scoreBatch(pod: PodView, nodes: readonly NodeInfoView[]): Promise<number[] | Status> {
+    const plugins = this.plugins().filter((p) => p.spec.scheduler?.score ?? true);
+    if (!plugins.length || !nodes.length) return new Array(nodes.length).fill(0);
+    const results = this.#scoredAlready(pod, nodes, plugins) ?? await this.#call(pod, nodes, plugins, "score");
+    const sum = new Array<number>(nodes.length).fill(0);
+    let weights = 0;
+    for (const p of plugins) {
+      const name = p.metadata.name!;
+      const r = results[name];
+      const failed = r?.failure ?? (r?.scores?.length === nodes.length ? null : {
+        reason: "MalformedResult",
+        message: `answered ${r?.scores?.length ?? "no"} scores for ${nodes.length} nodes`,
+      });
+      if (failed) {
+        if ((p.spec.failurePolicy ?? "Fail") === "Ignore") continue;
+        return status("Error", `${name} failed: ${failed.reason}: ${failed.message}`);
+      }
+      const w = p.spec.scheduler?.weight ?? 1;
+      weights += w;
+      r.scores!.forEach((v, i) => (sum[i] += w * v));
+    }
+    return weights ? sum.map((v) => Math.round(v / weights)) : sum;
+  }
+
+  /**
+   * The Filter call's scores, re-indexed to `nodes`, when every scoring plugin scored exactly
+   * `nodes` there (the nodes that passed its filter, or all it was given); else null.
+   */
+  #scoredAlready(pod: PodView, nodes: readonly NodeInfoView[], plugins: PluginObject[]): Results | null {
+    const sp = this.#speculative;
+    this.#speculative = null;
+    if (!sp || sp.uid !== pod.uid) return null;
+    const at = new Map(sp.nodes.map((n, i) => [n.node.name, i]));
+    const out: Results = {};
+    for (const p of plugins) {
+      const name = p.metadata.name!;
+      const r = sp.results[name];
+      if (!r || r.failure) {
+        if (r?.failure) out[name] = r;
+        continue;
+      }
+      if (!r.scores || r.scores.length !== sp.nodes.length) return null;
+      const scored = r.filter ? r.filter.filter((f) => f.code === "Success").length : sp.nodes.length;
+      if (scored !== nodes.length) return null;
+      const scores: number[] = [];
+      for (const n of nodes) {
+        const i = at.get(n.node.name);
+        if (i === undefined || (r.filter && r.filter[i].code !== "Success")) return null;
+        scores.push(r.scores[i]);
+      }
+      out[name] = { scores };
+    }
+    return out;
+  }
+
+  /** One plugin host call: `what` of `plugins` over the pod and `nodes`. Never throws. */
+  async #call(pod: PodView, nodes: readonly NodeInfoView[], plugins: PluginObject[], what: "filter" | "score" | "both"): Promise<Results> {
     const nodeInformer = this.#opts.informers.get(R.nodes);
     const current = nodes.map((n) => this.#nodeJson(n, nodeInformer.get(undefined, n.node.name)));
     const req: SchedulingCycleRequest = {
       plugins: plugins.map((p) => ({
         name: p.metadata.name!,
-        filter: p.spec.scheduler?.filter ?? true,
-        score: p.spec.scheduler?.score ?? true,
+        filter: what !== "score" && (p.spec.scheduler?.filter ?? true),
+        score: what !== "filter" && (p.spec.scheduler?.score ?? true),
       })),
       pod: podRecord(pod, this.#opts.informers.get(R.pods).getByKey(pod.key)),
       nodes: [],
@@ -171,7 +254,7 @@ export class WasmPlugins implements PrepareCyclePlugin, FilterPlugin, ScorePlugi
     };
     const t0 = performance.now();
     this.stats.calls++;
-    let results: SchedulingCycleResponse["results"];
+    let results: Results;
     try {
       const timeout = Math.max(...plugins.map((p) => p.spec.timeoutSeconds ?? 10)) + 1;
       const signal = AbortSignal.timeout(timeout * 1000);
@@ -203,7 +286,9 @@ export class WasmPlugins implements PrepareCyclePlugin, FilterPlugin, ScorePlugi
       }
       if (!res!.ok) throw new Error(`the plugin host answered ${res!.status}: ${(await res!.text()).slice(0, 200)}`);
       results = ((await res!.json()) as SchedulingCycleResponse).results;
-      this.#sent = new Map(current.map(({ record, json }) => [record.name, json]));
+      // The host keeps every node it was sent (merged), so this cache does too.
+      for (const { record, json } of current) this.#sent.set(record.name, json);
+      if (this.stats.calls % 1024 === 0) this.#prune(new Set(nodeInformer.list().map((n) => n.metadata.name!)));
     } catch (e) {
       this.#sent.clear();
       const message = `Unreachable: the plugin host at ${this.#opts.url} did not answer: ${(e as Error).message}`;
@@ -212,19 +297,18 @@ export class WasmPlugins implements PrepareCyclePlugin, FilterPlugin, ScorePlugi
       );
     }
     this.stats.ms += performance.now() - t0;
-    this.#cycle = {
-      uid: pod.uid,
-      index: new Map(current.map((n, i) => [n.record.name, i])),
-      plugins: plugins.map((p) => ({
-        name: p.metadata.name!,
-        policy: p.spec.failurePolicy ?? "Fail",
-        weight: p.spec.scheduler?.weight ?? 1,
-        result: results[p.metadata.name!] ?? {
-          failure: { kind: "PluginFailure", plugin: p.metadata.name!, reason: "MalformedResult", message: "no answer" },
-        },
-      })),
-    };
-    if (this.#cycle.plugins.some((p) => p.result.failure)) this.stats.failures++;
+    for (const p of plugins) {
+      results[p.metadata.name!] ??= {
+        failure: { kind: "PluginFailure", plugin: p.metadata.name!, reason: "MalformedResult", message: "no answer" },
+      };
+    }
+    if (Object.values(results).some((r) => r.failure)) this.stats.failures++;
+    return results;
+  }
+
+  /** Forgets nodes that no longer exist. */
+  #prune(live: Set<string>): void {
+    for (const name of [...this.#sent.keys()]) if (!live.has(name)) this.#sent.delete(name);
   }
 
   /** A node's record and its JSON, recomputed only when the node changed. */
@@ -236,38 +320,6 @@ export class WasmPlugins implements PrepareCyclePlugin, FilterPlugin, ScorePlugi
     const entry = { generation: generation ?? -1, view: info.node, obj, json: JSON.stringify(record), record };
     if (generation !== undefined) this.#json.set(info, entry);
     return entry;
-  }
-
-  filter(_state: CycleState, pod: PodView, node: NodeInfoView): Status | null {
-    const c = this.#cycle;
-    if (!c || c.uid !== pod.uid) return null;
-    const i = c.index.get(node.node.name);
-    for (const p of c.plugins) {
-      const r = p.result;
-      if (r.failure) {
-        if (p.policy === "Ignore") continue;
-        return status("Unschedulable", `${p.name} failed: ${r.failure.reason}: ${r.failure.message}`);
-      }
-      if (!r.filter) continue;
-      if (i === undefined) return status("Unschedulable", `${p.name}: node not evaluated`);
-      const f = r.filter[i];
-      if (f && f.code !== "Success") return status(f.code, `${p.name}: ${f.reason || "rejected"}`);
-    }
-    return null;
-  }
-
-  score(_state: CycleState, pod: PodView, node: NodeInfoView): number {
-    const c = this.#cycle;
-    if (!c || c.uid !== pod.uid) return 0;
-    const i = c.index.get(node.node.name);
-    let sum = 0;
-    let weights = 0;
-    for (const p of c.plugins) {
-      if (!p.result.scores || p.result.failure) continue;
-      weights += p.weight;
-      sum += p.weight * (i === undefined ? 0 : p.result.scores[i] ?? 0);
-    }
-    return weights ? Math.round(sum / weights) : 0;
   }
 
   close(): void {

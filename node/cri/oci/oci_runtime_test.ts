@@ -18,6 +18,7 @@ import type { ImageStore } from "../../images/image_store.ts";
 import { fixturePrerequisites } from "../../../tests/fixtures/build.ts";
 import { pushFixture } from "../../../tests/fixtures/push.ts";
 import type { DispatchImageService } from "./dispatch_images.ts";
+import type { DispatchRuntime } from "./dispatch_runtime.ts";
 import { type OciHarness, ociHarness, OCI_PREREQUISITES, until } from "./testing.ts";
 
 const oci = (name: string, fn: () => Promise<void>) => testWith(OCI_PREREQUISITES, name, fn);
@@ -153,7 +154,8 @@ oci("limits and the securityContext reach the container, with secure defaults", 
     "-c",
     "grep -E '^(CapEff|NoNewPrivs|Seccomp):' /proc/self/status; echo fds: $(ls /proc/self/fd); " +
     "cat /proc/kcore | head -c1 | wc -c; echo x > /proc/sys/kernel/hostname 2>&1 || echo rofs; " +
-    "cat /sys/fs/cgroup/pids/pids.max; cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.shares",
+    "cat /sys/fs/cgroup/pids/pids.max; cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.shares; " +
+    "unshare -U true 2>&1 || echo userns-refused",
   ], { resources: { cpuQuota: 50_000, cpuPeriod: 100_000, cpuShares: 512 } });
   assert.match(def.log, /CapEff:\t00000000a80425fb/, "the 14 default capabilities");
   assert.match(def.log, /NoNewPrivs:\t1/);
@@ -164,6 +166,15 @@ oci("limits and the securityContext reach the container, with secure defaults", 
   assert.match(def.log, /stdout F 4096$/m, "the pids limit");
   assert.match(def.log, /stdout F 50000$/m, "the CPU quota");
   assert.match(def.log, /stdout F 512$/m, "the CPU shares");
+  // The default profile was compiled by crun for the first container; later ones (this one) get
+  // that filter through crun's annotation, and it is enforced (unshare needs CAP_SYS_ADMIN there).
+  const ociRt = (h.rt.runtime as DispatchRuntime).oci!;
+  assert.ok(ociRt.seccompFilters.size >= 1, "the compiled default profile is kept");
+  const defSpec = JSON.parse(await Deno.readTextFile(`${ociRt.opts.dir}/containers/${def.status.id}/config.json`));
+  assert.ok(defSpec.annotations["run.oci.seccomp_bpf_data"], "a later container is handed the compiled filter");
+  assert.ok(defSpec.linux.seccomp, "the profile itself stays in config.json");
+  assert.match(def.log, /Operation not permitted/);
+  assert.match(def.log, /stdout F userns-refused$/m, "the filter denies unshare");
 
   // Capabilities: drop ALL, add NET_BIND_SERVICE; a user.
   const caps = await runToEnd(h, img, ["sh", "-c", "id; grep CapBnd /proc/self/status"], {

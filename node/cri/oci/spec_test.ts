@@ -246,3 +246,15 @@ Deno.test("ociSpec() leaves out the namespaces a pod shares with the node, and r
     ),
   );
 });
+
+Deno.test("ociSpec() passes the config's annotations but none crun acts on (run.oci.*)", () => {
+  const s = ociSpec(inputs({
+    annotations: {
+      "io.kubernetes.container.hash": "abc",
+      "run.oci.seccomp_bpf_data": "AAAAAAAAAAA=",
+      "run.oci.keep_original_groups": "1",
+    },
+  }));
+  assert.deepEqual(s.annotations, { "io.kubernetes.container.hash": "abc" });
+  assert.ok(s.linux.seccomp, "the default profile stays");
+});
