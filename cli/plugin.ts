@@ -15,7 +15,7 @@ import { parse } from "yaml";
 import type { PluginKind } from "../control/api/plugins.ts";
 import { PLUGIN_KINDS } from "../control/api/plugins.ts";
 import { pushArtifact, RegistryClient } from "../node/registry/mod.ts";
-import { buildPlugin, jco } from "../plugins/host/build.ts";
+import { BuildError, buildPlugin, jco } from "../plugins/host/build.ts";
 import { assembleWit, KINDS } from "../plugins/host/kinds.ts";
 import { runSuite } from "../plugins/host/conformance.ts";
 import type { Command } from "./args.ts";
@@ -135,7 +135,7 @@ export async function scaffold(kind: PluginKind, name: string, dir: string): Pro
 import { buildPlugin } from "${root}/plugins/host/build.ts";
 import { componentImpl, runTest } from "${root}/plugins/host/conformance.ts";
 
-const built = await buildPlugin({ kind: "${kind}", source: new URL("./plugin.ts", import.meta.url).pathname });
+const built = await build({ kind: "${kind}", source: new URL("./plugin.ts", import.meta.url).pathname });
 runTest("${kind}", "${name}", componentImpl("${kind}", built.bytes));
 `,
   );
@@ -167,6 +167,16 @@ export async function pushPlugin(ref: string, bytes: Uint8Array, kind: PluginKin
   });
 }
 
+/** Builds the component; a failing build is the author's to fix, so it reads as one message. */
+async function build(opts: Parameters<typeof buildPlugin>[0]): ReturnType<typeof buildPlugin> {
+  try {
+    return await buildPlugin(opts);
+  } catch (e) {
+    if (e instanceof BuildError) throw new CliError(`the build failed: ${e.message}`);
+    throw e;
+  }
+}
+
 /** `./skiff plugin`. */
 export const pluginCommand: Command = {
   name: "plugin",
@@ -195,14 +205,14 @@ export const pluginCommand: Command = {
       case "build": {
         const dir = abs(rest[0] ?? ".");
         const f = await pluginFolder(dir);
-        const b = await buildPlugin({ kind: f.kind, source: f.source, out: `${dir}/plugin.wasm`, cacheDir: `${dir}/.cache` });
+        const b = await build({ kind: f.kind, source: f.source, out: `${dir}/plugin.wasm`, cacheDir: `${dir}/.cache` });
         console.log(`${dir}/plugin.wasm ${b.digest} (${b.bytes.byteLength} bytes)`);
         return 0;
       }
       case "test": {
         const dir = abs(rest[0] ?? ".");
         const f = await pluginFolder(dir);
-        const b = await buildPlugin({ kind: f.kind, source: f.source, cacheDir: `${dir}/.cache` });
+        const b = await build({ kind: f.kind, source: f.source, cacheDir: `${dir}/.cache` });
         const results = await runSuite(f.kind, b.bytes, (line) => console.log(line));
         const failed = results.filter((r) => !r.ok).length;
         console.log(`${results.length - failed} passed, ${failed} failed`);
@@ -213,10 +223,15 @@ export const pluginCommand: Command = {
         if (!ref) throw new CliError("usage: ./skiff plugin push <ref> [DIR]", 2);
         const dir = abs(d ?? ".");
         const f = await pluginFolder(dir);
-        const b = await buildPlugin({ kind: f.kind, source: f.source, cacheDir: `${dir}/.cache` });
+        const b = await build({ kind: f.kind, source: f.source, cacheDir: `${dir}/.cache` });
         const blobs = await Deno.makeTempDir({ prefix: "skiff-push-" });
         try {
-          const digest = await pushPlugin(ref, b.bytes, f.kind, blobs);
+          let digest: string;
+          try {
+            digest = await pushPlugin(ref, b.bytes, f.kind, blobs);
+          } catch (e) {
+            throw new CliError(`cannot push ${ref}: ${(e as Error).message}`);
+          }
           console.log(`${ref.replace(/[:@][^/:@]*$/, "")}@${digest}`);
         } finally {
           await Deno.remove(blobs, { recursive: true });

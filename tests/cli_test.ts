@@ -57,6 +57,22 @@ Deno.test("./skiff node join --help describes the join, also as node-join and he
   assert.equal((await skiff(["help", "node", "join"])).stdout, r.stdout);
 });
 
+Deno.test("./skiff plugin build and push report a broken source or an unreachable registry in one line", async () => {
+  await using dir = await tempDir();
+  const created = await skiff(["plugin", "new", "admission", "broken"], dir.path);
+  const valid = await Deno.readTextFile(`${dir.path}/broken/plugin.ts`);
+  assert.equal(created.code, 0, created.stderr);
+  await Deno.writeTextFile(`${dir.path}/broken/plugin.ts`, "this is not typescript {{{\n");
+  const built = await skiff(["plugin", "build", "broken"], dir.path);
+  assert.equal(built.code, 1);
+  assert.match(built.stderr, /^skiff: the build failed: .*plugin\.ts failed/);
+  assert.doesNotMatch(built.stderr, /at .*cli\/plugin\.ts/);
+  await Deno.writeTextFile(`${dir.path}/broken/plugin.ts`, valid);
+  const pushed = await skiff(["plugin", "push", "127.0.0.1:1/x/y:1", "broken"], dir.path);
+  assert.equal(pushed.code, 1);
+  assert.match(pushed.stderr, /^skiff: cannot push 127\.0\.0\.1:1\/x\/y:1: /);
+});
+
 Deno.test("./skiff with an unknown command prints one line and exits 2", async () => {
   const r = await skiff(["frobnicate"]);
   assert.equal(r.code, 2);

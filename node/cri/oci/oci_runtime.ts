@@ -578,7 +578,8 @@ export class OciRuntime implements RuntimeService {
     const paths = containerPaths(this.#dirs.containers, id);
     const deadline = Date.now() + CREATE_TIMEOUT_MS;
     // Polled: a create takes 10–200 ms; the step stays at 10 ms so little is lost past it. (No
-    // inotify on the bundle: conmon makes FIFOs there, and Deno's watcher blocks opening them.)
+    // inotify on the bundle: conmon makes FIFOs there, and a Deno.watchFs of it was seen to hang,
+    // its thread blocked opening one.)
     let delay = 1;
     while (Date.now() < deadline) {
       if (readPid(paths.pidFile)) return;
