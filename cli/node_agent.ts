@@ -7,6 +7,7 @@
  */
 import { dirname } from "node:path";
 import { defaultNodeName, kubeconfigCredentials } from "./node.ts";
+import { CliError } from "./errors.ts";
 import type { Supervisor } from "./supervisor.ts";
 
 /** What the node agent is started with. */
@@ -87,9 +88,7 @@ export async function startNodeAgent(ctx: NodeAgentContext): Promise<void> {
   child.status.then(() => exited = true);
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    if (exited) {
-      throw new Error(`the node agent exited before it was ready; see ${ctx.dataDir}/logs/node.log`);
-    }
+    if (exited) throw new CliError(`the node agent exited before it was ready${logTail(ctx.dataDir)}`);
     try {
       const res = await fetch(`${ctx.server}/api/v1/nodes/${name}`, {
         headers,
@@ -108,9 +107,18 @@ export async function startNodeAgent(ctx: NodeAgentContext): Promise<void> {
     } catch { /* the API server is up; retry */ }
     await new Promise((r) => setTimeout(r, 200));
   }
-  throw new Error(
-    `the node agent was not ready after ${READY_TIMEOUT_MS / 1000} s; see ${ctx.dataDir}/logs/node.log`,
-  );
+  throw new CliError(`the node agent was not ready after ${READY_TIMEOUT_MS / 1000} s${logTail(ctx.dataDir)}`);
+}
+
+/** The last lines of the node agent's log, to say why it failed, and where the rest is. */
+export function logTail(dataDir: string, lines = 5): string {
+  const path = `${dataDir}/logs/node.log`;
+  let text = "";
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch { /* no log yet */ }
+  const last = text.split("\n").map((l) => l.trimEnd()).filter((l) => l && !/^\s+at /.test(l)).slice(-lines);
+  return `; see ${path}${last.length ? `, which ends with:\n  ${last.join("\n  ")}` : ""}`;
 }
 
 function exists(path: string): boolean {

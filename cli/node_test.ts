@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { parseCommandArgs } from "./args.ts";
 import { defaultNodeName, kubeconfigCredentials, nodeCommand, withKubeconfigToken } from "./node.ts";
+import { logTail } from "./node_agent.ts";
 
 Deno.test("kubeconfigCredentials() reads the current context's server, token and CA", () => {
   const text = `
@@ -70,4 +71,22 @@ contexts:
   const next = withKubeconfigToken(text, "new");
   assert.deepEqual(kubeconfigCredentials(next), { server: "https://127.0.0.1:6443", token: "new", caCert: "PEM" });
   assert.match(next, /token: keep/);
+});
+
+Deno.test("logTail() quotes the end of the node agent's log without stack frames, and names the file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    assert.equal(logTail(dir), `; see ${dir}/logs/node.log`);
+    await Deno.mkdir(`${dir}/logs`);
+    await Deno.writeTextFile(
+      `${dir}/logs/node.log`,
+      "starting\nerror: Uncaught (in promise) Error: bridge skiff0 is in use\n    at startNode (file:///x.ts:1:1)\n\n",
+    );
+    assert.equal(
+      logTail(dir),
+      `; see ${dir}/logs/node.log, which ends with:\n  starting\n  error: Uncaught (in promise) Error: bridge skiff0 is in use`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
