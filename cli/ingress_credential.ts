@@ -1,53 +1,95 @@
 /**
- * The Ingress controller's credential, which `./skiff up` keeps as the cluster admin: a token of
- * the ServiceAccount `skiff-system/ingress-controller` (node/proxy/rbac.ts) in
- * `<data-dir>/ingress.kubeconfig`, valid one day and re-issued at 80 % of its life while `up` runs.
- * The node agent reads the file again when it changes (`--ingress-kubeconfig`), so the Ingress
- * controller never acts with the node's credential, and the node's credential never reads Secrets
- * it has no pod for.
+ * The Ingress controller's credential: a token of the ServiceAccount
+ * `skiff-system/ingress-controller` (node/proxy/rbac.ts) in a kubeconfig.
+ *
+ * - `./skiff up` issues one (valid one day) as the cluster admin into
+ *   `<data-dir>/ingress.kubeconfig` each time it starts, and passes the file to its node agent
+ *   (`--ingress-kubeconfig`).
+ * - Every node agent given such a file (`./skiff up`'s and `./skiff node`'s alike) renews the token
+ *   itself at 80 % of its life: a TokenRequest for the account made with the account's current
+ *   token (the account may create tokens of itself and of no other account), written back to the
+ *   file, with the same lifetime. The agent reads the file again when it changes, so an
+ *   administrator may also replace it by hand.
+ *
+ * So the Ingress controller never acts with the node's credential, and the node's credential never
+ * reads Secrets it has no pod for.
  * @module
  */
 import { dirname } from "node:path";
 import { Client } from "../control/api/client.ts";
-import { ingressControllerToken } from "../node/proxy/rbac.ts";
+import { INGRESS_ACCOUNT, INGRESS_NAMESPACE, ingressControllerToken } from "../node/proxy/rbac.ts";
 import { writeKubeconfig } from "./kubeconfig.ts";
 import type { ClusterPki } from "./pki.ts";
 
 const LIFETIME_S = 24 * 3600;
+/** TokenRequest's shortest lifetime. */
+const MIN_LIFETIME_S = 600;
+const USER = `system:serviceaccount:${INGRESS_NAMESPACE}:${INGRESS_ACCOUNT}`;
 
-/** Writes `<data-dir>/ingress.kubeconfig` now and keeps it fresh until disposed. */
+/** Writes `<data-dir>/ingress.kubeconfig` with a fresh token; the node agent renews it from then on. */
 export async function ingressCredentials(
   server: string,
   pki: ClusterPki,
   dataDir: string,
-  log: (line: string) => void,
+  _log: (line: string) => void,
 ): Promise<{ path: string } & Disposable> {
   const path = `${dataDir}/ingress.kubeconfig`;
-  const issue = async () => {
-    using client = new Client({ server, token: pki.adminToken, caCerts: [pki.caCert], userAgent: "skiff-up" });
-    const { token } = await ingressControllerToken(client, LIFETIME_S);
-    await writeKubeconfig(path, server, {
-      caCert: pki.caCert,
-      token,
-      user: "system:serviceaccount:skiff-system:ingress-controller",
-    });
-  };
-  await issue();
-  const timer = setInterval(() => {
-    issue().catch((e) => log(`skiff: renewing the Ingress controller's token failed: ${(e as Error).message}`));
-  }, LIFETIME_S * 800);
-  Deno.unrefTimer(timer);
-  return { path, [Symbol.dispose]: () => clearInterval(timer) };
+  using client = new Client({ server, token: pki.adminToken, caCerts: [pki.caCert], userAgent: "skiff-up" });
+  const { token } = await ingressControllerToken(client, LIFETIME_S);
+  await writeKubeconfig(path, server, { caCert: pki.caCert, token, user: USER });
+  return { path, [Symbol.dispose]: () => {} };
+}
+
+/** A JWT's `iat` and `exp` claims (seconds), or undefined when it has not both. Pure. */
+export function tokenLifetime(token: string): { iat: number; exp: number } | undefined {
+  try {
+    const part = token.split(".")[1];
+    if (!part) return undefined;
+    const json = atob(part.replace(/-/g, "+").replace(/_/g, "/").padEnd(Math.ceil(part.length / 4) * 4, "="));
+    const { iat, exp } = JSON.parse(json);
+    return typeof iat === "number" && typeof exp === "number" && exp > iat ? { iat, exp } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** When to renew a token (ms since the epoch): at 80 % of its life; undefined for a token without `iat`/`exp`. Pure. */
+export function renewalTime(token: string): number | undefined {
+  const l = tokenLifetime(token);
+  return l ? (l.iat + 0.8 * (l.exp - l.iat)) * 1000 : undefined;
+}
+
+/**
+ * Renews the account's token with the token itself (TokenRequest, same lifetime) and writes it to
+ * the kubeconfig at `path`. Returns the new token.
+ */
+export async function renewIngressToken(
+  path: string,
+  creds: { server: string; caCert?: string; token: string },
+): Promise<string> {
+  const l = tokenLifetime(creds.token);
+  const lifetime = Math.max(MIN_LIFETIME_S, l ? l.exp - l.iat : LIFETIME_S);
+  using client = new Client({
+    server: creds.server,
+    token: creds.token,
+    caCerts: creds.caCert ? [creds.caCert] : undefined,
+    userAgent: "skiff-node/ingress-controller",
+  });
+  const { token } = await ingressControllerToken(client, lifetime);
+  await writeKubeconfig(path, creds.server, { caCert: creds.caCert, token, user: USER });
+  return token;
 }
 
 /**
  * The Ingress controller's credentials from its kubeconfig, for the node agent: the token is read
- * again when the file changed (checked at most every 10 s), so `up`'s renewals take effect.
+ * again when the file changed (checked at most every 10 s), and renewed (`renewIngressToken`) once
+ * 80 % of its life has passed (checked every minute; a failure is logged and retried).
  * `kubeconfigCredentials` is cli/node.ts's parser (passed in: node.ts imports this file).
  */
 export function ingressKubeconfigCredentials(
   path: string,
   kubeconfigCredentials: (text: string, dir: string) => { server?: string; token?: string; caCert?: string },
+  opts: { renew?: boolean; log?: (line: string) => void } = {},
 ): { server?: string; caCert?: string; token: () => string } {
   const read = () => kubeconfigCredentials(Deno.readTextFileSync(path), dirname(path));
   const first = read();
@@ -55,20 +97,37 @@ export function ingressKubeconfigCredentials(
   let token = first.token;
   let mtime = Deno.statSync(path).mtime?.getTime();
   let checked = Date.now();
-  return {
-    server: first.server,
-    caCert: first.caCert,
-    token: () => {
-      if (Date.now() - checked < 10_000) return token;
-      checked = Date.now();
-      try {
-        const m = Deno.statSync(path).mtime?.getTime();
-        if (m !== mtime) {
-          token = read().token ?? token;
-          mtime = m;
-        }
-      } catch { /* keep the last token */ }
-      return token;
-    },
+  const current = () => {
+    if (Date.now() - checked < 10_000) return token;
+    checked = Date.now();
+    try {
+      const m = Deno.statSync(path).mtime?.getTime();
+      if (m !== mtime) {
+        token = read().token ?? token;
+        mtime = m;
+      }
+    } catch { /* keep the last token */ }
+    return token;
   };
+  const log = opts.log ?? ((line: string) => console.error(line));
+  if (opts.renew !== false && first.server) {
+    const server = first.server;
+    let renewing = false;
+    const timer = setInterval(async () => {
+      const t = current();
+      const due = renewalTime(t);
+      if (renewing || due === undefined || Date.now() < due) return;
+      renewing = true;
+      try {
+        token = await renewIngressToken(path, { server, caCert: first.caCert, token: t });
+        mtime = Deno.statSync(path).mtime?.getTime();
+      } catch (e) {
+        log(`skiff: renewing the Ingress controller's token failed: ${(e as Error).message}`);
+      } finally {
+        renewing = false;
+      }
+    }, 60_000);
+    Deno.unrefTimer(timer);
+  }
+  return { server: first.server, caCert: first.caCert, token: current };
 }

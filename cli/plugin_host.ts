@@ -7,9 +7,8 @@
  * and the API server is configured with its URL.
  * @module
  */
-import { classifyArtifact } from "../wasm/artifact.ts";
-import { RegistryClient } from "../node/registry/mod.ts";
-import { PluginHost, type PullFn } from "../plugins/host/server.ts";
+import { registryPull } from "../plugins/host/pull.ts";
+import { PluginHost } from "../plugins/host/server.ts";
 import type { Command } from "./args.ts";
 import { CONNECTION_FLAGS } from "./component_flags.ts";
 import { clientConfig, shutdownSignal } from "./controller_manager.ts";
@@ -18,19 +17,8 @@ import { ingressKubeconfigCredentials as rotatingKubeconfigCredentials } from ".
 import { kubeconfigCredentials } from "./node.ts";
 import type { Supervisor } from "./supervisor.ts";
 
-/** Pulls a plugin image: the manifest digest and the component layer's bytes. */
-export function registryPull(blobDir: string): PullFn {
-  const client = new RegistryClient({ blobDir });
-  return async (image, signal) => {
-    const pulled = await client.pull(image, { signal });
-    const kind = classifyArtifact(pulled.manifest);
-    if (kind.kind !== "wasm") {
-      throw new Error(kind.kind === "container" ? `${image} is a container image, not a Wasm artifact` : kind.reason);
-    }
-    const layer = pulled.layers.find((l) => l.descriptor.digest === kind.layer.digest)!;
-    return { digest: pulled.digest, bytes: await Deno.readFile(layer.path) };
-  };
-}
+/** Pulls a plugin image (moved to plugins/host/pull.ts, shared with node agents). */
+export { registryPull };
 
 /** What a plugin host listens with. */
 export interface PluginHostServeOptions {

@@ -31,6 +31,7 @@ import { localSubnets } from "./cni/ip.ts";
 import type { ImageService, RuntimeService } from "./cri/api.ts";
 import type { BackoffOptions } from "./kubelet/backoff.ts";
 import { Kubelet } from "./kubelet/kubelet.ts";
+import { NodePlugins } from "./plugins.ts";
 import { type NetworkAddonOptions, NetworkAddons } from "./proxy/addons.ts";
 import { type IssuedCredential, NodeCredential, requestNodeCredential } from "./registration/credential.ts";
 import { Heartbeat } from "./registration/heartbeat.ts";
@@ -107,6 +108,12 @@ export interface NodeAgentOptions {
   cni?: { confDir: string; binDirs?: string[] };
   /** Crash-loop and image-pull back-off (default 10 s doubling to 5 min). */
   backoff?: BackoffOptions;
+  /**
+   * Load the node-side Plugins (`skiff.dev/v1alpha1`) that select this node (node/plugins.ts; so
+   * far the `ipam` kind, the built-in bridge's IPAM delegates). Default true; false for an API
+   * server that does not serve Plugins.
+   */
+  plugins?: boolean;
   leaseIntervalMs?: number;
   statusReportMs?: number;
   /** Makes the runtime, once the network exists. */
@@ -140,6 +147,8 @@ export class NodeAgent implements AsyncDisposable {
   #stopped?: Promise<void>;
   /** The network add-ons (service proxy, NetworkPolicy, DNS, Ingress). */
   addons?: NetworkAddons;
+  /** The node-side Plugins this node loads (none with `plugins: false`). */
+  plugins?: NodePlugins;
 
   constructor(opts: NodeAgentOptions) {
     this.opts = opts;
@@ -275,6 +284,21 @@ export class NodeAgent implements AsyncDisposable {
         ),
     });
     this.node = this.#nodes.get(undefined, this.name) ?? this.node;
+    if (this.opts.plugins !== false) {
+      const nodes = this.#nodes;
+      this.plugins = new NodePlugins({
+        client: this.client,
+        nodeName: this.name,
+        dataDir: `${dataDir}/plugins`,
+        labels: () => (nodes.get(undefined, this.name) ?? this.node).metadata?.labels,
+      });
+      nodes.addHandler({
+        onUpdate: (a, b) => {
+          if (JSON.stringify(a.metadata?.labels ?? {}) !== JSON.stringify(b.metadata?.labels ?? {})) this.plugins?.nodeChanged();
+        },
+      });
+      await this.plugins.start();
+    }
     if (this.opts.cni) {
       // Standard CNI plugins: the conflist's IPAM, not the node's pod CIDR, gives pod addresses.
       this.network = new CniExecNetwork({
@@ -285,7 +309,12 @@ export class NodeAgent implements AsyncDisposable {
     } else {
       const clash = localOverlap(this.podCIDR, await localSubnets(bridge));
       if (clash) throw new Error(`node ${this.name}: ${clash}`);
-      this.network = new BridgeNetwork({ bridge, podCIDR: this.podCIDR, ipamDir: `${dataDir}/network/ipam` });
+      this.network = new BridgeNetwork({
+        bridge,
+        podCIDR: this.podCIDR,
+        ipamDir: `${dataDir}/network/ipam`,
+        ipamPlugins: this.plugins,
+      });
     }
     await this.network.setUp();
     this.#runtime = await this.opts.runtime({
@@ -341,6 +370,7 @@ export class NodeAgent implements AsyncDisposable {
       await this.#nodes?.stop();
       await this.credential?.stop();
       await this.#runtime?.close({ keepPods });
+      await this.plugins?.stop().catch((e) => console.error(`node ${this.name}: plugins: ${e.message}`));
       if (!keepPods) await this.network?.tearDown();
       await this.#server?.close();
       await this.#recorder?.flush();

@@ -5,6 +5,9 @@
  * `kubernetes.io/tls` Secret chosen by SNI, 503 for a backend without endpoints, 404 for an
  * unknown host, and `status.loadBalancer` written by the controller. The node's credential may not
  * read the Secrets no pod of it uses (the TLS Secret among them), while TLS keeps working.
+ * A WebSocket upgrade and a streamed response body go through the Ingress to a Deno server on the
+ * node's bridge gateway (a selector-less Service with its own EndpointSlice). The API server owns
+ * `system:node-proxier`; the Ingress controller's account renews its own token, and no other.
  * @module
  */
 import assert from "node:assert/strict";
@@ -15,6 +18,9 @@ import { pushFixture } from "./fixtures/push.ts";
 import { BUSYBOX_STATIC, busyboxImage, pushImage } from "./fixtures/oci/images.ts";
 import { type ClusterProcess, startClusterProcess, testWith } from "./harness.ts";
 import { NETWORK_PREREQUISITES, service, until, wasmDeployment } from "./network_harness.ts";
+import { ipToString, parseCidr } from "../control/api/cidr.ts";
+import { renewIngressToken } from "../cli/ingress_credential.ts";
+import { kubeconfigCredentials } from "../cli/node.ts";
 import { startRegistry } from "./registry.ts";
 
 async function run(cmd: string[], timeoutMs = 30_000): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -32,6 +38,12 @@ async function curl(url: string, extra: string[] = []): Promise<{ code: number; 
   const r = await run(["curl", "-s", "--max-time", "5", "-w", "\n%{http_code}", ...extra, url], 10_000);
   const i = r.stdout.lastIndexOf("\n");
   return { code: Number(r.stdout.slice(i + 1)) || 0, body: r.stdout.slice(0, Math.max(0, i)) };
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const t = new Promise<never>((_, j) => timer = setTimeout(() => j(new Error(`timed out waiting for ${what}`)), ms));
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
 async function apply(c: ClusterProcess, ...objs: KubeObject[]): Promise<void> {
@@ -211,5 +223,116 @@ testWith(
     await until("the renewed certificate", async () =>
       (await curl(`https://secure.test:${https}/`, ["--resolve", `secure.test:${https}:127.0.0.1`, "--cacert", tls2.certPath]))
         .code === 200, 15_000);
+
+    // system:node-proxier is the API server's default role (autoupdate), bound to system:kube-proxy
+    // as upstream, and to this node's user by ./skiff up.
+    const proxier = JSON.parse((await cluster.kubectl(["get", "clusterrole", "system:node-proxier", "-o", "json"])).stdout);
+    assert.equal(proxier.metadata.annotations?.["rbac.authorization.kubernetes.io/autoupdate"], "true");
+    const canProxy = await cluster.kubectl(["auth", "can-i", "list", "endpointslices.discovery.k8s.io", "--as", "system:kube-proxy"]);
+    assert.equal(canProxy.stdout.trim(), "yes", canProxy.stderr);
+
+    // The Ingress controller's account renews its own token, as every node agent does, and may mint
+    // tokens of no other account.
+    const own = await run(["kubectl", ...ing, "-n", "skiff-system", "create", "token", "ingress-controller"]);
+    assert.equal(own.code, 0, own.stderr);
+    const other = await run(["kubectl", ...ing, "-n", "skiff-system", "create", "token", "default"]);
+    assert.notEqual(other.code, 0, "the Ingress account minted a token of another account");
+    assert.match(other.stderr, /forbidden/i);
+    const copy = `${cluster.dataDir}/ingress-renewed.kubeconfig`;
+    await Deno.copyFile(`${cluster.dataDir}/ingress.kubeconfig`, copy);
+    const before = kubeconfigCredentials(await Deno.readTextFile(copy), cluster.dataDir);
+    const renewed = await renewIngressToken(copy, { server: before.server!, caCert: before.caCert, token: before.token! });
+    assert.notEqual(renewed, before.token);
+    assert.equal(kubeconfigCredentials(await Deno.readTextFile(copy), cluster.dataDir).token, renewed);
+    const whoRenewed = await run(["kubectl", "--kubeconfig", copy, "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"]);
+    assert.equal(whoRenewed.stdout, "system:serviceaccount:skiff-system:ingress-controller", whoRenewed.stderr);
+
+    // WebSockets and streamed bodies, to a backend on the node's bridge gateway.
+    const node0 = JSON.parse((await cluster.kubectl(["get", "nodes", "-o", "json"])).stdout).items[0];
+    const gateway = ipToString(parseCidr(node0.spec.podCIDR).base + 1);
+    const release = Promise.withResolvers<void>();
+    const enc = new TextEncoder();
+    const backend = Deno.serve({ hostname: gateway, port: 0, onListen: () => {} }, (req) => {
+      if (req.headers.get("upgrade")?.toLowerCase() === "websocket") {
+        const { socket, response } = Deno.upgradeWebSocket(req);
+        socket.onmessage = (e) => socket.send(`echo:${e.data}`);
+        return response;
+      }
+      if (new URL(req.url).pathname === "/live/stream") {
+        return new Response(
+          new ReadableStream({
+            async start(c) {
+              c.enqueue(enc.encode("first\n"));
+              await release.promise;
+              c.enqueue(enc.encode("second\n"));
+              c.close();
+            },
+          }),
+        );
+      }
+      return new Response("live\n");
+    });
+    const aborted = new AbortController();
+    let ws: WebSocket | undefined;
+    try {
+      await apply(
+        cluster,
+        service("echo", { ports: [{ port: 80, targetPort: backend.addr.port }] }),
+        {
+          apiVersion: "discovery.k8s.io/v1",
+          kind: "EndpointSlice",
+          metadata: {
+            name: "echo-host",
+            namespace: "default",
+            labels: { "kubernetes.io/service-name": "echo", "endpointslice.kubernetes.io/managed-by": "ingress-test" },
+          },
+          addressType: "IPv4",
+          ports: [{ port: backend.addr.port, protocol: "TCP" }],
+          endpoints: [{ addresses: [gateway], conditions: { ready: true } }],
+        },
+        { ...ingress({ rules: [{ http: { paths: [path("/live", "echo")] } }] }), metadata: { name: "live", namespace: "default" } },
+      );
+      await until("the host backend through Ingress", async () => (await curl(`http://127.0.0.1:${http}/live`)).body === "live\n", 30_000);
+
+      const socket = ws = new WebSocket(`ws://127.0.0.1:${http}/live/ws`);
+      const messages: string[] = [];
+      const gotEcho = Promise.withResolvers<void>();
+      socket.onmessage = (e: MessageEvent) => {
+        messages.push(String(e.data));
+        if (messages.length === 2) gotEcho.resolve();
+      };
+      const closed = new Promise<void>((r) => socket.onclose = () => r());
+      await withTimeout(new Promise<void>((r, j) => {
+        socket.onopen = () => r();
+        socket.onerror = () => j(new Error("the WebSocket upgrade through the Ingress failed"));
+      }), 10_000, "the WebSocket upgrade through the Ingress");
+      socket.send("ping");
+      socket.send("pong");
+      await withTimeout(gotEcho.promise, 10_000, "the WebSocket echo through the Ingress");
+      assert.deepEqual(messages, ["echo:ping", "echo:pong"]);
+      socket.close();
+      await withTimeout(closed, 10_000, "the WebSocket close");
+
+      // A proxy that buffers answers neither the headers nor the first chunk before the backend ends.
+      const res = await withTimeout(
+        fetch(`http://127.0.0.1:${http}/live/stream`, { signal: aborted.signal }),
+        10_000,
+        "the streamed response's headers before the backend finished",
+      );
+      assert.equal(res.status, 200);
+      const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+      // The backend holds its second chunk back: the first must arrive on its own, not buffered.
+      const first = await withTimeout(reader.read(), 10_000, "the first chunk before the backend finished");
+      assert.equal(first.value, "first\n");
+      release.resolve();
+      let rest = "";
+      for (let r = await reader.read(); !r.done; r = await reader.read()) rest += r.value;
+      assert.equal(rest, "second\n");
+    } finally {
+      release.resolve();
+      aborted.abort();
+      ws?.close();
+      await withTimeout(backend.shutdown(), 10_000, "the host backend to shut down");
+    }
   },
 );

@@ -448,7 +448,8 @@ node(
     );
     await eventually("the namespace's sandbox netns to be gone", () =>
       Promise.resolve(
-        listNetns("sk").length === 0 || listNetns("sk").every((n) => !n.endsWith("-default")),
+        // This node's namespaces only: other clusters on the machine have their own.
+        listNetns(netnsPrefixFor(`${c.dataDir}/node`)).every((n) => !n.endsWith("-default")),
       ));
   },
 );

@@ -17,9 +17,10 @@
  * ```
  * @module
  */
-import { parseCidr } from "../../control/api/cidr.ts";
+import { type Cidr, ipToNumber, parseCidr } from "../../control/api/cidr.ts";
 import { CniError, type CniRequest, type CniResult, type NetworkPlugin } from "./api.ts";
 import { HostLocalIpam } from "./host_local.ts";
+import { DelegatedAllocations, type IpamDelegates } from "./ipam_delegate.ts";
 import { ip, ipBatch, IpError, ipJson, isExists, isMissing } from "./ip.ts";
 
 export interface BridgeNetworkOptions {
@@ -27,6 +28,11 @@ export interface BridgeNetworkOptions {
   podCIDR: string;
   /** Where IPAM keeps its allocation files. */
   ipamDir: string;
+  /**
+   * IPAM plugins: when one applies, new addresses come from it instead of the built-in
+   * host-local; what it allocated is released by it (the record is in `<ipamDir>/delegated/`).
+   */
+  ipamPlugins?: IpamDelegates;
 }
 
 /** Netns path → name (`/run/netns/<name>`). */
@@ -47,6 +53,10 @@ export class BridgeNetwork implements NetworkPlugin {
   readonly bridge: string;
   readonly podCIDR: string;
   readonly ipam: HostLocalIpam;
+  /** Addresses allocated by IPAM plugins, and by which. */
+  readonly delegated: DelegatedAllocations;
+  readonly #plugins?: IpamDelegates;
+  readonly #range: Cidr;
   readonly #bits: number;
   /** Namespaces known to hold our interface (saves an `ip` run per pod); cleared on detach. */
   readonly #attached = new Set<string>();
@@ -55,7 +65,10 @@ export class BridgeNetwork implements NetworkPlugin {
     this.bridge = opts.bridge;
     this.podCIDR = opts.podCIDR;
     this.ipam = new HostLocalIpam(opts.ipamDir, opts.podCIDR);
-    this.#bits = parseCidr(opts.podCIDR).bits;
+    this.delegated = new DelegatedAllocations(`${opts.ipamDir}/delegated`);
+    this.#plugins = opts.ipamPlugins;
+    this.#range = parseCidr(opts.podCIDR);
+    this.#bits = this.#range.bits;
   }
 
   get gateway(): string {
@@ -104,7 +117,7 @@ export class BridgeNetwork implements NetworkPlugin {
 
   async add(req: CniRequest): Promise<CniResult> {
     const ns = netnsName(req.netns);
-    const address = await this.ipam.allocate(req.containerId);
+    const address = await this.#allocate(req);
     const cidr = `${address}/${this.#bits}`;
     try {
       const key = `${ns}/${req.ifName}`;
@@ -135,7 +148,7 @@ export class BridgeNetwork implements NetworkPlugin {
         }
       }
     } catch (e) {
-      await this.ipam.release(req.containerId);
+      await this.#release(req).catch(() => {});
       if (e instanceof IpError) {
         throw new CniError(100, `could not attach ${req.containerId} to ${this.bridge}`, e.message);
       }
@@ -154,8 +167,61 @@ export class BridgeNetwork implements NetworkPlugin {
     };
   }
 
+  /** The address `containerId` holds, from an IPAM plugin or the built-in host-local. */
+  async find(containerId: string): Promise<string | undefined> {
+    return (await this.delegated.get(containerId))?.address ?? await this.ipam.find(containerId);
+  }
+
+  /** An address for the attachment: the one it has, else from the current IPAM plugin, else host-local. */
+  async #allocate(req: CniRequest): Promise<string> {
+    const had = await this.find(req.containerId);
+    if (had) return had;
+    const plugin = this.#plugins?.current();
+    const got = plugin ? await plugin.add(req, this.podCIDR) : null;
+    if (!plugin || !got) {
+      return await this.ipam.allocate(req.containerId, async () => new Set((await this.delegated.all()).map((r) => r.address)));
+    }
+    const address = got.address.split("/")[0];
+    const n = ipToNumber(address);
+    const size = 2 ** (32 - this.#bits);
+    if (n === null || n <= this.#range.base + 1 || n >= this.#range.base + size - 1) {
+      await plugin.del(req, this.podCIDR).catch(() => {});
+      throw new CniError(
+        7,
+        `IPAM plugin "${plugin.name}" allocated ${got.address}, which is not a usable address of the node's pod CIDR ${this.podCIDR}`,
+      );
+    }
+    const holder = (await this.ipam.allocations()).get(address) ??
+      (await this.delegated.all()).find((r) => r.address === address && r.containerId !== req.containerId)?.containerId;
+    if (holder) {
+      await plugin.del(req, this.podCIDR).catch(() => {});
+      throw new CniError(
+        7,
+        `IPAM plugin "${plugin.name}" allocated ${address}, which ${holder} already holds on this node (overlapping ranges?)`,
+      );
+    }
+    await this.delegated.put({ ...got, address, plugin: plugin.name, containerId: req.containerId, ifName: req.ifName });
+    return address;
+  }
+
+  /** Releases the attachment's address where it was allocated (idempotent). */
+  async #release(req: CniRequest): Promise<void> {
+    const rec = await this.delegated.get(req.containerId);
+    if (rec) {
+      const plugin = this.#plugins?.byName(rec.plugin);
+      if (plugin) await plugin.del({ ...req, ifName: rec.ifName }, this.podCIDR);
+      else {
+        this.#plugins?.log?.(
+          `IPAM plugin "${rec.plugin}" is gone from this node: ${rec.address} of ${req.containerId} stays allocated in its store`,
+        );
+      }
+      await this.delegated.delete(req.containerId);
+    }
+    await this.ipam.release(req.containerId);
+  }
+
   async del(req: CniRequest): Promise<void> {
-    const address = await this.ipam.find(req.containerId);
+    const address = await this.find(req.containerId);
     if (address && await exists(req.netns)) {
       try {
         const ns = netnsName(req.netns);
@@ -165,7 +231,7 @@ export class BridgeNetwork implements NetworkPlugin {
         if (!(e instanceof IpError) && !(e instanceof CniError)) throw e;
       }
     }
-    await this.ipam.release(req.containerId);
+    await this.#release(req);
   }
 
   /** Removes a sandbox namespace's veth pair (when its last attachment is gone). */
@@ -180,7 +246,7 @@ export class BridgeNetwork implements NetworkPlugin {
   }
 
   async check(req: CniRequest): Promise<void> {
-    const address = await this.ipam.find(req.containerId);
+    const address = await this.find(req.containerId);
     if (!address) throw new CniError(100, `no address allocated for ${req.containerId}`);
     const ns = netnsName(req.netns);
     const addrs = await ipJson<{ addr_info?: { local: string }[] }[]>([

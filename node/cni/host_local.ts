@@ -66,12 +66,16 @@ export class HostLocalIpam {
     return out;
   }
 
-  /** Allocates an address for `id` (or returns the one it already has). */
-  allocate(id: string): Promise<string> {
+  /**
+   * Allocates an address for `id` (or returns the one it already has), skipping `reserved`
+   * (addresses another allocator of the node holds: the bridge's IPAM plugins).
+   */
+  allocate(id: string, reserved?: () => Promise<Set<string>>): Promise<string> {
     return this.#serial(async () => {
       await Deno.mkdir(this.dir, { recursive: true });
       const used = await this.#entries();
       for (const [ip, owner] of used) if (owner === id) return ip;
+      const taken = (await reserved?.()) ?? new Set<string>();
       const size = 2 ** (32 - this.range.bits);
       // Usable: base+2 (base+1 is the gateway) .. base+size-2 (the last is broadcast).
       const first = 2, last = size - 2;
@@ -91,7 +95,7 @@ export class HostLocalIpam {
       for (let i = 0; i < count; i++) {
         const offset = first + ((start - first + i) % count);
         const ip = ipToString(this.range.base + offset);
-        if (used.has(ip)) continue;
+        if (used.has(ip) || taken.has(ip)) continue;
         try {
           await Deno.writeTextFile(`${this.dir}/${ip}`, `${id}\n`, { createNew: true });
         } catch (e) {

@@ -3,17 +3,19 @@
  * admin credential (an administrator applies the same for a cluster of its own):
  *
  * - **service proxy, cluster DNS, NetworkPolicy** run inside the node agent, with the node's
- *   credential. The node's user is bound to upstream's ClusterRole `system:node-proxier`
- *   (kube-proxy's rules, verbatim) and to `system:skiff-node-network`: read-only access to what the
- *   DNS and NetworkPolicy need beyond it (services, endpointslices, pods, namespaces,
+ *   credential. The node's user is bound to upstream's ClusterRole `system:node-proxier` (one of
+ *   the API server's default roles, control/apiserver/rbac/bootstrap_policy.ts, bound by default
+ *   to `system:kube-proxy` as upstream) and to `system:skiff-node-network`: read-only access to
+ *   what the DNS and NetworkPolicy need beyond it (services, endpointslices, pods, namespaces,
  *   networkpolicies). Nothing there reads Secrets: the node credential stays within the node
  *   authorizer's limits for them.
  * - **the Ingress controller** runs in the node agent's process too, but under its own identity:
  *   the ServiceAccount `skiff-system/ingress-controller`, bound to `skiff:ingress-controller`
  *   (ingresses, ingressclasses, services, endpointslices and secrets get/list/watch;
- *   ingresses/status update/patch; events). `./skiff up` writes a token of that account to
- *   `<data-dir>/ingress.kubeconfig` (renewed at 80 % of its life) and passes it to the node agent
- *   (`--ingress-kubeconfig`).
+ *   ingresses/status update/patch; events), and to a Role letting it create tokens of itself
+ *   only. `./skiff up` writes a token of that account to `<data-dir>/ingress.kubeconfig` and
+ *   passes it to the node agent (`--ingress-kubeconfig`), which renews it at 80 % of its life
+ *   with the token itself (cli/ingress_credential.ts).
  *
  * ```sh
  * # for a node joined later (./skiff node join):
@@ -35,11 +37,14 @@ export const NODE_NETWORK_ROLE = "system:skiff-node-network";
 export const INGRESS_ROLE = "skiff:ingress-controller";
 export const INGRESS_NAMESPACE = "skiff-system";
 export const INGRESS_ACCOUNT = "ingress-controller";
+/** The Role (and RoleBinding) in `skiff-system` that lets the account renew its own token. */
+export const INGRESS_TOKEN_ROLE = "skiff:ingress-controller:token";
 /** The broad role of earlier versions, removed on upgrade. */
 const LEGACY_ROLE = "system:skiff-network";
 
 const RBAC_GROUP = "rbac.authorization.k8s.io";
 const rbac = (plural: string): ResourceRef => ({ group: RBAC_GROUP, version: "v1", plural, namespaced: false });
+const rbacNs = (plural: string): ResourceRef => ({ group: RBAC_GROUP, version: "v1", plural, namespaced: true });
 const READ = ["get", "list", "watch"];
 const EVENTS = [
   { apiGroups: ["", "events.k8s.io"], resources: ["events"], verbs: ["create", "patch", "update"] },
@@ -64,16 +69,6 @@ function clusterRoleBinding(name: string, role: string, subjects: Record<string,
   };
 }
 
-/** Upstream's `system:node-proxier` (plugin/pkg/auth/authorizer/rbac/bootstrappolicy). */
-export function nodeProxierRole(): KubeObject {
-  return clusterRole(NODE_PROXIER_ROLE, [
-    { apiGroups: [""], resources: ["services", "endpoints"], verbs: ["list", "watch"] },
-    { apiGroups: [""], resources: ["nodes"], verbs: READ },
-    ...EVENTS,
-    { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["list", "watch"] },
-  ]);
-}
-
 /** The cluster DNS's and NetworkPolicy's reads (CoreDNS's `system:coredns` plus NetworkPolicies). */
 export function nodeNetworkRole(): KubeObject {
   return clusterRole(NODE_NETWORK_ROLE, [
@@ -95,25 +90,54 @@ export function ingressControllerRole(): KubeObject {
 }
 
 /**
- * Every role and binding, in creation order. Upstream binds `system:node-proxier` to the user
- * `system:kube-proxy`; Skiff's proxy runs in the node agent, so each node's user gets its own
- * bindings (a node joined later has none until an administrator adds them, and meanwhile only
- * the node authorizer's rights).
+ * Every role and binding `./skiff up` creates, in creation order. `system:node-proxier` itself,
+ * and its binding to the user `system:kube-proxy`, are the API server's default roles
+ * (control/apiserver/rbac/bootstrap_policy.ts), as upstream. Skiff's proxy runs in the node agent,
+ * so each node's user gets its own binding of that role (a node joined later has none until an
+ * administrator adds it, and meanwhile only the node authorizer's rights). The Ingress controller's
+ * account may renew its own token (`ingressTokenRenewal`), and nothing else in `skiff-system`.
  */
 export function networkRbacObjects(nodeName: string): { roles: KubeObject[]; bindings: KubeObject[] } {
   const node = [{ apiGroup: RBAC_GROUP, kind: "User", name: `system:node:${nodeName}` }];
   return {
-    roles: [nodeProxierRole(), nodeNetworkRole(), ingressControllerRole()],
+    roles: [nodeNetworkRole(), ingressControllerRole()],
     bindings: [
-      clusterRoleBinding(NODE_PROXIER_ROLE, NODE_PROXIER_ROLE, [
-        { apiGroup: RBAC_GROUP, kind: "User", name: "system:kube-proxy" },
-      ]),
       clusterRoleBinding(`${NODE_PROXIER_ROLE}:${nodeName}`, NODE_PROXIER_ROLE, node),
       clusterRoleBinding(`${NODE_NETWORK_ROLE}:${nodeName}`, NODE_NETWORK_ROLE, node),
       clusterRoleBinding(INGRESS_ROLE, INGRESS_ROLE, [
         { kind: "ServiceAccount", name: INGRESS_ACCOUNT, namespace: INGRESS_NAMESPACE },
       ]),
     ],
+  };
+}
+
+/**
+ * The Ingress controller's account may renew its own token, and nothing else: a Role in
+ * `skiff-system` granting `create` on `serviceaccounts/token` of `ingress-controller` only
+ * (resourceNames), bound to that account. So every node agent, `./skiff node` ones included,
+ * renews the token it was given before it expires (cli/ingress_credential.ts), and the account
+ * can mint tokens for no other ServiceAccount.
+ */
+export function ingressTokenRenewal(): { role: KubeObject; binding: KubeObject } {
+  const metadata = {
+    name: INGRESS_TOKEN_ROLE,
+    namespace: INGRESS_NAMESPACE,
+    labels: { "kubernetes.io/bootstrapping": "rbac-defaults" },
+  };
+  return {
+    role: {
+      apiVersion: `${RBAC_GROUP}/v1`,
+      kind: "Role",
+      metadata,
+      rules: [{ apiGroups: [""], resources: ["serviceaccounts/token"], resourceNames: [INGRESS_ACCOUNT], verbs: ["create"] }],
+    },
+    binding: {
+      apiVersion: `${RBAC_GROUP}/v1`,
+      kind: "RoleBinding",
+      metadata,
+      roleRef: { apiGroup: RBAC_GROUP, kind: "Role", name: INGRESS_TOKEN_ROLE },
+      subjects: [{ kind: "ServiceAccount", name: INGRESS_ACCOUNT, namespace: INGRESS_NAMESPACE }],
+    },
   };
 }
 
@@ -136,8 +160,8 @@ async function deleteIfThere(client: Client, ref: ResourceRef, name: string): Pr
 }
 
 /**
- * Creates or updates the roles and bindings, the namespace `skiff-system` and the Ingress
- * controller's ServiceAccount, and removes the broad `system:skiff-network` role (and the node's
+ * Creates or updates the roles and bindings, the namespace `skiff-system`, the Ingress
+ * controller's ServiceAccount and the Role letting it renew its own token, and removes the broad `system:skiff-network` role (and the node's
  * binding to it) of earlier versions. Idempotent; needs an admin client.
  */
 export async function ensureNetworkRbac(client: Client, nodeName: string): Promise<void> {
@@ -160,6 +184,9 @@ export async function ensureNetworkRbac(client: Client, nodeName: string): Promi
   } catch (e) {
     if (!isApiError(e, 409)) throw e;
   }
+  const renewal = ingressTokenRenewal();
+  await createOrUpdate(client, rbacNs("roles"), renewal.role, INGRESS_NAMESPACE);
+  await createOrUpdate(client, rbacNs("rolebindings"), renewal.binding, INGRESS_NAMESPACE);
 }
 
 /** A token of the Ingress controller's ServiceAccount (TokenRequest), and when it expires. */

@@ -6,7 +6,7 @@
  * in a runner process exactly as the plugin host runs it.
  * @module
  */
-import type { PluginKind } from "../../control/api/plugins.ts";
+import type { Grant, PluginKind } from "../../control/api/plugins.ts";
 import { admissionCases } from "../admission/conformance.ts";
 import { networkCases } from "../network/conformance.ts";
 import { runtimeCases } from "../runtime/conformance.ts";
@@ -40,13 +40,17 @@ export const SUITES: Record<PluginKind, Case[]> = {
 };
 
 /** An implementation backed by a component in a runner process. */
-export function componentImpl(kind: PluginKind, bytes: Uint8Array, opts: { cacheDir?: string } = {}): NewImpl {
+export function componentImpl(
+  kind: PluginKind,
+  bytes: Uint8Array,
+  opts: { cacheDir?: string; grants?: Grant[] } = {},
+): NewImpl {
   const dir = opts.cacheDir ?? `${Deno.env.get("TMPDIR") ?? "/tmp"}/skiff-plugin-conformance`;
   return async (settings = "{}") => {
     using cache = new PluginCache(dir);
     const component = await cache.prepare(kind, bytes);
     const runner = await Runner.start({
-      config: { plugin: "conformance", kind, component, settings, grants: [{ capability: "log" }], memoryBytes: 64 << 20 },
+      config: { plugin: "conformance", kind, component, settings, grants: opts.grants ?? [{ capability: "log" }], memoryBytes: 64 << 20 },
     });
     return {
       call: (op, ...args) => runner.call(op, args, 5000),
@@ -68,7 +72,8 @@ export async function runSuite(
   bytes: Uint8Array,
   log: (line: string) => void,
 ): Promise<{ name: string; ok: boolean; error?: string }[]> {
-  const newImpl = componentImpl(kind, bytes);
+  // The state store too (in memory, per runner): stateful plugins such as host-local need it.
+  const newImpl = componentImpl(kind, bytes, { grants: [{ capability: "log" }, { capability: "state" }] });
   const out: { name: string; ok: boolean; error?: string }[] = [];
   for (const c of SUITES[kind]) {
     try {

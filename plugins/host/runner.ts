@@ -12,6 +12,7 @@ import { loadComponent } from "../../wasm/host/loader.ts";
 import type { PreparedComponent } from "../../wasm/component_cache.ts";
 import { createWasi } from "../../wasm/wasi/mod.ts";
 import { admissionOps } from "../admission/binding.ts";
+import { ipamOps } from "../network/binding.ts";
 import { schedulerOps } from "../scheduler/binding.ts";
 import { capabilityImports } from "./capabilities.ts";
 import { findExport, KINDS } from "./kinds.ts";
@@ -25,7 +26,7 @@ import {
   type RunnerMessage,
 } from "./protocol.ts";
 
-const OPS: Partial<Record<string, GuestOps>> = { admission: admissionOps, scheduler: schedulerOps };
+const OPS: Partial<Record<string, GuestOps>> = { admission: admissionOps, scheduler: schedulerOps, ipam: ipamOps };
 
 const encoder = new TextEncoder();
 function send(m: RunnerMessage): void {

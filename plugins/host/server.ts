@@ -53,6 +53,11 @@ export interface PluginHostOptions {
   token?: string;
   /** This host's name in `status.components` (default `plugin-host`). */
   componentName?: string;
+  /**
+   * Whether this host loads a Plugin (default: the control-plane kinds). A loaded Plugin that
+   * stops being accepted (its node selector no longer matches) is drained and stopped.
+   */
+  accepts?(plugin: PluginObject): boolean;
   log?(line: string): void;
   now?(): number;
 }
@@ -151,9 +156,19 @@ export class PluginHost implements AsyncDisposable {
   async #apply(plugin: PluginObject, retry: boolean): Promise<void> {
     const name = plugin.metadata.name!;
     const kind = plugin.spec?.kind;
-    if (!kind || KINDS[kind]?.host !== "plugin-host" || this.#closed) return;
-    const generation = plugin.metadata.generation ?? 1;
+    if (!kind || this.#closed) return;
     const cur = this.#entries.get(name);
+    const accepts = this.#opts.accepts ?? ((p: PluginObject) => KINDS[p.spec.kind]?.host === "plugin-host");
+    if (!accepts(plugin)) {
+      if (cur || this.#failed.has(name)) {
+        this.#entries.delete(name);
+        this.#forgetFailure(name);
+        await cur?.runner?.stop();
+        await this.#dropStatus(name);
+      }
+      return;
+    }
+    const generation = plugin.metadata.generation ?? 1;
     if (cur && cur.generation === generation) {
       cur.plugin = plugin;
       return;
@@ -275,7 +290,7 @@ export class PluginHost implements AsyncDisposable {
    */
   async call(name: string, op: string, args: unknown[] | ((runner: Runner) => unknown[])): Promise<unknown> {
     const e = this.#entries.get(name);
-    if (!e) throw new PluginCallError(name, "NotLoaded", `plugin "${name}" is not loaded by the plugin host`);
+    if (!e) throw new PluginCallError(name, "NotLoaded", `plugin "${name}" is not loaded by ${this.#name === "plugin-host" ? "the plugin host" : this.#name}`);
     const timeoutMs = (e.plugin.spec.timeoutSeconds ?? 10) * 1000;
     const deadline = Date.now() + timeoutMs;
     while (!e.runner?.alive && Date.now() < deadline) {
@@ -316,6 +331,27 @@ export class PluginHost implements AsyncDisposable {
         }).catch(() => {});
       }, 1000),
     );
+  }
+
+  /** Removes this host's entry from a Plugin's status (it no longer loads the Plugin). */
+  async #dropStatus(name: string): Promise<void> {
+    const client = this.#opts.client;
+    if (!client || this.#closed) return;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const obj = await client.tryGet<PluginObject>(PLUGINS, "", name);
+      const comps = obj?.status?.components ?? [];
+      if (!obj || !comps.some((c) => c.name === this.#name)) return;
+      obj.status = { ...obj.status, components: comps.filter((c) => c.name !== this.#name) };
+      try {
+        await client.updateStatus(PLUGINS, obj);
+        return;
+      } catch (e) {
+        if (!(e instanceof ApiError && e.code === 409)) {
+          this.#log(`plugin ${name}: could not write status: ${(e as Error).message}`);
+          return;
+        }
+      }
+    }
   }
 
   async #writeStatus(

@@ -163,6 +163,14 @@ const AGGREGATE_TO_VIEW_RULES: PolicyRule[] = [
 
 const EVENTS: PolicyRule = r(["create", "patch", "update"], ["", "events.k8s.io"], ["events"]);
 
+/** `system:node-proxier` (kube-proxy), upstream's rules verbatim. */
+export const NODE_PROXIER_RULES: PolicyRule[] = [
+  r(["list", "watch"], [""], ["services", "endpoints"]),
+  r(READ, [""], ["nodes"]),
+  EVENTS,
+  r(["list", "watch"], ["discovery.k8s.io"], ["endpointslices"]),
+];
+
 /**
  * `system:kube-scheduler`: upstream's role, restricted to what Skiff's scheduler does
  * (control/scheduler): watch pods, nodes, namespaces, priority and runtime classes; bind, update
@@ -311,6 +319,10 @@ export function bootstrapClusterRoles(): KubeObject[] {
     clusterRole("system:kube-scheduler", SCHEDULER_RULES),
     clusterRole("system:kube-controller-manager", CONTROLLER_MANAGER_RULES),
     clusterRole("system:node", structuredClone(NODE_RULES as PolicyRule[])),
+    // kube-proxy's role, upstream's rules verbatim. Skiff's service proxy, cluster DNS and
+    // NetworkPolicy run in the node agent under the node's credential: `./skiff up` also binds this
+    // role to each node's user (node/proxy/rbac.ts).
+    clusterRole("system:node-proxier", NODE_PROXIER_RULES),
     // The node-side `local-path` provisioner (node/volumes/local_path_provisioner.ts), as
     // rancher's local-path-provisioner's role: claims to provision, volumes to create and delete.
     clusterRole("system:skiff:local-path-provisioner", [
@@ -364,6 +376,7 @@ export function bootstrapClusterRoleBindings(): KubeObject[] {
       user("system:kube-controller-manager"),
     ]),
     binding("system:node", "system:node", []),
+    binding("system:node-proxier", "system:node-proxier", [user("system:kube-proxy")]),
     binding("system:skiff:local-path-provisioner", "system:skiff:local-path-provisioner", [group("system:nodes")]),
     // kubeadm's `kubeadm:kubelet-bootstrap` (bootstrap tokens join) and
     // `kubeadm:node-autoapprove-certificate-rotation` (nodes renew their own credential).

@@ -49,6 +49,9 @@ export const NODE_RULES: readonly PolicyRule[] = [
   rule(["create", "patch", "update"], ["events.k8s.io"], ["events"]),
   rule(["get"], [""], ["endpoints"]),
   rule(["get", "list", "watch"], ["node.k8s.io"], ["runtimeclasses"]),
+  // Skiff's: node agents load the node-side Plugins that select them and report in their status.
+  rule(["get", "list", "watch"], ["skiff.dev"], ["plugins"]),
+  rule(["get", "update", "patch"], ["skiff.dev"], ["plugins/status"]),
 ];
 
 const noOpinion = (reason = ""): DecisionResult => ({ decision: "noOpinion", reason });
