@@ -40,17 +40,27 @@ export async function ingressCredentials(
   return { path, [Symbol.dispose]: () => {} };
 }
 
-/** A JWT's `iat` and `exp` claims (seconds), or undefined when it has not both. Pure. */
-export function tokenLifetime(token: string): { iat: number; exp: number } | undefined {
+/** A JWT's claims (unverified: only to plan renewals), or undefined when it is no JWT. Pure. */
+function claims(token: string): Record<string, unknown> | undefined {
   try {
     const part = token.split(".")[1];
     if (!part) return undefined;
-    const json = atob(part.replace(/-/g, "+").replace(/_/g, "/").padEnd(Math.ceil(part.length / 4) * 4, "="));
-    const { iat, exp } = JSON.parse(json);
-    return typeof iat === "number" && typeof exp === "number" && exp > iat ? { iat, exp } : undefined;
+    const c = JSON.parse(atob(part.replace(/-/g, "+").replace(/_/g, "/").padEnd(Math.ceil(part.length / 4) * 4, "=")));
+    return c && typeof c === "object" ? c : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** A JWT's `iat` and `exp` claims (seconds), or undefined when it has not both. Pure. */
+export function tokenLifetime(token: string): { iat: number; exp: number } | undefined {
+  const { iat, exp } = claims(token) ?? {};
+  return typeof iat === "number" && typeof exp === "number" && exp > iat ? { iat, exp } : undefined;
+}
+
+/** Whether a token is one of the Ingress controller's account (its `sub`), which renews itself. Pure. */
+export function isIngressControllerToken(token: string): boolean {
+  return claims(token)?.sub === USER;
 }
 
 /** When to renew a token (ms since the epoch): at 80 % of its life; undefined for a token without `iat`/`exp`. Pure. */
@@ -81,10 +91,12 @@ export async function renewIngressToken(
 }
 
 /**
- * The Ingress controller's credentials from its kubeconfig, for the node agent: the token is read
- * again when the file changed (checked at most every 10 s), and renewed (`renewIngressToken`) once
- * 80 % of its life has passed (checked every minute; a failure is logged and retried).
- * `kubeconfigCredentials` is cli/node.ts's parser (passed in: node.ts imports this file).
+ * Credentials from a kubeconfig whose token rotates: the token is read again when the file changed
+ * (checked at most every 10 s). For the node agent's Ingress controller, a token of its
+ * ServiceAccount is also renewed (`renewIngressToken`) once 80 % of its life has passed (checked
+ * every minute; a failure is logged and retried); tokens of other accounts (the plugin host's,
+ * cli/plugin_host.ts) are only read. `kubeconfigCredentials` is cli/node.ts's parser (passed in:
+ * node.ts imports this file).
  */
 export function ingressKubeconfigCredentials(
   path: string,
@@ -110,7 +122,7 @@ export function ingressKubeconfigCredentials(
     return token;
   };
   const log = opts.log ?? ((line: string) => console.error(line));
-  if (opts.renew !== false && first.server) {
+  if (opts.renew !== false && first.server && isIngressControllerToken(first.token)) {
     const server = first.server;
     let renewing = false;
     const timer = setInterval(async () => {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { renewalTime, tokenLifetime } from "./ingress_credential.ts";
+import { isIngressControllerToken, renewalTime, tokenLifetime } from "./ingress_credential.ts";
 
 const b64url = (o: unknown) => btoa(JSON.stringify(o)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 const jwt = (claims: Record<string, unknown>) => `${b64url({ alg: "ES256" })}.${b64url(claims)}.c2ln`;
@@ -15,4 +15,10 @@ Deno.test("a token without iat and exp is never renewed", () => {
   assert.equal(renewalTime(jwt({ exp: 2000 })), undefined);
   assert.equal(renewalTime(jwt({ iat: 2000, exp: 1000 })), undefined);
   assert.equal(renewalTime("a.!!!.c"), undefined);
+});
+
+Deno.test("only the Ingress controller's own tokens are renewed as such", () => {
+  assert.equal(isIngressControllerToken(jwt({ sub: "system:serviceaccount:skiff-system:ingress-controller" })), true);
+  assert.equal(isIngressControllerToken(jwt({ sub: "system:serviceaccount:skiff-system:plugin-host" })), false);
+  assert.equal(isIngressControllerToken("opaque-token"), false);
 });

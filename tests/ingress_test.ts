@@ -171,6 +171,8 @@ testWith(
 
     const at = (host: string, p: string) => curl(`http://127.0.0.1:${http}${p}`, ["-H", `Host: ${host}`]);
     await until("the Wasm backend through Ingress", async () => (await at("app.test", "/wasm")).code === 200, 30_000);
+    // busybox has no readiness probe: Ready comes before httpd listens.
+    await until("the container backend through Ingress", async () => (await at("app.test", "/index.html")).code === 200, 30_000);
     assert.deepEqual(await at("app.test", "/wasm/deeper"), { code: 200, body: "hello from wasm\n" });
     // The path goes to the backend unchanged (no rewrite), as upstream.
     assert.deepEqual(await at("app.test", "/index.html"), { code: 200, body: "hello from busybox\n" });
