@@ -17,14 +17,13 @@ import type { KubeObject } from "../control/api/types.ts";
 import { ClusterRecords, DnsHandler, Forwarder } from "../node/dns/mod.ts";
 import { DnsServer } from "../node/dns/server.ts";
 import { pushFixture } from "./fixtures/push.ts";
-import { testWith } from "./harness.ts";
+import { eventually, testWith } from "./harness.ts";
 import {
-  type NetworkCluster,
   NETWORK_PREREQUISITES,
+  type NetworkCluster,
   readyPods,
   service,
   startNetworkCluster,
-  until,
   wasmDeployment,
 } from "./network_harness.ts";
 
@@ -68,7 +67,9 @@ export function udpQuery(
 async function tcpQuery(server: { ip: string; port: number }, name: string, type = "A"): Promise<Msg> {
   const conn = await Deno.connect({ hostname: server.ip, port: server.port });
   try {
-    await conn.write(new Uint8Array(packet.streamEncode({ type: "query", id: 9, questions: [{ type, class: "IN", name }] })));
+    await conn.write(
+      new Uint8Array(packet.streamEncode({ type: "query", id: 9, questions: [{ type, class: "IN", name }] })),
+    );
     let buf = new Uint8Array(0);
     const chunk = new Uint8Array(65536);
     for (;;) {
@@ -78,7 +79,9 @@ async function tcpQuery(server: { ip: string; port: number }, name: string, type
       joined.set(buf);
       joined.set(chunk.subarray(0, n), buf.length);
       buf = joined;
-      if (buf.length >= 2 && buf.length >= 2 + ((buf[0] << 8) | buf[1])) return packet.streamDecode(Buffer.from(buf));
+      if (buf.length >= 2 && buf.length >= 2 + ((buf[0] << 8) | buf[1])) {
+        return packet.streamDecode(Buffer.from(buf));
+      }
     }
   } finally {
     conn.close();
@@ -122,17 +125,26 @@ function svc(name: string, spec: Record<string, unknown>): KubeObject {
 
 Deno.test("the DNS server answers over UDP and TCP, truncates big UDP answers, forwards outside names, and fails cleanly", async () => {
   const records = new ClusterRecords();
-  records.setService(svc("web", { clusterIP: "198.19.0.10", ports: [{ name: "http", port: 80, protocol: "TCP" }] }));
+  records.setService(
+    svc("web", { clusterIP: "198.19.0.10", ports: [{ name: "http", port: 80, protocol: "TCP" }] }),
+  );
   records.setService(svc("big", { clusterIP: "None", ports: [{ name: "http", port: 80, protocol: "TCP" }] }));
   records.setSlice({
     metadata: { name: "big-1", namespace: "default", labels: { "kubernetes.io/service-name": "big" } },
     addressType: "IPv4",
-    endpoints: Array.from({ length: 60 }, (_, i) => ({ addresses: [`198.18.1.${i + 1}`], conditions: { ready: true } })),
+    endpoints: Array.from(
+      { length: 60 },
+      (_, i) => ({ addresses: [`198.18.1.${i + 1}`], conditions: { ready: true } }),
+    ),
     ports: [{ name: "http", port: 80, protocol: "TCP" }],
   });
   const upstream = await fakeUpstream("198.18.255.77");
   const forwarder = new Forwarder({ upstreams: [{ ip: "127.0.0.1", port: upstream.port }], timeoutMs: 500 });
-  const server = await DnsServer.start({ hostname: "127.0.0.1", port: 0, handler: new DnsHandler({ records, forwarder }) });
+  const server = await DnsServer.start({
+    hostname: "127.0.0.1",
+    port: 0,
+    handler: new DnsHandler({ records, forwarder }),
+  });
   const none = await DnsServer.start({
     hostname: "127.0.0.1",
     port: 0,
@@ -146,7 +158,10 @@ Deno.test("the DNS server answers over UDP and TCP, truncates big UDP answers, f
     port: 0,
     handler: new DnsHandler({
       records,
-      forwarder: new Forwarder({ upstreams: [{ ip: "127.0.0.1", port: (silent.address() as { port: number }).port }], timeoutMs: 300 }),
+      forwarder: new Forwarder({
+        upstreams: [{ ip: "127.0.0.1", port: (silent.address() as { port: number }).port }],
+        timeoutMs: 300,
+      }),
     }),
   });
   try {
@@ -161,21 +176,35 @@ Deno.test("the DNS server answers over UDP and TCP, truncates big UDP answers, f
     const truncated = await udpQuery(at, "big.default.svc.cluster.local");
     assert.ok(truncated.flag_tc, "60 addresses do not fit in 512 bytes");
     assert.equal(truncated.answers.length, 0);
-    assert.equal((await udpQuery(at, "big.default.svc.cluster.local", "A", { edns: true })).answers.length, 60);
+    assert.equal(
+      (await udpQuery(at, "big.default.svc.cluster.local", "A", { edns: true })).answers.length,
+      60,
+    );
     assert.equal((await tcpQuery(at, "big.default.svc.cluster.local")).answers.length, 60);
 
     const outside = await udpQuery(at, "www.outside.test");
     assert.equal(outside.rcode, "NOERROR");
     assert.deepEqual(outside.answers.map((a: Msg) => a.data), ["198.18.255.77"]);
     assert.equal(upstream.queries, 1);
-    assert.equal((await udpQuery(at, "nothing.test")).rcode, "NXDOMAIN", "the upstream's NXDOMAIN passes through");
+    assert.equal(
+      (await udpQuery(at, "nothing.test")).rcode,
+      "NXDOMAIN",
+      "the upstream's NXDOMAIN passes through",
+    );
 
     const noUpstream = await udpQuery({ ip: "127.0.0.1", port: none.port }, "www.outside.test");
     assert.equal(noUpstream.rcode, "SERVFAIL");
-    assert.deepEqual((await udpQuery({ ip: "127.0.0.1", port: none.port }, "web.default.svc.cluster.local")).answers
-      .length, 1, "the cluster zone works without an upstream");
+    assert.deepEqual(
+      (await udpQuery({ ip: "127.0.0.1", port: none.port }, "web.default.svc.cluster.local")).answers
+        .length,
+      1,
+      "the cluster zone works without an upstream",
+    );
     const t0 = performance.now();
-    assert.equal((await udpQuery({ ip: "127.0.0.1", port: mute.port }, "www.outside.test")).rcode, "SERVFAIL");
+    assert.equal(
+      (await udpQuery({ ip: "127.0.0.1", port: mute.port }, "www.outside.test")).rcode,
+      "SERVFAIL",
+    );
     assert.ok(performance.now() - t0 < 2500, "a silent upstream fails after its timeout");
   } finally {
     await server.close();
@@ -201,7 +230,9 @@ function rng(seed: number) {
 
 Deno.test("a fuzzed packet storm gets FORMERR or nothing, never a crash, and the server keeps answering", async () => {
   const records = new ClusterRecords();
-  records.setService(svc("web", { clusterIP: "198.19.0.10", ports: [{ name: "http", port: 80, protocol: "TCP" }] }));
+  records.setService(
+    svc("web", { clusterIP: "198.19.0.10", ports: [{ name: "http", port: 80, protocol: "TCP" }] }),
+  );
   const handler = new DnsHandler({ records, forwarder: new Forwarder({ upstreams: [] }) });
   const server = await DnsServer.start({ hostname: "127.0.0.1", port: 0, handler });
   const at = { ip: "127.0.0.1", port: server.port };
@@ -227,7 +258,9 @@ Deno.test("a fuzzed packet storm gets FORMERR or nothing, never a crash, and the
     // a valid query with random bit flips
     () => {
       const b = valid.slice();
-      for (let i = 0; i < 1 + rand() * 6; i++) b[Math.floor(rand() * b.length)] ^= 1 << Math.floor(rand() * 8);
+      for (let i = 0; i < 1 + rand() * 6; i++) {
+        b[Math.floor(rand() * b.length)] ^= 1 << Math.floor(rand() * 8);
+      }
       b[2] &= 0x7f; // keep it a query
       return b;
     },
@@ -258,11 +291,52 @@ Deno.test("a fuzzed packet storm gets FORMERR or nothing, never a crash, and the
     }
     // Garbage over TCP too: a frame longer than the data, then a frame of junk.
     const conn = await Deno.connect({ hostname: at.ip, port: at.port });
-    await conn.write(Uint8Array.from([0x00, 0x20, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 0xff, 0xff, 0xde, 0xad]));
+    await conn.write(
+      Uint8Array.from([
+        0x00,
+        0x20,
+        1,
+        2,
+        3,
+        4,
+        5,
+        6,
+        7,
+        8,
+        9,
+        10,
+        11,
+        12,
+        13,
+        14,
+        15,
+        16,
+        17,
+        18,
+        19,
+        20,
+        21,
+        22,
+        23,
+        24,
+        25,
+        26,
+        27,
+        28,
+        29,
+        30,
+        31,
+        32,
+        0xff,
+        0xff,
+        0xde,
+        0xad,
+      ]),
+    );
     conn.close();
     // UDP may drop some of the storm in the socket buffer: wait until the server has drained it.
     let last = -1;
-    await until("the storm to be drained", async () => {
+    await eventually("the storm to be drained", async () => {
       await new Promise((r) => setTimeout(r, 300));
       const done = handler.stats.queries === last;
       last = handler.stats.queries;
@@ -272,7 +346,10 @@ Deno.test("a fuzzed packet storm gets FORMERR or nothing, never a crash, and the
     const ok = await udpQuery(at, "_http._tcp.web.default.svc.cluster.local", "SRV");
     assert.equal(ok.rcode, "NOERROR", `seed ${seed}`);
     assert.equal(ok.answers[0].data.port, 80);
-    assert.ok(formerr > 500, `malformed queries get FORMERR (${formerr} of ${answers} answers, seed ${seed})`);
+    assert.ok(
+      formerr > 500,
+      `malformed queries get FORMERR (${formerr} of ${answers} answers, seed ${seed})`,
+    );
     assert.ok(handler.stats.formerr >= formerr);
   } finally {
     await new Promise<void>((r) => sock.close(() => r()));
@@ -293,7 +370,9 @@ async function apply(c: NetworkCluster, ...objs: KubeObject[]): Promise<void> {
 test("Wasm pods and client processes resolve Services, headless StatefulSet pods, SRV, pods and ExternalName", async () => {
   const outside = await fakeUpstream("198.18.255.77");
   try {
-    await using c = await startNetworkCluster({ network: { dns: { upstreams: [{ ip: "127.0.0.1", port: outside.port }] } } });
+    await using c = await startNetworkCluster({
+      network: { dns: { upstreams: [{ ip: "127.0.0.1", port: outside.port }] } },
+    });
     const dns = { ip: c.gateway, port: 53 };
     const image = (await pushFixture(c.registry.host, "http_sm")).reference;
     const sts: KubeObject = {
@@ -317,9 +396,16 @@ test("Wasm pods and client processes resolve Services, headless StatefulSet pods
     await apply(
       c,
       wasmDeployment("backend", image, { replicas: 2, greeting: "backend" }),
-      service("backend", { selector: { app: "backend" }, ports: [{ name: "http", port: 80, targetPort: "http" }] }),
+      service("backend", {
+        selector: { app: "backend" },
+        ports: [{ name: "http", port: 80, targetPort: "http" }],
+      }),
       wasmDeployment("frontend", image, { greeting: "frontend" }),
-      service("db", { clusterIP: "None", selector: { app: "db" }, ports: [{ name: "pg", port: 5432, targetPort: "pg" }] }),
+      service("db", {
+        clusterIP: "None",
+        selector: { app: "db" },
+        ports: [{ name: "pg", port: 5432, targetPort: "pg" }],
+      }),
       sts,
       service("alias", { type: "ExternalName", externalName: "backend.default.svc.cluster.local" }),
       service("away", { type: "ExternalName", externalName: "www.outside.test" }),
@@ -333,12 +419,15 @@ test("Wasm pods and client processes resolve Services, headless StatefulSet pods
     assert.deepEqual(a.answers.map((x: Msg) => x.data), [vip]);
     const dbPods = await readyPods(c, "app=db");
     const db0 = dbPods.find((p) => p.metadata.name === "db-0")!;
-    await until("db-0 under its headless service", async () => {
+    await eventually("db-0 under its headless service", async () => {
       const r = await udpQuery(dns, "db-0.db.default.svc.cluster.local");
       return r.answers[0]?.data === db0.status.podIP;
     });
     const headless = await udpQuery(dns, "db.default.svc.cluster.local");
-    assert.deepEqual(headless.answers.map((x: Msg) => x.data).sort(), dbPods.map((p) => p.status.podIP).sort());
+    assert.deepEqual(
+      headless.answers.map((x: Msg) => x.data).sort(),
+      dbPods.map((p) => p.status.podIP).sort(),
+    );
     const srv = await udpQuery(dns, "_pg._tcp.db.default.svc.cluster.local", "SRV");
     assert.deepEqual(srv.answers.map((x: Msg) => x.data.target).sort(), [
       "db-0.db.default.svc.cluster.local",
@@ -346,9 +435,12 @@ test("Wasm pods and client processes resolve Services, headless StatefulSet pods
     ]);
     assert.ok(srv.answers.every((x: Msg) => x.data.port === 8080));
     const dashed = db0.status.podIP.replaceAll(".", "-");
-    assert.deepEqual((await udpQuery(dns, `${dashed}.default.pod.cluster.local`)).answers.map((x: Msg) => x.data), [
-      db0.status.podIP,
-    ]);
+    assert.deepEqual(
+      (await udpQuery(dns, `${dashed}.default.pod.cluster.local`)).answers.map((x: Msg) => x.data),
+      [
+        db0.status.podIP,
+      ],
+    );
     const cname = await udpQuery(dns, "alias.default.svc.cluster.local");
     assert.deepEqual(cname.answers.map((x: Msg) => [x.type, x.data]), [
       ["CNAME", "backend.default.svc.cluster.local"],
@@ -388,16 +480,27 @@ test("Wasm pods and client processes resolve Services, headless StatefulSet pods
 
     // Records follow the API at once: a new Service resolves, a deleted one stops resolving.
     await c.client.create(R.services, service("late", { ports: [{ port: 80 }] }));
-    await until("the new service to resolve", async () => (await udpQuery(dns, "late.default.svc.cluster.local")).answers.length === 1, 10_000);
+    await eventually(
+      "the new service to resolve",
+      async () => (await udpQuery(dns, "late.default.svc.cluster.local")).answers.length === 1,
+      10_000,
+    );
     await c.client.delete(R.services, "default", "late");
-    await until("the deleted service to be NXDOMAIN", async () => (await udpQuery(dns, "late.default.svc.cluster.local")).rcode === "NXDOMAIN", 10_000);
+    await eventually(
+      "the deleted service to be NXDOMAIN",
+      async () => (await udpQuery(dns, "late.default.svc.cluster.local")).rcode === "NXDOMAIN",
+      10_000,
+    );
   } finally {
     await outside.close();
   }
 });
 
 test("without an upstream resolver, outside names fail cleanly (SERVFAIL) while the cluster zone keeps working", async () => {
-  await using c = await startNetworkCluster({ network: { dns: { upstreams: [] } }, controllers: ["node-ipam-controller"] });
+  await using c = await startNetworkCluster({
+    network: { dns: { upstreams: [] } },
+    controllers: ["node-ipam-controller"],
+  });
   const dns = { ip: c.gateway, port: 53 };
   assert.equal((await udpQuery(dns, "www.outside.test")).rcode, "SERVFAIL");
   assert.equal((await udpQuery(dns, "kubernetes.default.svc.cluster.local")).answers[0].data, "198.19.0.1");

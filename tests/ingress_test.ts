@@ -16,15 +16,23 @@ import type { KubeObject } from "../control/api/types.ts";
 import { CRUN } from "../node/cri/oci/testing.ts";
 import { pushFixture } from "./fixtures/push.ts";
 import { BUSYBOX_STATIC, busyboxImage, pushImage } from "./fixtures/oci/images.ts";
-import { type ClusterProcess, startClusterProcess, testWith } from "./harness.ts";
-import { NETWORK_PREREQUISITES, service, until, wasmDeployment } from "./network_harness.ts";
+import { type ClusterProcess, eventually, startClusterProcess, testWith } from "./harness.ts";
+import { NETWORK_PREREQUISITES, service, wasmDeployment } from "./network_harness.ts";
 import { ipToString, parseCidr } from "../control/api/cidr.ts";
 import { renewIngressToken } from "../cli/ingress_credential.ts";
 import { kubeconfigCredentials } from "../cli/node.ts";
 import { startRegistry } from "./registry.ts";
 
-async function run(cmd: string[], timeoutMs = 30_000): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = new Deno.Command(cmd[0], { args: cmd.slice(1), stdout: "piped", stderr: "piped", stdin: "null" })
+async function run(
+  cmd: string[],
+  timeoutMs = 30_000,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const child = new Deno.Command(cmd[0], {
+    args: cmd.slice(1),
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+  })
     .spawn();
   const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
   const out = await child.output();
@@ -42,7 +50,9 @@ async function curl(url: string, extra: string[] = []): Promise<{ code: number; 
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const t = new Promise<never>((_, j) => timer = setTimeout(() => j(new Error(`timed out waiting for ${what}`)), ms));
+  const t = new Promise<never>((_, j) =>
+    timer = setTimeout(() => j(new Error(`timed out waiting for ${what}`)), ms)
+  );
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
@@ -52,7 +62,11 @@ async function apply(c: ClusterProcess, ...objs: KubeObject[]): Promise<void> {
 }
 
 /** A self-signed certificate for `host` (openssl), as PEM. */
-async function selfSigned(dir: string, host: string, n = 1): Promise<{ cert: string; key: string; certPath: string }> {
+async function selfSigned(
+  dir: string,
+  host: string,
+  n = 1,
+): Promise<{ cert: string; key: string; certPath: string }> {
   const certPath = `${dir}/${host}-${n}.crt`;
   const keyPath = `${dir}/${host}-${n}.key`;
   const r = await run([
@@ -145,7 +159,10 @@ testWith(
       ingress({
         tls: [{ hosts: ["secure.test"], secretName: "secure-tls" }],
         rules: [
-          { host: "app.test", http: { paths: [path("/", "ctr"), path("/wasm", "wasm"), path("/exact", "wasm", "Exact")] } },
+          {
+            host: "app.test",
+            http: { paths: [path("/", "ctr"), path("/wasm", "wasm"), path("/exact", "wasm", "Exact")] },
+          },
           { host: "secure.test", http: { paths: [path("/", "wasm")] } },
           { host: "empty.test", http: { paths: [path("/", "empty")] } },
         ],
@@ -153,7 +170,7 @@ testWith(
     );
 
     // status.loadBalancer: the node's address, with the ports (not 80/443) the controller listens on.
-    const lb = await until("the Ingress's status.loadBalancer", async () => {
+    const lb = await eventually("the Ingress's status.loadBalancer", async () => {
       const r = await cluster.kubectl(["get", "ingress", "web", "-o", "json"]);
       const entry = JSON.parse(r.stdout).status?.loadBalancer?.ingress?.[0];
       return entry?.ip && entry.ports?.length === 2 ? entry : undefined;
@@ -170,15 +187,27 @@ testWith(
     }
 
     const at = (host: string, p: string) => curl(`http://127.0.0.1:${http}${p}`, ["-H", `Host: ${host}`]);
-    await until("the Wasm backend through Ingress", async () => (await at("app.test", "/wasm")).code === 200, 30_000);
+    await eventually(
+      "the Wasm backend through Ingress",
+      async () => (await at("app.test", "/wasm")).code === 200,
+      30_000,
+    );
     // busybox has no readiness probe: Ready comes before httpd listens.
-    await until("the container backend through Ingress", async () => (await at("app.test", "/index.html")).code === 200, 30_000);
+    await eventually(
+      "the container backend through Ingress",
+      async () => (await at("app.test", "/index.html")).code === 200,
+      30_000,
+    );
     assert.deepEqual(await at("app.test", "/wasm/deeper"), { code: 200, body: "hello from wasm\n" });
     // The path goes to the backend unchanged (no rewrite), as upstream.
     assert.deepEqual(await at("app.test", "/index.html"), { code: 200, body: "hello from busybox\n" });
     assert.deepEqual(await at("app.test", "/exact"), { code: 200, body: "hello from wasm\n" });
     const fromBusybox = /404 Not Found/; // busybox httpd's own 404 page: the request reached the container
-    assert.match((await at("app.test", "/exact/more")).body, fromBusybox, "an Exact path matches only itself");
+    assert.match(
+      (await at("app.test", "/exact/more")).body,
+      fromBusybox,
+      "an Exact path matches only itself",
+    );
     assert.match((await at("app.test", "/wasmish")).body, fromBusybox, "Prefix matches whole path elements");
     const unknown = await at("unknown.test", "/wasm");
     assert.equal(unknown.code, 404, "no rule and no default backend");
@@ -206,13 +235,35 @@ testWith(
     const listAll = await run(["kubectl", ...node, "get", "secrets", "-A"], 30_000);
     assert.match(listAll.stderr, /forbidden/i, "the node may not list Secrets");
     const ing = ["--kubeconfig", `${cluster.dataDir}/ingress.kubeconfig`];
-    const who = await run(["kubectl", ...ing, "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"]);
+    const who = await run([
+      "kubectl",
+      ...ing,
+      "auth",
+      "whoami",
+      "-o",
+      "jsonpath={.status.userInfo.username}",
+    ]);
     assert.equal(who.stdout, "system:serviceaccount:skiff-system:ingress-controller", who.stderr);
-    assert.equal((await run(["kubectl", ...ing, "auth", "can-i", "list", "secrets", "-A"])).stdout.trim(), "yes");
+    assert.equal(
+      (await run(["kubectl", ...ing, "auth", "can-i", "list", "secrets", "-A"])).stdout.trim(),
+      "yes",
+    );
     assert.equal((await run(["kubectl", ...ing, "auth", "can-i", "create", "pods"])).stdout.trim(), "no");
-    assert.equal((await run(["kubectl", ...node, "auth", "can-i", "list", "endpointslices.discovery.k8s.io", "-A"])).stdout.trim(), "yes");
-    assert.equal((await run(["kubectl", ...node, "auth", "can-i", "list", "networkpolicies.networking.k8s.io", "-A"])).stdout.trim(), "yes");
-    assert.equal((await run(["kubectl", ...node, "auth", "can-i", "list", "ingresses.networking.k8s.io", "-A"])).stdout.trim(), "no");
+    assert.equal(
+      (await run(["kubectl", ...node, "auth", "can-i", "list", "endpointslices.discovery.k8s.io", "-A"]))
+        .stdout.trim(),
+      "yes",
+    );
+    assert.equal(
+      (await run(["kubectl", ...node, "auth", "can-i", "list", "networkpolicies.networking.k8s.io", "-A"]))
+        .stdout.trim(),
+      "yes",
+    );
+    assert.equal(
+      (await run(["kubectl", ...node, "auth", "can-i", "list", "ingresses.networking.k8s.io", "-A"])).stdout
+        .trim(),
+      "no",
+    );
     // A renewed certificate is served without a restart.
     const tls2 = await selfSigned(cluster.dataDir, "secure.test", 2);
     await apply(cluster, {
@@ -222,15 +273,33 @@ testWith(
       type: "kubernetes.io/tls",
       stringData: { "tls.crt": tls2.cert, "tls.key": tls2.key },
     });
-    await until("the renewed certificate", async () =>
-      (await curl(`https://secure.test:${https}/`, ["--resolve", `secure.test:${https}:127.0.0.1`, "--cacert", tls2.certPath]))
-        .code === 200, 15_000);
+    await eventually(
+      "the renewed certificate",
+      async () =>
+        (await curl(`https://secure.test:${https}/`, [
+          "--resolve",
+          `secure.test:${https}:127.0.0.1`,
+          "--cacert",
+          tls2.certPath,
+        ]))
+          .code === 200,
+      15_000,
+    );
 
     // system:node-proxier is the API server's default role (autoupdate), bound to system:kube-proxy
     // as upstream, and to this node's user by ./skiff up.
-    const proxier = JSON.parse((await cluster.kubectl(["get", "clusterrole", "system:node-proxier", "-o", "json"])).stdout);
+    const proxier = JSON.parse(
+      (await cluster.kubectl(["get", "clusterrole", "system:node-proxier", "-o", "json"])).stdout,
+    );
     assert.equal(proxier.metadata.annotations?.["rbac.authorization.kubernetes.io/autoupdate"], "true");
-    const canProxy = await cluster.kubectl(["auth", "can-i", "list", "endpointslices.discovery.k8s.io", "--as", "system:kube-proxy"]);
+    const canProxy = await cluster.kubectl([
+      "auth",
+      "can-i",
+      "list",
+      "endpointslices.discovery.k8s.io",
+      "--as",
+      "system:kube-proxy",
+    ]);
     assert.equal(canProxy.stdout.trim(), "yes", canProxy.stderr);
 
     // The Ingress controller's account renews its own token, as every node agent does, and may mint
@@ -243,11 +312,27 @@ testWith(
     const copy = `${cluster.dataDir}/ingress-renewed.kubeconfig`;
     await Deno.copyFile(`${cluster.dataDir}/ingress.kubeconfig`, copy);
     const before = kubeconfigCredentials(await Deno.readTextFile(copy), cluster.dataDir);
-    const renewed = await renewIngressToken(copy, { server: before.server!, caCert: before.caCert, token: before.token! });
+    const renewed = await renewIngressToken(copy, {
+      server: before.server!,
+      caCert: before.caCert,
+      token: before.token!,
+    });
     assert.notEqual(renewed, before.token);
     assert.equal(kubeconfigCredentials(await Deno.readTextFile(copy), cluster.dataDir).token, renewed);
-    const whoRenewed = await run(["kubectl", "--kubeconfig", copy, "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"]);
-    assert.equal(whoRenewed.stdout, "system:serviceaccount:skiff-system:ingress-controller", whoRenewed.stderr);
+    const whoRenewed = await run([
+      "kubectl",
+      "--kubeconfig",
+      copy,
+      "auth",
+      "whoami",
+      "-o",
+      "jsonpath={.status.userInfo.username}",
+    ]);
+    assert.equal(
+      whoRenewed.stdout,
+      "system:serviceaccount:skiff-system:ingress-controller",
+      whoRenewed.stderr,
+    );
 
     // WebSockets and streamed bodies, to a backend on the node's bridge gateway.
     const node0 = JSON.parse((await cluster.kubectl(["get", "nodes", "-o", "json"])).stdout).items[0];
@@ -286,15 +371,25 @@ testWith(
           metadata: {
             name: "echo-host",
             namespace: "default",
-            labels: { "kubernetes.io/service-name": "echo", "endpointslice.kubernetes.io/managed-by": "ingress-test" },
+            labels: {
+              "kubernetes.io/service-name": "echo",
+              "endpointslice.kubernetes.io/managed-by": "ingress-test",
+            },
           },
           addressType: "IPv4",
           ports: [{ port: backend.addr.port, protocol: "TCP" }],
           endpoints: [{ addresses: [gateway], conditions: { ready: true } }],
         },
-        { ...ingress({ rules: [{ http: { paths: [path("/live", "echo")] } }] }), metadata: { name: "live", namespace: "default" } },
+        {
+          ...ingress({ rules: [{ http: { paths: [path("/live", "echo")] } }] }),
+          metadata: { name: "live", namespace: "default" },
+        },
       );
-      await until("the host backend through Ingress", async () => (await curl(`http://127.0.0.1:${http}/live`)).body === "live\n", 30_000);
+      await eventually(
+        "the host backend through Ingress",
+        async () => (await curl(`http://127.0.0.1:${http}/live`)).body === "live\n",
+        30_000,
+      );
 
       const socket = ws = new WebSocket(`ws://127.0.0.1:${http}/live/ws`);
       const messages: string[] = [];
@@ -304,10 +399,14 @@ testWith(
         if (messages.length === 2) gotEcho.resolve();
       };
       const closed = new Promise<void>((r) => socket.onclose = () => r());
-      await withTimeout(new Promise<void>((r, j) => {
-        socket.onopen = () => r();
-        socket.onerror = () => j(new Error("the WebSocket upgrade through the Ingress failed"));
-      }), 10_000, "the WebSocket upgrade through the Ingress");
+      await withTimeout(
+        new Promise<void>((r, j) => {
+          socket.onopen = () => r();
+          socket.onerror = () => j(new Error("the WebSocket upgrade through the Ingress failed"));
+        }),
+        10_000,
+        "the WebSocket upgrade through the Ingress",
+      );
       socket.send("ping");
       socket.send("pong");
       await withTimeout(gotEcho.promise, 10_000, "the WebSocket echo through the Ingress");

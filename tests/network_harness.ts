@@ -22,7 +22,7 @@ import { overlaps } from "../node/registration/pod_cidr.ts";
 import { ensureRuntimeClass, type NodeAgent, startNodeAgent, wasmRuntime } from "../node/mod.ts";
 import type { NetworkAddonOptions } from "../node/proxy/addons.ts";
 import { nftInstalled } from "../node/proxy/nft.ts";
-import { KUBECTL, type KubectlResult, type Prerequisite } from "./harness.ts";
+import { eventually, KUBECTL, type KubectlResult, type Prerequisite } from "./harness.ts";
 import { DOCKER_REGISTRY, startRegistry, type TestRegistry } from "./registry.ts";
 import { fixturePrerequisites } from "./fixtures/build.ts";
 
@@ -90,8 +90,16 @@ export interface ClientPod {
 let clusters = 0;
 let clientPods = 0;
 
-async function sh(cmd: string[], timeoutMs = 30_000): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = new Deno.Command(cmd[0], { args: cmd.slice(1), stdout: "piped", stderr: "piped", stdin: "null" })
+async function sh(
+  cmd: string[],
+  timeoutMs = 30_000,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const child = new Deno.Command(cmd[0], {
+    args: cmd.slice(1),
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+  })
     .spawn();
   const timer = setTimeout(() => {
     try {
@@ -132,7 +140,9 @@ export async function startNetworkCluster(opts: NetworkClusterOptions = {}): Pro
     maxBackoffMs: 500,
   });
   // Pod CIDRs avoid the subnets other clusters on this machine already use (as ./skiff up does).
-  const reservedCIDRs = (await localSubnets().catch(() => [] as string[])).filter((s) => overlaps(s, "198.18.0.0/16"));
+  const reservedCIDRs = (await localSubnets().catch(() => [] as string[])).filter((s) =>
+    overlaps(s, "198.18.0.0/16")
+  );
   const manager = startControllerManager({
     client,
     signal: ac.signal,
@@ -276,8 +286,13 @@ export async function startNetworkCluster(opts: NetworkClusterOptions = {}): Pro
 export function wasmDeployment(
   name: string,
   image: string,
-  opts: { replicas?: number; labels?: Record<string, string>; greeting?: string; namespace?: string; port?: number } =
-    {},
+  opts: {
+    replicas?: number;
+    labels?: Record<string, string>;
+    greeting?: string;
+    namespace?: string;
+    port?: number;
+  } = {},
 ): KubeObject {
   const labels = opts.labels ?? { app: name };
   return {
@@ -313,27 +328,17 @@ export function service(
   return { apiVersion: "v1", kind: "Service", metadata: { name, namespace }, spec };
 }
 
-/** Polls until `check` returns a value; fails after `timeoutMs`. */
-export async function until<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await check();
-      if (v !== undefined && v !== false) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
-}
-
 /** Ready pods of a label selector. */
-export async function readyPods(c: { client: Client }, selector: string, ns = "default"): Promise<KubeObject[]> {
+export async function readyPods(
+  c: { client: Client },
+  selector: string,
+  ns = "default",
+): Promise<KubeObject[]> {
   const pods = (await c.client.list(R.pods, ns, { labelSelector: selector })).items;
   return pods.filter((p) =>
     !p.metadata.deletionTimestamp &&
-    p.status?.conditions?.some((x: { type: string; status: string }) => x.type === "Ready" && x.status === "True")
+    p.status?.conditions?.some((x: { type: string; status: string }) =>
+      x.type === "Ready" && x.status === "True"
+    )
   );
 }

@@ -13,14 +13,13 @@ import { ipJson } from "../node/cni/ip.ts";
 import { HostChanges, readSysctl } from "../node/proxy/host.ts";
 import { nftTables } from "../node/proxy/nft.ts";
 import { pushFixture } from "./fixtures/push.ts";
-import { startClusterProcess, testWith } from "./harness.ts";
+import { eventually, startClusterProcess, testWith } from "./harness.ts";
 import {
-  type NetworkCluster,
   NETWORK_PREREQUISITES,
+  type NetworkCluster,
   readyPods,
   service,
   startNetworkCluster,
-  until,
   wasmDeployment,
 } from "./network_harness.ts";
 
@@ -48,7 +47,11 @@ async function apply(c: NetworkCluster, ...objs: KubeObject[]): Promise<void> {
 }
 
 async function rollout(c: NetworkCluster, name: string): Promise<void> {
-  const r = await c.kubectl(["rollout", "status", `deployment/${name}`, "--timeout=120s"], undefined, 130_000);
+  const r = await c.kubectl(
+    ["rollout", "status", `deployment/${name}`, "--timeout=120s"],
+    undefined,
+    130_000,
+  );
   assert.equal(r.code, 0, r.stderr + r.stdout);
 }
 
@@ -82,10 +85,13 @@ test("a ClusterIP spreads requests evenly over the ready endpoints, and readines
   const image = (await pushFixture(c.registry.host, "http_sm")).reference;
   // The readiness server on the node's gateway: a pod is ready unless its address is in `unready`.
   const unready = new Set<string>();
-  await using ready = Deno.serve({ hostname: c.gateway, port: 0, onListen() {} }, (_req, info) =>
-    new Response(unready.has((info.remoteAddr as Deno.NetAddr).hostname) ? "no\n" : "yes\n", {
-      status: unready.has((info.remoteAddr as Deno.NetAddr).hostname) ? 500 : 200,
-    }));
+  await using ready = Deno.serve(
+    { hostname: c.gateway, port: 0, onListen() {} },
+    (_req, info) =>
+      new Response(unready.has((info.remoteAddr as Deno.NetAddr).hostname) ? "no\n" : "yes\n", {
+        status: unready.has((info.remoteAddr as Deno.NetAddr).hostname) ? 500 : 200,
+      }),
+  );
   await apply(
     c,
     identified("web", image, 3, `http://${c.gateway}:${ready.addr.port}/ready`),
@@ -96,7 +102,10 @@ test("a ClusterIP spreads requests evenly over the ready endpoints, and readines
   assert.equal(pods.length, 3);
   const vip = await clusterIP(c, "web");
   assert.match(vip, /^198\.19\./);
-  await until("three programmed endpoints", () => Promise.resolve(programmed(c, "default/web/tcp/http").length === 3));
+  await eventually(
+    "three programmed endpoints",
+    () => Promise.resolve(programmed(c, "default/web/tcp/http").length === 3),
+  );
   const client = await c.clientPod();
   const counts = await spread(() => client.curl(`http://${vip}/`), 30);
   assert.deepEqual([...counts.values()], [10, 10, 10], `even spread: ${JSON.stringify([...counts])}`);
@@ -105,13 +114,19 @@ test("a ClusterIP spreads requests evenly over the ready endpoints, and readines
   // One pod turns unready: it leaves the rotation (the pod stays Running).
   const victim = pods[0];
   unready.add(victim.status.podIP);
-  await until("the pod to be unready", async () => (await readyPods(c, "app=web")).length === 2);
-  await until("two programmed endpoints", () => Promise.resolve(programmed(c, "default/web/tcp/http").length === 2));
+  await eventually("the pod to be unready", async () => (await readyPods(c, "app=web")).length === 2);
+  await eventually(
+    "two programmed endpoints",
+    () => Promise.resolve(programmed(c, "default/web/tcp/http").length === 2),
+  );
   const after = await spread(() => client.curl(`http://${vip}/`), 20);
   assert.ok(!after.has(victim.metadata.name!), `the unready pod got traffic: ${JSON.stringify([...after])}`);
   assert.deepEqual([...after.values()], [10, 10]);
   unready.clear();
-  await until("the pod back in rotation", () => Promise.resolve(programmed(c, "default/web/tcp/http").length === 3));
+  await eventually(
+    "the pod back in rotation",
+    () => Promise.resolve(programmed(c, "default/web/tcp/http").length === 3),
+  );
 });
 
 test("ClientIP affinity pins a client; a NodePort answers from the host; named and numeric ports both work", async () => {
@@ -136,7 +151,10 @@ test("ClientIP affinity pins a client; a NodePort answers from the host; named a
   const nodePort = svc.spec.ports[0].nodePort;
   assert.ok(nodePort >= 30000 && nodePort <= 32767, `node port ${nodePort}`);
   assert.equal(svc.spec.sessionAffinityConfig.clientIP.timeoutSeconds, 10800);
-  await until("three programmed endpoints", () => Promise.resolve(programmed(c, "default/web/tcp/http").length === 3));
+  await eventually(
+    "three programmed endpoints",
+    () => Promise.resolve(programmed(c, "default/web/tcp/http").length === 3),
+  );
   const client = await c.clientPod();
   const pinned = await spread(() => client.curl(`http://${vip}/`), 12);
   assert.equal(pinned.size, 1, `affinity keeps one endpoint: ${JSON.stringify([...pinned])}`);
@@ -174,7 +192,11 @@ async function httpd(c: NetworkCluster, text: string) {
     stdout: "null",
     stderr: "null",
   }).spawn();
-  await until("httpd to answer", async () => (await pod.curl(`http://${pod.ip}:8080/`)).code === 200, 10_000);
+  await eventually(
+    "httpd to answer",
+    async () => (await pod.curl(`http://${pod.ip}:8080/`)).code === 200,
+    10_000,
+  );
   return {
     ip: pod.ip,
     async [Symbol.asyncDispose]() {
@@ -188,8 +210,13 @@ async function httpd(c: NetworkCluster, text: string) {
 /** The guard routes of a node's bridge (they carry a metric unique to the bridge). */
 async function guardRoutes(bridge: string): Promise<string[]> {
   const metric = new HostChanges(bridge).metric;
-  const routes = await ipJson<{ dst: string; dev?: string; type?: string; metric?: number }[]>(["route", "show"]);
-  return routes.filter((r) => r.metric === metric).map((r) => `${r.dst} ${r.type === "unreachable" ? "unreachable" : `dev ${r.dev}`}`)
+  const routes = await ipJson<{ dst: string; dev?: string; type?: string; metric?: number }[]>([
+    "route",
+    "show",
+  ]);
+  return routes.filter((r) => r.metric === metric).map((r) =>
+    `${r.dst} ${r.type === "unreachable" ? "unreachable" : `dev ${r.dev}`}`
+  )
     .sort();
 }
 
@@ -216,33 +243,56 @@ test("terminating endpoints drain only while nothing is ready, and internalTraff
     conditions,
     nodeName,
   });
-  await c.client.create(R.endpointslices, slice("ext-1", "ext", [
-    ep(a.ip, { ready: true, serving: true, terminating: false }),
-    ep(b.ip, { ready: false, serving: true, terminating: true }),
-  ]));
-  await until("backend a programmed", () => Promise.resolve(programmed(c, "default/ext/tcp/http").length === 1));
+  await c.client.create(
+    R.endpointslices,
+    slice("ext-1", "ext", [
+      ep(a.ip, { ready: true, serving: true, terminating: false }),
+      ep(b.ip, { ready: false, serving: true, terminating: true }),
+    ]),
+  );
+  await eventually(
+    "backend a programmed",
+    () => Promise.resolve(programmed(c, "default/ext/tcp/http").length === 1),
+  );
   const first = await spread(() => client.curl(`http://${vip}/`), 6);
-  assert.deepEqual([...first], [["backend a", 6]], "a terminating endpoint gets no new traffic while one is ready");
+  assert.deepEqual(
+    [...first],
+    [["backend a", 6]],
+    "a terminating endpoint gets no new traffic while one is ready",
+  );
 
   // Nothing ready: the serving, terminating endpoint drains the remaining traffic.
   const s = await c.client.get(R.endpointslices, "default", "ext-1");
   s.endpoints = [s.endpoints[1]];
   await c.client.update(R.endpointslices, s);
-  await until("backend b programmed", () => Promise.resolve(programmed(c, "default/ext/tcp/http")[0] === b.ip));
+  await eventually(
+    "backend b programmed",
+    () => Promise.resolve(programmed(c, "default/ext/tcp/http")[0] === b.ip),
+  );
   assert.deepEqual([...await spread(() => client.curl(`http://${vip}/`), 4)], [["backend b", 4]]);
 
   // internalTrafficPolicy: Local with the only endpoint on another node: dropped, not sent there.
-  await apply(c, service("local", { internalTrafficPolicy: "Local", ports: [{ name: "http", port: 80, targetPort: 8080 }] }));
+  await apply(
+    c,
+    service("local", {
+      internalTrafficPolicy: "Local",
+      ports: [{ name: "http", port: 80, targetPort: 8080 }],
+    }),
+  );
   await c.client.create(R.endpointslices, slice("local-1", "local", [ep(a.ip, { ready: true }, "node-2")]));
   const localVip = await clusterIP(c, "local");
-  await until("the local service programmed", () =>
-    Promise.resolve(c.agent.addons!.proxy!.ports.some((p) => p.id === "default/local/tcp/http")));
+  await eventually(
+    "the local service programmed",
+    () => Promise.resolve(c.agent.addons!.proxy!.ports.some((p) => p.id === "default/local/tcp/http")),
+  );
   assert.equal((await client.curl(`http://${localVip}/`, [], 2)).code, 0, "no local endpoint: dropped");
   const svc = await c.client.get(R.services, "default", "local");
   svc.spec.internalTrafficPolicy = "Cluster";
   await c.client.update(R.services, svc);
-  await until("the cluster policy to reach node-2's endpoint", async () =>
-    (await client.curl(`http://${localVip}/`, [], 2)).body === "backend a\n");
+  await eventually(
+    "the cluster policy to reach node-2's endpoint",
+    async () => (await client.curl(`http://${localVip}/`, [], 2)).body === "backend a\n",
+  );
 });
 
 test("a Wasm pod reaches itself and its namespace's other pods through their Services (hairpin)", async () => {
@@ -259,10 +309,16 @@ test("a Wasm pod reaches itself and its namespace's other pods through their Ser
   await rollout(c, "peer");
   const [self] = await readyPods(c, "app=self");
   const [peer] = await readyPods(c, "app=peer");
-  await until("both services programmed", () =>
-    Promise.resolve(programmed(c, "default/self/tcp/").length === 1 && programmed(c, "default/peer/tcp/").length === 1));
+  await eventually(
+    "both services programmed",
+    () =>
+      Promise.resolve(
+        programmed(c, "default/self/tcp/").length === 1 && programmed(c, "default/peer/tcp/").length === 1,
+      ),
+  );
   const client = await c.clientPod();
-  const via = (vip: string) => `http://${self.status.podIP}:8080/fetch?url=${encodeURIComponent(`http://${vip}/`)}`;
+  const via = (vip: string) =>
+    `http://${self.status.podIP}:8080/fetch?url=${encodeURIComponent(`http://${vip}/`)}`;
   // The pod calls its own Service: the request leaves its namespace and comes back to itself.
   const own = await client.curl(via(await clusterIP(c, "self")), [], 5);
   assert.deepEqual(own, { code: 200, body: `hello from ${self.metadata.name}\n` });
@@ -279,27 +335,38 @@ test("the userspace proxy serves cluster IPs and node ports, and the node condit
   await apply(
     c,
     identified("web", image, 2),
-    service("web", { type: "NodePort", selector: { app: "web" }, ports: [{ name: "http", port: 80, targetPort: "http" }] }),
+    service("web", {
+      type: "NodePort",
+      selector: { app: "web" },
+      ports: [{ name: "http", port: 80, targetPort: "http" }],
+    }),
   );
   await rollout(c, "web");
   const svc = await c.client.get(R.services, "default", "web");
-  await until("two programmed endpoints", () => Promise.resolve(programmed(c, "default/web/tcp/http").length === 2));
+  await eventually(
+    "two programmed endpoints",
+    () => Promise.resolve(programmed(c, "default/web/tcp/http").length === 2),
+  );
   const client = await c.clientPod();
   const seen = await spread(() => client.curl(`http://${svc.spec.clusterIP}/`), 8);
   assert.deepEqual([...seen.values()], [4, 4], JSON.stringify([...seen]));
-  const res = await fetch(`http://127.0.0.1:${svc.spec.ports[0].nodePort}/`, { signal: AbortSignal.timeout(5000) });
+  const res = await fetch(`http://127.0.0.1:${svc.spec.ports[0].nodePort}/`, {
+    signal: AbortSignal.timeout(5000),
+  });
   assert.match(await res.text(), /^hello from web-/);
-  const node = await until("the condition on the Node", async () => {
+  const node = await eventually("the condition on the Node", async () => {
     const n = await c.client.get(R.nodes, "", "node-1");
-    return n.status.conditions.find((x: { type: string }) => x.type === "UserspaceServiceProxy") ? n : undefined;
+    return n.status.conditions.find((x: { type: string }) => x.type === "UserspaceServiceProxy")
+      ? n
+      : undefined;
   });
   const cond = node.status.conditions.find((x: { type: string }) => x.type === "UserspaceServiceProxy");
   assert.equal(cond.status, "True");
   assert.equal(cond.reason, "NftablesUnavailable");
   const addrs = async () =>
-    (await ipJson<{ addr_info: { local: string }[] }[]>(["addr", "show", "dev", c.bridge]))[0].addr_info.map((a) =>
-      a.local
-    );
+    (await ipJson<{ addr_info: { local: string }[] }[]>(["addr", "show", "dev", c.bridge]))[0].addr_info.map((
+      a,
+    ) => a.local);
   assert.ok((await addrs()).includes(svc.spec.clusterIP), "the cluster IP is on the bridge");
   await c.agent.addons!.stop();
   c.agent.addons = undefined;
@@ -332,20 +399,31 @@ test("stopping the node removes every table, route and sysctl the proxy and Netw
   assert.equal(readSysctl("net.ipv4.ip_forward"), ipForward);
 });
 
-testWith(NETWORK_PREREQUISITES, "./skiff up leaves no nftables rule, route or sysctl behind when it stops", async () => {
-  const before = await nftTables();
-  await using cluster = await startClusterProcess({ node: true, readyTimeoutMs: 90_000, args: ["--no-ingress"] });
-  // ./skiff up's node uses the bridge skiff0.
-  const during = await until("the proxy's table", async () => {
-    const t = await nftTables();
-    return t.includes("ip skiff-proxy-skiff0") ? t : undefined;
-  }, 30_000);
-  assert.ok(during.includes("ip skiff-netpol-skiff0"), during.join(","));
-  assert.equal(readSysctl("net.ipv4.conf.skiff0.forwarding"), "1");
-  cluster.kill("SIGTERM");
-  assert.equal((await cluster.exited).code, 0, cluster.stderr());
-  const after = await nftTables();
-  assert.ok(!after.includes("ip skiff-proxy-skiff0") && !after.includes("ip skiff-netpol-skiff0"), after.join(","));
-  assert.deepEqual(after.filter((t) => t.endsWith("-skiff0")), before.filter((t) => t.endsWith("-skiff0")));
-  assert.deepEqual(await guardRoutes("skiff0"), [], "the guard routes are gone");
-});
+testWith(
+  NETWORK_PREREQUISITES,
+  "./skiff up leaves no nftables rule, route or sysctl behind when it stops",
+  async () => {
+    const before = await nftTables();
+    await using cluster = await startClusterProcess({
+      node: true,
+      readyTimeoutMs: 90_000,
+      args: ["--no-ingress"],
+    });
+    // ./skiff up's node uses the bridge skiff0.
+    const during = await eventually("the proxy's table", async () => {
+      const t = await nftTables();
+      return t.includes("ip skiff-proxy-skiff0") ? t : undefined;
+    }, 30_000);
+    assert.ok(during.includes("ip skiff-netpol-skiff0"), during.join(","));
+    assert.equal(readSysctl("net.ipv4.conf.skiff0.forwarding"), "1");
+    cluster.kill("SIGTERM");
+    assert.equal((await cluster.exited).code, 0, cluster.stderr());
+    const after = await nftTables();
+    assert.ok(
+      !after.includes("ip skiff-proxy-skiff0") && !after.includes("ip skiff-netpol-skiff0"),
+      after.join(","),
+    );
+    assert.deepEqual(after.filter((t) => t.endsWith("-skiff0")), before.filter((t) => t.endsWith("-skiff0")));
+    assert.deepEqual(await guardRoutes("skiff0"), [], "the guard routes are gone");
+  },
+);
