@@ -683,3 +683,31 @@ test("a node without crun reports why and keeps running WebAssembly pods", async
   );
   assert.match(refusal.message, /is an OCI container image, not a WebAssembly component/);
 });
+
+test("a hostPort is published on the node's address while the pod runs, and unpublished when it goes", async () => {
+  await using c = await startContainerCluster({ controllers: false });
+  // A port of this test only (other clusters may run on this machine at the same time).
+  const hostPort = 20_000 + (Deno.pid % 10_000);
+  await c.apply(pod("hostport", [{
+    name: "httpd",
+    image: c.busybox,
+    ports: [{ containerPort: 8080, hostPort }],
+  }], { terminationGracePeriodSeconds: 1 }));
+  const p = await waitReady(c, "hostport");
+  assert.match(p.status.podIP, /^198\.18\./);
+  const node = await c.client.get(R.nodes, "", "node-1");
+  const address = node.status.addresses.find((a: { type: string }) => a.type === "InternalIP").address;
+  const url = `http://${address}:${hostPort}/`;
+  const res = await eventually(`${url} to answer`, async () => await get(url).catch(() => undefined), 15_000);
+  assert.deepEqual(res, { status: 200, body: "hello from busybox\n" });
+  const del = await c.kubectl(["delete", "pod", "hostport", "--wait=true", "--timeout=20s"]);
+  assert.equal(del.code, 0, del.stderr);
+  await eventually(`${url} to stop answering`, async () => {
+    try {
+      await get(url, 1000);
+      return undefined;
+    } catch {
+      return true;
+    }
+  }, 10_000);
+});

@@ -10,19 +10,15 @@
  */
 import { Client, R } from "../control/api/client.ts";
 import type { KubeObject } from "../control/api/types.ts";
-import { runtimeProbes } from "../control/apiserver/admission/probes.ts";
-import { registerConnectHandlers } from "../control/apiserver/connect/mod.ts";
-import { type ControllerManagerOptions, startControllerManager } from "../control/controllers/manager.ts";
-import { startControlPlane } from "../control/mod.ts";
-import { startScheduler } from "../control/scheduler/mod.ts";
-import { writeKubeconfig } from "../cli/kubeconfig.ts";
+import type { ControllerManagerOptions } from "../control/controllers/manager.ts";
 import { ipToString, parseCidr } from "../control/api/cidr.ts";
 import { ipAvailable, localSubnets } from "../node/cni/ip.ts";
 import { overlaps } from "../node/registration/pod_cidr.ts";
 import { ensureRuntimeClass, type NodeAgent, startNodeAgent, wasmRuntime } from "../node/mod.ts";
 import type { NetworkAddonOptions } from "../node/proxy/addons.ts";
 import { nftInstalled } from "../node/proxy/nft.ts";
-import { eventually, KUBECTL, type KubectlResult, type Prerequisite } from "./harness.ts";
+import { KUBECTL, type KubectlResult, type Prerequisite } from "./harness.ts";
+import { startTestControlPlane } from "./test_control_plane.ts";
 import { DOCKER_REGISTRY, startRegistry, type TestRegistry } from "./registry.ts";
 import { fixturePrerequisites } from "./fixtures/build.ts";
 
@@ -120,45 +116,22 @@ export interface NetworkClusterOptions {
 
 /** Starts a cluster with one node running the network add-ons as `opts.network` says. */
 export async function startNetworkCluster(opts: NetworkClusterOptions = {}): Promise<NetworkCluster> {
-  const dataDir = await Deno.makeTempDir({ prefix: "skiff-net-test-" });
-  const cp = await startControlPlane({
-    kvPath: `${dataDir}/state.kv`,
-    port: 0,
-    compactionIntervalMs: 0,
-    admission: [runtimeProbes()],
-  });
-  registerConnectHandlers(cp.server);
-  const kubeconfig = `${dataDir}/kubeconfig`;
-  await writeKubeconfig(kubeconfig, cp.url);
-  const client = new Client({ server: cp.url });
-  const ac = new AbortController();
-  const scheduler = startScheduler({
-    client,
-    signal: ac.signal,
-    leaderElection: false,
-    initialBackoffMs: 100,
-    maxBackoffMs: 500,
-  });
   // Pod CIDRs avoid the subnets other clusters on this machine already use (as ./skiff up does).
   const reservedCIDRs = (await localSubnets().catch(() => [] as string[])).filter((s) =>
     overlaps(s, "198.18.0.0/16")
   );
-  const manager = startControllerManager({
-    client,
-    signal: ac.signal,
-    options: {
-      leaderElect: false,
-      controllers: opts.controllers ?? ["*"],
-      nodeIpam: { reservedCIDRs },
-    } as ControllerManagerOptions,
-  });
+  const base = await startTestControlPlane("skiff-net-test-", {
+    controllers: opts.controllers ?? ["*"],
+    nodeIpam: { reservedCIDRs },
+  } as ControllerManagerOptions);
+  const { client, dataDir, kubeconfig } = base;
   await ensureRuntimeClass(client, "wasm");
   const registry = await startRegistry();
   const bridge = `sknet${Deno.pid % 1000}x${clusters++}`;
   let agent: NodeAgent;
   try {
     agent = await startNodeAgent({
-      server: cp.url,
+      server: base.url,
       name: "node-1",
       dataDir: `${dataDir}/node`,
       port: 0,
@@ -169,10 +142,8 @@ export async function startNetworkCluster(opts: NetworkClusterOptions = {}): Pro
       network: opts.network ?? {},
     });
   } catch (e) {
-    ac.abort();
-    await Promise.all([scheduler.done, manager.done]);
     await registry.close();
-    await cp.close();
+    await base.close();
     throw e;
   }
   const pods: ClientPod[] = [];
@@ -180,7 +151,7 @@ export async function startNetworkCluster(opts: NetworkClusterOptions = {}): Pro
   const gateway = agent.network.gateway;
   let closed: Promise<void> | undefined;
   const cluster: NetworkCluster = {
-    url: cp.url,
+    url: base.url,
     dataDir,
     client,
     registry,
@@ -270,10 +241,8 @@ export async function startNetworkCluster(opts: NetworkClusterOptions = {}): Pro
           for (const p of pods) await p.close();
           await cluster.agent.stop();
         } finally {
-          ac.abort();
-          await Promise.all([scheduler.done, manager.done]);
           await registry.close();
-          await cp.close();
+          await base.close();
           await Deno.remove(dataDir, { recursive: true }).catch(() => {});
         }
       })(),

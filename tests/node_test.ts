@@ -10,12 +10,10 @@
 import assert from "node:assert/strict";
 import { Client, R } from "../control/api/client.ts";
 import type { KubeObject } from "../control/api/types.ts";
-import { runtimeProbes } from "../control/apiserver/admission/probes.ts";
 import { registerConnectHandlers } from "../control/apiserver/connect/mod.ts";
-import { type ControllerManagerOptions, startControllerManager } from "../control/controllers/manager.ts";
+import type { ControllerManagerOptions } from "../control/controllers/manager.ts";
 import { startControlPlane } from "../control/mod.ts";
 import { nextFreeBlock } from "../control/controllers/nodeipam/mod.ts";
-import { startScheduler } from "../control/scheduler/mod.ts";
 import { writeKubeconfig } from "../cli/kubeconfig.ts";
 import { ipAvailable, localSubnets } from "../node/cni/ip.ts";
 import { listNetns } from "../node/cni/netns.ts";
@@ -39,6 +37,7 @@ import {
   runKubectl,
   testWith,
 } from "./harness.ts";
+import { startTestControlPlane } from "./test_control_plane.ts";
 import { DOCKER_REGISTRY, startRegistry, type TestRegistry } from "./registry.ts";
 
 /** Root with iproute2: the agent makes network namespaces and a bridge. */
@@ -82,41 +81,18 @@ let clusters = 0;
 
 /** Starts a control plane, scheduler, controllers, a registry and one node agent. */
 export async function startNodeCluster(opts: NodeClusterOptions = {}): Promise<NodeCluster> {
-  const dataDir = await Deno.makeTempDir({ prefix: "skiff-node-test-" });
-  const cp = await startControlPlane({
-    kvPath: `${dataDir}/state.kv`,
-    port: 0,
-    compactionIntervalMs: 0,
-    admission: [runtimeProbes()],
-  });
-  registerConnectHandlers(cp.server);
-  const kubeconfig = `${dataDir}/kubeconfig`;
-  await writeKubeconfig(kubeconfig, cp.url);
-  const client = new Client({ server: cp.url });
-  const ac = new AbortController();
-  const scheduler = startScheduler({
-    client,
-    signal: ac.signal,
-    leaderElection: false,
-    initialBackoffMs: 100,
-    maxBackoffMs: 500,
-  });
   const bridge = `sktest${Deno.pid % 1000}x${clusters++}`;
-  const manager = startControllerManager({
-    client,
-    signal: ac.signal,
-    options: {
-      leaderElect: false,
-      controllers: opts.controllers === false ? ["node-ipam-controller"] : ["*"],
-      // As ./skiff up: no pod CIDR clashing with a bridge already on this machine.
-      nodeIpam: { reservedCIDRs: await localSubnets(bridge) },
-    } as ControllerManagerOptions,
-  });
+  const base = await startTestControlPlane("skiff-node-test-", {
+    controllers: opts.controllers === false ? ["node-ipam-controller"] : ["*"],
+    // As ./skiff up: no pod CIDR clashing with a bridge already on this machine.
+    nodeIpam: { reservedCIDRs: await localSubnets(bridge) },
+  } as ControllerManagerOptions);
+  const { client, dataDir, kubeconfig } = base;
   // A cluster admin's step (./skiff up does it): nodes may not create RuntimeClasses.
   await ensureRuntimeClass(client, "wasm");
   const registry = await startRegistry();
   const agentOptions = () => ({
-    server: cp.url,
+    server: base.url,
     name: "node-1",
     dataDir: `${dataDir}/node`,
     port: 0,
@@ -129,15 +105,13 @@ export async function startNodeCluster(opts: NodeClusterOptions = {}): Promise<N
   try {
     agent = await startNodeAgent(agentOptions());
   } catch (e) {
-    ac.abort();
-    await Promise.all([scheduler.done, manager?.done]);
     await registry.close();
-    await cp.close();
+    await base.close();
     throw e;
   }
   let closed: Promise<void> | undefined;
   const cluster: NodeCluster = {
-    url: cp.url,
+    url: base.url,
     dataDir,
     client,
     registry,
@@ -152,10 +126,8 @@ export async function startNodeCluster(opts: NodeClusterOptions = {}): Promise<N
         try {
           await cluster.agent.stop();
         } finally {
-          ac.abort();
-          await Promise.all([scheduler.done, manager?.done]);
           await registry.close();
-          await cp.close();
+          await base.close();
           await Deno.remove(dataDir, { recursive: true }).catch(() => {});
         }
       })(),
@@ -910,7 +882,9 @@ node(
       );
       assert.equal(after.status.containerStatuses[0].restartCount, 0);
       assert.equal((await get(url)).status, 200);
-      const logs = await runKubectl(`${dataDir}/kubeconfig`, dataDir, ["logs", "survivor"], { timeoutMs: 30_000 });
+      const logs = await runKubectl(`${dataDir}/kubeconfig`, dataDir, ["logs", "survivor"], {
+        timeoutMs: 30_000,
+      });
       assert.equal(logs.code, 0, logs.stderr);
 
       agent.kill("SIGTERM");

@@ -10,18 +10,20 @@ import { stringify } from "yaml";
 import { Client, R } from "../control/api/client.ts";
 import { ensureLocalPathStorage, SR } from "../control/api/storage.ts";
 import type { KubeObject } from "../control/api/types.ts";
-import { runtimeProbes } from "../control/apiserver/admission/probes.ts";
-import { registerConnectHandlers } from "../control/apiserver/connect/mod.ts";
-import { startControllerManager } from "../control/controllers/manager.ts";
-import { startControlPlane } from "../control/mod.ts";
-import { startScheduler } from "../control/scheduler/mod.ts";
-import { writeKubeconfig } from "../cli/kubeconfig.ts";
 import { CRUN, freeRange, OCI_ROOT } from "../node/cri/oci/testing.ts";
 import { ensureRuntimeClass, type NodeAgent, nodeRuntime, startNodeAgent } from "../node/mod.ts";
 import { fixturePrerequisites } from "./fixtures/build.ts";
 import { BUSYBOX_STATIC, busyboxImage, pushImage } from "./fixtures/oci/images.ts";
 import { pushFixture } from "./fixtures/push.ts";
-import { eventually, KUBECTL, type KubectlResult, startClusterProcess, testWith } from "./harness.ts";
+import {
+  eventually,
+  KUBECTL,
+  type KubectlResult,
+  runKubectl,
+  startClusterProcess,
+  testWith,
+} from "./harness.ts";
+import { startTestControlPlane } from "./test_control_plane.ts";
 import { DOCKER_REGISTRY, startRegistry } from "./registry.ts";
 
 const PREREQUISITES = [
@@ -48,38 +50,17 @@ interface StorageCluster extends AsyncDisposable {
 }
 
 async function startStorageCluster(): Promise<StorageCluster> {
-  const dataDir = await Deno.makeTempDir({ prefix: "skiff-storage-test-" });
-  const cp = await startControlPlane({
-    kvPath: `${dataDir}/state.kv`,
-    port: 0,
-    compactionIntervalMs: 0,
-    admission: [runtimeProbes()],
-  });
-  registerConnectHandlers(cp.server);
-  const kubeconfig = `${dataDir}/kubeconfig`;
-  await writeKubeconfig(kubeconfig, cp.url);
-  const client = new Client({ server: cp.url });
-  const ac = new AbortController();
-  const scheduler = startScheduler({
-    client,
-    signal: ac.signal,
-    leaderElection: false,
-    initialBackoffMs: 100,
-    maxBackoffMs: 500,
-  });
-  const manager = startControllerManager({ client, signal: ac.signal, options: { leaderElect: false } });
+  const base = await startTestControlPlane("skiff-storage-test-");
+  const { client, dataDir, kubeconfig } = base;
   await ensureRuntimeClass(client, "wasm");
   await ensureRuntimeClass(client, "oci");
   await ensureLocalPathStorage(client);
   const registry = await startRegistry();
-  let agent: NodeAgent | undefined;
   let agent2: NodeAgent | undefined;
-  let busybox = "";
-  let wasm = "";
   const podCIDR = await freeRange();
   const agentOptions = () => ({
     podCIDR,
-    server: cp.url,
+    server: base.url,
     name: "node-1",
     dataDir: `${dataDir}/node`,
     port: 0,
@@ -88,54 +69,25 @@ async function startStorageCluster(): Promise<StorageCluster> {
     leaseIntervalMs: 2000,
     runtime: nodeRuntime({ wasm: { deadlineMs: 1500 } }),
   });
+  let agent: NodeAgent;
+  let busybox: string;
+  let wasm: string;
   try {
     busybox = (await pushImage(registry.host, "test/busybox", "1.35", await busyboxImage())).reference;
     wasm = (await pushFixture(registry.host, "hello_c")).reference;
-    agent = await startNodeAgent({
-      podCIDR,
-      server: cp.url,
-      name: "node-1",
-      dataDir: `${dataDir}/node`,
-      port: 0,
-      bridge: `skst${Deno.pid % 10000}`,
-      backoff: { baseMs: 300, capMs: 2000 },
-      leaseIntervalMs: 2000,
-      runtime: nodeRuntime({ wasm: { deadlineMs: 1500 } }),
-    });
+    agent = await startNodeAgent(agentOptions());
   } catch (e) {
-    ac.abort();
-    await Promise.all([scheduler.done, manager.done]);
     await registry.close();
-    await cp.close();
+    await base.close();
     throw e;
   }
-  const kubectl = async (args: string[], stdin?: string): Promise<KubectlResult> => {
-    const child = new Deno.Command("/usr/bin/kubectl", {
-      args: ["--kubeconfig", kubeconfig, "--cache-dir", `${dataDir}/kube-cache`, ...args],
-      stdin: stdin === undefined ? "null" : "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    if (stdin !== undefined) {
-      const w = child.stdin.getWriter();
-      await w.write(new TextEncoder().encode(stdin));
-      await w.close();
-    }
-    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-    try {
-      const out = await child.output();
-      const dec = new TextDecoder();
-      return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-    } finally {
-      clearTimeout(timer);
-    }
-  };
+  const kubectl = (args: string[], stdin?: string) => runKubectl(kubeconfig, dataDir, args, { stdin });
   const cluster: StorageCluster = {
     client,
     dataDir,
     busybox,
     wasm,
-    agent: agent!,
+    agent,
     async addNode() {
       agent2 = await startNodeAgent({
         ...agentOptions(),
@@ -164,10 +116,8 @@ async function startStorageCluster(): Promise<StorageCluster> {
         await agent2?.stop();
         await cluster.agent.stop();
       } finally {
-        ac.abort();
-        await Promise.all([scheduler.done, manager.done]);
         await registry.close();
-        await cp.close();
+        await base.close();
         client.close();
         await Deno.remove(dataDir, { recursive: true }).catch(() => {});
       }
