@@ -22,7 +22,8 @@ import packet from "dns-packet";
 import { R } from "../../control/api/client.ts";
 import type { KubeObject } from "../../control/api/types.ts";
 import { pushFixture } from "../fixtures/push.ts";
-import { readyPods, service, startNetworkCluster, until, wasmDeployment } from "../network_harness.ts";
+import { eventually } from "../harness.ts";
+import { readyPods, service, startNetworkCluster, wasmDeployment } from "../network_harness.ts";
 import { type BenchRow, percentile } from "./bench_row.ts";
 
 const REQUESTS = Number(Deno.env.get("SKIFF_BENCH_NET_REQUESTS") ?? 400);
@@ -128,7 +129,7 @@ export async function benchNetwork(): Promise<BenchRow[]> {
   const ingressPort = c.agent.addons!.ingress!.server.httpPort!;
   const ingressHost = c.agent.addons!.ingress!.opts.hostname;
   using http = Deno.createHttpClient({ poolMaxIdlePerHost: 0 });
-  await until("the ClusterIP and the Ingress to answer", async () => {
+  await eventually("the ClusterIP and the Ingress to answer", async () => {
     await timedGet(http, `http://${vip}/`);
     await timedGet(http, `http://${ingressHost}:${ingressPort}/`);
     return true;
@@ -168,7 +169,7 @@ export async function benchNetwork(): Promise<BenchRow[]> {
     const name = `prop-${i}`;
     await c.client.create(R.services, service(name, { selector: { prop: name }, ports: [{ port: 80, targetPort: 8080 }] }));
     const svcIP = (await c.client.get(R.services, "default", name)).spec.clusterIP;
-    await until(`the proxy to program ${name}`, () =>
+    await eventually(`the proxy to program ${name}`, () =>
       Promise.resolve(c.agent.addons!.proxy!.ports.some((p) => p.clusterIP === svcIP)), 10_000);
     const ac = new AbortController();
     const ready = (async () => {
