@@ -1,8 +1,9 @@
 /**
  * The service proxy (the kube-proxy role): watches Services, EndpointSlices and this node's pods,
- * computes the model (model.ts) and programs it — with nftables when the kernel can (an
- * incremental transaction per change), else with the userspace fallback, which the node reports
- * in its `UserspaceServiceProxy` condition. Changes are coalesced: one sync runs at a time and
+ * computes the model (model.ts) and the pods' host ports (host_ports.ts), and programs them —
+ * with nftables when the kernel can (an incremental transaction per change), else with the
+ * userspace fallback (Services only, no host ports), which the node reports in its
+ * `UserspaceServiceProxy` condition. Changes are coalesced: one sync runs at a time and
  * a change during a sync triggers exactly one more.
  *
  * @example
@@ -15,6 +16,7 @@
 import type { Informer } from "../../control/api/informer.ts";
 import type { KubeObject } from "../../control/api/types.ts";
 import { type ServicePort, serviceModel, slicesByService } from "./model.ts";
+import { hostPortPlan } from "./host_ports.ts";
 import { nftInstalled } from "./nft.ts";
 import { NftProxier, type ProxyBackend } from "./nft_proxier.ts";
 import { UserspaceProxier } from "./userspace.ts";
@@ -82,6 +84,8 @@ export class ServiceProxy {
   #dirty = false;
   #stopped = false;
   #lastPorts: ServicePort[] = [];
+  /** Host-port conflicts already logged (each once). */
+  #conflictsLogged = new Set<string>();
   #listeners = new Set<() => void>();
   /** Syncs done and their total time. */
   readonly stats = { syncs: 0, syncMs: 0, errors: 0 };
@@ -190,8 +194,17 @@ export class ServiceProxy {
       nodeName: this.opts.nodeName,
       peersOf: (ip) => groupOf.get(ip),
     });
+    const hostPorts = hostPortPlan(pods.list(), this.opts.nodeName);
+    for (const c of hostPorts.conflicts) {
+      const k = `${c.pod} ${c.protocol}/${c.hostIP ?? "0.0.0.0"}:${c.hostPort}`;
+      if (this.#conflictsLogged.has(k)) continue;
+      this.#conflictsLogged.add(k);
+      (this.opts.log ?? console.error)(
+        `proxy: hostPort ${c.protocol}/${c.hostIP ?? "0.0.0.0"}:${c.hostPort} of pod ${c.pod} not published: held by ${c.holder}`,
+      );
+    }
     try {
-      await this.#backend.sync(ports, groups);
+      await this.#backend.sync(ports, groups, hostPorts.mappings);
       this.#lastPorts = ports;
     } catch (e) {
       this.stats.errors++;

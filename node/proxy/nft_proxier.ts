@@ -6,6 +6,7 @@
  * @module
  */
 import type { ServicePort } from "./model.ts";
+import type { HostPortMapping } from "./host_ports.ts";
 import { nftApply, nftDeleteTable, NftError } from "./nft.ts";
 import { baseScript, desiredState, emptyState, type NftState, planUpdate, tableName } from "./nft_rules.ts";
 import { HostChanges, readSysctl } from "./host.ts";
@@ -13,8 +14,8 @@ import { HostChanges, readSysctl } from "./host.ts";
 /** What the proxy drives: the kernel (nftables) or the userspace fallback. */
 export interface ProxyBackend {
   readonly mode: "nftables" | "userspace";
-  /** Programs `ports`; `groups` maps hairpin groups to their addresses. */
-  sync(ports: ServicePort[], groups: Map<string, string[]>): Promise<void>;
+  /** Programs `ports` and the pods' host ports; `groups` maps hairpin groups to their addresses. */
+  sync(ports: ServicePort[], groups: Map<string, string[]>, hostPorts?: HostPortMapping[]): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -73,8 +74,8 @@ export class NftProxier implements ProxyBackend {
     return p;
   }
 
-  async sync(ports: ServicePort[], groups: Map<string, string[]>): Promise<void> {
-    const next = desiredState(ports, groups);
+  async sync(ports: ServicePort[], groups: Map<string, string[]>, hostPorts: HostPortMapping[] = []): Promise<void> {
+    const next = desiredState(ports, groups, hostPorts);
     const plan = planUpdate(this.table, this.#state, next);
     if (plan.length) {
       try {

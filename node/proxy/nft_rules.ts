@@ -8,6 +8,9 @@
  * ```
  * nat-prerouting / nat-output ─▶ services: ip daddr . l4proto . dport vmap @service-ips
  *                                          fib daddr type local: l4proto . dport vmap @service-nodeports
+ *                            ─▶ hostports: ip daddr . l4proto . dport vmap @host-ip-ports (hostIP set)
+ *                                          fib daddr type local: l4proto . dport vmap @host-ports
+ * hp-<h>-ns/name/proto/hostPort: hairpin (the pod itself) → mark; dnat to podIP:containerPort
  * svc-<h>-ns/name/tcp/port:   masquerade off-cluster sources; ClientIP affinity hits; numgen inc mod N vmap { i: goto ep }
  * ep-<h>-…__ip/port:          hairpin (source in the endpoint's netns) → mark; remember affinity; dnat to ip:port
  * nat-postrouting ─▶ masquerading: marked packets, and DNATed packets from 127.0.0.0/8 (node ports on localhost)
@@ -18,6 +21,7 @@
  * @module
  */
 import type { Endpoint, ServicePort } from "./model.ts";
+import type { HostPortMapping } from "./host_ports.ts";
 
 export const MASQ_MARK = "0x4000";
 
@@ -71,6 +75,8 @@ export function baseScript(o: BaseOptions): string[] {
     `add map ${t} no-endpoint-services { type ipv4_addr . inet_proto . inet_service : verdict ; }`,
     `add map ${t} no-endpoint-nodeports { type inet_proto . inet_service : verdict ; }`,
     `add set ${t} cluster-ips { type ipv4_addr ; }`,
+    `add map ${t} host-ports { type inet_proto . inet_service : verdict ; }`,
+    `add map ${t} host-ip-ports { type ipv4_addr . inet_proto . inet_service : verdict ; }`,
     `add chain ${t} mark-for-masquerade`,
     `add rule ${t} mark-for-masquerade meta mark set meta mark or ${MASQ_MARK}`,
     `add chain ${t} masquerading`,
@@ -82,10 +88,16 @@ export function baseScript(o: BaseOptions): string[] {
     `add chain ${t} services`,
     `add rule ${t} services ip daddr . meta l4proto . th dport vmap @service-ips`,
     `add rule ${t} services fib daddr type local meta l4proto . th dport vmap @service-nodeports`,
+    // Pods' host ports (the CNI portmap plugin's job upstream), after the Services.
+    `add chain ${t} hostports`,
+    `add rule ${t} hostports ip daddr . meta l4proto . th dport vmap @host-ip-ports`,
+    `add rule ${t} hostports fib daddr type local meta l4proto . th dport vmap @host-ports`,
     `add chain ${t} nat-prerouting { type nat hook prerouting priority dstnat ; policy accept ; }`,
     `add rule ${t} nat-prerouting jump services`,
+    `add rule ${t} nat-prerouting jump hostports`,
     `add chain ${t} nat-output { type nat hook output priority -100 ; policy accept ; }`,
     `add rule ${t} nat-output jump services`,
+    `add rule ${t} nat-output jump hostports`,
     `add chain ${t} nat-postrouting { type nat hook postrouting priority srcnat ; policy accept ; }`,
     `add rule ${t} nat-postrouting jump masquerading`,
     // Node ports reached on 127.0.0.1 leave through the bridge: give them a real source.
@@ -144,9 +156,39 @@ function setEl(state: NftState, name: string, key: string, value = "") {
   m.set(key, value);
 }
 
-/** The dynamic state for `ports`; `groups` holds the address sets used as hairpin peers. */
-export function desiredState(ports: ServicePort[], groups: Map<string, string[]>): NftState {
+/** The chain DNATing one host port. */
+export function hostPortChain(m: HostPortMapping): string {
+  const id = `${m.pod}/${m.protocol}/${m.hostIP ?? "*"}/${m.hostPort}`;
+  return `hp-${shortHash(id)}-${m.pod}/${m.protocol}/${m.hostPort}`;
+}
+
+/** Adds the host ports' chains and map elements to `s`. */
+function addHostPorts(s: NftState, mappings: HostPortMapping[]): void {
+  s.elements.set("host-ports", new Map());
+  s.elements.set("host-ip-ports", new Map());
+  for (const m of mappings) {
+    const chain = hostPortChain(m);
+    s.chains.set(chain, [
+      // A pod reaching its own host port: its reply must come back through the node.
+      `ip saddr ${m.podIP} jump mark-for-masquerade`,
+      `meta l4proto ${m.protocol} dnat to ${m.podIP}:${m.containerPort}`,
+    ]);
+    if (m.hostIP) setEl(s, "host-ip-ports", `${m.hostIP} . ${m.protocol} . ${m.hostPort}`, `goto ${chain}`);
+    else setEl(s, "host-ports", `${m.protocol} . ${m.hostPort}`, `goto ${chain}`);
+  }
+}
+
+/**
+ * The dynamic state for `ports` and the pods' `hostPorts`; `groups` holds the address sets used
+ * as hairpin peers.
+ */
+export function desiredState(
+  ports: ServicePort[],
+  groups: Map<string, string[]>,
+  hostPorts: HostPortMapping[] = [],
+): NftState {
   const s = emptyState();
+  addHostPorts(s, hostPorts);
   // Sets always exist in the map so that emptied ones get their elements deleted.
   s.elements.set("service-ips", new Map());
   s.elements.set("service-nodeports", new Map());
