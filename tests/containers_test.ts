@@ -9,12 +9,6 @@ import assert from "node:assert/strict";
 import { stringify } from "yaml";
 import { Client, R } from "../control/api/client.ts";
 import type { KubeObject } from "../control/api/types.ts";
-import { runtimeProbes } from "../control/apiserver/admission/probes.ts";
-import { registerConnectHandlers } from "../control/apiserver/connect/mod.ts";
-import { startControllerManager } from "../control/controllers/manager.ts";
-import { startControlPlane } from "../control/mod.ts";
-import { startScheduler } from "../control/scheduler/mod.ts";
-import { writeKubeconfig } from "../cli/kubeconfig.ts";
 import { CRUN, freeRange, OCI_ROOT } from "../node/cri/oci/testing.ts";
 import {
   ensureRuntimeClass,
@@ -29,6 +23,7 @@ import { BUSYBOX_STATIC, busyboxImage, hostileImage, pushImage } from "./fixture
 import { pushFixture } from "./fixtures/push.ts";
 import { eventually, KUBECTL, type KubectlResult, runKubectl, testWith } from "./harness.ts";
 import { DOCKER_REGISTRY, startRegistry, type TestRegistry } from "./registry.ts";
+import { startTestControlPlane } from "./test_control_plane.ts";
 
 export const CONTAINER_PREREQUISITES = [OCI_ROOT, CRUN, KUBECTL, DOCKER_REGISTRY, BUSYBOX_STATIC];
 
@@ -54,33 +49,10 @@ let clusters = 0;
 export async function startContainerCluster(
   opts: { runtime?: NodeRuntimeSettings; controllers?: boolean } = {},
 ): Promise<ContainerCluster> {
-  const dataDir = await Deno.makeTempDir({ prefix: "skiff-ctr-test-" });
-  const cp = await startControlPlane({
-    kvPath: `${dataDir}/state.kv`,
-    port: 0,
-    compactionIntervalMs: 0,
-    admission: [runtimeProbes()],
+  const base = await startTestControlPlane("skiff-ctr-test-", {
+    controllers: opts.controllers === false ? ["node-ipam-controller"] : ["*"],
   });
-  registerConnectHandlers(cp.server);
-  const kubeconfig = `${dataDir}/kubeconfig`;
-  await writeKubeconfig(kubeconfig, cp.url);
-  const client = new Client({ server: cp.url });
-  const ac = new AbortController();
-  const scheduler = startScheduler({
-    client,
-    signal: ac.signal,
-    leaderElection: false,
-    initialBackoffMs: 100,
-    maxBackoffMs: 500,
-  });
-  const manager = startControllerManager({
-    client,
-    signal: ac.signal,
-    options: {
-      leaderElect: false,
-      controllers: opts.controllers === false ? ["node-ipam-controller"] : ["*"],
-    },
-  });
+  const { client, dataDir, kubeconfig } = base;
   await ensureRuntimeClass(client, "wasm");
   await ensureRuntimeClass(client, "oci");
   const registry = await startRegistry();
@@ -89,7 +61,7 @@ export async function startContainerCluster(
   const podCIDR = await freeRange();
   const agentOptions = () => ({
     podCIDR,
-    server: cp.url,
+    server: base.url,
     name: "node-1",
     dataDir: `${dataDir}/node`,
     port: 0,
@@ -104,17 +76,15 @@ export async function startContainerCluster(
     busybox = (await pushImage(registry.host, "test/busybox", "1.35", await busyboxImage())).reference;
     agent = await startNodeAgent(agentOptions());
   } catch (e) {
-    ac.abort();
-    await Promise.all([scheduler.done, manager.done]);
     await registry.close();
-    await cp.close();
+    await base.close();
     throw e;
   }
   const run = (args: string[], o: { stdin?: string; timeoutMs?: number } = {}) =>
     runKubectl(kubeconfig, dataDir, args, { stdin: o.stdin, timeoutMs: o.timeoutMs ?? 60_000 });
   let closed: Promise<void> | undefined;
   const cluster: ContainerCluster = {
-    url: cp.url,
+    url: base.url,
     dataDir,
     kubeconfig,
     client,
@@ -140,10 +110,8 @@ export async function startContainerCluster(
         try {
           await cluster.agent.stop();
         } finally {
-          ac.abort();
-          await Promise.all([scheduler.done, manager.done]);
           await registry.close();
-          await cp.close();
+          await base.close();
           await Deno.remove(dataDir, { recursive: true }).catch(() => {});
         }
       })(),
