@@ -56,7 +56,11 @@ function pod(name: string, i: number) {
 }
 
 /** Runs `total` async jobs with `concurrency` in flight; returns elapsed ms. */
-async function pool(total: number, concurrency: number, job: (i: number) => Promise<unknown>): Promise<number> {
+async function pool(
+  total: number,
+  concurrency: number,
+  job: (i: number) => Promise<unknown>,
+): Promise<number> {
   let next = 0;
   const t0 = performance.now();
   await Promise.all(Array.from({ length: concurrency }, async () => {
@@ -66,7 +70,11 @@ async function pool(total: number, concurrency: number, job: (i: number) => Prom
 }
 
 /** Issues `count` jobs open-loop at `rate` per second; returns each one's latency in ms. */
-async function openLoop(rate: number, count: number, job: (i: number) => Promise<unknown>): Promise<number[]> {
+async function openLoop(
+  rate: number,
+  count: number,
+  job: (i: number) => Promise<unknown>,
+): Promise<number[]> {
   const latencies: number[] = [];
   const inflight: Promise<void>[] = [];
   const t0 = performance.now();
@@ -100,21 +108,33 @@ async function rawWatchLatencies(kv: Deno.Kv, count: number, value: Uint8Array):
     committed.set(last = r.versionstamp, performance.now());
     await new Promise((r) => setTimeout(r, 2));
   }
-  for (let waited = 0; !arrived.has(last) && waited < 2000; waited += 10) await new Promise((r) => setTimeout(r, 10));
+  for (let waited = 0; !arrived.has(last) && waited < 2000; waited += 10) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
   await reader.cancel().catch(() => {});
   await reading;
   // As for the HTTP watcher: an event seen before the writer resumed counts as 0 ms.
-  return [...committed].filter(([vs]) => arrived.has(vs)).map(([vs, at]) => Math.max(0, arrived.get(vs)! - at));
+  return [...committed].filter(([vs]) => arrived.has(vs)).map(([vs, at]) =>
+    Math.max(0, arrived.get(vs)! - at)
+  );
 }
 
 async function post(url: string, body: unknown): Promise<void> {
-  const res = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
   if (res.status !== 201) throw new Error(`create failed: ${res.status} ${await res.text()}`);
   await res.body?.cancel();
 }
 
 async function put(url: string, body: unknown): Promise<void> {
-  const res = await fetch(url, { method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  const res = await fetch(url, {
+    method: "PUT",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
   if (res.status !== 200) throw new Error(`update failed: ${res.status} ${await res.text()}`);
   await res.body?.cancel();
 }
@@ -164,7 +184,11 @@ async function crossProcessLag(): Promise<BenchRow> {
       headers: { ...(init.headers as Record<string, string>), Authorization: `Bearer ${pki.adminToken}` },
     });
   const post = async (url: string, body: unknown) => {
-    const res = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+    const res = await fetch(url, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    });
     if (res.status !== 201) throw new Error(`create failed: ${res.status} ${await res.text()}`);
     await res.body?.cancel();
   };
@@ -176,7 +200,9 @@ async function crossProcessLag(): Promise<BenchRow> {
     const lags: number[] = [];
     const ac = new AbortController();
     const rv = (await (await fetch(url + base + "?limit=1")).json()).metadata.resourceVersion;
-    const res = await fetch(`${url}${base}?watch=true&labelSelector=app%3Dlag&resourceVersion=${rv}`, { signal: ac.signal });
+    const res = await fetch(`${url}${base}?watch=true&labelSelector=app%3Dlag&resourceVersion=${rv}`, {
+      signal: ac.signal,
+    });
     const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
     const N = 200;
     const reading = (async () => {
@@ -278,7 +304,9 @@ export async function benchApi(): Promise<BenchRow[]> {
     const p99 = percentile(latencies, 99);
     const rawP99 = percentile(rawLatencies, 99);
     rows.push({
-      name: `p99 create latency at half peak (${Math.round(rate)}/s; p50 ${percentile(latencies, 50).toFixed(2)} ms)`,
+      name: `p99 create latency at half peak (${Math.round(rate)}/s; p50 ${
+        percentile(latencies, 50).toFixed(2)
+      } ms)`,
       value: p99,
       unit: "ms",
       baseline: { name: "raw kv.set p99 at the same rate", value: rawP99, unit: "ms" },
@@ -336,7 +364,9 @@ export async function benchApi(): Promise<BenchRow[]> {
     const wp99 = percentile(delivered, 99);
     const rawWp99 = percentile(rawWatch, 99);
     rows.push({
-      name: `watch delivery p99 (commit → event parsed by an HTTP watcher, in-process; p50 ${percentile(delivered, 50).toFixed(2)} ms)`,
+      name: `watch delivery p99 (commit → event parsed by an HTTP watcher, in-process; p50 ${
+        percentile(delivered, 50).toFixed(2)
+      } ms)`,
       value: wp99,
       unit: "ms",
       baseline: { name: "raw kv.set → kv.watch event p99", value: rawWp99, unit: "ms" },
@@ -360,7 +390,9 @@ export async function benchApi(): Promise<BenchRow[]> {
     const pods = cp.server.podsResource().store;
     const P = 10_000;
     for (let i = 0; i < P; i += 100) {
-      await Promise.all(Array.from({ length: 100 }, (_, j) => store.create(pods, pod(`pod-${i + j}`, i + j) as never)));
+      await Promise.all(
+        Array.from({ length: 100 }, (_, j) => store.create(pods, pod(`pod-${i + j}`, i + j) as never)),
+      );
     }
     const rawList: number[] = [];
     const apiList: number[] = [];

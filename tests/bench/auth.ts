@@ -36,25 +36,40 @@ function bindings(): Binding[] {
     out.push({
       namespace: `team-${i % 100}`,
       subjects: [{ kind: "User", name: `user-${i}` }, { kind: "Group", name: `group-${i}` }],
-      rules: [{ apiGroups: [""], resources: ["configmaps", "secrets"], verbs: ["get", "list", "watch", "create"] }],
+      rules: [{
+        apiGroups: [""],
+        resources: ["configmaps", "secrets"],
+        verbs: ["get", "list", "watch", "create"],
+      }],
     });
   }
   const rule = { apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list", "create"] };
   out.push({ namespace: "default", subjects: [{ kind: "User", name: "bench" }], rules: [rule] });
-  out.push({ namespace: "default", subjects: [{ kind: "ServiceAccount", name: "bench", namespace: "default" }], rules: [rule] });
+  out.push({
+    namespace: "default",
+    subjects: [{ kind: "ServiceAccount", name: "bench", namespace: "default" }],
+    rules: [rule],
+  });
   return out;
 }
 
 function bindingAuthorizer(list: Binding[]): Authorizer {
   const matchSubject = (user: UserInfo, s: Binding["subjects"][number]) =>
-    s.kind === "User" ? s.name === user.username
-    : s.kind === "Group" ? user.groups.includes(s.name)
-    : user.username === `system:serviceaccount:${s.namespace}:${s.name}`;
+    s.kind === "User"
+      ? s.name === user.username
+      : s.kind === "Group"
+      ? user.groups.includes(s.name)
+      : user.username === `system:serviceaccount:${s.namespace}:${s.name}`;
   return {
     authorize({ user, info }) {
       for (const b of list) {
         if (b.namespace !== info.namespace || !b.subjects.some((s) => matchSubject(user, s))) continue;
-        if (b.rules.some((r) => r.apiGroups.includes(info.group) && r.resources.includes(info.resource) && r.verbs.includes(info.verb))) {
+        if (
+          b.rules.some((r) =>
+            r.apiGroups.includes(info.group) && r.resources.includes(info.resource) &&
+            r.verbs.includes(info.verb)
+          )
+        ) {
           return Promise.resolve({ allowed: true });
         }
       }
@@ -72,7 +87,10 @@ async function timed(f: () => Promise<Response>, expect: number): Promise<number
 }
 
 /** Alternates `a` and `b` N times after a warm-up; returns their median latencies in ms. */
-async function compare(a: (i: number) => Promise<number>, b: (i: number) => Promise<number>): Promise<[number, number]> {
+async function compare(
+  a: (i: number) => Promise<number>,
+  b: (i: number) => Promise<number>,
+): Promise<[number, number]> {
   for (let i = 0; i < 200; i++) await a(-i - 1), await b(-i - 1);
   const ta: number[] = [];
   const tb: number[] = [];
@@ -85,7 +103,12 @@ async function compare(a: (i: number) => Promise<number>, b: (i: number) => Prom
 
 /** The RBAC authorizer with 1,000 bindings, or null when it is not available. */
 async function rbacAuthorizer(): Promise<
-  { authorizer: Authorizer; admission: AdmissionPlugin[]; start(server: ApiServer): Promise<void>; close(): Promise<void> } | null
+  {
+    authorizer: Authorizer;
+    admission: AdmissionPlugin[];
+    start(server: ApiServer): Promise<void>;
+    close(): Promise<void>;
+  } | null
 > {
   try {
     const { RbacAuthorization } = await import("../../control/apiserver/rbac/mod.ts");
@@ -96,12 +119,16 @@ async function rbacAuthorizer(): Promise<
       async start(server) {
         await authz.start(server);
         const post = async (path: string, obj: unknown) => {
-          const res = await server.fetchAs(LOOPBACK)(new Request(`http://bench${path}`, {
-            method: "POST",
-            headers: { "Content-Type": "application/json" },
-            body: JSON.stringify(obj),
-          }));
-          if (res.status !== 201 && res.status !== 409) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+          const res = await server.fetchAs(LOOPBACK)(
+            new Request(`http://bench${path}`, {
+              method: "POST",
+              headers: { "Content-Type": "application/json" },
+              body: JSON.stringify(obj),
+            }),
+          );
+          if (res.status !== 201 && res.status !== 409) {
+            throw new Error(`${path}: ${res.status} ${await res.text()}`);
+          }
           await res.body?.cancel();
         };
         const G = "rbac.authorization.k8s.io";
@@ -109,17 +136,33 @@ async function rbacAuthorizer(): Promise<
           await post("/api/v1/namespaces", { metadata: { name: `team-${i}` } });
         }
         for (let i = 0; i < 998; i++) {
-          const subjects = [{ apiGroup: G, kind: "User", name: `user-${i}` }, { apiGroup: G, kind: "Group", name: `group-${i % 50}` }];
+          const subjects = [{ apiGroup: G, kind: "User", name: `user-${i}` }, {
+            apiGroup: G,
+            kind: "Group",
+            name: `group-${i % 50}`,
+          }];
           if (i < 100) {
-            await post(`/apis/${G}/v1/clusterrolebindings`, { metadata: { name: `crb-${i}` }, roleRef: { apiGroup: G, kind: "ClusterRole", name: "view" }, subjects });
+            await post(`/apis/${G}/v1/clusterrolebindings`, {
+              metadata: { name: `crb-${i}` },
+              roleRef: { apiGroup: G, kind: "ClusterRole", name: "view" },
+              subjects,
+            });
           } else {
-            await post(`/apis/${G}/v1/namespaces/team-${i % 100}/rolebindings`, { metadata: { name: `rb-${i}` }, roleRef: { apiGroup: G, kind: "ClusterRole", name: "edit" }, subjects });
+            await post(`/apis/${G}/v1/namespaces/team-${i % 100}/rolebindings`, {
+              metadata: { name: `rb-${i}` },
+              roleRef: { apiGroup: G, kind: "ClusterRole", name: "edit" },
+              subjects,
+            });
           }
         }
         await post(`/apis/${G}/v1/namespaces/default/rolebindings`, {
           metadata: { name: "bench" },
           roleRef: { apiGroup: G, kind: "ClusterRole", name: "edit" },
-          subjects: [{ apiGroup: G, kind: "User", name: "bench" }, { kind: "ServiceAccount", name: "bench", namespace: "default" }],
+          subjects: [{ apiGroup: G, kind: "User", name: "bench" }, {
+            kind: "ServiceAccount",
+            name: "bench",
+            namespace: "default",
+          }],
         });
         await post(`/apis/${G}/v1/namespaces/default/rolebindings`, {
           metadata: { name: "bench-2" },
@@ -147,30 +190,56 @@ export async function benchAuth(): Promise<BenchRow[]> {
     kvPath: `${dir}/secured.kv`,
     port: 0,
     compactionIntervalMs: 0,
-    authentication: { signingKey: { privateKey: pki.serviceAccountKey }, tokens: { [pki.adminToken]: ADMIN, "bench-token": { username: "bench", groups: [] } } },
+    authentication: {
+      signingKey: { privateKey: pki.serviceAccountKey },
+      tokens: { [pki.adminToken]: ADMIN, "bench-token": { username: "bench", groups: [] } },
+    },
     authorizer: rbac?.authorizer ?? bindingAuthorizer(bindings()),
     admission: rbac?.admission ?? [],
     audit: { sink: (line) => audit.length < 10_000 ? audit.push(line) : (audit.length = 0) },
   });
   await rbac?.start(secured.server);
-  const tls = await startControlPlane({ kvPath: `${dir}/tls.kv`, port: 0, compactionIntervalMs: 0, tls: pki.serving });
+  const tls = await startControlPlane({
+    kvPath: `${dir}/tls.kv`,
+    port: 0,
+    compactionIntervalMs: 0,
+    tls: pki.serving,
+  });
   const http = Deno.createHttpClient({ caCerts: [pki.caCert] });
   try {
     const cm = "/api/v1/namespaces/default/configmaps";
     const body = (name: string) => JSON.stringify({ metadata: { name }, data: { k: "v".repeat(256) } });
     const get = (url: string, token?: string, client?: Deno.HttpClient) => (_i: number) =>
-      timed(() => fetch(`${url}${cm}/bench`, { headers: token ? { Authorization: `Bearer ${token}` } : {}, ...(client ? { client } : {}) }), 200);
+      timed(
+        () =>
+          fetch(`${url}${cm}/bench`, {
+            headers: token ? { Authorization: `Bearer ${token}` } : {},
+            ...(client ? { client } : {}),
+          }),
+        200,
+      );
     const create = (url: string, prefix: string, token?: string) => (i: number) =>
       timed(() =>
         fetch(`${url}${cm}`, {
           method: "POST",
-          headers: { "Content-Type": "application/json", ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+          headers: {
+            "Content-Type": "application/json",
+            ...(token ? { Authorization: `Bearer ${token}` } : {}),
+          },
           body: body(`${prefix}-${i < 0 ? `w${-i}` : i}`),
         }), 201);
-    for (const [url, token] of [[open.url, undefined], [secured.url, pki.adminToken], [tls.url, undefined]] as const) {
+    for (
+      const [url, token] of [[open.url, undefined], [secured.url, pki.adminToken], [
+        tls.url,
+        undefined,
+      ]] as const
+    ) {
       const res = await fetch(`${url}${cm}`, {
         method: "POST",
-        headers: { "Content-Type": "application/json", ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+        headers: {
+          "Content-Type": "application/json",
+          ...(token ? { Authorization: `Bearer ${token}` } : {}),
+        },
         body: body("bench"),
         ...(url.startsWith("https") ? { client: http } : {}),
       });
@@ -199,11 +268,32 @@ export async function benchAuth(): Promise<BenchRow[]> {
       ratio: value / base,
       ...(target ? { target: `≤ ${target}×`, met: value / base <= target } : {}),
     });
-    rows.push(row(`GET configmap: static token + ${authzName} (1,000 bindings) + audit + limits`, await compare(get(open.url), get(secured.url, "bench-token")), 1.2));
-    rows.push(row(`GET configmap: ServiceAccount JWT (ES256) + ${authzName} + audit`, await compare(get(open.url), get(secured.url, saToken)), 1.2));
-    rows.push(row(`POST configmap: ServiceAccount JWT + ${authzName} + admission + audit (Request level)`, await compare(create(open.url, "o"), create(secured.url, "s", saToken)), 1.2));
+    rows.push(
+      row(
+        `GET configmap: static token + ${authzName} (1,000 bindings) + audit + limits`,
+        await compare(get(open.url), get(secured.url, "bench-token")),
+        1.2,
+      ),
+    );
+    rows.push(
+      row(
+        `GET configmap: ServiceAccount JWT (ES256) + ${authzName} + audit`,
+        await compare(get(open.url), get(secured.url, saToken)),
+        1.2,
+      ),
+    );
+    rows.push(
+      row(
+        `POST configmap: ServiceAccount JWT + ${authzName} + admission + audit (Request level)`,
+        await compare(create(open.url, "o"), create(secured.url, "s", saToken)),
+        1.2,
+      ),
+    );
     const [plain, https] = await compare(get(open.url), get(tls.url, undefined, http));
-    rows.push({ ...row("GET configmap over HTTPS (TLS only, no auth)", [plain, https]), target: "informational" });
+    rows.push({
+      ...row("GET configmap over HTTPS (TLS only, no auth)", [plain, https]),
+      target: "informational",
+    });
     return rows;
   } finally {
     http.close();

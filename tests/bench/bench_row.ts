@@ -41,9 +41,11 @@ export function table(rows: BenchRow[]): string {
   ];
   for (const r of rows) {
     lines.push(
-      `| ${r.name} | ${fmt(r.value)} ${r.unit} | ${r.baseline ? `${r.baseline.name}: ${fmt(r.baseline.value)} ${r.baseline.unit}` : "—"} | ${
-        r.ratio !== undefined ? `${fmt(r.ratio)}×` : "—"
-      } | ${r.target ?? "—"} | ${r.met === undefined ? "—" : r.met ? "yes" : "no"} |`,
+      `| ${r.name} | ${fmt(r.value)} ${r.unit} | ${
+        r.baseline ? `${r.baseline.name}: ${fmt(r.baseline.value)} ${r.baseline.unit}` : "—"
+      } | ${r.ratio !== undefined ? `${fmt(r.ratio)}×` : "—"} | ${r.target ?? "—"} | ${
+        r.met === undefined ? "—" : r.met ? "yes" : "no"
+      } |`,
     );
   }
   return lines.join("\n");

@@ -23,9 +23,7 @@ import { Client, R } from "../../control/api/client.ts";
 import type { KubeObject } from "../../control/api/types.ts";
 import { registerConnectHandlers } from "../../control/apiserver/connect/mod.ts";
 import { startControlPlane } from "../../control/mod.ts";
-import { nextFreeBlock } from "../../control/controllers/nodeipam/mod.ts";
 import { startScheduler } from "../../control/scheduler/mod.ts";
-import { localSubnets } from "../../node/cni/ip.ts";
 import { copyRootfs, overlayMountCommand } from "../../node/cri/oci/rootfs.ts";
 import { CRUN } from "../../node/cri/oci/crun.ts";
 import { SECCOMP_BPF_ANNOTATION, SeccompBpfCache } from "../../node/cri/oci/seccomp_bpf.ts";
@@ -35,9 +33,9 @@ import { MountNamespace } from "../../node/mountns/mount_ns.ts";
 import { ensureRuntimeClass } from "../../node/runtime_class.ts";
 import { BUSYBOX, busyboxImage, busyboxRootfs, pushImage } from "../fixtures/oci/images.ts";
 import { startRegistry } from "../registry.ts";
+import { benchNodeReady, ReadyWatch, spawnBenchNode } from "./bench_node.ts";
 import { type BenchRow, percentile, table } from "./bench_row.ts";
 
-const ROOT = decodeURIComponent(new URL("../..", import.meta.url).pathname).replace(/\/$/, "");
 /** Pods of the start-up figure (`SKIFF_BENCH_CTR_STARTUP` overrides, for quick runs). */
 const STARTUP_PODS = Number(Deno.env.get("SKIFF_BENCH_CTR_STARTUP") ?? 50);
 /** Pods of the density figure (`SKIFF_BENCH_CTR_DENSITY` overrides). */
@@ -58,58 +56,6 @@ function pod(name: string, image: string): KubeObject {
       containers: [{ name: "httpd", image, ports: [{ containerPort: 8080 }] }],
     },
   };
-}
-
-function isReady(p: KubeObject): boolean {
-  return (p.status?.conditions ?? []).some((c: { type: string; status: string }) =>
-    c.type === "Ready" && c.status === "True"
-  );
-}
-
-/** Pods of a namespace turning Ready, from one watch. */
-class ReadyWatch {
-  #waiters = new Map<string, () => void>();
-  #ready = new Set<string>();
-  #ac = new AbortController();
-  #done: Promise<void>;
-
-  constructor(client: Client, namespace: string) {
-    this.#done = (async () => {
-      try {
-        for await (
-          const ev of client.watch(R.pods, namespace, { signal: this.#ac.signal, timeoutSeconds: 3600 })
-        ) {
-          const name = ev.object.metadata.name!;
-          if (ev.type === "DELETED" || !isReady(ev.object) || this.#ready.has(name)) continue;
-          this.#ready.add(name);
-          this.#waiters.get(name)?.();
-        }
-      } catch (e) {
-        if (!this.#ac.signal.aborted) throw e;
-      }
-    })();
-  }
-
-  /** Resolves when `name` is Ready; rejects after `ms`. */
-  ready(name: string, ms = 120_000): Promise<void> {
-    if (this.#ready.has(name)) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`pod ${name} was not Ready within ${ms} ms`)), ms);
-      this.#waiters.set(name, () => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
-  }
-
-  get count(): number {
-    return this.#ready.size;
-  }
-
-  async close() {
-    this.#ac.abort();
-    await this.#done;
-  }
 }
 
 /** CPU seconds (user + system) a process has used. */
@@ -291,36 +237,14 @@ export async function benchContainers(): Promise<BenchRow[]> {
   await ensureRuntimeClass(client, "wasm");
   await ensureRuntimeClass(client, "oci");
   const bridge = `skcb${Deno.pid % 100000}`;
-  const podCIDR = nextFreeBlock("198.18.128.0/17", 23, await localSubnets(bridge));
-  if (!podCIDR) throw new Error("no free /23 in 198.18.128.0/17 for the bench node");
   const rawNs = await MountNamespace.open(`${dataDir}/raw-ns`);
-  const agent = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--config",
-      `${ROOT}/deno.json`,
-      `${ROOT}/cli/node.ts`,
-      "--server",
-      cp.url,
-      "--name",
-      "bench-node",
-      "--data-dir",
-      `${dataDir}/node`,
-      "--port",
-      "0",
-      "--bridge",
-      bridge,
-      "--pod-cidr",
-      podCIDR,
-      "--no-ingress",
-      "--max-pods",
-      String(DENSITY_PODS + STARTUP_PODS + 20),
-    ],
-    stdin: "null",
-    stdout: "null",
-    stderr: "inherit",
-  }).spawn();
+  const agent = await spawnBenchNode({
+    server: cp.url,
+    dataDir: `${dataDir}/node`,
+    bridge,
+    mask: 23,
+    maxPods: DENSITY_PODS + STARTUP_PODS + 20,
+  });
   let watch: ReadyWatch | undefined;
   try {
     await client.create(R.namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name: "bench" } });
@@ -340,20 +264,15 @@ export async function benchContainers(): Promise<BenchRow[]> {
     });
     const rawCompiled = await rawCrunRun(rawNs, dataDir, 30, "skiff-compiled");
     rows.push({
-      name: "  the same, seccomp filter precompiled (`run.oci.seccomp_bpf_data`, as every container after the first)",
+      name:
+        "  the same, seccomp filter precompiled (`run.oci.seccomp_bpf_data`, as every container after the first)",
       value: rawCompiled,
       unit: "ms",
       baseline: raw,
       ratio: rawCompiled / raw.value,
     });
     const ready = watch = new ReadyWatch(client, "bench");
-    for (
-      let i = 0;
-      i < 150 && !(await client.tryGet(R.nodes, "", "bench-node"))?.status?.runtimeHandlers;
-      i++
-    ) {
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    await benchNodeReady(client);
 
     // Warm up: pull and unpack the image, first sandbox.
     await client.create(R.pods, pod("warm", image));

@@ -49,7 +49,9 @@ async function machine(): Promise<string> {
 const wanted = Deno.args.length ? Deno.args : Object.keys(GROUPS);
 const unknown = wanted.filter((g) => !GROUPS[g]);
 if (unknown.length) {
-  console.error(`unknown benchmark group(s): ${unknown.join(", ")}; known: ${Object.keys(GROUPS).join(", ")}`);
+  console.error(
+    `unknown benchmark group(s): ${unknown.join(", ")}; known: ${Object.keys(GROUPS).join(", ")}`,
+  );
   Deno.exit(2);
 }
 console.log(`machine: ${await machine()}\n`);

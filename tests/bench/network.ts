@@ -54,7 +54,13 @@ async function latencies(http: Deno.HttpClient, urls: string[], n: number): Prom
 }
 
 /** Queries per second a UDP server answers, `inFlight` queries outstanding, for `seconds`. */
-async function udpRate(port: number, host: string, query: Buffer, seconds: number, inFlight: number): Promise<number> {
+async function udpRate(
+  port: number,
+  host: string,
+  query: Buffer,
+  seconds: number,
+  inFlight: number,
+): Promise<number> {
   const sock = dgram.createSocket("udp4");
   await new Promise<void>((r) => sock.bind(0, "0.0.0.0", () => r()));
   let answered = 0;
@@ -72,7 +78,7 @@ async function udpRate(port: number, host: string, query: Buffer, seconds: numbe
   });
   // Re-prime the window now and then: a datagram lost in a socket buffer must not shrink it.
   const primer = setInterval(() => {
-    if (!stop) for (let i = 0; i < 8; i++) send();
+    if (!stop) { for (let i = 0; i < 8; i++) send(); }
   }, 200);
   for (let i = 0; i < inFlight; i++) send();
   const t0 = performance.now();
@@ -95,7 +101,9 @@ async function echoServer(hostname: string): Promise<{ port: number; close(): Pr
 }
 
 function isReady(p: KubeObject): boolean {
-  return (p.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === "Ready" && c.status === "True");
+  return (p.status?.conditions ?? []).some((c: { type: string; status: string }) =>
+    c.type === "Ready" && c.status === "True"
+  );
 }
 
 export async function benchNetwork(): Promise<BenchRow[]> {
@@ -107,7 +115,10 @@ export async function benchNetwork(): Promise<BenchRow[]> {
   };
   await apply(
     wasmDeployment("backend", image, { greeting: "backend" }),
-    service("backend", { selector: { app: "backend" }, ports: [{ name: "http", port: 80, targetPort: "http" }] }),
+    service("backend", {
+      selector: { app: "backend" },
+      ports: [{ name: "http", port: 80, targetPort: "http" }],
+    }),
     {
       apiVersion: "networking.k8s.io/v1",
       kind: "Ingress",
@@ -116,13 +127,21 @@ export async function benchNetwork(): Promise<BenchRow[]> {
         ingressClassName: "skiff",
         rules: [{
           http: {
-            paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: "backend", port: { number: 80 } } } }],
+            paths: [{
+              path: "/",
+              pathType: "Prefix",
+              backend: { service: { name: "backend", port: { number: 80 } } },
+            }],
           },
         }],
       },
     },
   );
-  const r = await c.kubectl(["rollout", "status", "deployment/backend", "--timeout=120s"], undefined, 130_000);
+  const r = await c.kubectl(
+    ["rollout", "status", "deployment/backend", "--timeout=120s"],
+    undefined,
+    130_000,
+  );
   if (r.code !== 0) throw new Error(r.stderr + r.stdout);
   const podIP = (await readyPods(c, "app=backend"))[0].status.podIP;
   const vip = (await c.client.get(R.services, "default", "backend")).spec.clusterIP;
@@ -167,10 +186,16 @@ export async function benchNetwork(): Promise<BenchRow[]> {
   const delays: number[] = [];
   for (let i = 0; i < PROPAGATION_PODS; i++) {
     const name = `prop-${i}`;
-    await c.client.create(R.services, service(name, { selector: { prop: name }, ports: [{ port: 80, targetPort: 8080 }] }));
+    await c.client.create(
+      R.services,
+      service(name, { selector: { prop: name }, ports: [{ port: 80, targetPort: 8080 }] }),
+    );
     const svcIP = (await c.client.get(R.services, "default", name)).spec.clusterIP;
-    await eventually(`the proxy to program ${name}`, () =>
-      Promise.resolve(c.agent.addons!.proxy!.ports.some((p) => p.clusterIP === svcIP)), 10_000);
+    await eventually(
+      `the proxy to program ${name}`,
+      () => Promise.resolve(c.agent.addons!.proxy!.ports.some((p) => p.clusterIP === svcIP)),
+      10_000,
+    );
     const ac = new AbortController();
     const ready = (async () => {
       const list = await c.client.list(R.pods, "default", { labelSelector: `prop=${name}` });
@@ -192,7 +217,12 @@ export async function benchNetwork(): Promise<BenchRow[]> {
       spec: {
         runtimeClassName: "wasm",
         terminationGracePeriodSeconds: 0,
-        containers: [{ name: "web", image, ports: [{ containerPort: 8080 }], env: [{ name: "GREETING", value: name }] }],
+        containers: [{
+          name: "web",
+          image,
+          ports: [{ containerPort: 8080 }],
+          env: [{ name: "GREETING", value: name }],
+        }],
       },
     });
     let served = 0;
@@ -206,7 +236,10 @@ export async function benchNetwork(): Promise<BenchRow[]> {
       if (!served) await new Promise((r) => setTimeout(r, 5));
     }
     if (!served) throw new Error(`${name} never received traffic through its Service`);
-    const readyAt = await Promise.race([ready, new Promise<number>((_, rej) => setTimeout(() => rej(new Error("no Ready event")), 10_000))]);
+    const readyAt = await Promise.race([
+      ready,
+      new Promise<number>((_, rej) => setTimeout(() => rej(new Error("no Ready event")), 10_000)),
+    ]);
     ac.abort();
     await ready.catch(() => {});
     delays.push(Math.max(0, served - readyAt));
@@ -215,7 +248,9 @@ export async function benchNetwork(): Promise<BenchRow[]> {
   }
   const p99 = percentile(delays, 99);
   rows.push({
-    name: `endpoint propagation, pod Ready → Service traffic, p99 of ${delays.length} (p50 ${percentile(delays, 50).toFixed(0)} ms)`,
+    name: `endpoint propagation, pod Ready → Service traffic, p99 of ${delays.length} (p50 ${
+      percentile(delays, 50).toFixed(0)
+    } ms)`,
     value: p99,
     unit: "ms",
     target: "≤ 1,000 ms",

@@ -25,17 +25,15 @@ import { Client, R } from "../../control/api/client.ts";
 import type { KubeObject } from "../../control/api/types.ts";
 import { registerConnectHandlers } from "../../control/apiserver/connect/mod.ts";
 import { startControlPlane } from "../../control/mod.ts";
-import { nextFreeBlock } from "../../control/controllers/nodeipam/mod.ts";
 import { startScheduler } from "../../control/scheduler/mod.ts";
-import { localSubnets } from "../../node/cni/ip.ts";
 import { ensureRuntimeClass } from "../../node/runtime_class.ts";
 import { ComponentCache, createWasi, loadComponent } from "../../wasm/mod.ts";
 import { buildFixture } from "../fixtures/build.ts";
 import { pushFixture } from "../fixtures/push.ts";
 import { startRegistry } from "../registry.ts";
+import { benchNodeReady, ReadyWatch, spawnBenchNode } from "./bench_node.ts";
 import { type BenchRow, percentile, table } from "./bench_row.ts";
 
-const ROOT = decodeURIComponent(new URL("../..", import.meta.url).pathname).replace(/\/$/, "");
 /** Pods of the start-up figure (`SKIFF_BENCH_NODE_STARTUP` overrides, for quick runs). */
 const STARTUP_PODS = Number(Deno.env.get("SKIFF_BENCH_NODE_STARTUP") ?? 200);
 /** Pods of the density figure (`SKIFF_BENCH_NODE_DENSITY` overrides). */
@@ -55,50 +53,6 @@ function pod(name: string, image: string): KubeObject {
       containers: [{ name: "web", image, ports: [{ containerPort: 8080 }] }],
     },
   };
-}
-
-function isReady(p: KubeObject): boolean {
-  return (p.status?.conditions ?? []).some((c: { type: string; status: string }) =>
-    c.type === "Ready" && c.status === "True"
-  );
-}
-
-/** Streams pod watch events of a namespace and resolves waiters when a pod turns Ready. */
-class ReadyWatch {
-  #waiters = new Map<string, (p: KubeObject) => void>();
-  #ready = new Map<string, KubeObject>();
-  #ac = new AbortController();
-  #done: Promise<void>;
-
-  constructor(client: Client, namespace: string) {
-    this.#done = (async () => {
-      try {
-        for await (
-          const ev of client.watch(R.pods, namespace, { signal: this.#ac.signal, timeoutSeconds: 3600 })
-        ) {
-          const p = ev.object;
-          if (ev.type === "DELETED" || !isReady(p)) continue;
-          const name = p.metadata.name!;
-          if (this.#ready.has(name)) continue;
-          this.#ready.set(name, p);
-          this.#waiters.get(name)?.(p);
-        }
-      } catch (e) {
-        if (!this.#ac.signal.aborted) throw e;
-      }
-    })();
-  }
-
-  ready(name: string): Promise<KubeObject> {
-    const p = this.#ready.get(name);
-    if (p) return Promise.resolve(p);
-    return new Promise((resolve) => this.#waiters.set(name, resolve));
-  }
-
-  async close() {
-    this.#ac.abort();
-    await this.#done;
-  }
 }
 
 function children(pid: number): number[] {
@@ -182,35 +136,13 @@ export async function benchNode(): Promise<BenchRow[]> {
   // No node IPAM controller here: the node is configured with its pod CIDR (the kubelet's
   // --pod-cidr), a /21 (2,046 addresses) that no bridge on this machine uses yet.
   const bridge = `skbench${Deno.pid % 10000}`;
-  const podCIDR = nextFreeBlock("198.18.128.0/17", 21, await localSubnets(bridge));
-  if (!podCIDR) throw new Error("no free /21 in 198.18.0.0/16 for the bench node");
-  const agent = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--config",
-      `${ROOT}/deno.json`,
-      `${ROOT}/cli/node.ts`,
-      "--server",
-      cp.url,
-      "--name",
-      "bench-node",
-      "--data-dir",
-      `${dataDir}/node`,
-      "--port",
-      "0",
-      "--bridge",
-      bridge,
-      "--pod-cidr",
-      podCIDR,
-      "--no-ingress",
-      "--max-pods",
-      String(DENSITY_PODS + 100),
-    ],
-    stdin: "null",
-    stdout: "null",
-    stderr: "inherit",
-  }).spawn();
+  const agent = await spawnBenchNode({
+    server: cp.url,
+    dataDir: `${dataDir}/node`,
+    bridge,
+    mask: 21,
+    maxPods: DENSITY_PODS + 100,
+  });
   let watch: ReadyWatch | undefined;
   try {
     await client.create(R.namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name: "bench" } });
@@ -218,13 +150,7 @@ export async function benchNode(): Promise<BenchRow[]> {
     const image = (await pushFixture(registry.host, "http_sm")).reference;
     const baseline = await rawInstantiateMs(fixture.bytes);
     const ready = watch = new ReadyWatch(client, "bench");
-    for (
-      let i = 0;
-      i < 100 && !(await client.tryGet(R.nodes, "", "bench-node"))?.status?.runtimeHandlers;
-      i++
-    ) {
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    await benchNodeReady(client);
 
     // Warm up: pull, transpile, start the namespace's sandbox.
     await client.create(R.pods, pod("warm", image));

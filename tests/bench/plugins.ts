@@ -52,7 +52,8 @@ const SOURCES: Record<string, { kind: PluginKind; source: string }> = {
   "label-c": { kind: "scheduler", source: "plugins/scheduler/examples/label_c/plugin.c" },
 };
 
-const build = (name: string) => buildPlugin({ kind: SOURCES[name].kind, source: `${ROOT}/${SOURCES[name].source}` });
+const build = (name: string) =>
+  buildPlugin({ kind: SOURCES[name].kind, source: `${ROOT}/${SOURCES[name].source}` });
 
 /** Runs this file as a child with `args`; resolves when it prints `URL <url>`. */
 async function child(args: string[]): Promise<{ url: string; stop(): Promise<void> }> {
@@ -151,7 +152,9 @@ async function cluster(opts: { admission: boolean; plugins: boolean }) {
   const port = freePort();
   const hostUrl = `http://127.0.0.1:${port}`;
   const api = await child(["--serve-api", `${dir}/state.kv`, ...(opts.admission ? [hostUrl] : [])]);
-  const plugins = opts.plugins ? await child(["--plugin-host", api.url, String(port), `${dir}/plugin-host`]) : null;
+  const plugins = opts.plugins
+    ? await child(["--plugin-host", api.url, String(port), `${dir}/plugin-host`])
+    : null;
   const client = new Client({ server: api.url });
   return {
     client,
@@ -170,7 +173,9 @@ function pod(name: string, namespace: string): KubeObject {
     apiVersion: "v1",
     kind: "Pod",
     metadata: { name, namespace },
-    spec: { containers: [{ name: "app", image: IMAGE, resources: { limits: { cpu: "100m", memory: "64Mi" } } }] },
+    spec: {
+      containers: [{ name: "app", image: IMAGE, resources: { limits: { cpu: "100m", memory: "64Mi" } } }],
+    },
   };
 }
 
@@ -183,7 +188,10 @@ async function benchAdmission(): Promise<BenchRow[]> {
       await client.create(R.namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
     }
     await loadPlugin(client, "disallow-latest", {
-      admission: { namespaces: ["wasm"], rules: [{ operations: ["CREATE"], apiGroups: [""], apiVersions: ["v1"], resources: ["pods"] }] },
+      admission: {
+        namespaces: ["wasm"],
+        rules: [{ operations: ["CREATE"], apiGroups: [""], apiVersions: ["v1"], resources: ["pods"] }],
+      },
     });
     const timed = async (name: string, ns: string) => {
       const t = performance.now();
@@ -226,22 +234,34 @@ async function benchAdmission(): Promise<BenchRow[]> {
       for (const into of [hop, idleHop]) {
         if (into === idleHop) await new Promise((r) => setTimeout(r, 3));
         const t = performance.now();
-        const res = await fetch(`${c.hostUrl}/admission/disallow-latest/validate`, { method: "POST", body: review });
+        const res = await fetch(`${c.hostUrl}/admission/disallow-latest/validate`, {
+          method: "POST",
+          body: review,
+        });
         if (!(await res.json()).response?.allowed) throw new Error("the plugin did not allow a pinned image");
         into.push(performance.now() - t);
       }
     }
-    const [w50, w99, p50, p99] = [percentile(withPlugin, 50), percentile(withPlugin, 99), percentile(without, 50), percentile(without, 99)];
+    const [w50, w99, p50, p99] = [
+      percentile(withPlugin, 50),
+      percentile(withPlugin, 99),
+      percentile(without, 50),
+      percentile(without, 99),
+    ];
     const [h50, h99] = [percentile(hop, 50), percentile(hop, 99)];
     const [i50, i99] = [percentile(idleHop, 50), percentile(idleHop, 99)];
     console.error(
-      `admission: with the plugin p50 ${w50.toFixed(2)} ms p99 ${w99.toFixed(2)} ms; without p50 ${p50.toFixed(2)} ms p99 ${
-        p99.toFixed(2)
-      } ms; plugin host round trip p50 ${h50.toFixed(2)} ms p99 ${
+      `admission: with the plugin p50 ${w50.toFixed(2)} ms p99 ${w99.toFixed(2)} ms; without p50 ${
+        p50.toFixed(2)
+      } ms p99 ${p99.toFixed(2)} ms; plugin host round trip p50 ${h50.toFixed(2)} ms p99 ${
         h99.toFixed(2)
       } ms, after 3 ms idle p50 ${i50.toFixed(2)} ms p99 ${i99.toFixed(2)} ms`,
     );
-    const baseline = { name: `the same pod create without it, p99 of ${CREATES.toLocaleString("en-US")}`, value: p99, unit: "ms" };
+    const baseline = {
+      name: `the same pod create without it, p99 of ${CREATES.toLocaleString("en-US")}`,
+      value: p99,
+      unit: "ms",
+    };
     return [
       {
         name: "admission: p99 latency one Wasm admission plugin adds to a pod create",
@@ -325,7 +345,9 @@ async function schedulingPhase(plugin: string | null): Promise<{ rate: number; s
     const done = scheduler.run(ac.signal);
     while (scheduler.stats.bound < PODS) {
       await new Promise((r) => setTimeout(r, 10));
-      if (performance.now() - t > 300_000) throw new Error(`only ${scheduler.stats.bound} pods bound after 300 s`);
+      if (performance.now() - t > 300_000) {
+        throw new Error(`only ${scheduler.stats.bound} pods bound after 300 s`);
+      }
     }
     const s = (performance.now() - t) / 1000;
     ac.abort();
@@ -336,7 +358,10 @@ async function schedulingPhase(plugin: string | null): Promise<{ rate: number; s
         (adapter.stats.ms / Math.max(1, adapter.stats.calls)).toFixed(2)
       } ms each, ${adapter.stats.nodesSent} nodes sent in full, ${adapter.stats.nodesReferenced} by reference`
       : "";
-    return { rate: PODS / s, summary: `${plugin ?? "built-ins only"}: ${PODS} pods bound in ${s.toFixed(2)} s${stats}` };
+    return {
+      rate: PODS / s,
+      summary: `${plugin ?? "built-ins only"}: ${PODS} pods bound in ${s.toFixed(2)} s${stats}`,
+    };
   } finally {
     adapter?.close();
     await c.close();
@@ -352,7 +377,9 @@ async function benchScheduling(): Promise<BenchRow[]> {
   const base = (before.rate + after.rate) / 2;
   const baseline = { name: "built-in plugins only, same cluster", value: base, unit: "pods/s" };
   const row = (what: string, r: { rate: number }): BenchRow => ({
-    name: `scheduling: one Wasm filter + score plugin, ${what} (${PODS.toLocaleString("en-US")} pods, ${NODES} nodes)`,
+    name: `scheduling: one Wasm filter + score plugin, ${what} (${
+      PODS.toLocaleString("en-US")
+    } pods, ${NODES} nodes)`,
     value: r.rate,
     unit: "pods/s",
     baseline,
@@ -373,6 +400,7 @@ if (import.meta.main) {
   if (mode === "--serve-api") await serveApi(rest[0], rest[1]);
   else if (mode === "--plugin-host") await servePlugins(rest[0], Number(rest[1]), rest[2]);
   // One scheduling phase alone (profiling): `--scheduling label-c`, `--scheduling none`.
-  else if (mode === "--scheduling") console.log((await schedulingPhase(rest[0] === "none" ? null : rest[0])).summary);
-  else console.log(table(await benchPlugins()));
+  else if (mode === "--scheduling") {
+    console.log((await schedulingPhase(rest[0] === "none" ? null : rest[0])).summary);
+  } else console.log(table(await benchPlugins()));
 }
