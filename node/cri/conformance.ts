@@ -41,7 +41,12 @@ function sandboxConfig(root: string, uid: string, attempt = 0): PodSandboxConfig
   };
 }
 
-function containerConfig(name: string, image: string, extra: Partial<ContainerConfig> = {}): ContainerConfig {
+/** A CRI container config with every field a runtime reads, overridden by `extra`. */
+export function containerConfig(
+  name: string,
+  image: string,
+  extra: Partial<ContainerConfig> = {},
+): ContainerConfig {
   return {
     metadata: { name, attempt: 0 },
     image: { image },

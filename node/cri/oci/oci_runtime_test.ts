@@ -19,7 +19,8 @@ import { fixturePrerequisites } from "../../../tests/fixtures/build.ts";
 import { pushFixture } from "../../../tests/fixtures/push.ts";
 import type { DispatchImageService } from "./dispatch_images.ts";
 import type { DispatchRuntime } from "./dispatch_runtime.ts";
-import { type OciHarness, ociHarness, OCI_PREREQUISITES, until } from "./testing.ts";
+import { eventually } from "../../../tests/harness.ts";
+import { type OciHarness, ociHarness, OCI_PREREQUISITES } from "./testing.ts";
 
 const oci = (name: string, fn: () => Promise<void>) => testWith(OCI_PREREQUISITES, name, fn);
 
@@ -61,7 +62,7 @@ oci("layers apply their whiteouts and opaque directories, in every compression a
     assert.match(pulled, /@sha256:[0-9a-f]{64}$/);
     const id = await h.rt.runtime.createContainer(sb, h.containerConfig(`c${i}`, pulled), cfg);
     await h.rt.runtime.startContainer(id);
-    const st = await until("the exit", async () => {
+    const st = await eventually("the exit", async () => {
       const s = await h.rt.runtime.containerStatus(id);
       return s?.state === "CONTAINER_EXITED" ? s : undefined;
     });
@@ -119,7 +120,7 @@ async function runToEnd(
     },
   }, cfg);
   await h.rt.runtime.startContainer(id);
-  const st = await until("the exit", async () => {
+  const st = await eventually("the exit", async () => {
     const s = await h.rt.runtime.containerStatus(id);
     return s?.state === "CONTAINER_EXITED" ? s : undefined;
   });
@@ -305,7 +306,7 @@ oci("a reopened runtime adopts running containers and learns the exits that happ
   }), cfg);
   await h.rt.runtime.startContainer(web);
   await h.rt.runtime.startContainer(brief);
-  await until("httpd", async () => (await fetch(`http://${ip}:8080/`).then((r) => r.text()).catch(() => "")) !== "");
+  await eventually("httpd", async () => (await fetch(`http://${ip}:8080/`).then((r) => r.text()).catch(() => "")) !== "");
   await h.rt.close({ keepPods: true });
   await new Promise((r) => setTimeout(r, 1500)); // `brief` exits while nobody watches
   assert.equal((await fetch(`http://${ip}:8080/`)).status, 200, "the container outlives its runtime");
@@ -347,8 +348,8 @@ oci("a pod mixes a WebAssembly component and a container sharing its IP and a vo
   await h.rt.runtime.startContainer(component);
   await h.rt.runtime.startContainer(sidecar);
   // One IP: the component on 8080, the sidecar on 9090.
-  assert.equal(await until("the component", () => fetch(`http://${ip}:8080/`).then((r) => r.status).catch(() => undefined)), 200);
-  assert.equal(await until("the sidecar", () => fetch(`http://${ip}:9090/`).then((r) => r.text()).catch(() => undefined)), "hello from busybox\n");
+  assert.equal(await eventually("the component", () => fetch(`http://${ip}:8080/`).then((r) => r.status).catch(() => undefined)), 200);
+  assert.equal(await eventually("the sidecar", () => fetch(`http://${ip}:9090/`).then((r) => r.text()).catch(() => undefined)), "hello from busybox\n");
   // The sidecar reaches the component on the pod IP, from inside the same network namespace.
   const ex = await h.rt.runtime.execSync!(sidecar, ["sh", "-c", `wget -q -O- http://${ip}:8080/ && cat /shared/note`], 10_000);
   assert.equal(ex.exitCode, 0, dec.decode(ex.stderr));
@@ -471,7 +472,7 @@ oci("the pod's hostname, sysctls, /etc/hosts and DNS configuration reach its con
     command: ["sh", "-c", "hostname; cat /etc/resolv.conf /etc/hosts /proc/sys/net/ipv4/ip_unprivileged_port_start"],
   }), cfg);
   await h.rt.runtime.startContainer(id);
-  const st = await until("the exit", async () => {
+  const st = await eventually("the exit", async () => {
     const s = await h.rt.runtime.containerStatus(id);
     return s?.state === "CONTAINER_EXITED" ? s : undefined;
   });
@@ -500,7 +501,7 @@ oci("a hostNetwork and hostPID pod uses the node's network, hostname and process
     command: ["sh", "-c", `hostname; ls /sys/class/net; test -d /proc/${Deno.pid} && echo sees-the-agent; exec httpd -f -p 127.0.0.1:${port} -h /www`],
   }), cfg);
   await h.rt.runtime.startContainer(id);
-  const body = await until("the server on the node's loopback", () =>
+  const body = await eventually("the server on the node's loopback", () =>
     fetch(`http://127.0.0.1:${port}/`).then((r) => r.text()).catch(() => undefined));
   assert.equal(body, "hello from busybox\n");
   const log = await Deno.readTextFile((await h.rt.runtime.containerStatus(id))!.logPath);

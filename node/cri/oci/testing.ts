@@ -9,6 +9,7 @@ import type { Prerequisite } from "../../../tests/harness.ts";
 import { DOCKER_REGISTRY, startRegistry, type TestRegistry } from "../../../tests/registry.ts";
 import { BUSYBOX_STATIC } from "../../../tests/fixtures/oci/images.ts";
 import type { ContainerConfig, PodSandboxConfig } from "../api.ts";
+import { containerConfig } from "../conformance.ts";
 import { ociToolsMissing } from "./crun.ts";
 import { nodeRuntime, type NodeRuntimeSettings } from "./mod.ts";
 
@@ -96,24 +97,11 @@ export async function ociHarness(settings: NodeRuntimeSettings = {}): Promise<Oc
       linux: { sysctls: {} },
       ...extra,
     }),
-    containerConfig: (name, image, extra = {}) => ({
-      metadata: { name, attempt: 0 },
-      image: { image },
-      command: [],
-      args: [],
-      workingDir: "",
-      envs: [],
-      mounts: [],
-      labels: { "io.kubernetes.container.name": name },
-      annotations: {},
-      logPath: `${name}/0.log`,
-      ports: [],
-      resources: {},
-      stdin: false,
-      tty: false,
-      linux: { resources: {}, securityContext: { noNewPrivs: true, seccomp: { profileType: "RuntimeDefault" } } },
-      ...extra,
-    }),
+    containerConfig: (name, image, extra = {}) =>
+      containerConfig(name, image, {
+        linux: { resources: {}, securityContext: { noNewPrivs: true, seccomp: { profileType: "RuntimeDefault" } } },
+        ...extra,
+      }),
     async [Symbol.asyncDispose]() {
       try {
         await h.rt.close({ keepPods: false });
@@ -127,13 +115,3 @@ export async function ociHarness(settings: NodeRuntimeSettings = {}): Promise<Oc
   return h;
 }
 
-/** Polls until `f` returns a value. */
-export async function until<T>(what: string, f: () => Promise<T | undefined | false>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const v = await f();
-    if (v !== undefined && v !== false) return v;
-    await new Promise((r) => setTimeout(r, 30));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
