@@ -660,6 +660,9 @@ node(
     const image = (await pushFixture(c.registry.host, "http_sm")).reference;
     await createNamespace(c, "calm");
     await createNamespace(c, "wild");
+    // The bomber gets a namespace (so a sandbox) of its own: in the spinner's, the spinner's
+    // kills take it down before it can fill its memory.
+    await createNamespace(c, "bomb");
     const neighbour = wasmPod("neighbour", image, {}, { ports: [{ containerPort: 8080 }] });
     neighbour.metadata.namespace = "calm";
     await c.client.create(R.pods, neighbour);
@@ -695,7 +698,7 @@ node(
         readinessProbe: probe,
         ...(limits ? { resources: { limits } } : {}),
       });
-      pod.metadata.namespace = "wild";
+      pod.metadata.namespace = mode === "bomb" ? "bomb" : "wild";
       await c.client.create(R.pods, pod);
     }
     // Hammer the neighbour while the wild namespace misbehaves.
@@ -715,17 +718,15 @@ node(
       }
     })();
     try {
-      const reasonOf = async (name: string) =>
-        (await c.client.get(R.pods, "wild", name)).status?.containerStatuses?.[0]?.lastState?.terminated
+      const reasonOf = async (name: string, namespace = "wild") =>
+        (await c.client.get(R.pods, namespace, name)).status?.containerStatuses?.[0]?.lastState?.terminated
           ?.reason;
-      // Watched from the start: once the spinner has taken the sandbox down five times within a
-      // minute, its neighbours' exits are counted (SandboxLost) and hide an earlier OOMKilled.
       const bomber = eventually(
         "the bomber to be OOMKilled",
-        async () => (await reasonOf("bomber")) === "OOMKilled",
+        async () => (await reasonOf("bomber", "bomb")) === "OOMKilled",
         60_000,
       ).catch(async (e) => {
-        throw new Error(`${e.message}\n${await describe(c, "bomber", "wild")}`);
+        throw new Error(`${e.message}\n${await describe(c, "bomber", "bomb")}`);
       });
       const spinner = (async () => {
         await eventually(
