@@ -21,7 +21,14 @@ import {
 import { fixturePrerequisites } from "./fixtures/build.ts";
 import { BUSYBOX_STATIC, busyboxImage, hostileImage, pushImage } from "./fixtures/oci/images.ts";
 import { pushFixture } from "./fixtures/push.ts";
-import { eventually, KUBECTL, type KubectlResult, runKubectl, testWith } from "./harness.ts";
+import {
+  eventually,
+  KUBECTL,
+  type KubectlResult,
+  recordWaitingReasons,
+  runKubectl,
+  testWith,
+} from "./harness.ts";
 import { DOCKER_REGISTRY, startRegistry, type TestRegistry } from "./registry.ts";
 import { startTestControlPlane } from "./test_control_plane.ts";
 
@@ -466,16 +473,21 @@ test("limits and securityContext: OOMKilled, killed after the grace period, read
 test("bad and hostile images: ErrImagePull then ImagePullBackOff, and a path-escaping layer is refused", async () => {
   await using c = await startContainerCluster({ controllers: false });
   const evil = await pushImage(c.registry.host, "test/evil", "1", await hostileImage("escape"));
+  // ErrImagePull lasts only until the next sync: record every waiting reason through a watch.
+  const recorded = recordWaitingReasons(c.client, "default", "missing");
   await c.apply(
     pod("missing", [{ name: "x", image: `${c.registry.host}/test/does-not-exist:1` }]),
     pod("evil", [{ name: "x", image: evil.reference }]),
   );
-  const reasons = new Set<string>();
-  await eventually("ErrImagePull then ImagePullBackOff", async () => {
-    const s = (await c.client.get(R.pods, "default", "missing")).status?.containerStatuses?.[0];
-    if (s?.state?.waiting?.reason) reasons.add(s.state.waiting.reason);
-    return reasons.has("ErrImagePull") && reasons.has("ImagePullBackOff");
-  }, 30_000);
+  try {
+    await eventually(
+      "ErrImagePull then ImagePullBackOff",
+      () => recorded.reasons.has("ErrImagePull") && recorded.reasons.has("ImagePullBackOff"),
+      30_000,
+    );
+  } finally {
+    await recorded.stop();
+  }
   const evilStatus = await eventually("the hostile image to be refused", async () => {
     const s = (await c.client.get(R.pods, "default", "evil")).status?.containerStatuses?.[0];
     return ["ErrImagePull", "ImagePullBackOff"].includes(s?.state?.waiting?.reason) && s.state.waiting.message

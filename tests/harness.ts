@@ -17,6 +17,7 @@
  */
 import { writeKubeconfig } from "../cli/kubeconfig.ts";
 import { readStat } from "../cli/proc.ts";
+import { type Client, R } from "../control/api/client.ts";
 import { startControlPlane } from "../control/mod.ts";
 
 /** The repository root. */
@@ -265,6 +266,38 @@ export async function eventually<T>(
     await new Promise((r) => setTimeout(r, intervalMs));
   }
   throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message ?? last}` : ""}`);
+}
+
+/**
+ * Records each waiting reason (with its message) the first container of pod `namespace/name`
+ * shows, through a watch started now: a reason that lasts only until the next sync (ErrImagePull)
+ * is missed by polling, never by the watch.
+ */
+export function recordWaitingReasons(
+  client: Client,
+  namespace: string,
+  name: string,
+): { reasons: Map<string, string>; stop(): Promise<void> } {
+  const reasons = new Map<string, string>();
+  const ac = new AbortController();
+  const watching = (async () => {
+    for await (
+      const ev of client.watch(R.pods, namespace, {
+        fieldSelector: `metadata.name=${name}`,
+        signal: ac.signal,
+      })
+    ) {
+      const waiting = ev.object.status?.containerStatuses?.[0]?.state?.waiting;
+      if (waiting?.reason && !reasons.has(waiting.reason)) reasons.set(waiting.reason, waiting.message ?? "");
+    }
+  })().catch(() => {});
+  return {
+    reasons,
+    async stop() {
+      ac.abort();
+      await watching;
+    },
+  };
 }
 
 /** A temporary directory removed on dispose. */

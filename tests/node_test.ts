@@ -33,6 +33,7 @@ import {
   KUBECTL,
   type KubectlResult,
   type Prerequisite,
+  recordWaitingReasons,
   ROOT,
   runKubectl,
   testWith,
@@ -257,19 +258,8 @@ node(
     assert.notEqual(missing, image);
     const docs = [job("hello", { NAME: "job" }), job("fail", { EXIT_CODE: "3" }), wasmPod("ghost", missing)];
     // ErrImagePull lasts only until the next sync: record every waiting reason through a watch.
-    const reasons = new Map<string, string>();
-    const stopWatch = new AbortController();
-    const watching = (async () => {
-      for await (
-        const ev of c.client.watch(R.pods, "default", {
-          fieldSelector: "metadata.name=ghost",
-          signal: stopWatch.signal,
-        })
-      ) {
-        const waiting = ev.object.status?.containerStatuses?.[0]?.state?.waiting;
-        if (waiting?.reason && !reasons.has(waiting.reason)) reasons.set(waiting.reason, waiting.message);
-      }
-    })().catch(() => {});
+    const recorded = recordWaitingReasons(c.client, "default", "ghost");
+    const reasons = recorded.reasons;
     const applied = await c.kubectl(["apply", "-f", "-"], docs.map((d) => JSON.stringify(d)).join("\n"));
     assert.equal(applied.code, 0, applied.stderr);
 
@@ -281,8 +271,7 @@ node(
         30_000,
       );
     } finally {
-      stopWatch.abort();
-      await watching;
+      await recorded.stop();
     }
     assert.match(reasons.get("ErrImagePull")!, /MANIFEST_UNKNOWN/);
     assert.equal(
