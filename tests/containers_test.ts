@@ -29,7 +29,7 @@ import {
   runKubectl,
   testWith,
 } from "./harness.ts";
-import { DOCKER_REGISTRY, startRegistry, type TestRegistry } from "./registry.ts";
+import { DOCKER_REGISTRY, type TestRegistry } from "./registry.ts";
 import { startTestControlPlane } from "./test_control_plane.ts";
 
 export const CONTAINER_PREREQUISITES = [OCI_ROOT, CRUN, KUBECTL, DOCKER_REGISTRY, BUSYBOX_STATIC];
@@ -59,10 +59,9 @@ export async function startContainerCluster(
   const base = await startTestControlPlane("skiff-ctr-test-", {
     controllers: opts.controllers === false ? ["node-ipam-controller"] : ["*"],
   });
-  const { client, dataDir, kubeconfig } = base;
+  const { client, dataDir, kubeconfig, registry } = base;
   await ensureRuntimeClass(client, "wasm");
   await ensureRuntimeClass(client, "oci");
-  const registry = await startRegistry();
   const bridge = `skctr${Deno.pid % 1000}x${clusters++}`;
   // A range no interface of this machine uses (other clusters may run beside this one).
   const podCIDR = await freeRange();
@@ -83,7 +82,6 @@ export async function startContainerCluster(
     busybox = (await pushImage(registry.host, "test/busybox", "1.35", await busyboxImage())).reference;
     agent = await startNodeAgent(agentOptions());
   } catch (e) {
-    await registry.close();
     await base.close();
     throw e;
   }
@@ -117,9 +115,7 @@ export async function startContainerCluster(
         try {
           await cluster.agent.stop();
         } finally {
-          await registry.close();
           await base.close();
-          await Deno.remove(dataDir, { recursive: true }).catch(() => {});
         }
       })(),
     [Symbol.asyncDispose]: () => cluster.close(),

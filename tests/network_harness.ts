@@ -19,7 +19,7 @@ import type { NetworkAddonOptions } from "../node/proxy/addons.ts";
 import { nftInstalled } from "../node/proxy/nft.ts";
 import { KUBECTL, type KubectlResult, type Prerequisite } from "./harness.ts";
 import { startTestControlPlane } from "./test_control_plane.ts";
-import { DOCKER_REGISTRY, startRegistry, type TestRegistry } from "./registry.ts";
+import { DOCKER_REGISTRY, type TestRegistry } from "./registry.ts";
 import { fixturePrerequisites } from "./fixtures/build.ts";
 
 /** Root with iproute2: the agent makes network namespaces and a bridge. */
@@ -124,9 +124,8 @@ export async function startNetworkCluster(opts: NetworkClusterOptions = {}): Pro
     controllers: opts.controllers ?? ["*"],
     nodeIpam: { reservedCIDRs },
   } as ControllerManagerOptions);
-  const { client, dataDir, kubeconfig } = base;
+  const { client, dataDir, kubeconfig, registry } = base;
   await ensureRuntimeClass(client, "wasm");
-  const registry = await startRegistry();
   const bridge = `sknet${Deno.pid % 1000}x${clusters++}`;
   let agent: NodeAgent;
   try {
@@ -142,7 +141,6 @@ export async function startNetworkCluster(opts: NetworkClusterOptions = {}): Pro
       network: opts.network ?? {},
     });
   } catch (e) {
-    await registry.close();
     await base.close();
     throw e;
   }
@@ -241,9 +239,7 @@ export async function startNetworkCluster(opts: NetworkClusterOptions = {}): Pro
           for (const p of pods) await p.close();
           await cluster.agent.stop();
         } finally {
-          await registry.close();
           await base.close();
-          await Deno.remove(dataDir, { recursive: true }).catch(() => {});
         }
       })(),
     [Symbol.asyncDispose]: () => cluster.close(),

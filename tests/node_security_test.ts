@@ -31,6 +31,7 @@ import {
   testWith,
 } from "./harness.ts";
 import { DOCKER_REGISTRY, OPENSSL, startRegistry } from "./registry.ts";
+import { wasmDeployment } from "./network_harness.ts";
 
 const TOKEN_PATH = "/var/run/secrets/kubernetes.io/serviceaccount/token";
 
@@ -168,28 +169,7 @@ secure("under a secured ./skiff up the node agent runs Wasm pods with its own no
 
   await t.step("a Wasm HTTP Deployment rolls out and its pods answer on their pod IPs", async () => {
     const image = (await pushFixture(registry.host, "http_sm")).reference;
-    const deployment = {
-      apiVersion: "apps/v1",
-      kind: "Deployment",
-      metadata: { name: "web", namespace: "default" },
-      spec: {
-        replicas: 2,
-        selector: { matchLabels: { app: "web" } },
-        template: {
-          metadata: { labels: { app: "web" } },
-          spec: {
-            runtimeClassName: "wasm",
-            terminationGracePeriodSeconds: 1,
-            containers: [{
-              name: "web",
-              image,
-              ports: [{ containerPort: 8080 }],
-              env: [{ name: "GREETING", value: "a secured node" }],
-            }],
-          },
-        },
-      },
-    };
+    const deployment = wasmDeployment("web", image, { replicas: 2, greeting: "a secured node" });
     const applied = await cluster.kubectl(["apply", "-f", "-"], { stdin: JSON.stringify(deployment) });
     assert.equal(applied.code, 0, applied.stderr);
     const rollout = await cluster.kubectl(["rollout", "status", "deployment/web", "--timeout=120s"], {

@@ -40,6 +40,7 @@ import {
 } from "./harness.ts";
 import { startTestControlPlane } from "./test_control_plane.ts";
 import { DOCKER_REGISTRY, startRegistry, type TestRegistry } from "./registry.ts";
+import { wasmDeployment } from "./network_harness.ts";
 
 /** Root with iproute2: the agent makes network namespaces and a bridge. */
 export const NODE_PRIVILEGES: Prerequisite = {
@@ -88,10 +89,9 @@ export async function startNodeCluster(opts: NodeClusterOptions = {}): Promise<N
     // As ./skiff up: no pod CIDR clashing with a bridge already on this machine.
     nodeIpam: { reservedCIDRs: await localSubnets(bridge) },
   } as ControllerManagerOptions);
-  const { client, dataDir, kubeconfig } = base;
+  const { client, dataDir, kubeconfig, registry } = base;
   // A cluster admin's step (./skiff up does it): nodes may not create RuntimeClasses.
   await ensureRuntimeClass(client, "wasm");
-  const registry = await startRegistry();
   const agentOptions = () => ({
     server: base.url,
     name: "node-1",
@@ -106,7 +106,6 @@ export async function startNodeCluster(opts: NodeClusterOptions = {}): Promise<N
   try {
     agent = await startNodeAgent(agentOptions());
   } catch (e) {
-    await registry.close();
     await base.close();
     throw e;
   }
@@ -127,9 +126,7 @@ export async function startNodeCluster(opts: NodeClusterOptions = {}): Promise<N
         try {
           await cluster.agent.stop();
         } finally {
-          await registry.close();
           await base.close();
-          await Deno.remove(dataDir, { recursive: true }).catch(() => {});
         }
       })(),
     [Symbol.asyncDispose]: () => cluster.close(),
@@ -333,28 +330,7 @@ node(
   async () => {
     await using c = await startNodeCluster();
     const image = (await pushFixture(c.registry.host, "http_sm")).reference;
-    const deployment = {
-      apiVersion: "apps/v1",
-      kind: "Deployment",
-      metadata: { name: "web", namespace: "default" },
-      spec: {
-        replicas: 3,
-        selector: { matchLabels: { app: "web" } },
-        template: {
-          metadata: { labels: { app: "web" } },
-          spec: {
-            runtimeClassName: "wasm",
-            terminationGracePeriodSeconds: 1,
-            containers: [{
-              name: "web",
-              image,
-              ports: [{ containerPort: 8080 }],
-              env: [{ name: "GREETING", value: "deployment" }],
-            }],
-          },
-        },
-      },
-    };
+    const deployment = wasmDeployment("web", image, { replicas: 3, greeting: "deployment" });
     const applied = await c.kubectl(["apply", "-f", "-"], JSON.stringify(deployment));
     assert.equal(applied.code, 0, applied.stderr);
     const rollout = await c.kubectl(

@@ -24,7 +24,7 @@ import {
   testWith,
 } from "./harness.ts";
 import { startTestControlPlane } from "./test_control_plane.ts";
-import { DOCKER_REGISTRY, startRegistry } from "./registry.ts";
+import { DOCKER_REGISTRY } from "./registry.ts";
 
 const PREREQUISITES = [
   OCI_ROOT,
@@ -51,11 +51,10 @@ interface StorageCluster extends AsyncDisposable {
 
 async function startStorageCluster(): Promise<StorageCluster> {
   const base = await startTestControlPlane("skiff-storage-test-");
-  const { client, dataDir, kubeconfig } = base;
+  const { client, dataDir, kubeconfig, registry } = base;
   await ensureRuntimeClass(client, "wasm");
   await ensureRuntimeClass(client, "oci");
   await ensureLocalPathStorage(client);
-  const registry = await startRegistry();
   let agent2: NodeAgent | undefined;
   const podCIDR = await freeRange();
   const agentOptions = () => ({
@@ -77,7 +76,6 @@ async function startStorageCluster(): Promise<StorageCluster> {
     wasm = (await pushFixture(registry.host, "hello_c")).reference;
     agent = await startNodeAgent(agentOptions());
   } catch (e) {
-    await registry.close();
     await base.close();
     throw e;
   }
@@ -116,10 +114,7 @@ async function startStorageCluster(): Promise<StorageCluster> {
         await agent2?.stop();
         await cluster.agent.stop();
       } finally {
-        await registry.close();
         await base.close();
-        client.close();
-        await Deno.remove(dataDir, { recursive: true }).catch(() => {});
       }
     },
   };

@@ -2,7 +2,7 @@
  * The control-plane half of the node-level test clusters (node, containers, networking,
  * storage): an in-process API server with the node connect handlers (logs, exec, port-forward)
  * and the runtime probe check, a kubeconfig and an admin client, the scheduler with short
- * back-offs, and the controller manager. Each suite adds its registry and node agents.
+ * back-offs, the controller manager and a test registry. Each suite adds its node agents.
  * @module
  */
 import { writeKubeconfig } from "../cli/kubeconfig.ts";
@@ -12,6 +12,7 @@ import { registerConnectHandlers } from "../control/apiserver/connect/mod.ts";
 import { type ControllerManagerOptions, startControllerManager } from "../control/controllers/manager.ts";
 import { startControlPlane } from "../control/mod.ts";
 import { startScheduler } from "../control/scheduler/mod.ts";
+import { startRegistry, type TestRegistry } from "./registry.ts";
 
 export interface TestControlPlane {
   /** A fresh temporary directory: state.kv, kubeconfig; the suite puts its node there too. */
@@ -19,7 +20,11 @@ export interface TestControlPlane {
   url: string;
   kubeconfig: string;
   client: Client;
-  /** Stops the scheduler and the controllers, then the API server. Idempotent. */
+  registry: TestRegistry;
+  /**
+   * Stops the scheduler and the controllers, the registry and the API server, and removes the
+   * data dir (stop the node agents first). Idempotent.
+   */
   close(): Promise<void>;
 }
 
@@ -53,16 +58,21 @@ export async function startTestControlPlane(
     options: { ...controllers, leaderElect: false } as ControllerManagerOptions,
   });
   let closed: Promise<void> | undefined;
-  return {
-    dataDir,
-    url: cp.url,
-    kubeconfig,
-    client,
-    close: () =>
-      closed ??= (async () => {
-        ac.abort();
-        await Promise.all([scheduler.done, manager.done]);
-        await cp.close();
-      })(),
-  };
+  const close = () =>
+    closed ??= (async () => {
+      ac.abort();
+      await Promise.all([scheduler.done, manager.done]);
+      await registry?.close();
+      await cp.close();
+      client.close();
+      await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+    })();
+  let registry: TestRegistry | undefined;
+  try {
+    registry = await startRegistry();
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  return { dataDir, url: cp.url, kubeconfig, client, registry, close };
 }
