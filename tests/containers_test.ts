@@ -341,11 +341,19 @@ test("kubectl exec -it runs a shell and returns the exit status; exec without a 
   assert.match(logs.stdout, /started\ngot: ping/);
 });
 
+/** A loopback port nothing listens on now (a random one could be taken by an ephemeral port). */
+function freeLocalPort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
 test("kubectl port-forward reaches a container port through the API server and the node", async () => {
   await using c = await startContainerCluster({ controllers: false });
   await c.apply(pod("pf", [{ name: "httpd", image: c.busybox, ports: [{ containerPort: 8080 }] }]));
   await waitPhase(c, "pf", ["Running"]);
-  const local = 20000 + Math.floor(Math.random() * 20000);
+  const local = freeLocalPort();
   const child = new Deno.Command("/usr/bin/kubectl", {
     args: [
       "--kubeconfig",
@@ -370,7 +378,7 @@ test("kubectl port-forward reaches a container port through the API server and t
     const many = await Promise.all(Array.from({ length: 5 }, () => get(`http://127.0.0.1:${local}/`)));
     assert.ok(many.every((r) => r.body === "hello from busybox\n"));
     // A port nobody listens on: the connection fails, kubectl reports the node's error.
-    const none = await c.kubectl(["port-forward", "pod/pf", `${local + 1}:9999`], { timeoutMs: 5000 });
+    const none = await c.kubectl(["port-forward", "pod/pf", `${freeLocalPort()}:9999`], { timeoutMs: 5000 });
     assert.notEqual(none.code, 0);
   } catch (e) {
     try {
