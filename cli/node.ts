@@ -178,7 +178,7 @@ export const nodeCommand: Command = {
       type: "string",
       value: "PATH",
       description:
-        "Credential of the Ingress controller (a token of the ServiceAccount skiff-system/ingress-controller); without it the controller uses the node's, which may not read Ingresses or TLS Secrets under RBAC.",
+        "Credential of the Ingress controller (a token of the ServiceAccount skiff-system/ingress-controller; default: <data-dir>/ingress.kubeconfig when there, as ./skiff node join writes it); without one the controller uses the node's, which may not read Ingresses or TLS Secrets under RBAC.",
     },
     {
       name: "proxy-mode",
@@ -239,11 +239,24 @@ export const nodeCommand: Command = {
     const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
     for (const s of signals) Deno.addSignalListener(s, onSignal);
     let ingressCredentials: { server?: string; caCert?: string; token: () => string } | undefined;
-    if (flags["ingress-kubeconfig"] && !flags["no-ingress"]) {
+    const joinedIngress = `${resolve(cwd, String(flags["data-dir"]))}/ingress.kubeconfig`;
+    const ingressKubeconfig = flags["ingress-kubeconfig"]
+      ? resolve(cwd, String(flags["ingress-kubeconfig"]))
+      : (await Deno.stat(joinedIngress).then(() => joinedIngress, () => undefined));
+    if (ingressKubeconfig && !flags["no-ingress"]) {
       const { ingressKubeconfigCredentials } = await import("./ingress_credential.ts");
-      const path = resolve(cwd, String(flags["ingress-kubeconfig"]));
+      const path = ingressKubeconfig;
+      // The node's current credential (renewed into its kubeconfig), should the Ingress token lapse.
+      const nodeToken = () => {
+        if (!kubeconfigPath) return token;
+        try {
+          return kubeconfigCredentials(Deno.readTextFileSync(kubeconfigPath), dirname(kubeconfigPath)).token;
+        } catch {
+          return token;
+        }
+      };
       try {
-        ingressCredentials = ingressKubeconfigCredentials(path, kubeconfigCredentials);
+        ingressCredentials = ingressKubeconfigCredentials(path, kubeconfigCredentials, { nodeToken });
       } catch (e) {
         throw new CliError(`cannot read the Ingress kubeconfig ${path}: ${(e as Error).message}`);
       }
@@ -256,6 +269,8 @@ export const nodeCommand: Command = {
       tls,
       name: (flags["name"] as string | undefined) ?? defaultNodeName(),
       dataDir: resolve(cwd, String(flags["data-dir"])),
+      // Built-in plugins (`builtin:` images) are built once per data dir (or a shared cache).
+      pluginBuildDir: Deno.env.get("SKIFF_PLUGIN_BUILD_CACHE") ?? `${resolve(cwd, String(flags["data-dir"]))}/plugins/build`,
       address: String(flags["address"]),
       port: Number(flags["port"]),
       podCIDR,

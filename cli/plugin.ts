@@ -18,6 +18,8 @@ import { pushArtifact, RegistryClient } from "../node/registry/mod.ts";
 import { BuildError, buildPlugin, jco } from "../plugins/host/build.ts";
 import { assembleWit, KINDS } from "../plugins/host/kinds.ts";
 import { runSuite } from "../plugins/host/conformance.ts";
+import { storageImpl } from "../node/hostcaps/storage_conformance.ts";
+import { networkSuite } from "../node/hostcaps/network_conformance.ts";
 import type { Command } from "./args.ts";
 import { CliError } from "./errors.ts";
 
@@ -81,6 +83,113 @@ export const scheduling = {
   },
 };
 `,
+  storage: `/**
+ * A storage plugin: {{name}} (CSI driver \`{{name}}.storage.skiff.dev\`). A volume is a directory
+ * under the node's volume root; publishing bind-mounts it on the pod's target. Node agents pass
+ * the node facts in the settings: \`nodeId\` and \`root\` (where new volumes go). Everything on the
+ * node's filesystem goes through skiff:host/host-mount (grant host-mount), the record of the
+ * volumes through skiff:host/state (grant state). A StorageClass with
+ * \`provisioner: {{name}}.storage.skiff.dev\` provisions through it.
+ */
+import { bindMount, makeDir, removeDir, unmount } from "skiff:host/host-mount@0.1.0";
+import { delete as remove, get, set } from "skiff:host/state@0.1.0";
+import type { Capabilities, NodeInfo, PluginInfo, Volume, VolumeCapability } from "skiff:storage/types@0.1.0";
+
+let nodeId = "";
+let root = "";
+const enc = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
+
+function fail(tag: "invalid-argument" | "failed-precondition" | "internal" | "unimplemented", val: string): never {
+  throw { tag, val };
+}
+
+/** A host call's error message (the host answers the skiff:host error variant). */
+function why(e: unknown): string {
+  const p = (e as { payload?: { val?: string } })?.payload ?? (e as { val?: string });
+  return p?.val ?? String(e);
+}
+
+function volume(dir: string, bytes: bigint): Volume {
+  return { volumeId: dir, capacityBytes: bytes, volumeContext: [], accessibleTopology: [[["kubernetes.io/hostname", nodeId]]] };
+}
+
+export const identity = {
+  configure(settings: string): void {
+    const s = JSON.parse(settings || "{}");
+    nodeId = s.nodeId ?? "";
+    root = s.root ?? "";
+  },
+  getPluginInfo(): PluginInfo {
+    return { name: "{{name}}.storage.skiff.dev", vendorVersion: "0.1.0", manifest: [] };
+  },
+  getPluginCapabilities(): Capabilities {
+    return {
+      controllerService: true,
+      createDeleteVolume: true,
+      publishUnpublishVolume: false,
+      stageUnstageVolume: false,
+      expandVolume: false,
+      volumeAccessibilityConstraints: true,
+    };
+  },
+  probe(): boolean {
+    return true;
+  },
+};
+
+export const controller = {
+  createVolume(name: string, bytes: bigint, _caps: VolumeCapability[], _params: [string, string][]): Volume {
+    if (!root) fail("failed-precondition", "no volume root in the settings");
+    if (!/^[a-z0-9-]+$/.test(name)) fail("invalid-argument", \`invalid volume name \${name}\`);
+    const dir = \`\${root}/\${name}\`;
+    try {
+      makeDir(dir);
+    } catch (e) {
+      fail("internal", \`failed to create \${dir}: \${why(e)}\`);
+    }
+    set(\`v/\${dir}\`, enc(name));
+    return volume(dir, bytes);
+  },
+  deleteVolume(volumeId: string): void {
+    if (!get(\`v/\${volumeId}\`)) return;
+    removeDir(volumeId);
+    remove(\`v/\${volumeId}\`);
+  },
+  controllerPublishVolume(): [string, string][] {
+    fail("unimplemented", "no attach step");
+  },
+  controllerUnpublishVolume(): void {
+    fail("unimplemented", "no attach step");
+  },
+  controllerExpandVolume(): bigint {
+    fail("unimplemented", "volumes do not grow");
+  },
+};
+
+export const node = {
+  nodeStageVolume(): void {
+    fail("unimplemented", "no stage step");
+  },
+  nodeUnstageVolume(): void {
+    fail("unimplemented", "no stage step");
+  },
+  nodePublishVolume(volumeId: string, _staging: string | undefined, target: string, _cap: VolumeCapability, readonly: boolean): void {
+    if (!target.startsWith("/")) fail("invalid-argument", \`target \${target} is not absolute\`);
+    try {
+      bindMount(volumeId, target, readonly);
+    } catch (e) {
+      fail("internal", \`bind mount on \${target} failed: \${why(e)}\`);
+    }
+  },
+  nodeUnpublishVolume(_volumeId: string, target: string): void {
+    unmount(target);
+    removeDir(target);
+  },
+  nodeGetInfo(): NodeInfo {
+    return { nodeId, maxVolumesPerNode: 0, accessibleTopology: [["kubernetes.io/hostname", nodeId]] };
+  },
+};
+`,
 };
 
 function stubTemplate(kind: PluginKind): string {
@@ -105,7 +214,9 @@ spec:
   config: {}
   grants:
     - capability: log
-  failurePolicy: Fail
+${kind === "storage" ? `    - capability: state
+    - capability: host-mount
+` : ""}  failurePolicy: Fail
   timeoutSeconds: 2
 ${kind === "admission" ? `  admission:
     rules:
@@ -130,13 +241,14 @@ export async function scaffold(kind: PluginKind, name: string, dir: string): Pro
   await jco(["guest-types", `${dir}/wit`, "-n", KINDS[kind].world, "-o", `${dir}/types`], dir);
   await Deno.writeTextFile(
     `${dir}/plugin_test.ts`,
-    `// The ${kind} conformance suite against this plugin's component: deno test -A plugin_test.ts
-// (./skiff plugin test runs the same suite).
+    `// The ${kind} conformance suite against this plugin's component (./skiff plugin test runs the
+// same suite): deno test -A --config ${root}/deno.json plugin_test.ts
 import { buildPlugin } from "${root}/plugins/host/build.ts";
 import { componentImpl, runTest } from "${root}/plugins/host/conformance.ts";
-
-const built = await build({ kind: "${kind}", source: new URL("./plugin.ts", import.meta.url).pathname });
-runTest("${kind}", "${name}", componentImpl("${kind}", built.bytes));
+${kind === "storage" ? `import { storageImpl } from "${root}/node/hostcaps/storage_conformance.ts";
+` : ""}
+const built = await buildPlugin({ kind: "${kind}", source: new URL("./plugin.ts", import.meta.url).pathname });
+runTest("${kind}", "${name}", ${kind === "storage" ? "storageImpl(() => Promise.resolve(built.bytes))" : `componentImpl("${kind}", built.bytes)`});
 `,
   );
 }
@@ -213,7 +325,11 @@ export const pluginCommand: Command = {
         const dir = abs(rest[0] ?? ".");
         const f = await pluginFolder(dir);
         const b = await build({ kind: f.kind, source: f.source, cacheDir: `${dir}/.cache` });
-        const results = await runSuite(f.kind, b.bytes, (line) => console.log(line));
+        // Storage plugins get a real host-mount capability bounded to a scratch root (root only).
+        const impl = f.kind === "storage" ? storageImpl(() => Promise.resolve(b.bytes)) : undefined;
+        // Network plugins get a real bridge and namespaces, host-net and the built-in host-local (root only).
+        await using net = f.kind === "network" ? await networkSuite(() => Promise.resolve(b.bytes)) : undefined;
+        const results = await runSuite(f.kind, b.bytes, (line) => console.log(line), net?.newImpl ?? impl, net?.cases);
         const failed = results.filter((r) => !r.ok).length;
         console.log(`${results.length - failed} passed, ${failed} failed`);
         return failed ? 1 : 0;

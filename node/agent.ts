@@ -25,7 +25,10 @@ import { Informer } from "../control/api/informer.ts";
 import { isApiError } from "../control/api/status.ts";
 import type { KubeObject } from "../control/api/types.ts";
 import type { NetworkPlugin } from "./cni/api.ts";
-import { BridgeNetwork } from "./cni/bridge.ts";
+import { PluginNetwork } from "./cni/plugin_network.ts";
+import { hostNet } from "./hostcaps/host_net.ts";
+import { ensureSharedRoot, hostMount, releaseSharedRoot } from "./hostcaps/host_mount.ts";
+import { nodeStorageHost } from "./volumes/storage_drivers.ts";
 import { CniExecNetwork } from "./cni/exec/network.ts";
 import { localSubnets } from "./cni/ip.ts";
 import type { ImageService, RuntimeService } from "./cri/api.ts";
@@ -50,6 +53,8 @@ export interface RuntimeContext {
   nodeName: string;
   network: NetworkPlugin;
   podCIDR: string;
+  /** The node's Plugins (a runtime Plugin may drive containers), when the agent loads them. */
+  plugins?: NodePlugins;
 }
 
 /** A runtime the agent drives, with the handlers it serves (e.g. `wasm`). */
@@ -109,11 +114,15 @@ export interface NodeAgentOptions {
   /** Crash-loop and image-pull back-off (default 10 s doubling to 5 min). */
   backoff?: BackoffOptions;
   /**
-   * Load the node-side Plugins (`skiff.dev/v1alpha1`) that select this node (node/plugins.ts; so
-   * far the `ipam` kind, the built-in bridge's IPAM delegates). Default true; false for an API
-   * server that does not serve Plugins.
+   * Load the node-side Plugins (`skiff.dev/v1alpha1`) that select this node (node/plugins.ts:
+   * network, ipam, storage, runtime). Default true; false only with `cni` (standard CNI
+   * plugins), for an API server that does not serve Plugins.
    */
   plugins?: boolean;
+  /** Where built-in plugins (`builtin:<name>` images) are built (default `<repo>/tests/.cache/plugins`). */
+  pluginBuildDir?: string;
+  /** How long start waits for the network Plugins to load (default 60 s; the node stays NotReady until they are). */
+  pluginLoadTimeoutMs?: number;
   leaseIntervalMs?: number;
   statusReportMs?: number;
   /** Makes the runtime, once the network exists. */
@@ -134,7 +143,7 @@ export class NodeAgent implements AsyncDisposable {
   readonly credential: NodeCredential | undefined;
   node!: KubeObject;
   podCIDR!: string;
-  network!: BridgeNetwork | CniExecNetwork;
+  network!: PluginNetwork | CniExecNetwork;
   kubelet!: Kubelet;
   /** Handlers of this node no RuntimeClass names (pods asking for them cannot run). */
   missingRuntimeClasses: string[] = [];
@@ -286,11 +295,27 @@ export class NodeAgent implements AsyncDisposable {
     this.node = this.#nodes.get(undefined, this.name) ?? this.node;
     if (this.opts.plugins !== false) {
       const nodes = this.#nodes;
+      const podCIDR = this.podCIDR;
+      // Storage plugins mount under the node's volume roots; the kubelet root is a shared mount
+      // (made before crun's mount namespace) so their bind mounts reach crun's containers.
+      const volumeRoots = [`${dataDir}/kubelet`, `${dataDir}/storage`];
+      try {
+        ensureSharedRoot(volumeRoots[0]);
+      } catch (e) {
+        console.error(`node ${this.name}: ${volumeRoots[0]} is not a shared mount (${(e as Error).message}): container pods will not see published volumes`);
+      }
       this.plugins = new NodePlugins({
         client: this.client,
         nodeName: this.name,
         dataDir: `${dataDir}/plugins`,
         labels: () => (nodes.get(undefined, this.name) ?? this.node).metadata?.labels,
+        capabilities: {
+          "host-net": (grant) => hostNet(grant, { bridge, podCIDR }),
+          "host-mount": (grant) => hostMount(grant, volumeRoots),
+        },
+        // A storage plugin's node facts: the node (topology) and where its new volumes go.
+        settings: (p) => p.spec.kind === "storage" ? { nodeId: this.name, root: `${dataDir}/storage/${p.metadata.name}/volumes` } : undefined,
+        buildCacheDir: this.opts.pluginBuildDir,
       });
       nodes.addHandler({
         onUpdate: (a, b) => {
@@ -307,21 +332,23 @@ export class NodeAgent implements AsyncDisposable {
         cacheDir: `${dataDir}/network/cni`,
       });
     } else {
+      if (!this.plugins) throw new Error(`node ${this.name}: the pod network is a network Plugin; without Plugins, use standard CNI plugins (cni)`);
       const clash = localOverlap(this.podCIDR, await localSubnets(bridge));
       if (clash) throw new Error(`node ${this.name}: ${clash}`);
-      this.network = new BridgeNetwork({
-        bridge,
-        podCIDR: this.podCIDR,
-        ipamDir: `${dataDir}/network/ipam`,
-        ipamPlugins: this.plugins,
-      });
+      this.network = new PluginNetwork({ bridge, podCIDR: this.podCIDR, dir: `${dataDir}/network/attachments`, plugins: this.plugins });
     }
     await this.network.setUp();
+    if (this.network instanceof PluginNetwork && this.plugins) {
+      // The node is NotReady (NetworkPluginNotReady) until its network Plugin loads; wait, bounded.
+      const missing = await this.plugins.waitLoaded(["network", "ipam", "storage"], this.opts.pluginLoadTimeoutMs ?? 60_000);
+      if (missing.length) console.error(`node ${this.name}: plugins not loaded yet: ${missing.join(", ")}`);
+    }
     this.#runtime = await this.opts.runtime({
       dataDir,
       nodeName: this.name,
       network: this.network,
       podCIDR: this.podCIDR,
+      plugins: this.plugins,
     });
     this.missingRuntimeClasses = await missingRuntimeClasses(this.client, this.#runtime.handlers);
     for (const handler of this.missingRuntimeClasses) {
@@ -352,6 +379,7 @@ export class NodeAgent implements AsyncDisposable {
       clusterDns: this.addons?.dns
         ? { servers: [this.network.gateway], domain: this.addons.dns.records.zone, hostResolvConf: hostResolvConf() }
         : undefined,
+      storage: this.plugins ? nodeStorageHost(this.plugins) : undefined,
     });
     await this.kubelet.start();
   }
@@ -372,6 +400,7 @@ export class NodeAgent implements AsyncDisposable {
       await this.#runtime?.close({ keepPods });
       await this.plugins?.stop().catch((e) => console.error(`node ${this.name}: plugins: ${e.message}`));
       if (!keepPods) await this.network?.tearDown();
+      if (!keepPods && this.plugins) releaseSharedRoot(`${this.opts.dataDir}/kubelet`);
       await this.#server?.close();
       await this.#recorder?.flush();
       this.client.close();

@@ -136,7 +136,8 @@ export async function startClusterProcess(opts: ClusterProcessOptions = {}): Pro
   ];
   const child = new Deno.Command(`${ROOT}/skiff`, {
     args,
-    env: { SKIFF_HARNESS_MARK: mark },
+    // Built-in plugins are built once for every test (plugins/host/build.ts's default cache).
+    env: { SKIFF_HARNESS_MARK: mark, SKIFF_PLUGIN_BUILD_CACHE: `${ROOT}/tests/.cache/plugins` },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

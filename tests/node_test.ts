@@ -134,11 +134,11 @@ export async function startNodeCluster(opts: NodeClusterOptions = {}): Promise<N
   return cluster;
 }
 
-/** The built-in network's IPAM (these clusters never configure CNI binaries). */
+/** The node's Plugin network: its allocations (these clusters never configure CNI binaries). */
 function builtinIpam(agent: NodeAgent) {
   const network = agent.network;
-  if (!("ipam" in network)) throw new Error("the node runs CNI binaries, not the built-in network");
-  return network.ipam;
+  if (!("records" in network)) throw new Error("the node runs CNI binaries, not the network Plugins");
+  return network;
 }
 
 /** After a failed test: kills what a node agent in `nodeDir` left running and removes its network. */

@@ -98,7 +98,7 @@ Deno.test("a node loads the ipam Plugins whose node selector matches its labels"
   assert.ok(!nodeLoads(p("ipam", { a: "2" }), { a: "1" }));
   assert.ok(!nodeLoads(p("ipam", { a: "1" }), undefined));
   assert.ok(!nodeLoads(p("admission"), {}));
-  assert.ok(!nodeLoads(p("network"), {}), "network (interface) plugins are not hosted on nodes yet");
+  assert.ok(nodeLoads(p("network"), {}), "network (interface) plugins are hosted on nodes");
 });
 
 async function apply(c: NetworkCluster, ...objs: KubeObject[]): Promise<void> {
@@ -234,19 +234,18 @@ testWith(
     }, 30_000);
     assert.match(event.message, /IPAM plugin "a-broken" failed \(ADD\)/);
     assert.equal((await readyPods(c, "app=blocked")).length, 0);
-    // failurePolicy Ignore: the built-in host-local allocates, around the plugins' addresses.
+    // failurePolicy Ignore: the built-in host-local Plugin allocates, around the plugins' addresses.
     await apply(
       c,
       ipamPlugin("a-broken", `${c.registry.host}/plugins/missing:1`, {}, { failurePolicy: "Ignore" }),
     );
     const [[, builtinIP]] = [...await podIPs(c, "blocked", 1)];
     const network = c.agent.network;
-    assert.ok("ipam" in network);
-    assert.ok(
-      (await network.ipam.allocations()).has(builtinIP),
-      `${builtinIP} comes from the built-in host-local`,
-    );
-    const delegated = (await network.delegated.all()).map((r) => r.address);
+    assert.ok("records" in network);
+    assert.ok(state(c, "host-local").has(`ip/${builtinIP}`), `${builtinIP} comes from the built-in host-local`);
+    const records = await network.records.all();
+    assert.equal(records.find((r) => r.address === builtinIP)?.ipam, "host-local");
+    const delegated = records.filter((r) => r.ipam === "pod-ipam").map((r) => r.address);
     assert.ok(!delegated.includes(builtinIP), `${builtinIP} is not one of the plugin's ${delegated}`);
     const r = await c.kubectl(["delete", "plugin", "a-broken"]);
     assert.equal(r.code, 0, r.stderr);
@@ -273,7 +272,7 @@ testWith(
     await eventually("node/node-1 to leave pod-ipam's status", async () => {
       const p = await c.client.get<PluginObject>(PLUGINS, "", "pod-ipam");
       return !(p.status?.components ?? []).some((x) => x.name === "node/node-1") &&
-        !c.agent.plugins!.host.list().length;
+        !c.agent.plugins!.host.list().some((e) => e.name === "pod-ipam");
     });
   },
 );

@@ -11,6 +11,7 @@ import { Client, R } from "../control/api/client.ts";
 import { ensureLocalPathStorage, SR } from "../control/api/storage.ts";
 import type { KubeObject } from "../control/api/types.ts";
 import { CRUN, freeRange, OCI_ROOT } from "../node/cri/oci/testing.ts";
+import { isMountPoint, parseMountInfo } from "../node/mountns/mount_ns.ts";
 import { ensureRuntimeClass, type NodeAgent, nodeRuntime, startNodeAgent } from "../node/mod.ts";
 import { fixturePrerequisites } from "./fixtures/build.ts";
 import { BUSYBOX_STATIC, busyboxImage, pushImage } from "./fixtures/oci/images.ts";
@@ -472,7 +473,8 @@ testWith(
     await t.step(
       "a provisioning failure leaves the claim Pending with the driver's message; a retry succeeds",
       async () => {
-        const blocker = `${c.dataDir}/not-a-dir`;
+        // Under the node's volume roots (the plugin's host-mount grant is bounded to them).
+        const blocker = `${c.dataDir}/node/storage/not-a-dir`;
         await Deno.writeTextFile(blocker, "");
         await c.apply({
           apiVersion: "storage.k8s.io/v1",
@@ -512,18 +514,34 @@ testWith(
       await c.apply(busyboxPod(c, "long", "exec sleep 3600", "flaky"));
       await eventually("long to run", async () => (await phaseOf(c, "long")) === "Running", 90_000);
       const uid = (await c.client.get(R.pods, "default", "long")).metadata.uid;
-      const link = `${c.dataDir}/node/kubelet/pods/${uid}/volumes/kubernetes.io~csi/data/mount`;
-      const target = await Deno.readLink(link);
+      const mount = `${c.dataDir}/node/kubelet/pods/${uid}/volumes/kubernetes.io~csi/data/mount`;
+      const pv = await c.client.get(
+        R.persistentvolumes,
+        "",
+        (await c.client.get(R.persistentvolumeclaims, "default", "flaky")).spec.volumeName,
+      );
+      const dir = pv.spec.csi.volumeHandle;
+      // A real bind mount of the volume (staged at the node-global mount first), not a link.
+      assert.ok(isMountPoint(mount), `${mount} is a mount point`);
+      assert.equal((await Deno.lstat(mount)).isSymlink, false);
+      assert.equal(await Deno.readTextFile(`${mount}/ok`), "ok\n");
       await c.restartAgent();
       await c.apply(busyboxPod(c, "after-restart", "cat /data/ok", "flaky"));
       assert.equal(await waitPodDone(c, "after-restart"), "Succeeded");
       assert.equal(await logs(c, "after-restart"), "ok\n");
       assert.equal(await phaseOf(c, "long"), "Running");
-      assert.equal(await Deno.readLink(link), target);
+      assert.ok(isMountPoint(mount), "still mounted after the restart");
       await deletePod(c, "long");
       await deletePod(c, "after-restart");
-      await eventually("long's volume to be unpublished", async () => !(await exists(link)));
-      assert.equal(await Deno.readTextFile(`${target}/ok`), "ok\n", "the data stays");
+      await eventually(
+        "long's volume to be unpublished",
+        async () => !isMountPoint(mount) && !(await exists(mount)),
+      );
+      const staged = parseMountInfo(await Deno.readTextFile("/proc/self/mountinfo")).filter((m) =>
+        m.mountPoint.startsWith(`${c.dataDir}/node/kubelet/plugins/kubernetes.io/csi/`)
+      );
+      assert.deepEqual(staged.map((m) => m.mountPoint), [], "unstaged once no pod uses it");
+      assert.equal(await Deno.readTextFile(`${dir}/ok`), "ok\n", "the data stays");
     });
 
     await t.step(

@@ -1,11 +1,13 @@
 /**
- * What every cluster has from its first start: the system namespaces and the `kubernetes` Service.
+ * What every cluster has from its first start: the system namespaces, the `kubernetes` Service
+ * and the built-in Plugins (control/api/builtin_plugins.ts).
  * Created through the API itself (as the admin), so defaults and validation apply; idempotent.
  * @module
  */
 import type { ApiServer } from "./server.ts";
 import { SYSTEM_NAMESPACES } from "./strategies/namespace.ts";
 import { nthAddress, parseCidr } from "../api/cidr.ts";
+import { BUILTIN_PLUGINS, builtinPluginObject } from "../api/builtin_plugins.ts";
 
 async function ensure(server: ApiServer, path: string, body: unknown): Promise<void> {
   const res = await server.fetch(
@@ -37,4 +39,5 @@ export async function bootstrap(server: ApiServer): Promise<void> {
       type: "ClusterIP",
     },
   });
+  for (const b of BUILTIN_PLUGINS) await ensure(server, "/apis/skiff.dev/v1alpha1/plugins", builtinPluginObject(b));
 }

@@ -108,8 +108,10 @@ export function decodeBody(
   }
 }
 
+const utf8Decoder = new TextDecoder();
+
 export function parseJson(bytes: Uint8Array): unknown {
-  const text = new TextDecoder().decode(bytes);
+  const text = utf8Decoder.decode(bytes);
   try {
     return JSON.parse(text);
   } catch (e) {

@@ -3,12 +3,20 @@
  * create, delete, list ours (by prefix), and the `nsenter` argv that starts a process inside one.
  * @module
  */
+import { CniError } from "./api.ts";
 import { ip, isExists, isMissing } from "./ip.ts";
 
 export const NETNS_DIR = "/run/netns";
 
 export function netnsPath(name: string): string {
   return `${NETNS_DIR}/${name}`;
+}
+
+/** Netns path → name (`/run/netns/<name>` or `/var/run/netns/<name>`); throws CniError 7 otherwise. Pure. */
+export function netnsName(path: string): string {
+  const m = path.match(/^\/run\/netns\/([^/]+)$/) ?? path.match(/^\/var\/run\/netns\/([^/]+)$/);
+  if (!m) throw new CniError(7, `network namespace path ${path} is not under /run/netns`);
+  return m[1];
 }
 
 /** Creates the namespace (idempotent); resolves to its path. */

@@ -21,9 +21,10 @@ import type { ImageService, RuntimeService } from "../cri/api.ts";
 import { ProberManager } from "../probes/prober_manager.ts";
 import { type IssuedToken, type TokenRequester, TokenManager } from "../volumes/token_manager.ts";
 import { MountError, VolumeManager, VolumeNotReady } from "../volumes/volume_manager.ts";
-import { LocalPathDriver } from "../volumes/local_path.ts";
-import { LocalPathProvisioner } from "../volumes/local_path_provisioner.ts";
+import { CsiProvisioner } from "../volumes/csi_provisioner.ts";
+import { NodePublisher } from "../volumes/node_publisher.ts";
 import { PersistentVolumes } from "../volumes/pvc_volume.ts";
+import { type StoragePluginHost, StorageDrivers } from "../volumes/storage_drivers.ts";
 import { Backoff, type BackoffOptions } from "./backoff.ts";
 import { envLookups, podReferences, volumeLookups } from "./config_sources.ts";
 import { ObjectManager } from "./object_manager.ts";
@@ -53,8 +54,21 @@ export interface KubeletOptions {
   evictionIntervalMs?: number;
   /** The cluster DNS (kubelet `--cluster-dns`/`--cluster-domain`/`--resolv-conf`) for pods' DNS configuration. */
   clusterDns?: ClusterDnsSettings;
+  /**
+   * The node's storage Plugins (node/plugins.ts): CSI drivers for claims, and the built-in
+   * `local-path` that publishes emptyDir and hostPath volumes. Without it, claims cannot mount
+   * and emptyDir/hostPath volumes are plain directories (tests of the kubelet alone).
+   */
+  storage?: StoragePluginHost;
   now?: () => number;
 }
+
+/** No storage Plugins. */
+const NO_STORAGE: StoragePluginHost = {
+  storagePlugins: () => [],
+  version: () => undefined,
+  call: () => Promise.reject(new Error("no storage plugins on this node")),
+};
 
 interface PodState {
   pod?: Pod;
@@ -96,9 +110,9 @@ export class Kubelet implements AsyncDisposable {
   readonly secrets: ObjectManager;
   readonly runtimeClasses: Informer<KubeObject>;
   readonly volumes: VolumeManager;
-  /** The built-in `local-path` storage driver and its node-side provisioner (docs/storage.md). */
-  readonly storage: LocalPathDriver;
-  readonly provisioner: LocalPathProvisioner;
+  /** The node's CSI drivers (storage Plugins) and the node-side provisioner (docs/storage.md). */
+  readonly storage: StorageDrivers;
+  readonly provisioner: CsiProvisioner;
   readonly probes: ProberManager;
   readonly status: StatusManager;
   readonly logRoot: string;
@@ -132,19 +146,21 @@ export class Kubelet implements AsyncDisposable {
     this.configMaps = new ObjectManager(c, R.configmaps, { onChange: touched("configMaps") });
     this.secrets = new ObjectManager(c, R.secrets, { onChange: touched("secrets") });
     this.runtimeClasses = new Informer(c, R.runtimeclasses);
-    this.storage = new LocalPathDriver(`${opts.dataDir}/storage/local-path`, opts.nodeName);
-    this.provisioner = new LocalPathProvisioner({
+    this.storage = new StorageDrivers(opts.storage ?? NO_STORAGE);
+    this.provisioner = new CsiProvisioner({
       client: c,
       nodeName: opts.nodeName,
-      driver: this.storage,
+      drivers: this.storage,
       recorder: opts.recorder,
     });
+    const publisher = new NodePublisher(`${opts.dataDir}/kubelet`, this.storage);
     this.volumes = new VolumeManager(`${opts.dataDir}/kubelet`, {
       tokens: new TokenManager(apiTokenRequester(c), { now: this.#now }),
-      claims: new PersistentVolumes(this.storage, {
+      claims: new PersistentVolumes(this.storage, publisher, {
         claim: (ns, name) => c.tryGet(R.persistentvolumeclaims, ns, name),
         volume: (name) => c.tryGet(R.persistentvolumes, "", name),
       }),
+      storage: opts.storage ? { drivers: this.storage, publisher } : undefined,
     });
     this.logRoot = `${opts.dataDir}/pods`;
     this.status = new StatusManager(c);
@@ -202,7 +218,9 @@ export class Kubelet implements AsyncDisposable {
     this.probes.close();
     if (!opts.stopPods) return;
     await Deno.remove(this.logRoot, { recursive: true }).catch(() => {});
-    for (const uid of await this.volumes.knownPods()) await this.volumes.tearDown(uid);
+    for (const uid of await this.volumes.knownPods()) {
+      await this.volumes.tearDown(uid, { force: true }).catch((e) => console.error(`kubelet: ${(e as Error).message}`));
+    }
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

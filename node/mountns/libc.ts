@@ -7,7 +7,10 @@
  * - pseudo-terminals: `posix_openpt`, `grantpt`, `unlockpt`, `ptsname`, `ioctl(TIOCSWINSZ)`, and
  *   `read`/`write`/`close` on the master (run on Deno's blocking pool, so a read waits without
  *   blocking the event loop);
- * - `socket`/`connect` of `AF_UNIX` `SOCK_SEQPACKET` sockets (conmon's attach socket).
+ * - `socket`/`connect` of `AF_UNIX` `SOCK_SEQPACKET` sockets (conmon's attach socket);
+ * - bind mounts with the new mount API (`open_tree` + `mount_setattr` + `move_mount`: a
+ *   read-only bind mount is read-only from birth, so the copies propagation makes are too),
+ *   `umount2`, and `mount(2)` for propagation changes (storage plugins' `host-mount`).
  * @module
  */
 
@@ -32,6 +35,11 @@ const SYMBOLS = {
   listen: { parameters: ["i32", "i32"], result: "i32" },
   accept4: { parameters: ["i32", "pointer", "pointer", "i32"], result: "i32" },
   recvmsg: { parameters: ["i32", "buffer", "i32"], result: "isize", nonblocking: true },
+  mount: { parameters: ["buffer", "buffer", "buffer", "u64", "pointer"], result: "i32" },
+  umount2: { parameters: ["buffer", "i32"], result: "i32" },
+  open_tree: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  move_mount: { parameters: ["i32", "buffer", "i32", "buffer", "u32"], result: "i32" },
+  mount_setattr: { parameters: ["i32", "buffer", "u32", "buffer", "usize"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
 } as const;
 
@@ -57,6 +65,8 @@ const ERRNO_NAMES: Record<number, string> = {
   9: "EBADF",
   13: "EACCES",
   17: "EEXIST",
+  16: "EBUSY",
+  20: "ENOTDIR",
   22: "EINVAL",
   95: "EOPNOTSUPP",
   111: "ECONNREFUSED",
@@ -342,4 +352,45 @@ export class ConsoleSocket {
       Deno.removeSync(this.path);
     } catch { /* gone */ }
   }
+}
+
+const AT_FDCWD = -100, AT_EMPTY_PATH = 0x1000, AT_RECURSIVE = 0x8000;
+const OPEN_TREE_CLONE = 1, MOVE_MOUNT_F_EMPTY_PATH = 0x4, MOUNT_ATTR_RDONLY = 0x1;
+const MS_BIND = 0x1000, MS_REC = 0x4000, MS_SHARED = 1 << 20;
+const MNT_DETACH = 2, UMOUNT_NOFOLLOW = 8, EINVAL = 22, ENOENT = 2;
+
+/**
+ * Bind-mounts `source` (and the mounts under it) on `target`, read-only when asked. The mount is
+ * made detached (`open_tree`), made read-only there (`mount_setattr`) and only then attached
+ * (`move_mount`): mount propagation copies it with its flags, unlike a bind followed by a
+ * read-only remount, which does not propagate.
+ */
+export function bindMount(source: string, target: string, readOnly: boolean): void {
+  const l = libc();
+  const fd = check("open_tree", l.open_tree(AT_FDCWD, cstr(source), OPEN_TREE_CLONE | AT_RECURSIVE | O_CLOEXEC), source);
+  try {
+    if (readOnly) {
+      const attr = new BigUint64Array([BigInt(MOUNT_ATTR_RDONLY), 0n, 0n, 0n]);
+      check("mount_setattr", l.mount_setattr(fd, cstr(""), AT_EMPTY_PATH | AT_RECURSIVE, new Uint8Array(attr.buffer), 32n), source);
+    }
+    check("move_mount", l.move_mount(fd, cstr(""), AT_FDCWD, cstr(target), MOVE_MOUNT_F_EMPTY_PATH), target);
+  } finally {
+    l.close(fd);
+  }
+}
+
+/** Unmounts `target` (lazily with `detach`); false when it was not a mount point (or is gone). */
+export function unmount(target: string, detach = false): boolean {
+  const l = libc();
+  if (l.umount2(cstr(target), UMOUNT_NOFOLLOW | (detach ? MNT_DETACH : 0)) === 0) return true;
+  const e = errno();
+  if (e === EINVAL || e === ENOENT) return false;
+  throw new OsError("umount2", e, target);
+}
+
+/** Makes `dir` a mount point of its own (a bind mount on itself) with shared propagation. */
+export function makeSharedMount(dir: string, alreadyMounted: boolean): void {
+  const l = libc();
+  if (!alreadyMounted) check("mount", l.mount(cstr(dir), cstr(dir), null, BigInt(MS_BIND | MS_REC), null), dir);
+  check("mount", l.mount(cstr("none"), cstr(dir), null, BigInt(MS_SHARED), null), dir);
 }

@@ -1,21 +1,25 @@
 /**
  * `persistentVolumeClaim` volumes on the node (the kubelet's CSI volume plugin, reduced): the
- * claim must be Bound; its PersistentVolume is published by its driver at
+ * claim must be Bound; its PersistentVolume is staged and published by its driver (a storage
+ * Plugin registered on this node under `spec.csi.driver`) at
  * `<pod dir>/volumes/kubernetes.io~csi/<volume>/mount` before the containers start, and
- * unpublished when the pod's volumes are torn down. Publishing is idempotent (every sync calls
- * it; once published, a sync reuses the link without API reads) and keeps no state in memory, so
- * an agent restarted half-way finds where it was.
+ * unpublished (then unstaged) when the pod's volumes are torn down ({@linkcode NodePublisher}).
+ * The target is a real bind mount (read-only when the claim is mounted `readOnly`); container
+ * pods get it bind-mounted by crun, Wasm pods get it preopened.
  *
- * Sources: `csi` of the built-in `local-path.skiff.dev` driver, and the static `hostPath` and
- * `local` sources (directories that exist on the node). The runtimes get the directory the
- * target resolves to: crun bind-mounts it (read-only when asked), the Wasm host preopens it.
+ * Static `hostPath` and `local` PVs (directories that exist on the node) are published by the
+ * built-in `local-path` Plugin the same way (volume context `type: hostPath`).
  * @module
  */
 import type { Pod, Volume } from "kubernetes-types/core/v1.d.ts";
 import type { KubeObject } from "../../control/api/types.ts";
-import { LOCAL_PATH_DRIVER } from "../../control/api/storage.ts";
-import { HostDirectoryPublisher, type StoragePlugin } from "./local_path.ts";
+import { mountCapability } from "../../plugins/storage/binding.ts";
+import type { NodePublisher } from "./node_publisher.ts";
 import { MountError } from "./projection.ts";
+import type { StorageDrivers } from "./storage_drivers.ts";
+
+/** The Plugin that publishes node-local volume kinds (emptyDir, hostPath, static PVs). */
+export const BUILTIN_STORAGE_PLUGIN = "local-path";
 
 /** How the kubelet reads claims and volumes (GETs the node authorizer allows). */
 export interface ClaimSource {
@@ -23,34 +27,38 @@ export interface ClaimSource {
   volume(name: string): Promise<KubeObject | null>;
 }
 
-/** A claim that is not usable yet (unbound): worth a quick retry. */
+/** A claim (or its driver) that is not usable yet: worth a quick retry. */
 export class VolumeNotReady extends MountError {
   override name = "VolumeNotReady";
 }
 
-const MOUNT_CAPABILITY = {
-  accessType: "mount",
-  fsType: "",
-  mountFlags: [] as string[],
-  accessMode: "single-node-writer",
-};
+const PV_FIELDS = [
+  "capacity",
+  "accessModes",
+  "claimRef",
+  "persistentVolumeReclaimPolicy",
+  "storageClassName",
+  "volumeMode",
+  "nodeAffinity",
+  "mountOptions",
+];
 
 export class PersistentVolumes {
-  readonly #driver: StoragePlugin;
+  readonly #drivers: StorageDrivers;
+  readonly #publisher: NodePublisher;
   readonly #source: ClaimSource;
-  readonly #host = new HostDirectoryPublisher();
 
-  constructor(driver: StoragePlugin, source: ClaimSource) {
-    this.#driver = driver;
+  constructor(drivers: StorageDrivers, publisher: NodePublisher, source: ClaimSource) {
+    this.#drivers = drivers;
+    this.#publisher = publisher;
     this.#source = source;
   }
 
   /** Publishes the claim's volume at `target`; returns the directory the runtimes use. Throws MountError. */
-  async publish(pod: Pod, v: Volume, target: string): Promise<string> {
+  async publish(pod: Pod, podDir: string, v: Volume, target: string): Promise<string> {
     // Published already (an earlier sync, or an agent before a restart): a pod's volumes do not
-    // change, so the link stands without asking the API again.
-    const existing = await Deno.realPath(target).catch(() => null);
-    if (existing && (await Deno.stat(existing).catch(() => null))?.isDirectory) return existing;
+    // change, so the mount stands without asking the API again.
+    if (await this.#publisher.published(podDir, "kubernetes.io~csi", v.name)) return target;
     const ns = pod.metadata?.namespace ?? "default";
     const claimName = v.persistentVolumeClaim!.claimName;
     const claim = await this.#source.claim(ns, claimName);
@@ -65,53 +73,46 @@ export class PersistentVolumes {
     const pv = await this.#source.volume(pvName);
     if (!pv) throw new VolumeNotReady(`persistentvolume "${pvName}" not found`);
     const readOnly = v.persistentVolumeClaim?.readOnly === true;
+    let driverName: string;
+    let volumeId: string;
+    let ctx: [string, string][];
+    if (pv.spec?.csi) {
+      driverName = pv.spec.csi.driver;
+      volumeId = pv.spec.csi.volumeHandle;
+      ctx = Object.entries(pv.spec.csi.volumeAttributes ?? {});
+    } else if (pv.spec?.hostPath?.path || pv.spec?.local?.path) {
+      driverName = "";
+      const path = pv.spec.hostPath?.path ?? pv.spec.local.path;
+      volumeId = `hostPath:${path}`;
+      ctx = [["type", "hostPath"], ["path", path]];
+    } else {
+      const kind = Object.keys(pv.spec ?? {}).find((k) => !PV_FIELDS.includes(k));
+      throw new MountError(`${kind ?? "unknown"} persistent volumes are not supported by this node`);
+    }
+    const driver = driverName
+      ? await this.#drivers.get(driverName)
+      : await this.#drivers.ofPlugin(BUILTIN_STORAGE_PLUGIN);
+    if (!driver) {
+      throw new VolumeNotReady(
+        `driver name ${
+          driverName || `of the ${BUILTIN_STORAGE_PLUGIN} Plugin`
+        } not found in the list of registered CSI drivers`,
+      );
+    }
     try {
-      if (pv.spec?.csi) {
-        const csi = pv.spec.csi;
-        if (csi.driver !== LOCAL_PATH_DRIVER) {
-          throw new MountError(`driver name ${csi.driver} not found in the list of registered CSI drivers`);
-        }
-        await this.#driver.nodePublishVolume(
-          csi.volumeHandle,
-          undefined,
-          target,
-          MOUNT_CAPABILITY,
-          readOnly,
-          Object.entries(csi.volumeAttributes ?? {}),
-        );
-      } else if (pv.spec?.hostPath?.path || pv.spec?.local?.path) {
-        await this.#host.publish(pv.spec.hostPath?.path ?? pv.spec.local.path, target);
-      } else {
-        const kind = Object.keys(pv.spec ?? {}).find((k) =>
-          ![
-            "capacity",
-            "accessModes",
-            "claimRef",
-            "persistentVolumeReclaimPolicy",
-            "storageClassName",
-            "volumeMode",
-            "nodeAffinity",
-            "mountOptions",
-          ].includes(k)
-        );
-        throw new MountError(`${kind ?? "unknown"} persistent volumes are not supported by this node`);
-      }
+      await this.#publisher.publish(podDir, driver, {
+        pluginDir: "kubernetes.io~csi",
+        name: v.name,
+        volumeId,
+        target,
+        capability: mountCapability(claim.spec?.accessModes?.[0]),
+        readOnly,
+        volumeContext: ctx,
+        unstaged: !driverName,
+      });
     } catch (e) {
-      if (e instanceof MountError) throw e;
-      throw new MountError(`MountVolume.SetUp failed: ${(e as Error).message}`);
+      throw new MountError((e as Error).message);
     }
-    return await Deno.realPath(target);
-  }
-
-  /** Unpublishes every claim volume published under `podDir` (idempotent). */
-  async unpublishAll(podDir: string): Promise<void> {
-    const dir = `${podDir}/volumes/kubernetes.io~csi`;
-    let names: string[] = [];
-    try {
-      for await (const e of Deno.readDir(dir)) names.push(e.name);
-    } catch {
-      names = [];
-    }
-    for (const n of names) await this.#driver.nodeUnpublishVolume("", `${dir}/${n}/mount`);
+    return target;
   }
 }

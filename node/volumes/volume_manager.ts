@@ -1,10 +1,13 @@
 /**
  * Node-local volumes of a pod: emptyDir, configMap, secret, downwardAPI, projected (with
- * ServiceAccount tokens, requested through the {@linkcode TokenManager}) and hostPath, kept under
- * `<data-dir>/kubelet/pods/<uid>/volumes/<plugin>/<name>` as the kubelet lays them out.
+ * ServiceAccount tokens, requested through the {@linkcode TokenManager}), hostPath and
+ * persistentVolumeClaim, kept under `<data-dir>/kubelet/pods/<uid>/volumes/<plugin>/<name>` as
+ * the kubelet lays them out. emptyDir and hostPath volumes are published by the built-in storage
+ * Plugin `local-path` (an emptyDir directory; a bind mount of the host path), claims by their
+ * driver's Plugin (pvc_volume.ts); API-data volumes are written here (atomic_writer.ts).
  * `setUp` is idempotent and cheap when nothing changed, so every sync calls it: that is how a
- * changed ConfigMap or Secret reaches a running pod (eventually, as upstream). `tearDown` removes
- * the pod's directory.
+ * changed ConfigMap or Secret reaches a running pod (eventually, as upstream). `tearDown`
+ * unpublishes the pod's volumes, then removes its directory (never through a mount).
  *
  * @example
  * ```ts
@@ -18,7 +21,11 @@ import type { Mount } from "../cri/api.ts";
 import { writeAtomically } from "./atomic_writer.ts";
 import { MountError, volumeFiles, type VolumeLookups } from "./projection.ts";
 import { type TokenManager, tokenKey } from "./token_manager.ts";
-import { type PersistentVolumes, VolumeNotReady } from "./pvc_volume.ts";
+import { BUILTIN_STORAGE_PLUGIN, type PersistentVolumes, VolumeNotReady } from "./pvc_volume.ts";
+import type { NodePublisher } from "./node_publisher.ts";
+import type { StorageDrivers } from "./storage_drivers.ts";
+import { unmount } from "../mountns/libc.ts";
+import { parseMountInfo } from "../mountns/mount_ns.ts";
 
 /** The plugin directory name of a volume, as the kubelet's `kubernetes.io~<plugin>`. */
 export function pluginDir(v: Volume): string | null {
@@ -28,12 +35,13 @@ export function pluginDir(v: Volume): string | null {
   if (v.downwardAPI) return "kubernetes.io~downward-api";
   if (v.projected) return "kubernetes.io~projected";
   if (v.persistentVolumeClaim) return "kubernetes.io~csi";
+  if (v.hostPath) return "kubernetes.io~host-path";
   return null;
 }
 
 /** The volume kinds this node cannot provide, named as in the pod spec. */
 export function unsupportedVolume(v: Volume): string | null {
-  if (pluginDir(v) || v.hostPath) return null;
+  if (pluginDir(v)) return null;
   const kind = Object.keys(v).find((k) => k !== "name");
   return kind ?? "unknown";
 }
@@ -44,16 +52,24 @@ export class VolumeManager {
   readonly tokens: TokenManager | undefined;
   /** Publishes `persistentVolumeClaim` volumes (none: they fail to mount). */
   readonly claims: PersistentVolumes | undefined;
+  /** The node's storage Plugins (none: emptyDir and hostPath are plain directories, for tests). */
+  readonly storage: { drivers: StorageDrivers; publisher: NodePublisher } | undefined;
 
   /**
    * @param root the kubelet root (`<data-dir>/kubelet`)
    * @param opts.tokens requests the tokens of `serviceAccountToken` projections
    * @param opts.claims publishes the volumes of `persistentVolumeClaim` volumes (pvc_volume.ts)
+   * @param opts.storage the storage Plugins that publish emptyDir and hostPath volumes, and
+   *   unpublish every published volume on teardown
    */
-  constructor(root: string, opts: { tokens?: TokenManager; claims?: PersistentVolumes } = {}) {
+  constructor(
+    root: string,
+    opts: { tokens?: TokenManager; claims?: PersistentVolumes; storage?: { drivers: StorageDrivers; publisher: NodePublisher } } = {},
+  ) {
     this.root = root;
     this.tokens = opts.tokens;
     this.claims = opts.claims;
+    this.storage = opts.storage;
   }
 
   podDir(uid: string): string {
@@ -80,12 +96,23 @@ export class VolumeManager {
   async #setUpOne(pod: Pod, uid: string, v: Volume, lookups: VolumeLookups): Promise<string> {
     const unsupported = unsupportedVolume(v);
     if (unsupported) throw new MountError(`${unsupported} volumes are not supported by this node`);
-    if (v.hostPath) return await hostPath(v.hostPath.path, v.hostPath.type ?? "");
     const dir = `${this.podDir(uid)}/volumes/${pluginDir(v)}/${v.name}`;
+    if (v.hostPath) {
+      const path = await hostPath(v.hostPath.path, v.hostPath.type ?? "");
+      if (!this.storage) return path;
+      await this.#publishLocal(uid, v.name, "kubernetes.io~host-path", dir, [["type", "hostPath"], ["path", path]]);
+      return dir;
+    }
+    if (v.emptyDir && this.storage) {
+      await this.#publishLocal(uid, v.name, "kubernetes.io~empty-dir", dir, [["type", "emptyDir"]]);
+      return dir;
+    }
     if (v.persistentVolumeClaim) {
       if (!this.claims) throw new MountError("persistentVolumeClaim volumes are not supported by this node");
-      const real = await this.claims.publish(pod, v, `${dir}/mount`);
-      await makeSubPaths(pod, v.name, real);
+      const real = await this.claims.publish(pod, this.podDir(uid), v, `${dir}/mount`);
+      await makeSubPaths(pod, v.name, real).catch((e) => {
+        if (!v.persistentVolumeClaim?.readOnly) throw e;
+      });
       return real;
     }
     const files = volumeFiles(pod, v, await this.#withTokens(pod, v, lookups));
@@ -108,17 +135,55 @@ export class VolumeManager {
     return { ...lookups, serviceAccountToken: (source) => tokens.get(tokenKey(source)) };
   }
 
+  /** Publishes an emptyDir or hostPath volume through the built-in storage Plugin. Throws MountError. */
+  async #publishLocal(uid: string, name: string, dir: string, target: string, ctx: [string, string][]): Promise<void> {
+    const { drivers, publisher } = this.storage!;
+    const podDir = this.podDir(uid);
+    if (await publisher.published(podDir, dir, name)) return;
+    const driver = await drivers.ofPlugin(BUILTIN_STORAGE_PLUGIN);
+    if (!driver) throw new VolumeNotReady(`the storage Plugin ${BUILTIN_STORAGE_PLUGIN} is not loaded on this node`);
+    try {
+      await publisher.publish(podDir, driver, {
+        pluginDir: dir,
+        name,
+        volumeId: `${dir}:${uid}/${name}`,
+        target,
+        capability: { accessType: "mount", fsType: "", mountFlags: [], accessMode: "single-node-writer" },
+        readOnly: false,
+        volumeContext: ctx,
+        unstaged: true,
+      });
+    } catch (e) {
+      throw new MountError((e as Error).message);
+    }
+  }
+
   /** When the pod's volumes must be written again for a token refresh (ms), if ever. */
   nextRefresh(uid: string): number | undefined {
     return this.tokens?.nextRefresh(uid);
   }
 
-  /** Removes the pod's volume directories (hostPath volumes are left alone) and forgets its tokens. */
-  async tearDown(uid: string): Promise<void> {
+  /**
+   * Unpublishes the pod's volumes through their Plugins, then removes the pod's directory (the
+   * data of hostPath and claim volumes lives elsewhere and stays); forgets its tokens. A failed
+   * unpublish throws (the caller retries), unless `force` (the node shuts down): then what is
+   * still mounted under the pod's directory is detached by the agent. Never removes through a
+   * mount.
+   */
+  async tearDown(uid: string, opts: { force?: boolean } = {}): Promise<void> {
     this.tokens?.forgetPod(uid);
-    // Claim volumes first: their data lives elsewhere and must never be removed with the pod.
-    await this.claims?.unpublishAll(this.podDir(uid));
-    await Deno.remove(this.podDir(uid), { recursive: true }).catch((e) => {
+    const podDir = this.podDir(uid);
+    try {
+      await this.storage?.publisher.unpublishAll(podDir);
+    } catch (e) {
+      if (!opts.force) throw new MountError(`UnmountVolume.TearDown failed for pod "${uid}" : ${(e as Error).message}`);
+    }
+    const left = mountsUnder(podDir);
+    if (left.length && opts.force) for (const m of left) unmount(m, true);
+    if (mountsUnder(podDir).length) {
+      throw new MountError(`orphaned pod "${uid}" found, but volume paths are still mounted: ${left.join(", ")}`);
+    }
+    await Deno.remove(podDir, { recursive: true }).catch((e) => {
       if (!(e instanceof Deno.errors.NotFound)) throw e;
     });
   }
@@ -131,6 +196,12 @@ export class VolumeManager {
     } catch { /* none yet */ }
     return out;
   }
+}
+
+/** Mount points under `dir`, deepest first. */
+function mountsUnder(dir: string): string[] {
+  return parseMountInfo(Deno.readTextFileSync("/proc/self/mountinfo")).map((m) => m.mountPoint)
+    .filter((p) => p.startsWith(`${dir}/`)).sort((a, b) => b.length - a.length);
 }
 
 /** Names of the pod's API-data volumes (configMap, secret, downwardAPI, projected): always mounted read-only, as the kubelet does. */

@@ -18,7 +18,19 @@ export interface CapabilitySinks {
   saveState?(entries: [string, Uint8Array][]): void;
   loadState?(): [string, Uint8Array][];
   now?(): number;
+  /**
+   * Performs a node-side capability call on the host (a nested host call; synchronous for the
+   * guest). Absent on the plugin host: a granted node-side capability then answers `denied`.
+   */
+  hostCall?(capability: string, fn: string, args: unknown[]): unknown;
 }
+
+/** The node-side capabilities and their WIT functions (performed by the host, bounds checked there). */
+export const NODE_CAPABILITIES: Record<"host-net" | "host-mount" | "host-process", string[]> = {
+  "host-net": ["create-veth", "add-address", "delete-address", "list-addresses", "add-route", "set-link-up", "delete-link", "add-nft-rule"],
+  "host-mount": ["bind-mount", "unmount", "make-dir", "remove-dir"],
+  "host-process": ["exec"],
+};
 
 function num(b: Record<string, unknown> | undefined, key: string, dflt: number): number {
   const v = b?.[key];
@@ -87,16 +99,24 @@ export function capabilityImports(
       return [...store.keys()].filter((k) => k.startsWith(prefix)).sort();
     },
   };
-  const refuse = (cap: Capability, fns: string[]) =>
-    Object.fromEntries(fns.map((f) => [f.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()), () => denied(plugin, cap, f)]));
+  // Node-side capabilities: performed by the host (nested host calls), which checks the bounds;
+  // ungranted ones unwind the guest here, before anything crosses the pipe.
+  const nodeSide = (cap: keyof typeof NODE_CAPABILITIES) =>
+    Object.fromEntries(NODE_CAPABILITIES[cap].map((f) => [
+      f.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()),
+      (...args: unknown[]) => {
+        if (!grant(cap)) denied(plugin, cap, f);
+        if (!sinks.hostCall) throw { tag: "denied", val: `${cap} is performed by node agents; this host does not provide it` };
+        return sinks.hostCall(cap, f, args);
+      },
+    ]));
   return {
     "skiff:host/types": {},
     "skiff:host/log": log,
     "skiff:host/state": state,
-    // Node-side capabilities: the plugin host never grants them (their kinds load on nodes).
-    "skiff:host/host-net": refuse("host-net", ["create-veth", "add-address", "add-route", "set-link-up", "delete-link", "add-nft-rule"]),
-    "skiff:host/host-mount": refuse("host-mount", ["bind-mount", "unmount", "make-dir", "remove-dir"]),
-    "skiff:host/host-process": refuse("host-process", ["exec"]),
+    "skiff:host/host-net": nodeSide("host-net"),
+    "skiff:host/host-mount": nodeSide("host-mount"),
+    "skiff:host/host-process": nodeSide("host-process"),
   };
 }
 

@@ -18,6 +18,8 @@ import { Runner } from "./runner_client.ts";
 /** A plugin under test: calls the kind's operations (WIT verbs, camelCase). */
 export interface PluginImpl extends AsyncDisposable {
   call(op: string, ...args: unknown[]): Promise<unknown>;
+  /** Storage: the root the implementation's `host-mount` grant is bounded to (mount cases). */
+  volumeRoot?: string;
 }
 
 /** Makes an implementation with the given settings (JSON); rejects when the plugin refuses them. */
@@ -71,11 +73,15 @@ export async function runSuite(
   kind: PluginKind,
   bytes: Uint8Array,
   log: (line: string) => void,
+  /** The implementation factory (default: {@linkcode componentImpl} with `log` and `state`). */
+  impl?: NewImpl,
+  /** The cases (default: the kind's suite; network plugins: with their host environment). */
+  cases: Case[] = SUITES[kind],
 ): Promise<{ name: string; ok: boolean; error?: string }[]> {
   // The state store too (in memory, per runner): stateful plugins such as host-local need it.
-  const newImpl = componentImpl(kind, bytes, { grants: [{ capability: "log" }, { capability: "state" }] });
+  const newImpl = impl ?? componentImpl(kind, bytes, { grants: [{ capability: "log" }, { capability: "state" }] });
   const out: { name: string; ok: boolean; error?: string }[] = [];
-  for (const c of SUITES[kind]) {
+  for (const c of cases) {
     try {
       await c.fn(newImpl);
       out.push({ name: c.name, ok: true });

@@ -32,12 +32,39 @@ export interface CallFailure {
   message: string;
 }
 
-/** What the runner writes. `id` 0 is not an answer (readiness, a log line); -1 is a start failure. */
+/**
+ * A nested host call: a guest import the host (not the runner) performs, e.g. a node-side
+ * capability (`host-net`, `host-mount`, `host-process`) or the network world's `ipam` delegate.
+ * `fn` is the WIT function name (kebab-case); `call` is the id of the call being served (the
+ * host knows that call's context, e.g. the sandbox being set up).
+ */
+export interface HostCall {
+  hid: number;
+  call: number;
+  capability: string;
+  fn: string;
+  args: unknown[];
+}
+
+/**
+ * The host's answer to a {@linkcode HostCall}, written to the runner's stdin: `ok` (the value),
+ * `err` (the WIT error variant, `{tag, val}`: the guest sees `result::err`), `denied` (an
+ * ungranted capability: the guest is unwound with CapabilityDenied) or `fail` (the host could
+ * not answer: the guest traps).
+ */
+export type HostReply =
+  | { hid: number; ok: unknown }
+  | { hid: number; err: { tag: string; val: unknown } }
+  | { hid: number; denied: string }
+  | { hid: number; fail: string };
+
+/** What the runner writes. `id` 0 is not an answer (readiness, a log line, a host call); -1 is a start failure. */
 export type RunnerMessage =
   | { id: number; ok: unknown; recycled?: boolean }
   | { id: number; fail: CallFailure; recycled?: boolean }
   | { id: 0; ready: true; loadMs: number }
   | { id: 0; log: { level: string; message: string } }
+  | { id: 0; host: HostCall }
   /** The runner could not start (load, instantiate or configure failed); it exits. */
   | { id: -1; fail: CallFailure };
 
@@ -52,4 +79,28 @@ export class CapabilityDenied extends Error {
 }
 
 /** A kind's guest-side operations (run in the runner on the plugin's exported interface). */
+// deno-lint-ignore no-explicit-any -- each operation types its own arguments
 export type GuestOps = Record<string, (exports: Record<string, unknown>, ...args: any[]) => unknown>;
+
+/**
+ * JSON for host calls and replies, with byte lists (`list<u8>`: Uint8Array) kept as bytes
+ * (`{"$b64": ...}` on the wire).
+ */
+export function encodeHostLine(v: unknown): string {
+  return JSON.stringify(v, (_k, x) => x instanceof Uint8Array ? { $b64: toBase64(x) } : x);
+}
+
+/** Parses a line written by {@linkcode encodeHostLine}. */
+export function decodeHostLine<T = unknown>(line: string): T {
+  return JSON.parse(line, (_k, x) => x && typeof x === "object" && typeof x.$b64 === "string" ? fromBase64(x.$b64) : x) as T;
+}
+
+function toBase64(b: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < b.length; i += 0x8000) s += String.fromCharCode(...b.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+function fromBase64(s: string): Uint8Array {
+  return Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
+}

@@ -11,26 +11,24 @@
 import { loadComponent } from "../../wasm/host/loader.ts";
 import type { PreparedComponent } from "../../wasm/component_cache.ts";
 import { createWasi } from "../../wasm/wasi/mod.ts";
-import { admissionOps } from "../admission/binding.ts";
-import { ipamOps } from "../network/binding.ts";
-import { schedulerOps } from "../scheduler/binding.ts";
+import { GUEST_BINDINGS } from "./bindings.ts";
 import { capabilityImports } from "./capabilities.ts";
 import { findExport, KINDS } from "./kinds.ts";
 import {
   type CallFailure,
   CapabilityDenied,
-  type GuestOps,
+  decodeHostLine,
+  encodeHostLine,
+  type HostReply,
   MalformedResult,
   type RunnerCall,
   type RunnerConfig,
   type RunnerMessage,
 } from "./protocol.ts";
 
-const OPS: Partial<Record<string, GuestOps>> = { admission: admissionOps, scheduler: schedulerOps, ipam: ipamOps };
-
 const encoder = new TextEncoder();
-function send(m: RunnerMessage): void {
-  const bytes = encoder.encode(JSON.stringify(m) + "\n");
+function send(m: RunnerMessage, line = JSON.stringify(m)): void {
+  const bytes = encoder.encode(line + "\n");
   for (let at = 0; at < bytes.length;) at += Deno.stdout.writeSync(bytes.subarray(at));
 }
 
@@ -61,7 +59,8 @@ export function classify(e: unknown, memories: WebAssembly.Memory[], memoryBytes
 
 async function main(): Promise<void> {
   const config = JSON.parse(Deno.args[0]) as RunnerConfig;
-  const ops = OPS[config.kind];
+  const binding = GUEST_BINDINGS[config.kind];
+  const ops = binding?.ops;
   const t0 = performance.now();
   if (!ops) return startFailed({ reason: "NotLoaded", message: `this host does not run ${config.kind} plugins` });
   let loaded;
@@ -71,12 +70,42 @@ async function main(): Promise<void> {
     return startFailed({ reason: "NotLoaded", message: `the component could not be loaded: ${(e as Error).message}` });
   }
   const decoder = new TextDecoder();
+  // Calls are read with blocking reads: between calls the runner sleeps in read(2) and wakes on
+  // the next line with no event loop or stream machinery in between (nothing else runs here: the
+  // guest's host imports are synchronous, and only a recycle awaits).
+  const reader = lineReader((b) => Deno.stdin.readSync(b));
+  /** Calls that arrived while a nested host call waited for its reply. */
+  const queued: string[] = [];
+  let serving = 0;
+  let nextHid = 0;
+  /** A nested host call: ask the host, block on stdin until its reply (queueing calls meanwhile). */
+  const hostCall = (capability: string, fn: string, args: unknown[]): unknown => {
+    const hid = ++nextHid;
+    const msg: RunnerMessage = { id: 0, host: { hid, call: serving, capability, fn, args } };
+    send(msg, encodeHostLine(msg));
+    for (;;) {
+      const line = reader.next();
+      if (line === null) throw new Error(`the host closed the pipe during a call of ${capability}.${fn}`);
+      if (!line) continue;
+      if (!line.startsWith('{"hid":')) {
+        queued.push(line);
+        continue;
+      }
+      const r = decodeHostLine<HostReply>(line);
+      if (r.hid !== hid) continue;
+      if ("ok" in r) return r.ok ?? undefined;
+      if ("err" in r) throw r.err;
+      if ("denied" in r) throw new CapabilityDenied(r.denied);
+      throw new Error(`the host failed ${capability}.${fn}: ${r.fail}`);
+    }
+  };
   const sinks = {
     log: (level: string, message: string) => send({ id: 0, log: { level, message } }),
     loadState: () => readState(config.stateFile),
     saveState: (entries: [string, Uint8Array][]) => writeState(config.stateFile, entries),
+    hostCall,
   };
-  const caps = capabilityImports(config.plugin, config.grants, sinks);
+  const caps = { ...capabilityImports(config.plugin, config.grants, sinks), ...binding!.imports?.(hostCall) };
   let instance: { iface: Record<string, unknown>; memories: WebAssembly.Memory[]; close(): void } | null = null;
 
   async function fresh() {
@@ -104,13 +133,10 @@ async function main(): Promise<void> {
   }
   send({ id: 0, ready: true, loadMs: Math.round(performance.now() - t0) });
 
-  // Calls are read with blocking reads: between calls the runner sleeps in read(2) and wakes on
-  // the next line with no event loop or stream machinery in between (nothing else runs here: the
-  // guest's host imports are synchronous, and only a recycle awaits).
-  const reader = lineReader((b) => Deno.stdin.readSync(b));
-  for (let line = reader.next(); line !== null; line = reader.next()) {
-    if (!line) continue;
+  for (let line = queued.shift() ?? reader.next(); line !== null; line = queued.shift() ?? reader.next()) {
+    if (!line || line.startsWith('{"hid":')) continue;
     const call = JSON.parse(line) as RunnerCall;
+    serving = call.id;
     let recycled = false;
     try {
       if (!instance) {

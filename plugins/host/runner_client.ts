@@ -6,7 +6,23 @@
  * @module
  */
 import { PluginCallError } from "../../control/api/plugins.ts";
-import type { RunnerConfig, RunnerMessage } from "./protocol.ts";
+import { decodeHostLine, encodeHostLine, type HostCall, type HostReply, type RunnerConfig, type RunnerMessage } from "./protocol.ts";
+
+/**
+ * Serves a runner's nested host calls (node-side capabilities, the network world's `ipam`).
+ * `context` is what the caller passed with the call being served ({@linkcode Runner.call}).
+ * Resolves to the value; throws a {@linkcode HostCallError} for a WIT error (`err`) or an
+ * ungranted capability (`denied`); anything else thrown makes the guest trap.
+ */
+export type HostCallHandler = (call: HostCall, context: unknown) => Promise<unknown>;
+
+/** A host call's failure the guest sees: a WIT error variant, or (`denied`) CapabilityDenied. */
+export class HostCallError extends Error {
+  override name = "HostCallError";
+  constructor(readonly variant: { tag: string; val: unknown } | null, readonly denied?: string) {
+    super(denied ?? `${variant?.tag}: ${typeof variant?.val === "string" ? variant.val : JSON.stringify(variant?.val)}`);
+  }
+}
 
 const ENTRY = new URL("./runner.ts", import.meta.url).pathname;
 const ENCODER = new TextEncoder();
@@ -18,6 +34,8 @@ export interface RunnerOptions {
   onLog?(level: string, message: string): void;
   /** The process exited (for any reason) after it was ready. */
   onExit?(code: number, signal: string | null): void;
+  /** Serves nested host calls (none: every host call answers `denied`). */
+  onHostCall?: HostCallHandler;
   /** How long loading may take (default 30 s). */
   startTimeoutMs?: number;
   /** V8 heap of the runner, MiB (default 128). */
@@ -28,6 +46,7 @@ interface Pending {
   resolve(v: unknown): void;
   reject(e: Error): void;
   timer: ReturnType<typeof setTimeout>;
+  context?: unknown;
 }
 
 /** One running runner process. */
@@ -105,8 +124,11 @@ export class Runner implements AsyncDisposable {
     return r;
   }
 
-  /** Calls a guest operation; rejects with PluginCallError (Timeout kills the process). */
-  call(op: string, args: unknown[], timeoutMs: number): Promise<unknown> {
+  /**
+   * Calls a guest operation; rejects with PluginCallError (Timeout kills the process). `context`
+   * goes to the host call handler with each nested host call made while serving this call.
+   */
+  call(op: string, args: unknown[], timeoutMs: number, context?: unknown): Promise<unknown> {
     if (this.#dead) {
       return Promise.reject(new PluginCallError(this.plugin, "NotLoaded", `the plugin's process ended: ${this.#dead}`));
     }
@@ -118,7 +140,7 @@ export class Runner implements AsyncDisposable {
       reject(new PluginCallError(this.plugin, "Timeout", `the plugin ran past its ${timeoutMs / 1000}s deadline and was killed`));
       this.kill();
     }, timeoutMs);
-    this.#pending.set(id, { resolve, reject, timer });
+    this.#pending.set(id, { resolve, reject, timer, context });
     this.#writer.write(ENCODER.encode(JSON.stringify({ id, op, args }) + "\n")).catch(() => {});
     return promise;
   }
@@ -179,7 +201,10 @@ export class Runner implements AsyncDisposable {
         }
         let start = 0;
         for (let nl = chunk.indexOf(10); nl >= 0; nl = chunk.indexOf(10, start)) {
-          if (nl > start) this.#message(JSON.parse(decoder.decode(chunk.subarray(start, nl))) as RunnerMessage, ready);
+          if (nl > start) {
+            const line = decoder.decode(chunk.subarray(start, nl));
+            this.#message((line.startsWith('{"id":0,"host":') ? decodeHostLine(line) : JSON.parse(line)) as RunnerMessage, ready);
+          }
           start = nl + 1;
         }
         if (start < chunk.length) pending = chunk.slice(start);
@@ -193,6 +218,7 @@ export class Runner implements AsyncDisposable {
         this.loadMs = m.loadMs;
         ready.resolve();
       } else if ("log" in m) this.#opts.onLog?.(m.log.level, m.log.message);
+      else if ("host" in m) void this.#hostCall(m.host);
       return;
     }
     if (m.id === -1 && "fail" in m) {
@@ -208,6 +234,20 @@ export class Runner implements AsyncDisposable {
       if ("recycled" in m && m.recycled) this.recycles++;
       p.reject(new PluginCallError(this.plugin, m.fail.reason, m.fail.message));
     }
+  }
+
+  async #hostCall(call: HostCall): Promise<void> {
+    let reply: HostReply;
+    try {
+      if (!this.#opts.onHostCall) throw new HostCallError({ tag: "denied", val: `this host does not provide ${call.capability}` });
+      reply = { hid: call.hid, ok: (await this.#opts.onHostCall(call, this.#pending.get(call.call)?.context)) ?? null };
+    } catch (e) {
+      if (e instanceof HostCallError) reply = e.variant ? { hid: call.hid, err: e.variant } : { hid: call.hid, denied: e.denied ?? e.message };
+      else reply = { hid: call.hid, fail: e instanceof Error ? e.message : String(e) };
+    }
+    if (this.#dead) return;
+    // `hid` first: the runner tells replies from calls by the line's start.
+    this.#writer.write(ENCODER.encode(encodeHostLine(reply) + "\n")).catch(() => {});
   }
 
   async #stderr(): Promise<string> {

@@ -36,8 +36,15 @@ import { ApiError } from "../../control/api/status.ts";
 import { type AdmissionReviewRequest, toReviewResponse, toWitRequest, type WitAdmissionResponse } from "../admission/binding.ts";
 import { KINDS } from "./kinds.ts";
 import { PluginCache, PluginRefusedError } from "./prepare.ts";
-import { Runner } from "./runner_client.ts";
+import { type HostCallHandler, Runner } from "./runner_client.ts";
 
+
+/** `spec.config` with the host's facts under it (config keys win); a non-object config as is. Pure. */
+export function withNodeFacts(config: unknown, facts: Record<string, unknown> | undefined): unknown {
+  if (!facts) return config ?? {};
+  if (config === undefined || config === null) return facts;
+  return typeof config === "object" && !Array.isArray(config) ? { ...facts, ...config } : config;
+}
 
 /** Where plugin images come from (node/registry in `./skiff plugin-host`; a map in tests). */
 export type PullFn = (image: string, signal?: AbortSignal) => Promise<{ digest: string; bytes: Uint8Array }>;
@@ -58,6 +65,17 @@ export interface PluginHostOptions {
    * stops being accepted (its node selector no longer matches) is drained and stopped.
    */
   accepts?(plugin: PluginObject): boolean;
+  /**
+   * Serves the nested host calls of one Plugin's runners (node-side capabilities and world
+   * imports such as the network world's `ipam`; node agents supply it). Called when a runner
+   * starts, with the Plugin of that generation (its grants and their bounds).
+   */
+  hostCalls?(plugin: PluginObject): HostCallHandler | undefined;
+  /**
+   * Facts of this host a Plugin's settings get (node agents: a storage plugin's `nodeId` and
+   * `root`); `spec.config` keys win over them. Only merged when `spec.config` is an object.
+   */
+  settings?(plugin: PluginObject): Record<string, unknown> | undefined;
   log?(line: string): void;
   now?(): number;
 }
@@ -94,6 +112,8 @@ export class PluginHost implements AsyncDisposable {
   readonly #name: string;
   #closed = false;
   #informer: Informer<PluginObject> | null = null;
+  /** Open callers' channels (closed on dispose). */
+  readonly #channels = new Set<WebSocket>();
   /** Scheduling callers' node caches (`session` → node name → its record and JSON), at most 16. */
   readonly #sessions = new Map<string, Map<string, { record: NodeRecord; json: string }>>();
   /** Per runner: the JSON of each node as last sent to it in full. */
@@ -116,6 +136,12 @@ export class PluginHost implements AsyncDisposable {
       restarts: e.restarts,
       pid: e.runner?.pid,
     }));
+  }
+
+  /** Why the last generation of a plugin failed to load (undefined: it did not fail). */
+  loadError(name: string): string | undefined {
+    const f = this.#failed.get(name);
+    return f ? `${f.reason}: ${f.message}` : undefined;
   }
 
   /** Watches Plugins until `signal` aborts (needs `client`). */
@@ -253,12 +279,13 @@ export class PluginHost implements AsyncDisposable {
         plugin: entry.name,
         kind: spec.kind,
         component,
-        settings: JSON.stringify(spec.config ?? {}),
+        settings: JSON.stringify(withNodeFacts(spec.config, this.#opts.settings?.(entry.plugin))),
         grants,
         memoryBytes: parseBytes(spec.memory ?? "64Mi"),
         stateFile: grants.some((g) => g.capability === "state") ? `${stateDir}/${entry.name}.json` : undefined,
       },
       onLog: (level, message) => this.#log(`plugin ${entry.name} [${level}]: ${message}`),
+      onHostCall: this.#opts.hostCalls?.(entry.plugin),
       onExit: () => {
         // Killed after a deadline, or crashed: start it again unless it was replaced or stopped.
         if (!runner || this.#closed || this.#entries.get(entry.name)?.runner !== runner) return;
@@ -286,9 +313,10 @@ export class PluginHost implements AsyncDisposable {
 
   /**
    * Calls a plugin's operation, waiting for a restart in progress within the deadline. `args` may
-   * be a function of the runner that will take the call (per-runner deltas).
+   * be a function of the runner that will take the call (per-runner deltas). `context` reaches
+   * the host call handler with each nested host call the call makes (e.g. the sandbox it is for).
    */
-  async call(name: string, op: string, args: unknown[] | ((runner: Runner) => unknown[])): Promise<unknown> {
+  async call(name: string, op: string, args: unknown[] | ((runner: Runner) => unknown[]), context?: unknown): Promise<unknown> {
     const e = this.#entries.get(name);
     if (!e) throw new PluginCallError(name, "NotLoaded", `plugin "${name}" is not loaded by ${this.#name === "plugin-host" ? "the plugin host" : this.#name}`);
     const timeoutMs = (e.plugin.spec.timeoutSeconds ?? 10) * 1000;
@@ -300,7 +328,7 @@ export class PluginHost implements AsyncDisposable {
     if (!e.runner?.alive) throw new PluginCallError(name, "NotLoaded", `plugin "${name}" is restarting`);
     const runner = e.runner;
     try {
-      return await runner.call(op, typeof args === "function" ? args(runner) : args, Math.max(1, deadline - Date.now()));
+      return await runner.call(op, typeof args === "function" ? args(runner) : args, Math.max(1, deadline - Date.now()), context);
     } catch (err) {
       // After a failed call, assume the runner holds nothing: the next cycle sends every node.
       this.#runnerNodes.delete(runner);
@@ -399,7 +427,10 @@ export class PluginHost implements AsyncDisposable {
     }
   }
 
-  /** The HTTP API (control/api/plugins.ts). */
+  /**
+   * The HTTP API (control/api/plugins.ts): `POST` calls, and `GET /channel`, a WebSocket
+   * carrying the same calls as messages (control/api/plugin_channel.ts).
+   */
   handler = async (req: Request): Promise<Response> => {
     const url = new URL(req.url);
     if (url.pathname === "/healthz") return new Response("ok");
@@ -407,31 +438,75 @@ export class PluginHost implements AsyncDisposable {
       return json({ kind: "Status", message: "Unauthorized", code: 401 }, 401);
     }
     if (req.method === "GET" && url.pathname === "/plugins") return json(this.list());
-    const adm = /^\/admission\/([^/]+)\/(validate|mutate)$/.exec(url.pathname);
-    if (req.method === "POST" && adm) return await this.#admission(decodeURIComponent(adm[1]), adm[2], await req.json());
-    if (req.method === "POST" && url.pathname === "/scheduler/cycle") {
+    if (req.method === "GET" && url.pathname === "/channel" && req.headers.get("upgrade")?.toLowerCase() === "websocket") {
+      return this.#channel(req);
+    }
+    if (req.method === "POST") {
+      let body: unknown;
       try {
-        return json(await this.cycle(await req.json()));
-      } catch (e) {
-        if (e instanceof CacheMiss) return json({ kind: "Status", reason: NODE_CACHE_MISS, message: e.message, code: 409 }, 409);
-        throw e;
+        body = await req.json();
+      } catch {
+        return json({ kind: "Status", message: "the body is not JSON", code: 400 }, 400);
       }
+      const answer = await this.post(url.pathname, body);
+      return json(answer.body, answer.status);
     }
     return json({ kind: "Status", message: `no route for ${req.method} ${url.pathname}`, code: 404 }, 404);
   };
 
-  async #admission(name: string, phase: string, review: { request?: AdmissionReviewRequest }): Promise<Response> {
+  /** `POST <path>` of the API, on a parsed body: the status and JSON body to answer. */
+  async post(path: string, body: unknown): Promise<{ status: number; body: unknown }> {
+    const adm = /^\/admission\/([^/]+)\/(validate|mutate)$/.exec(path);
+    if (adm) return await this.#admission(decodeURIComponent(adm[1]), adm[2], body as { request?: AdmissionReviewRequest });
+    if (path === "/scheduler/cycle") {
+      try {
+        return { status: 200, body: await this.cycle(body as SchedulingCycleRequest) };
+      } catch (e) {
+        if (e instanceof CacheMiss) return { status: 409, body: { kind: "Status", reason: NODE_CACHE_MISS, message: e.message, code: 409 } };
+        throw e;
+      }
+    }
+    return { status: 404, body: { kind: "Status", message: `no route for POST ${path}`, code: 404 } };
+  }
+
+  /** One caller's channel: each message `{id, path, body}` is answered `{id, status, body}`. */
+  #channel(req: Request): Response {
+    const { socket, response } = Deno.upgradeWebSocket(req);
+    this.#channels.add(socket);
+    socket.onmessage = async (e) => {
+      let m: { id?: unknown; path?: unknown; body?: unknown };
+      try {
+        m = JSON.parse(typeof e.data === "string" ? e.data : "");
+      } catch {
+        return socket.close(1003, "messages are JSON text");
+      }
+      let answer: { status: number; body: unknown };
+      try {
+        answer = await this.post(String(m.path), m.body);
+      } catch (err) {
+        answer = { status: 500, body: { kind: "Status", message: (err as Error)?.message ?? String(err), code: 500 } };
+      }
+      if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ id: m.id, ...answer }));
+    };
+    socket.onclose = () => this.#channels.delete(socket);
+    return response;
+  }
+
+  async #admission(name: string, phase: string, review: { request?: AdmissionReviewRequest }): Promise<{ status: number; body: unknown }> {
     const request = review?.request;
-    if (!request?.uid) return json({ kind: "Status", message: "the body is not an AdmissionReview with a request", code: 400 }, 400);
+    if (!request?.uid) return { status: 400, body: { kind: "Status", message: "the body is not an AdmissionReview with a request", code: 400 } };
     const e = this.#entries.get(name);
     if (e && e.plugin.spec.kind !== "admission") return failure(name, "NotLoaded", `plugin "${name}" is a ${e.plugin.spec.kind} plugin`);
     try {
       const answer = await this.call(name, phase, [toWitRequest(request)]) as WitAdmissionResponse;
-      return json({
-        apiVersion: "admission.k8s.io/v1",
-        kind: "AdmissionReview",
-        response: toReviewResponse(request.uid, answer, phase === "mutate"),
-      });
+      return {
+        status: 200,
+        body: {
+          apiVersion: "admission.k8s.io/v1",
+          kind: "AdmissionReview",
+          response: toReviewResponse(request.uid, answer, phase === "mutate"),
+        },
+      };
     } catch (err) {
       if (err instanceof PluginCallError) return failure(name, err.reason, err.message);
       throw err;
@@ -505,6 +580,8 @@ export class PluginHost implements AsyncDisposable {
 
   async [Symbol.asyncDispose](): Promise<void> {
     this.#closed = true;
+    for (const s of this.#channels) s.close();
+    this.#channels.clear();
     for (const t of this.#statusTimers.values()) clearTimeout(t);
     for (const name of [...this.#failed.keys()]) this.#forgetFailure(name);
     await this.#informer?.stop();
@@ -536,7 +613,6 @@ function json(body: unknown, status = 200): Response {
   return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
 }
 
-function failure(plugin: string, reason: FailureReason, message: string): Response {
-  const body: PluginFailure = { kind: "PluginFailure", plugin, reason, message };
-  return json(body, reason === "NotLoaded" ? 503 : 500);
+function failure(plugin: string, reason: FailureReason, message: string): { status: number; body: PluginFailure } {
+  return { status: reason === "NotLoaded" ? 503 : 500, body: { kind: "PluginFailure", plugin, reason, message } };
 }

@@ -1,43 +1,63 @@
 /**
- * The runtime (CRI-style) conformance suite, over the WIT verbs of `skiff:runtime@0.1.0`. The
- * implementation (the `crun` component using host-process) comes with the node-side half of
- * plugins. Every verb must be idempotent.
+ * The runtime (CRI-style) conformance suite, over the WIT verbs of `skiff:runtime@0.1.0`. A
+ * runtime plugin is run with its node-side half (node/cri/plugin/runtime_host.ts: it waits for
+ * creates and exits, which no guest call may do), so the implementation under test is the two
+ * together; it names the image to use (`image`, pushed to a registry it can pull from) and a
+ * scratch log directory (`logDirectory`). Every verb must be idempotent.
  * @module
  */
 import assert from "node:assert/strict";
-import type { Case } from "../host/conformance.ts";
+import type { Case, PluginImpl } from "../host/conformance.ts";
 
-const SANDBOX = {
-  metadata: { name: "p", uid: "uid-1", namespace: "default", attempt: 0 },
-  hostname: "p",
-  logDirectory: "/var/log/pods/default_p_uid-1",
-  labels: [],
-  annotations: [],
-  netns: "",
-  linux: "{}",
-};
+/** What a runtime implementation under test provides besides its verbs. */
+export interface RuntimeFixtures {
+  /** A pullable busybox image with `sleep` and `echo`. */
+  image?: string;
+  /** Where container logs go (default a folder under TMPDIR). */
+  logDirectory?: string;
+}
 
-const CONTAINER = {
-  name: "c",
-  attempt: 0,
-  image: "busybox",
-  command: ["sleep", "30"],
-  args: [],
-  workingDir: "",
-  envs: [],
-  mounts: [],
-  labels: [],
-  annotations: [],
-  logPath: "c/0.log",
-  linux: "{}",
-};
+function fixtures(p: PluginImpl) {
+  const f = p as PluginImpl & RuntimeFixtures;
+  const image = f.image ?? "busybox";
+  const sandbox = {
+    metadata: { name: "p", uid: "uid-1", namespace: "default", attempt: 0 },
+    hostname: "p",
+    logDirectory: f.logDirectory ??
+      `${Deno.env.get("TMPDIR") ?? "/tmp"}/skiff-runtime-conformance/default_p_uid-1`,
+    labels: [],
+    annotations: [],
+    netns: "",
+    ip: undefined,
+    podDir: "",
+    linux: "{}",
+  };
+  const container = {
+    name: "c",
+    attempt: 0,
+    image,
+    command: ["sleep", "30"],
+    args: [],
+    workingDir: "",
+    envs: [],
+    mounts: [],
+    labels: [],
+    annotations: [],
+    logPath: "c/0.log",
+    linux: "{}",
+    stdin: false,
+    stdinOnce: false,
+    tty: false,
+  };
+  return { image, sandbox, container };
+}
 
 export const runtimeCases: Case[] = [
   {
     name: "image pull, list, status and remove (twice)",
     async fn(newImpl) {
       await using p = await newImpl();
-      const spec = { image: "busybox", annotations: [] };
+      const spec = { image: fixtures(p).image, annotations: [] };
       const id = (await p.call("pullImage", spec, undefined)) as string;
       assert.ok(id);
       const list = (await p.call("listImages")) as { id: string }[];
@@ -51,6 +71,7 @@ export const runtimeCases: Case[] = [
     name: "sandbox run → ready; stop and remove succeed twice",
     async fn(newImpl) {
       await using p = await newImpl();
+      const { sandbox: SANDBOX } = fixtures(p);
       const id = (await p.call("runPodSandbox", SANDBOX, "")) as string;
       const st = (await p.call("getPodSandboxStatus", id)) as { state: string };
       assert.equal(st.state, "sandbox-ready");
@@ -64,18 +85,24 @@ export const runtimeCases: Case[] = [
     name: "container create → start → running → stop → exited → remove (idempotent)",
     async fn(newImpl) {
       await using p = await newImpl();
-      await p.call("pullImage", { image: "busybox", annotations: [] }, undefined);
+      const { image, sandbox: SANDBOX, container: CONTAINER } = fixtures(p);
+      await p.call("pullImage", { image, annotations: [] }, undefined);
       const sb = (await p.call("runPodSandbox", SANDBOX, "")) as string;
       const c = (await p.call("createContainer", sb, CONTAINER, SANDBOX)) as string;
       await p.call("startContainer", c);
       assert.equal(((await p.call("getContainerStatus", c)) as { state: string }).state, "container-running");
-      const out = (await p.call("execSync", c, ["echo", "hi"], 5n)) as { exitCode: number; stdout: Uint8Array };
+      const out = (await p.call("execSync", c, ["echo", "hi"], 5n)) as {
+        exitCode: number;
+        stdout: Uint8Array;
+      };
       assert.equal(out.exitCode, 0);
+      assert.equal(new TextDecoder().decode(out.stdout).trim(), "hi");
       await p.call("stopContainer", c, 1n);
       await p.call("stopContainer", c, 1n);
       assert.equal(((await p.call("getContainerStatus", c)) as { state: string }).state, "container-exited");
       await p.call("removeContainer", c);
       await p.call("removeContainer", c);
+      await assert.rejects(p.call("getContainerStatus", c));
       await p.call("removePodSandbox", sb);
     },
   },

@@ -17,8 +17,10 @@
  *   failurePolicy Fail: 500 `Internal error occurred: failed calling webhook "<plugin>": …`;
  *   with Ignore the plugin is skipped.
  *
- * Uses only `fetch` and the API server's own store: it runs on Deno Deploy (configure the
- * plugin host by URL).
+ * Calls travel over one long-lived WebSocket to the plugin host (its `/channel`), falling back to
+ * `POST` over HTTP(S) when the channel cannot be opened (control/api/plugin_channel.ts). Uses only
+ * web APIs and the API server's own store: it runs on Deno Deploy (configure the plugin host by
+ * URL).
  * @module
  */
 import {
@@ -33,19 +35,11 @@ import type { Store, WatchHub } from "../../store/mod.ts";
 import type { AdmissionAttributes, AdmissionPlugin } from "../context.ts";
 import { applyJsonPatch } from "../patch/json_patch.ts";
 import type { Served } from "../resources.ts";
+import { PluginHostCaller, type PluginHostCallerOptions } from "../../api/plugin_channel.ts";
 import { ObjectCache } from "./object_cache.ts";
 
-/** How to reach the plugin host. */
-export interface WasmAdmissionOptions {
-  /** `https://127.0.0.1:<port>` (loopback) or the plugin host's URL. */
-  url: string;
-  /** Bearer token the plugin host expects. */
-  token?: string;
-  /** CA of the plugin host's serving certificate (PEM). */
-  caCerts?: string[];
-  /** Replaces fetch (tests). */
-  fetch?: (req: Request) => Promise<Response>;
-}
+/** How to reach the plugin host (its channel, or HTTP: control/api/plugin_channel.ts). */
+export type WasmAdmissionOptions = PluginHostCallerOptions;
 
 const STATUS_REASONS: Record<number, string> = {
   400: "BadRequest",
@@ -108,16 +102,19 @@ export class WasmAdmission implements AdmissionPlugin {
   readonly name = "WasmPlugins";
   readonly #plugins: ObjectCache;
   readonly #opts: WasmAdmissionOptions;
-  readonly #fetch: (req: Request) => Promise<Response>;
-  readonly #client: Deno.HttpClient | undefined;
+  readonly #caller: PluginHostCaller;
 
   constructor(server: { store: Store; hub: WatchHub; resource(g: string, v: string, p: string): Served | undefined }, opts: WasmAdmissionOptions) {
     const served = server.resource(PLUGINS.group, PLUGINS.version, PLUGINS.plural);
     if (!served) throw new Error("the API server does not serve plugins.skiff.dev; WasmPlugins admission needs it");
     this.#plugins = new ObjectCache(server.store, server.hub, served.store);
     this.#opts = opts;
-    this.#client = opts.caCerts?.length ? Deno.createHttpClient({ caCerts: opts.caCerts }) : undefined;
-    this.#fetch = opts.fetch ?? ((req) => fetch(req, this.#client ? { client: this.#client } : undefined));
+    this.#caller = new PluginHostCaller(opts);
+  }
+
+  /** Calls made over the plugin host's channel and over HTTP (benchmarks, tests). */
+  get calls(): { channel: number; http: number } {
+    return this.#caller.stats;
   }
 
   /** Admission Plugins that apply to a write, in order. */
@@ -180,19 +177,13 @@ export class WasmAdmission implements AdmissionPlugin {
     const timeoutMs = ((p.spec.timeoutSeconds ?? 10) + 1) * 1000;
     let failure: string;
     try {
-      const res = await this.#fetch(
-        new Request(`${this.#opts.url}/admission/${encodeURIComponent(name)}/${phase}`, {
-          method: "POST",
-          headers: {
-            "Content-Type": "application/json",
-            ...(this.#opts.token ? { Authorization: `Bearer ${this.#opts.token}` } : {}),
-          },
-          body: JSON.stringify(admissionReview(attrs, crypto.randomUUID())),
-          signal: AbortSignal.timeout(timeoutMs),
-        }),
+      const res = await this.#caller.post(
+        `/admission/${encodeURIComponent(name)}/${phase}`,
+        admissionReview(attrs, crypto.randomUUID()),
+        timeoutMs,
       );
-      const body = await res.json().catch(() => null);
-      if (res.ok && body?.response) return body.response as AdmissionResponse;
+      const body = res.body as { response?: AdmissionResponse } | null;
+      if (res.status >= 200 && res.status < 300 && body?.response) return body.response;
       const f = body as PluginFailure | null;
       failure = f?.kind === "PluginFailure" ? `${f.reason}: ${f.message}` : `the plugin host answered ${res.status}`;
     } catch (e) {
@@ -202,9 +193,9 @@ export class WasmAdmission implements AdmissionPlugin {
     throw internalError(`Internal error occurred: failed calling webhook "${name}": ${failure}`);
   }
 
-  /** Stops the client (the Plugin cache stops with the watch hub). */
+  /** Closes the channel to the plugin host (the Plugin cache stops with the watch hub). */
   close(): void {
-    this.#client?.close();
+    this.#caller.close();
   }
 }
 

@@ -323,7 +323,7 @@ export function bootstrapClusterRoles(): KubeObject[] {
     // NetworkPolicy run in the node agent under the node's credential: `./skiff up` also binds this
     // role to each node's user (node/proxy/rbac.ts).
     clusterRole("system:node-proxier", NODE_PROXIER_RULES),
-    // The node-side `local-path` provisioner (node/volumes/local_path_provisioner.ts), as
+    // The node-side `local-path` provisioner (node/volumes/csi_provisioner.ts), as
     // rancher's local-path-provisioner's role: claims to provision, volumes to create and delete.
     clusterRole("system:skiff:local-path-provisioner", [
       EVENTS,

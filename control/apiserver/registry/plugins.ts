@@ -11,6 +11,7 @@ import {
   PLUGIN_KINDS,
   type PluginComponentStatus,
 } from "../../api/plugins.ts";
+import { BUILTIN_IMAGE_PREFIX, BUILTIN_PLUGINS, builtinFor } from "../../api/builtin_plugins.ts";
 import type { ResourceDef } from "../../api/resource.ts";
 import { fieldError, type StatusCause } from "../../api/status.ts";
 import type { KubeObject } from "../../api/types.ts";
@@ -100,8 +101,15 @@ export function validatePlugin(obj: KubeObject): StatusCause[] {
   if (!spec.kind) errs.push(fieldError.required("spec.kind"));
   else if (!PLUGIN_KINDS.includes(spec.kind)) errs.push(fieldError.notSupported("spec.kind", spec.kind, [...PLUGIN_KINDS]));
   if (!spec.image) errs.push(fieldError.required("spec.image"));
-  else if (typeof spec.image !== "string" || /\s/.test(spec.image) || !/^[^/]+\/.+/.test(spec.image)) {
-    errs.push(fieldError.invalid("spec.image", spec.image, "must be a registry reference (host/repository:tag or @sha256:digest)"));
+  else if (typeof spec.image === "string" && spec.image.startsWith(BUILTIN_IMAGE_PREFIX)) {
+    const b = builtinFor(spec.image);
+    if (!b) {
+      errs.push(fieldError.notSupported("spec.image", spec.image, BUILTIN_PLUGINS.map((x) => `${BUILTIN_IMAGE_PREFIX}${x.name}`)));
+    } else if (spec.kind && spec.kind !== b.spec.kind) {
+      errs.push(fieldError.invalid("spec.image", spec.image, `is a ${b.spec.kind} plugin, not ${spec.kind}`));
+    }
+  } else if (typeof spec.image !== "string" || /\s/.test(spec.image) || !/^[^/]+\/.+/.test(spec.image)) {
+    errs.push(fieldError.invalid("spec.image", spec.image, "must be a registry reference (host/repository:tag or @sha256:digest) or builtin:<name>"));
   }
   const seen = new Set<string>();
   (Array.isArray(spec.grants) ? spec.grants : spec.grants === undefined ? [] : [null]).forEach(

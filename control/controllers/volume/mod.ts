@@ -1,7 +1,7 @@
 /**
  * The storage controllers (docs/storage.md): the PersistentVolume binder and the claim and
  * volume protection controllers. Provisioners are external to the control plane (the built-in
- * `local-path` one runs in the node agents, node/volumes/local_path_provisioner.ts).
+ * `local-path` one runs in the node agents, node/volumes/csi_provisioner.ts).
  * @module
  */
 export { persistentVolumeBinder } from "./pv_controller.ts";

@@ -49,19 +49,15 @@ import {
   type SchedulingCycleRequest,
   type SchedulingCycleResponse,
 } from "../../api/plugins.ts";
+import { type PluginHostAnswer, PluginHostCaller, type PluginHostCallerOptions } from "../../api/plugin_channel.ts";
 import type { KubeObject } from "../../api/types.ts";
 import type { BatchPlugin } from "../framework.ts";
 import { type ClusterEvent, type NodeInfoView, type PodView, type Status, status } from "../types.ts";
 
 type Results = SchedulingCycleResponse["results"];
 
-/** Options of {@linkcode WasmPlugins}. */
-export interface WasmPluginsOptions {
-  /** The plugin host's URL. */
-  url: string;
-  token?: string;
-  caCerts?: string[];
-  fetch?: (req: Request) => Promise<Response>;
+/** Options of {@linkcode WasmPlugins}: how to reach the plugin host (control/api/plugin_channel.ts), and more. */
+export interface WasmPluginsOptions extends PluginHostCallerOptions {
   /** The scheduler's informers (Plugins, pods and nodes are read from them). */
   informers: InformerFactory;
   /** The profile served (default `default-scheduler`). */
@@ -121,8 +117,7 @@ export class WasmPlugins implements BatchPlugin {
   /** Calls made and their total time (benchmarks, tests). */
   readonly stats = { calls: 0, failures: 0, ms: 0, nodesSent: 0, nodesReferenced: 0 };
   readonly #opts: WasmPluginsOptions;
-  readonly #fetch: (req: Request) => Promise<Response>;
-  readonly #client: Deno.HttpClient | undefined;
+  readonly #caller: PluginHostCaller;
   /** This scheduler's node cache on the host: the JSON of each node as last sent in full. */
   readonly #session = crypto.randomUUID();
   #sent = new Map<string, string>();
@@ -133,8 +128,7 @@ export class WasmPlugins implements BatchPlugin {
 
   constructor(opts: WasmPluginsOptions) {
     this.#opts = opts;
-    this.#client = opts.caCerts?.length ? Deno.createHttpClient({ caCerts: opts.caCerts }) : undefined;
-    this.#fetch = opts.fetch ?? ((req) => fetch(req, this.#client ? { client: this.#client } : undefined));
+    this.#caller = new PluginHostCaller(opts);
     // Registered now so the scheduler's factory starts them with the rest.
     opts.informers.get(PLUGINS);
     opts.informers.get(R.pods);
@@ -257,10 +251,9 @@ export class WasmPlugins implements BatchPlugin {
     let results: Results;
     try {
       const timeout = Math.max(...plugins.map((p) => p.spec.timeoutSeconds ?? 10)) + 1;
-      const signal = AbortSignal.timeout(timeout * 1000);
-      let res: Response | null = null;
-      for (let attempt = 0; attempt < 2 && !res?.ok; attempt++) {
-        if (attempt) await res?.body?.cancel();
+      const deadline = Date.now() + timeout * 1000;
+      let res: PluginHostAnswer | null = null;
+      for (let attempt = 0; attempt < 2 && res?.status !== 200; attempt++) {
         // The first attempt refers to what the host holds; after a miss, everything in full.
         if (attempt) this.#sent.clear();
         req.nodes = current.map(({ record, json }): NodeRecord | CachedNodeRef =>
@@ -269,23 +262,13 @@ export class WasmPlugins implements BatchPlugin {
         const refs = req.nodes.filter((n) => "cached" in n).length;
         this.stats.nodesReferenced += refs;
         this.stats.nodesSent += req.nodes.length - refs;
-        res = await this.#fetch(
-          new Request(`${this.#opts.url}/scheduler/cycle`, {
-            method: "POST",
-            headers: {
-              "Content-Type": "application/json",
-              ...(this.#opts.token ? { Authorization: `Bearer ${this.#opts.token}` } : {}),
-            },
-            body: JSON.stringify(req),
-            signal,
-          }),
-        );
-        if (res.status !== 409) break;
-        const body = await res.clone().json().catch(() => null);
-        if (body?.reason !== NODE_CACHE_MISS) break;
+        res = await this.#caller.post("/scheduler/cycle", req, Math.max(1, deadline - Date.now()));
+        if (res.status !== 409 || (res.body as { reason?: string } | null)?.reason !== NODE_CACHE_MISS) break;
       }
-      if (!res!.ok) throw new Error(`the plugin host answered ${res!.status}: ${(await res!.text()).slice(0, 200)}`);
-      results = ((await res!.json()) as SchedulingCycleResponse).results;
+      if (res!.status !== 200 || !(res!.body as SchedulingCycleResponse | null)?.results) {
+        throw new Error(`the plugin host answered ${res!.status}: ${JSON.stringify(res!.body).slice(0, 200)}`);
+      }
+      results = (res!.body as SchedulingCycleResponse).results;
       // The host keeps every node it was sent (merged), so this cache does too.
       for (const { record, json } of current) this.#sent.set(record.name, json);
       if (this.stats.calls % 1024 === 0) this.#prune(new Set(nodeInformer.list().map((n) => n.metadata.name!)));
@@ -322,7 +305,12 @@ export class WasmPlugins implements BatchPlugin {
     return entry;
   }
 
+  /** Calls made over the plugin host's channel and over HTTP. */
+  get transport(): { channel: number; http: number } {
+    return this.#caller.stats;
+  }
+
   close(): void {
-    this.#client?.close();
+    this.#caller.close();
   }
 }

@@ -23,7 +23,7 @@
  * @module
  */
 import { CniError, type CniRequest, type CniResult, type NetworkPlugin } from "../api.ts";
-import { netnsName } from "../bridge.ts";
+import { netnsName } from "../netns.ts";
 import { ip, isExists, isMissing } from "../ip.ts";
 import { cachedConfig, type CacheEntry, encodeConfig, ResultCache } from "./cache.ts";
 import { type Conflist, loadConflist, parseConflist } from "./conflist.ts";

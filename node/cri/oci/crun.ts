@@ -1,15 +1,15 @@
 /**
- * crun, driven inside the agent's mount namespace, and conmon, the per-container monitor that
- * creates the container, becomes its parent (so exit codes are kept), writes its stdout and
- * stderr to the CRI log file, writes the exit code to `<exitDir>/<id>` and an `oom` file when the
- * kernel OOM-killed a process of the container, and serves an attach socket. conmon daemonizes:
- * containers survive an agent restart, and a new agent adopts them through these files.
+ * crun and conmon on the node: whether they are installed, and the crun commands the node itself
+ * runs inside the agent's mount namespace (streaming exec, node/cri/oci/exec.ts). The container
+ * lifecycle's command lines (conmon, which creates the container, keeps its exit code and writes
+ * its CRI log; crun start / kill / delete) are the runtime Plugin's
+ * (plugins/runtime/builtin/crun/commands.ts), run through `host-process`.
  *
  * Never read crun's stdout through a pipe that stays open: `crun create` hands it to the
  * container, so `create` always goes through conmon with its stdio on /dev/null.
  * @module
  */
-import { type MountNamespace, shq } from "../../mountns/mount_ns.ts";
+import type { MountNamespace } from "../../mountns/mount_ns.ts";
 
 export const CRUN = "/usr/bin/crun";
 export const CONMON = "/usr/bin/conmon";
@@ -35,89 +35,6 @@ export interface CrunState {
   pid: number;
   status: "creating" | "created" | "running" | "paused" | "stopped";
   bundle: string;
-}
-
-/** Where one container's files live (its bundle directory and neighbours). */
-export interface ContainerPaths {
-  /** The bundle: config.json, rootfs/, upper/, work/. */
-  bundle: string;
-  rootfs: string;
-  /** conmon's persist dir (`exit`, `oom`). */
-  persist: string;
-  pidFile: string;
-  conmonPidFile: string;
-  /** crun's own error log of the create. */
-  crunLog: string;
-}
-
-export function containerPaths(containersDir: string, id: string): ContainerPaths {
-  const bundle = `${containersDir}/${id}`;
-  return {
-    bundle,
-    rootfs: `${bundle}/rootfs`,
-    persist: `${bundle}/persist`,
-    pidFile: `${bundle}/pid`,
-    conmonPidFile: `${bundle}/conmon.pid`,
-    crunLog: `${bundle}/crun.log`,
-  };
-}
-
-export interface ConmonOptions {
-  id: string;
-  paths: ContainerPaths;
-  /** crun's state directory (`--root`). */
-  crunRoot: string;
-  exitDir: string;
-  logPath: string;
-  stdin: boolean;
-  stdinOnce: boolean;
-  tty: boolean;
-}
-
-/** conmon's argv (it runs `crun create` itself). Pure. */
-export function conmonArgv(o: ConmonOptions): string[] {
-  return [
-    CONMON,
-    "--api-version",
-    "1",
-    "-c",
-    o.id,
-    "-u",
-    o.id,
-    "-n",
-    o.id,
-    "-r",
-    CRUN,
-    "--runtime-arg",
-    `--root=${o.crunRoot}`,
-    "--runtime-arg",
-    `--log=file:${o.paths.crunLog}`,
-    "-b",
-    o.paths.bundle,
-    "-p",
-    o.paths.pidFile,
-    "-P",
-    o.paths.conmonPidFile,
-    "-l",
-    `k8s-file:${o.logPath}`,
-    "--exit-dir",
-    o.exitDir,
-    "-0",
-    o.paths.persist,
-    "--full-attach",
-    "--socket-dir-path",
-    o.paths.bundle,
-    "--log-level",
-    "error",
-    "--syslog",
-    ...(o.stdin ? ["-i", ...(o.stdinOnce ? [] : ["--leave-stdin-open"])] : []),
-    ...(o.tty ? ["-t"] : []),
-  ];
-}
-
-/** The shell words of argv. */
-export function shellLine(argv: string[]): string {
-  return argv.map(shq).join(" ");
 }
 
 /** crun commands for one state root, inside the agent's mount namespace. */

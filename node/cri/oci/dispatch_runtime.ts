@@ -31,20 +31,35 @@ import {
   type StreamSession,
 } from "../api.ts";
 import type { DispatchImageService } from "./dispatch_images.ts";
-import type { OciRuntime } from "./oci_runtime.ts";
+import type { SeccompBpfCache } from "./seccomp_bpf.ts";
 
 /** Label of a Wasm sub-sandbox: the OCI sandbox it serves. */
 export const LABEL_SUB_SANDBOX = "skiff.dev/sub-sandbox";
 
+/**
+ * What the dispatcher needs of the OCI runtime: the node's half of the runtime Plugin that
+ * drives crun (node/cri/plugin/plugin_oci_runtime.ts).
+ */
+export type OciDriver =
+  & RuntimeService
+  & Required<Pick<RuntimeService, "execSync" | "exec" | "attach" | "portForward">>
+  & {
+    sandbox(id: string): { netns: string; ip?: string } | undefined;
+    /** Seccomp filters crun compiled, handed to later creates with the same profile. */
+    readonly seccompFilters: SeccompBpfCache;
+    /** `dir`: the driver's state (`containers/<id>/config.json`, ...). */
+    readonly opts: { dir: string };
+  };
+
 export class DispatchRuntime implements RuntimeService {
-  readonly oci?: OciRuntime;
+  readonly oci?: OciDriver;
   readonly wasm: RuntimeService;
   readonly images: DispatchImageService;
   /** Why container images cannot run here (no crun), when they cannot. */
   readonly ociUnavailable?: string;
   readonly #subLocks = new Map<string, Promise<string>>();
 
-  constructor(opts: { oci?: OciRuntime; wasm: RuntimeService; images: DispatchImageService; ociUnavailable?: string }) {
+  constructor(opts: { oci?: OciDriver; wasm: RuntimeService; images: DispatchImageService; ociUnavailable?: string }) {
     this.oci = opts.oci;
     this.wasm = opts.wasm;
     this.images = opts.images;
@@ -161,10 +176,14 @@ export class DispatchRuntime implements RuntimeService {
         const existing = await this.#subSandbox(podSandboxId);
         if (existing) return existing;
         // The Wasm runtime names a group's network namespace `<prefix><group>` and takes the group
-        // from the namespace: `_<sandbox ID>` makes it the OCI sandbox's own namespace.
+        // from the namespace: the part of the OCI sandbox's namespace name from its `_` on
+        // (`_<sandbox ID>` for the built-in driver, `_<key>` for a runtime Plugin's) makes it the
+        // OCI sandbox's own namespace.
+        const netns = this.#ociSandbox(podSandboxId)?.netns ?? "";
+        const group = netns.includes("_") ? netns.slice(netns.indexOf("_")) : `_${podSandboxId}`;
         return await this.wasm.runPodSandbox({
           ...sandboxConfig,
-          metadata: { ...sandboxConfig.metadata, namespace: `_${podSandboxId}` },
+          metadata: { ...sandboxConfig.metadata, namespace: group },
           labels: { ...sandboxConfig.labels, [LABEL_SUB_SANDBOX]: podSandboxId },
         }, "wasm");
       })().finally(() => this.#subLocks.delete(podSandboxId));
@@ -209,7 +228,7 @@ export class DispatchRuntime implements RuntimeService {
     return [...wasm, ...(this.oci ? await this.oci.listContainers(filter) : [])];
   }
 
-  async #ociOrRefuse(containerId: string, what: string): Promise<OciRuntime> {
+  async #ociOrRefuse(containerId: string, what: string): Promise<OciDriver> {
     if (await this.#ociContainer(containerId)) return this.oci!;
     if (await this.wasm.containerStatus(containerId)) {
       throw new RuntimeError("Unsupported", `${what} is not supported for WebAssembly containers`);

@@ -4,11 +4,13 @@
  * `nodeRuntime()` makes the factory the agent calls once the network exists:
  *
  * - with crun and conmon installed: handlers `oci` (the default for pods without a RuntimeClass;
- *   containers run by their image's media type) and `wasm`;
- * - without them: handler `wasm` only, as a Wasm-only node, and the node condition
- *   `OCIRuntimeUnavailable=True` saying why.
+ *   containers run by their image's media type) and `wasm`. crun is driven by the node's
+ *   `runtime` Plugin (the built-in `crun` component unless a user's applies), with the node's
+ *   half in node/cri/plugin/;
+ * - without them, or without a runtime Plugin that loads: handler `wasm` only, as a Wasm-only
+ *   node, and the node condition `OCIRuntimeUnavailable=True` saying why.
  *
- * State under the data dir: `oci/` (mount namespace, records, bundles, exits, crun state),
+ * State under the data dir: `oci/` (mount namespace, sandboxes, bundles, exits, crun state),
  * `images/` (layers, image table, blobs), and the Wasm runtime's `runtime/` and `wasm/`.
  *
  * @example
@@ -27,8 +29,11 @@ import { netnsPrefixFor, wasmRuntime, type WasmRuntimeSettings } from "../wasm/m
 import { ociToolsMissing } from "./crun.ts";
 import { DispatchImageService } from "./dispatch_images.ts";
 import { DispatchRuntime } from "./dispatch_runtime.ts";
-import { HANDLER, OciRuntime, RUNTIME_NAME, RUNTIME_VERSION } from "./oci_runtime.ts";
+import { HANDLER, RUNTIME_NAME } from "./records.ts";
+import { PLUGIN_RUNTIME_VERSION as RUNTIME_VERSION } from "../plugin/plugin_oci_runtime.ts";
 import { overlaySupported, type RootfsMode } from "./rootfs.ts";
+import { pluginOciRuntime } from "../plugin/mod.ts";
+import type { PluginOciRuntime } from "../plugin/plugin_oci_runtime.ts";
 
 export interface NodeRuntimeSettings {
   wasm?: WasmRuntimeSettings;
@@ -40,6 +45,8 @@ export interface NodeRuntimeSettings {
   imageGc?: { highPercent?: number; lowPercent?: number; intervalMs?: number };
   /** Pretend crun is missing (tests of the Wasm-only fallback). */
   disableOci?: boolean;
+  /** How long to wait for the runtime Plugin (the OCI driver) to load (default 60 s). */
+  pluginLoadTimeoutMs?: number;
 }
 
 /** A node condition a runtime reports. */
@@ -90,14 +97,14 @@ export function nodeRuntime(settings: NodeRuntimeSettings = {}): (ctx: RuntimeCo
     const registry = new RegistryClient({ blobDir: `${ctx.dataDir}/images/blobs` });
     let missing = settings.disableOci ? "the OCI runtime is disabled on this node" : ociToolsMissing();
     let ns: MountNamespace | undefined;
-    let oci: OciRuntime | undefined;
+    let oci: PluginOciRuntime | undefined;
     let store: ImageStore | undefined;
     if (!missing) {
       try {
         ns = await MountNamespace.open(`${ctx.dataDir}/oci/ns`);
         const mode = settings.rootfsMode ?? (await overlaySupported(ns, `${ctx.dataDir}/oci`) ? "overlay" : "copy");
         store = await ImageStore.open({ dir: `${ctx.dataDir}/images`, registry });
-        oci = await OciRuntime.open({
+        oci = await pluginOciRuntime({
           dir: `${ctx.dataDir}/oci`,
           ns,
           network: ctx.network,
@@ -106,6 +113,8 @@ export function nodeRuntime(settings: NodeRuntimeSettings = {}): (ctx: RuntimeCo
           cgroupParent: `/skiff/${netnsPrefix.replace(/-$/, "")}`,
           pidsLimit: settings.pidsLimit,
           rootfsMode: mode,
+          plugins: ctx.plugins,
+          loadTimeoutMs: settings.pluginLoadTimeoutMs,
         });
       } catch (e) {
         missing = `the OCI runtime could not start: ${(e as Error).message}`;
@@ -154,7 +163,7 @@ export function nodeRuntime(settings: NodeRuntimeSettings = {}): (ctx: RuntimeCo
         type: OCI_CONDITION,
         status: "False",
         reason: "CrunReady",
-        message: `crun runs containers in the agent's mount namespace${hybrid ? " (cgroup2 unmounted there)" : ""}`,
+        message: `crun runs containers in the agent's mount namespace${hybrid ? " (cgroup2 unmounted there)" : ""}, driven by the runtime Plugin "${oci.plugin}"`,
       }],
       async close(opts) {
         clearInterval(timer);
@@ -167,4 +176,4 @@ export function nodeRuntime(settings: NodeRuntimeSettings = {}): (ctx: RuntimeCo
   };
 }
 
-export { DispatchImageService, DispatchRuntime, OciRuntime };
+export { DispatchImageService, DispatchRuntime };

@@ -36,13 +36,13 @@ async function subject(): Promise<ConformanceSubject> {
     serverImage: server.reference,
     commandImage: command.reference,
     handler: "oci",
-    allocatedAddresses: async () => [...(await h.network.ipam.allocations()).keys()],
+    allocatedAddresses: async () => [...(await h.network.allocations()).keys()],
     logRoot: `${h.dir}/pods`,
     [Symbol.asyncDispose]: () => h[Symbol.asyncDispose](),
   };
 }
 
-runtimeConformance("OciRuntime", subject, (name, fn) => testWith(OCI_PREREQUISITES, name, fn));
+runtimeConformance("OCI runtime (crun Plugin)", subject, (name, fn) => testWith(OCI_PREREQUISITES, name, fn));
 
 const dec = new TextDecoder();
 

@@ -1,59 +1,12 @@
 /**
- * The OCI runtime's records of pod sandboxes and containers (kept on disk, so a restarted agent
- * knows them) and their CRI views. Pure.
+ * The OCI runtime's vocabulary shared by the node and the `crun` runtime Plugin (which bundles
+ * this file): the runtime's name and handler, the terminated reason of an exit, and stop signals.
+ * Pure.
  * @module
  */
-import type { ContainerStatus, LinuxPodSandboxConfig, PodSandbox, PodSandboxStatus } from "../api.ts";
-import {
-  containerMatches,
-  containerOf,
-  type ContainerRecordBase,
-  containerStatusOf as baseContainerStatus,
-  sandboxMatches,
-  sandboxOf as baseSandbox,
-  type SandboxRecordBase,
-  sandboxStatusOf as baseSandboxStatus,
-} from "../records.ts";
-
-export { containerMatches, containerOf, sandboxMatches };
 
 export const RUNTIME_NAME = "crun";
 export const HANDLER = "oci";
-
-/** A pod sandbox: a network namespace with the pod's address, and its IPC and UTS namespaces. */
-export interface SandboxRecord extends SandboxRecordBase {
-  /** The network namespace's name (`/run/netns/<netns>`). */
-  netns: string;
-  hostname: string;
-  /** The sandbox's directory (hosts, resolv.conf, namespace files). */
-  dir: string;
-  linux?: LinuxPodSandboxConfig;
-  runtimeHandler: string;
-}
-
-/** A container and where it is in its life. */
-export interface ContainerRecord extends ContainerRecordBase {
-  /** The image's ID (config digest), for image garbage collection. */
-  imageId: string;
-  /** The signal that asks it to stop (the image's StopSignal, or SIGTERM). */
-  stopSignal: string;
-  stdin: boolean;
-  tty: boolean;
-  /** The cgroup path (for OOM checks and cleanup). */
-  cgroupsPath: string;
-}
-
-export function sandboxStatusOf(s: SandboxRecord): PodSandboxStatus {
-  return baseSandboxStatus(s, s.runtimeHandler);
-}
-
-export function sandboxOf(s: SandboxRecord): PodSandbox {
-  return baseSandbox(s, s.runtimeHandler);
-}
-
-export function containerStatusOf(c: ContainerRecord): ContainerStatus {
-  return baseContainerStatus(c, RUNTIME_NAME);
-}
 
 /** The terminated reason of an exit: `OOMKilled` when the kernel killed for memory, else as upstream. */
 export function exitReason(exitCode: number, oomKilled: boolean): string {

@@ -3,7 +3,8 @@
  * private bridge with a test registry, torn down on dispose.
  * @module
  */
-import { BridgeNetwork } from "../../cni/bridge.ts";
+import { startBuiltinNetwork } from "../../cni/builtin_network.ts";
+import type { PluginNetwork } from "../../cni/plugin_network.ts";
 import { ipAvailable, localSubnets } from "../../cni/ip.ts";
 import type { Prerequisite } from "../../../tests/harness.ts";
 import { DOCKER_REGISTRY, startRegistry, type TestRegistry } from "../../../tests/registry.ts";
@@ -12,6 +13,8 @@ import type { ContainerConfig, PodSandboxConfig } from "../api.ts";
 import { containerConfig } from "../conformance.ts";
 import { ociToolsMissing } from "./crun.ts";
 import { nodeRuntime, type NodeRuntimeSettings } from "./mod.ts";
+import { BUILTIN_PLUGINS, builtinPluginObject } from "../../../control/api/builtin_plugins.ts";
+import { NodePlugins } from "../../plugins.ts";
 
 export const OCI_ROOT: Prerequisite = {
   name: "root with iproute2",
@@ -54,7 +57,8 @@ export type TestRuntime = Awaited<ReturnType<ReturnType<typeof nodeRuntime>>>;
 export interface OciHarness extends AsyncDisposable {
   dir: string;
   registry: TestRegistry;
-  network: BridgeNetwork;
+  /** The built-in `bridge` + `host-local` components, run as on a node. */
+  network: PluginNetwork;
   rt: TestRuntime;
   /** Opens the runtimes again on the same state (after `rt.close({ keepPods: true })`). */
   reopen(settings?: NodeRuntimeSettings): Promise<TestRuntime>;
@@ -67,14 +71,33 @@ export async function ociHarness(settings: NodeRuntimeSettings = {}): Promise<Oc
   const registry = await startRegistry();
   const k = n++;
   const podCIDR = await freeRange();
-  const network = new BridgeNetwork({ bridge: `skoci${Deno.pid % 1000}x${k}`, podCIDR, ipamDir: `${dir}/ipam` });
+  let builtin;
+  try {
+    builtin = await startBuiltinNetwork({ bridge: `skoci${Deno.pid % 1000}x${k}`, podCIDR, dataDir: `${dir}/network` });
+  } catch (e) {
+    await registry.close();
+    throw e;
+  }
+  const network = builtin.network;
   await network.setUp();
-  const open = (s: NodeRuntimeSettings) => nodeRuntime(s)({ dataDir: `${dir}/node`, nodeName: "n", network, podCIDR });
+  // The OCI driver: the built-in `crun` Plugin, loaded as a node loads it (no API server here).
+  const runtimePlugins = new NodePlugins({
+    plugins: BUILTIN_PLUGINS.filter((b) => b.name === "crun").map(builtinPluginObject),
+    nodeName: "n",
+    dataDir: `${dir}/node/runtime-plugins`,
+    labels: () => ({}),
+    log: () => {},
+  });
+  await runtimePlugins.start();
+  const open = (s: NodeRuntimeSettings) =>
+    nodeRuntime(s)({ dataDir: `${dir}/node`, nodeName: "n", network, podCIDR, plugins: runtimePlugins });
   let rt: TestRuntime;
   try {
     rt = await open(settings);
   } catch (e) {
+    await runtimePlugins.stop();
     await network.tearDown();
+    await builtin[Symbol.asyncDispose]();
     await registry.close();
     throw e;
   }
@@ -106,7 +129,9 @@ export async function ociHarness(settings: NodeRuntimeSettings = {}): Promise<Oc
       try {
         await h.rt.close({ keepPods: false });
       } finally {
+        await runtimePlugins.stop();
         await network.tearDown();
+        await builtin[Symbol.asyncDispose]();
         await registry.close();
         await Deno.remove(dir, { recursive: true }).catch(() => {});
       }

@@ -3,7 +3,7 @@ import { fixturePrerequisites } from "../../../tests/fixtures/build.ts";
 import { pushFixture } from "../../../tests/fixtures/push.ts";
 import { DOCKER_REGISTRY, startRegistry } from "../../../tests/registry.ts";
 import { ComponentCache } from "../../../wasm/mod.ts";
-import { BridgeNetwork } from "../../cni/bridge.ts";
+import { startBuiltinNetwork } from "../../cni/builtin_network.ts";
 import { ipAvailable } from "../../cni/ip.ts";
 import { type ConformanceSubject, runtimeConformance } from "../conformance.ts";
 import { WasmImageService } from "./image_service.ts";
@@ -26,11 +26,12 @@ let n = 0;
 async function subject(): Promise<ConformanceSubject> {
   const dir = await Deno.makeTempDir({ prefix: "skiff-cri-" });
   const registry = await startRegistry();
-  const network = new BridgeNetwork({
+  const builtin = await startBuiltinNetwork({
     bridge: `skcri${Deno.pid % 1000}x${n}`,
     podCIDR: `198.18.${248 + (n++ % 4)}.0/24`,
-    ipamDir: `${dir}/ipam`,
+    dataDir: `${dir}/network`,
   });
+  const network = builtin.network;
   await network.setUp();
   const components = new ComponentCache({ dir: `${dir}/wasm` });
   const images = await WasmImageService.open(`${dir}/images`);
@@ -48,12 +49,13 @@ async function subject(): Promise<ConformanceSubject> {
     images,
     serverImage: (await pushFixture(registry.host, "http_sm")).reference,
     commandImage: (await pushFixture(registry.host, "hello_qjs")).reference,
-    allocatedAddresses: async () => [...(await network.ipam.allocations()).keys()],
+    allocatedAddresses: async () => [...(await network.allocations()).keys()],
     logRoot: `${dir}/pods`,
     async [Symbol.asyncDispose]() {
       await runtime.close({ keepPods: false });
       components.close();
       await network.tearDown();
+      await builtin[Symbol.asyncDispose]();
       await registry.close();
       await Deno.remove(dir, { recursive: true });
     },

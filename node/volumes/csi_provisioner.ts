@@ -1,20 +1,23 @@
 /**
- * The node-side provisioner of the `local-path` driver (as rancher's local-path-provisioner and
- * the CSI external-provisioner in its per-node deployment): the control plane never touches a
- * node's files, so each node agent provisions the claims meant for it.
+ * The node-side CSI provisioner (the CSI external-provisioner and external-resizer in their
+ * per-node deployment, as rancher's local-path-provisioner runs): the control plane never
+ * touches a node's files, so each node agent provisions the claims meant for it, through the
+ * storage Plugins loaded on it ({@linkcode StorageDrivers}: the built-in `local-path`, or a
+ * user's Plugin registering any driver name).
  *
- * - **Provision.** A claim annotated `volume.kubernetes.io/storage-provisioner:
- *   local-path.skiff.dev` and `volume.kubernetes.io/selected-node: <this node>` (set by the
- *   scheduler for a WaitForFirstConsumer class), still unbound: the driver creates the volume,
- *   then a PV `pvc-<claim uid>` is created, pre-bound to the claim (`claimRef`), pinned to this
- *   node (`nodeAffinity` on `kubernetes.io/hostname`); the binder completes the binding. Events
- *   `Provisioning`, `ProvisioningSucceeded` and, on failure, `ProvisioningFailed` with the
- *   driver's message (retried with back-off).
+ * - **Provision.** A claim annotated `volume.kubernetes.io/storage-provisioner: <driver>` (a
+ *   driver registered on this node) and `volume.kubernetes.io/selected-node: <this node>` (set by
+ *   the scheduler for a WaitForFirstConsumer class), still unbound: the driver's `create-volume`
+ *   makes the volume, then a PV `pvc-<claim uid>` is created, pre-bound to the claim
+ *   (`claimRef`), with `spec.csi` naming the driver and the volume, and `nodeAffinity` from the
+ *   volume's accessible topology (this node's hostname when it reports none); the binder
+ *   completes the binding. Events `Provisioning`, `ProvisioningSucceeded` and, on failure,
+ *   `ProvisioningFailed` with the driver's message (retried with back-off).
  * - **Delete.** A Released PV it provisioned on this node with reclaim policy Delete: the
- *   driver deletes the volume, then the PV object is deleted.
+ *   driver's `delete-volume`, then the PV object is deleted.
  * - **Expand.** A bound claim asking for more than its PV holds, of a class with
- *   `allowVolumeExpansion`: the PV's capacity and the claim's `status.capacity` grow (a
- *   directory has no size of its own to change).
+ *   `allowVolumeExpansion`: the driver's `controller-expand-volume` (when it has the
+ *   `expand-volume` capability), then the PV's capacity and the claim's `status.capacity` grow.
  * @module
  */
 import { type Client, R } from "../../control/api/client.ts";
@@ -26,44 +29,55 @@ import {
   ANN_SELECTED_NODE,
   ANN_STORAGE_PROVISIONER,
   HOSTNAME_LABEL,
-  LOCAL_PATH_DRIVER,
   SR,
   storageClassOf,
 } from "../../control/api/storage.ts";
 import { clone, type KubeObject } from "../../control/api/types.ts";
 import { runWorkers, WorkQueue } from "../../control/api/workqueue.ts";
 import { quantityValue } from "../env/quantity.ts";
-import type { StoragePlugin } from "./local_path.ts";
+import { mountCapability } from "../../plugins/storage/binding.ts";
+import type { StorageDrivers } from "./storage_drivers.ts";
 
 export interface ProvisionerOptions {
   client: Client;
   nodeName: string;
-  driver: StoragePlugin;
+  drivers: StorageDrivers;
   recorder: EventRecorder;
   /** Back-off of failed provisioning (ms; default 1 s doubling to 30 s). */
   baseDelayMs?: number;
   maxDelayMs?: number;
 }
 
-const ACCESS: Record<string, string> = {
-  ReadWriteOnce: "single-node-writer",
-  ReadOnlyMany: "multi-node-reader-only",
-  ReadWriteMany: "multi-node-multi-writer",
-  ReadWriteOncePod: "single-node-single-writer",
-};
+/** The PV's node affinity: the volume's accessible topology, or this node's hostname. Pure. */
+export function topologyAffinity(
+  topology: [string, string][][] | undefined,
+  node: string,
+): KubeObject["spec"] {
+  const terms = (topology ?? []).filter((seg) => seg.length).map((seg) => ({
+    matchExpressions: seg.map(([key, value]) => ({ key, operator: "In", values: [value] })),
+  }));
+  return {
+    required: {
+      nodeSelectorTerms: terms.length
+        ? terms
+        : [{ matchExpressions: [{ key: HOSTNAME_LABEL, operator: "In", values: [node] }] }],
+    },
+  };
+}
 
 /** The PV the provisioner creates for `claim` from the driver's volume. Pure. */
 export function provisionedVolume(
   claim: KubeObject,
   sc: KubeObject,
   node: string,
-  volume: { volumeId: string; volumeContext: [string, string][] },
+  driver: string,
+  volume: { volumeId: string; volumeContext: [string, string][]; accessibleTopology?: [string, string][][] },
 ): KubeObject {
   const s = sc as Record<string, unknown>;
   return {
     apiVersion: "v1",
     kind: "PersistentVolume",
-    metadata: { name: `pvc-${claim.metadata.uid}`, annotations: { [ANN_PROVISIONED_BY]: LOCAL_PATH_DRIVER } },
+    metadata: { name: `pvc-${claim.metadata.uid}`, annotations: { [ANN_PROVISIONED_BY]: driver } },
     spec: {
       capacity: { storage: claim.spec?.resources?.requests?.storage },
       accessModes: claim.spec?.accessModes,
@@ -80,22 +94,16 @@ export function provisionedVolume(
         resourceVersion: claim.metadata.resourceVersion,
       },
       csi: {
-        driver: LOCAL_PATH_DRIVER,
+        driver,
         volumeHandle: volume.volumeId,
         volumeAttributes: Object.fromEntries(volume.volumeContext),
       },
-      nodeAffinity: {
-        required: {
-          nodeSelectorTerms: [{
-            matchExpressions: [{ key: HOSTNAME_LABEL, operator: "In", values: [node] }],
-          }],
-        },
-      },
+      nodeAffinity: topologyAffinity(volume.accessibleTopology, node),
     },
   };
 }
 
-/** Whether `pv` is pinned to `node` by the hostname label. Pure. */
+/** Whether `pv` is pinned to `node` by the hostname label (node-local volumes). Pure. */
 export function pinnedTo(pv: KubeObject, node: string): boolean {
   const terms = pv.spec?.nodeAffinity?.required?.nodeSelectorTerms ?? [];
   return terms.some((t: { matchExpressions?: { key: string; values?: string[] }[] }) =>
@@ -108,7 +116,7 @@ function message(e: unknown): string {
 }
 
 /** The provisioner of one node. `await using` stops it. */
-export class LocalPathProvisioner implements AsyncDisposable {
+export class CsiProvisioner implements AsyncDisposable {
   readonly claims: Informer;
   readonly volumes: Informer;
   readonly classes: Informer;
@@ -139,7 +147,7 @@ export class LocalPathProvisioner implements AsyncDisposable {
   start(): Promise<void> {
     for (const i of [this.claims, this.volumes, this.classes]) i.start();
     this.#done = runWorkers(this.#queue, 2, (key) => this.#reconcile(key), (key, e) => {
-      console.error(`local-path provisioner: ${key}: ${message(e)}`);
+      console.error(`provisioner: ${key}: ${message(e)}`);
     });
     return Promise.resolve();
   }
@@ -175,9 +183,15 @@ export class LocalPathProvisioner implements AsyncDisposable {
     const claim = this.claims.get(ns, name);
     if (!claim || claim.metadata.deletionTimestamp) return;
     const ann = claim.metadata.annotations ?? {};
-    if (ann[ANN_STORAGE_PROVISIONER] !== LOCAL_PATH_DRIVER) return;
+    const provisioner = ann[ANN_STORAGE_PROVISIONER];
+    if (!provisioner) return;
     if (claim.spec?.volumeName) return await this.#maybeExpand(claim);
     if (ann[ANN_SELECTED_NODE] !== this.#opts.nodeName) return;
+    const driver = await this.#opts.drivers.get(provisioner);
+    if (!driver) {
+      // Not (yet) registered here: the storage Plugin may still be loading.
+      throw new Error(`driver ${provisioner} is not registered on node ${this.#opts.nodeName}`);
+    }
     const pvName = `pvc-${claim.metadata.uid}`;
     if (this.volumes.get(undefined, pvName)) return; // provisioned; the binder binds it
     const clsName = storageClassOf(claim);
@@ -199,19 +213,14 @@ export class LocalPathProvisioner implements AsyncDisposable {
       "Provisioning",
       `External provisioner is provisioning volume for claim "${ns}/${name}"`,
     );
-    const bytes = BigInt(Math.ceil(quantityValue(claim.spec?.resources?.requests?.storage) ?? 0));
-    const caps = ((claim.spec?.accessModes ?? []) as string[]).map((m) => ({
-      accessType: "mount",
-      fsType: "",
-      mountFlags: [] as string[],
-      accessMode: ACCESS[m] ?? "single-node-writer",
-    }));
+    const bytes = Math.ceil(quantityValue(claim.spec?.resources?.requests?.storage) ?? 0);
+    const caps = ((claim.spec?.accessModes ?? []) as string[]).map(mountCapability);
     const params = Object.entries(
       ((sc as Record<string, unknown>).parameters ?? {}) as Record<string, string>,
     );
     let volume;
     try {
-      volume = await this.#opts.driver.createVolume(pvName, bytes, caps, params);
+      volume = await driver.createVolume(pvName, bytes, caps, params);
     } catch (e) {
       this.#event(
         claim,
@@ -225,7 +234,7 @@ export class LocalPathProvisioner implements AsyncDisposable {
     try {
       await this.#opts.client.create(
         R.persistentvolumes,
-        provisionedVolume(claim, sc, this.#opts.nodeName, volume),
+        provisionedVolume(claim, sc, this.#opts.nodeName, driver.name, volume),
       );
     } catch (e) {
       if (!isApiError(e, 409)) throw e;
@@ -241,7 +250,10 @@ export class LocalPathProvisioner implements AsyncDisposable {
 
   async #maybeExpand(claim: KubeObject): Promise<void> {
     const pv = this.volumes.get(undefined, claim.spec.volumeName);
-    if (!pv || pv.spec?.csi?.driver !== LOCAL_PATH_DRIVER || !pinnedTo(pv, this.#opts.nodeName)) return;
+    if (!pv?.spec?.csi?.driver || pv.metadata.annotations?.[ANN_PROVISIONED_BY] !== pv.spec.csi.driver) {
+      return;
+    }
+    if (!pinnedTo(pv, this.#opts.nodeName)) return;
     const want = claim.spec?.resources?.requests?.storage;
     const has = pv.spec?.capacity?.storage;
     if ((quantityValue(want) ?? 0) <= (quantityValue(has) ?? 0)) {
@@ -258,6 +270,24 @@ export class LocalPathProvisioner implements AsyncDisposable {
     }
     const sc = this.classes.get(undefined, storageClassOf(claim)) as Record<string, unknown> | undefined;
     if (sc?.allowVolumeExpansion !== true) return;
+    const driver = await this.#opts.drivers.get(pv.spec.csi.driver);
+    if (!driver) {
+      throw new Error(`driver ${pv.spec.csi.driver} is not registered on node ${this.#opts.nodeName}`);
+    }
+    if (driver.capabilities.expandVolume) {
+      try {
+        await driver.controllerExpandVolume(pv.spec.csi.volumeHandle, Math.ceil(quantityValue(want) ?? 0));
+      } catch (e) {
+        this.#event(
+          claim,
+          "PersistentVolumeClaim",
+          "Warning",
+          "VolumeResizeFailed",
+          `resize volume "${pv.metadata.name}" by resizer "${driver.name}" failed: ${message(e)}`,
+        );
+        throw e;
+      }
+    }
     const next = clone(pv);
     next.spec.capacity = { ...next.spec.capacity, storage: want };
     await this.#opts.client.update(R.persistentvolumes, next);
@@ -272,7 +302,8 @@ export class LocalPathProvisioner implements AsyncDisposable {
 
   async #syncVolume(name: string): Promise<void> {
     const pv = this.volumes.get(undefined, name);
-    if (!pv || pv.metadata.annotations?.[ANN_PROVISIONED_BY] !== LOCAL_PATH_DRIVER) return;
+    const by = pv?.metadata.annotations?.[ANN_PROVISIONED_BY];
+    if (!pv || !by || pv.spec?.csi?.driver !== by) return;
     if (!pinnedTo(pv, this.#opts.nodeName)) return;
     // A grown volume: the claim's status follows.
     if (pv.status?.phase === "Bound" && pv.spec?.claimRef?.name) {
@@ -281,7 +312,9 @@ export class LocalPathProvisioner implements AsyncDisposable {
     }
     if (pv.status?.phase !== "Released" || pv.spec?.persistentVolumeReclaimPolicy !== "Delete") return;
     try {
-      await this.#opts.driver.deleteVolume(pv.spec.csi.volumeHandle);
+      const driver = await this.#opts.drivers.get(by);
+      if (!driver) throw new Error(`driver ${by} is not registered on node ${this.#opts.nodeName}`);
+      await driver.deleteVolume(pv.spec.csi.volumeHandle);
     } catch (e) {
       this.#event(pv, "PersistentVolume", "Warning", "VolumeFailedDelete", message(e));
       throw e;

@@ -1,0 +1,563 @@
+/**
+ * CRI RuntimeService for OCI containers driven by a runtime Plugin (the built-in `crun`
+ * component): the node's side of the CRI verbs over {@linkcode RuntimeHost}. It prepares what the
+ * plugin cannot (the pod's network namespace and address through the node's network, its IPC
+ * and UTS namespaces and managed files, node/cri/oci/sandbox.ts), translates CRI records to the
+ * WIT records and back, maps the plugin's errors to the kubelet's reasons, and keeps the
+ * streaming verbs (exec, attach, port-forward, and ExecSync for probes, so that a long probe
+ * never holds the plugin's runner), keyed by container id.
+ *
+ * It keeps a small mirror of the plugin's sandboxes (id → netns, address, pod dir) and
+ * containers (id → sandbox, image), filled from the plugin at open and on each change, because
+ * the dispatcher asks about sandboxes synchronously.
+ * @module
+ */
+import { PluginCallError } from "../../../control/api/plugins.ts";
+import type { WitContainerStatus, WitSandboxStatus } from "../../../plugins/runtime/binding.ts";
+import type { NetworkPlugin } from "../../cni/api.ts";
+import { createNetns, deleteNetns, netnsPath } from "../../cni/netns.ts";
+import type { ImageStore } from "../../images/image_store.ts";
+import type { MountNamespace } from "../../mountns/mount_ns.ts";
+import { containerMatches, sandboxMatches } from "../records.ts";
+import {
+  type Container,
+  type ContainerConfig,
+  type ContainerEvent,
+  type ContainerFilter,
+  type ContainerStatus,
+  type ExecRequest,
+  type PodSandbox,
+  type PodSandboxConfig,
+  type PodSandboxFilter,
+  type PodSandboxStatus,
+  type RuntimeCapabilities,
+  RuntimeError,
+  type RuntimeService,
+  type StreamSession,
+} from "../api.ts";
+import { Crun } from "../oci/crun.ts";
+import { attachSession, execSession, execSync } from "../oci/exec.ts";
+import { cgroupHierarchies } from "../oci/cgroups.ts";
+import { SeccompBpfCache } from "../oci/seccomp_bpf.ts";
+import { createPodNamespaces, removePodNamespaces, writePodFiles } from "../oci/sandbox.ts";
+import type { RuntimeHost } from "./runtime_host.ts";
+
+export const PLUGIN_RUNTIME_VERSION = "0.1.0";
+
+export interface PluginOciRuntimeOptions {
+  /** The plugin's root (`<data-dir>/oci`). */
+  dir: string;
+  host: RuntimeHost;
+  ns: MountNamespace;
+  network: NetworkPlugin;
+  store: ImageStore;
+  netnsPrefix: string;
+  cgroupParent: string;
+  /** The Plugin's name (messages). */
+  plugin: string;
+}
+
+/** What the node mirrors of a sandbox. */
+interface SandboxView {
+  id: string;
+  /** The network namespace's name ("" for hostNetwork). */
+  netns: string;
+  ip?: string;
+  podDir: string;
+  uid: string;
+  ready: boolean;
+}
+
+const kv = (r: Record<string, string> | undefined) =>
+  Object.entries(r ?? {}).map(([key, value]) => ({ key, value }));
+const rec = (l: { key: string; value: string }[] | undefined) =>
+  Object.fromEntries((l ?? []).map((p) => [p.key, p.value]));
+const upper = (s: string) => s.replace(/-/g, "_").toUpperCase();
+
+/** The plugin's error as the kubelet's: `reason` with the plugin's message. */
+function criError(e: unknown, reason: string, preconditionReason = reason): RuntimeError {
+  if (e instanceof RuntimeError) return e;
+  const msg = e instanceof Error ? e.message : String(e);
+  const m = /^the plugin returned an error: ([a-z-]+): (?:[a-z-]+: )?([\s\S]*)$/.exec(msg);
+  if (m) return new RuntimeError(m[1] === "failed-precondition" ? preconditionReason : reason, m[2]);
+  return new RuntimeError(reason, e instanceof PluginCallError ? `runtime plugin: ${msg}` : msg);
+}
+
+function notFound(e: unknown): boolean {
+  return e instanceof PluginCallError && /returned an error: not-found/.test(e.message);
+}
+
+/** The WIT `pod-sandbox-config`: the kubelet's config with what the node prepared. */
+function witSandbox(
+  config: PodSandboxConfig,
+  prepared: { hostname?: string; netns: string; ip?: string; podDir: string },
+) {
+  return {
+    metadata: config.metadata,
+    hostname: prepared.hostname ?? config.hostname,
+    logDirectory: config.logDirectory,
+    labels: kv(config.labels),
+    annotations: kv(config.annotations),
+    netns: prepared.netns ? netnsPath(prepared.netns) : "",
+    ip: prepared.ip,
+    podDir: prepared.podDir,
+    linux: JSON.stringify(config.linux ?? {}),
+  };
+}
+
+function containerStatusOf(c: WitContainerStatus): ContainerStatus {
+  return {
+    id: c.id,
+    metadata: { name: c.name, attempt: c.attempt },
+    state: upper(c.state) as ContainerStatus["state"],
+    createdAt: c.createdAt,
+    startedAt: c.startedAt,
+    finishedAt: c.finishedAt,
+    exitCode: c.exitCode,
+    image: { image: c.image },
+    imageRef: c.imageRef,
+    reason: c.reason,
+    message: c.message,
+    labels: rec(c.labels),
+    annotations: rec(c.annotations),
+    mounts: c.mounts,
+    logPath: c.logPath,
+    runtimeName: "crun",
+  };
+}
+
+function sandboxRecord(s: WitSandboxStatus) {
+  return {
+    id: s.id,
+    metadata: s.metadata,
+    labels: rec(s.labels),
+    annotations: rec(s.annotations),
+    createdAt: s.createdAt,
+    state: upper(s.state) as PodSandboxStatus["state"],
+    ip: s.ip ?? undefined,
+    logDirectory: s.logDirectory,
+    runtimeHandler: s.runtimeHandler,
+  };
+}
+
+export class PluginOciRuntime implements RuntimeService {
+  readonly opts: PluginOciRuntimeOptions;
+  /** The runtime Plugin driving crun. */
+  get plugin(): string {
+    return this.opts.plugin;
+  }
+  readonly crun: Crun;
+  /** Filters crun compiled (the host's, shared with `node-images`). */
+  readonly seccompFilters: SeccompBpfCache;
+  readonly #sandboxes = new Map<string, SandboxView>();
+  readonly #containers = new Map<string, { podSandboxId: string; imageRef: string }>();
+  readonly #listeners = new Set<(e: ContainerEvent) => void>();
+  readonly #unsubscribe: () => void;
+
+  private constructor(opts: PluginOciRuntimeOptions) {
+    this.opts = opts;
+    this.crun = new Crun(opts.ns, opts.host.dirs.crun);
+    this.seccompFilters = opts.host.opts.seccompFilters ?? new SeccompBpfCache();
+    this.#unsubscribe = opts.host.events((e) => {
+      const c = this.#containers.get(e.containerId);
+      if (e.type === "CONTAINER_DELETED_EVENT") this.#containers.delete(e.containerId);
+      if (!c) return;
+      const podUid = [...this.#sandboxes.values()].find((s) => s.id === c.podSandboxId)?.uid ?? "";
+      const event: ContainerEvent = {
+        containerId: e.containerId,
+        type: e.type,
+        podSandboxId: c.podSandboxId,
+        podUid,
+        createdAt: Date.now(),
+      };
+      for (const l of this.#listeners) l(event);
+    });
+  }
+
+  /** Mirrors the plugin's sandboxes and containers. */
+  static async open(opts: PluginOciRuntimeOptions): Promise<PluginOciRuntime> {
+    const rt = new PluginOciRuntime(opts);
+    for (const s of await opts.host.listPodSandbox() as WitSandboxStatus[]) rt.#mirror(s);
+    for (const c of await opts.host.listContainers() as WitContainerStatus[]) {
+      rt.#containers.set(c.id, { podSandboxId: c.podSandboxId, imageRef: c.imageRef });
+    }
+    return rt;
+  }
+
+  #mirror(s: WitSandboxStatus): void {
+    const name = s.netns ? s.netns.slice(s.netns.lastIndexOf("/") + 1) : "";
+    this.#sandboxes.set(s.id, {
+      id: s.id,
+      netns: name,
+      ip: s.ip ?? undefined,
+      podDir: s.podDir,
+      uid: s.metadata.uid,
+      ready: s.state === "sandbox-ready",
+    });
+  }
+
+  version() {
+    return Promise.resolve({
+      runtimeName: "crun",
+      runtimeVersion: PLUGIN_RUNTIME_VERSION,
+      runtimeApiVersion: "v1",
+    });
+  }
+
+  capabilities(): RuntimeCapabilities {
+    return { exec: true, servesPorts: false };
+  }
+
+  events(handler: (event: ContainerEvent) => void): () => void {
+    this.#listeners.add(handler);
+    return () => this.#listeners.delete(handler);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Sandboxes
+
+  async runPodSandbox(config: PodSandboxConfig, runtimeHandler: string): Promise<string> {
+    const m = config.metadata;
+    const namespaces = config.linux?.securityContext?.namespaceOptions ?? {};
+    if (namespaces.pid === "POD") {
+      throw new RuntimeError(
+        "CreatePodSandboxError",
+        "shareProcessNamespace is not supported for containers on this node (see docs/containers.md)",
+      );
+    }
+    const hostNetwork = namespaces.network === "NODE";
+    const hostname = hostNetwork ? Deno.hostname().slice(0, 63) : config.hostname.slice(0, 63);
+    // The node's resources of the sandbox are named by a key of its own (the plugin names the sandbox).
+    const key = `${m.uid.slice(0, 8)}-${m.attempt}-${crypto.randomUUID().slice(0, 8)}`;
+    const podDir = `${this.opts.host.dirs.sandboxes}/${key}`;
+    const netns = hostNetwork ? "" : `${this.opts.netnsPrefix}_${key}`;
+    let ip: string | undefined;
+    try {
+      await Promise.all([config.logDirectory, podDir].map((d) => Deno.mkdir(d, { recursive: true })));
+      const network = hostNetwork ? Promise.resolve(undefined) : (async () => {
+        const path = await createNetns(netns);
+        const result = await this.opts.network.add({ containerId: key, netns: path, ifName: "eth0" });
+        return result.ips[0].address.split("/")[0];
+      })();
+      const own = [
+        ...(namespaces.ipc === "NODE" ? [] : ["ipc" as const]),
+        ...(hostNetwork ? [] : ["uts" as const]),
+      ];
+      const [net, nss] = await Promise.allSettled([
+        network,
+        createPodNamespaces(this.opts.ns, podDir, hostname, own),
+      ]);
+      if (net.status === "rejected") throw net.reason;
+      if (nss.status === "rejected") throw nss.reason;
+      ip = net.value;
+      await writePodFiles(podDir, ip, hostname, config.dnsConfig);
+    } catch (e) {
+      await this.#release(key, netns, podDir, true).catch(() => {});
+      await Deno.remove(podDir, { recursive: true }).catch(() => {});
+      throw new RuntimeError("CreatePodSandboxError", (e as Error).message ?? String(e));
+    }
+    let id: string;
+    try {
+      id = await this.opts.host.runPodSandbox(
+        witSandbox(config, { hostname, netns, ip, podDir }),
+        runtimeHandler || "oci",
+      ) as string;
+    } catch (e) {
+      await this.#release(key, netns, podDir, true).catch(() => {});
+      await Deno.remove(podDir, { recursive: true }).catch(() => {});
+      throw criError(e, "CreatePodSandboxError");
+    }
+    this.#sandboxes.set(id, { id, netns, ip, podDir, uid: m.uid, ready: true });
+    return id;
+  }
+
+  /**
+   * Releases the sandbox's network and namespaces. A failed DEL keeps the network namespace for
+   * the kubelet's retry, unless `force` (a sandbox whose creation failed: nothing will retry).
+   */
+  async #release(key: string, netns: string, podDir: string, force = false): Promise<void> {
+    if (netns) {
+      try {
+        await this.opts.network.del({ containerId: key, netns: netnsPath(netns), ifName: "eth0" });
+        await (this.opts.network as { detachNamespace?(n: string): Promise<void> }).detachNamespace?.(
+          netnsPath(netns),
+        );
+      } catch (e) {
+        if (!force) throw e;
+      }
+      await deleteNetns(netns);
+    }
+    await removePodNamespaces(this.opts.ns, podDir);
+  }
+
+  async stopPodSandbox(podSandboxId: string): Promise<void> {
+    const s = this.#sandboxes.get(podSandboxId);
+    if (!s) return;
+    try {
+      await this.opts.host.stopPodSandbox(podSandboxId);
+    } catch (e) {
+      throw criError(e, "StopPodSandboxError");
+    }
+    if (s.ready) {
+      await this.#release(s.podDir.slice(s.podDir.lastIndexOf("/") + 1), s.netns, s.podDir);
+      this.#sandboxes.set(podSandboxId, { ...s, ready: false });
+    }
+  }
+
+  async removePodSandbox(podSandboxId: string): Promise<void> {
+    const s = this.#sandboxes.get(podSandboxId);
+    if (!s) return;
+    await this.stopPodSandbox(podSandboxId);
+    try {
+      await this.opts.host.removePodSandbox(podSandboxId);
+    } catch (e) {
+      throw criError(e, "RemovePodSandboxError");
+    }
+    await Deno.remove(s.podDir, { recursive: true }).catch(() => {});
+    this.#sandboxes.delete(podSandboxId);
+    this.#removePodCgroups(s.uid);
+  }
+
+  #removePodCgroups(uid: string): void {
+    if ([...this.#sandboxes.values()].some((o) => o.uid === uid && o.ready)) return;
+    for (const h of cgroupHierarchies()) {
+      try {
+        Deno.removeSync(`/sys/fs/cgroup/${h}${this.opts.cgroupParent}/pod${uid}`);
+      } catch { /* gone, or still used */ }
+    }
+  }
+
+  async podSandboxStatus(podSandboxId: string): Promise<PodSandboxStatus | null> {
+    // Not the plugin's (a Wasm sandbox of the dispatcher's): no call, no error in its status.
+    if (!this.#sandboxes.has(podSandboxId)) return null;
+    let s: WitSandboxStatus;
+    try {
+      s = await this.opts.host.getPodSandboxStatus(podSandboxId) as WitSandboxStatus;
+    } catch (e) {
+      if (notFound(e)) return null;
+      throw e;
+    }
+    const r = sandboxRecord(s);
+    return {
+      id: r.id,
+      metadata: r.metadata,
+      state: r.state,
+      createdAt: r.createdAt,
+      network: r.ip ? { ip: r.ip, additionalIps: [] } : undefined,
+      labels: r.labels,
+      annotations: r.annotations,
+      runtimeHandler: r.runtimeHandler,
+    };
+  }
+
+  async listPodSandbox(filter: PodSandboxFilter = {}): Promise<PodSandbox[]> {
+    const all = (await this.opts.host.listPodSandbox() as WitSandboxStatus[]).map(sandboxRecord);
+    return all.filter((s) => sandboxMatches(s, filter)).map((s) => ({
+      id: s.id,
+      metadata: s.metadata,
+      state: s.state,
+      createdAt: s.createdAt,
+      labels: s.labels,
+      annotations: s.annotations,
+      runtimeHandler: s.runtimeHandler,
+    }));
+  }
+
+  /** The sandbox of `id` (the dispatcher asks synchronously). */
+  sandbox(id: string): SandboxView | undefined {
+    return this.#sandboxes.get(id);
+  }
+
+  /** The ready sandbox whose network namespace is at `path`. */
+  sandboxForNetns(path: string): SandboxView | undefined {
+    return [...this.#sandboxes.values()].find((s) => s.ready && !!s.netns && netnsPath(s.netns) === path);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Containers
+
+  async createContainer(
+    podSandboxId: string,
+    config: ContainerConfig,
+    sandboxConfig: PodSandboxConfig,
+  ): Promise<string> {
+    const s = this.#sandboxes.get(podSandboxId);
+    if (!s || !s.ready || (s.netns && !s.ip)) {
+      throw new RuntimeError("CreateContainerError", `pod sandbox ${podSandboxId} is not ready`);
+    }
+    const wit = {
+      name: config.metadata.name,
+      attempt: config.metadata.attempt,
+      image: config.image.image,
+      command: config.command,
+      args: config.args,
+      workingDir: config.workingDir,
+      envs: config.envs,
+      mounts: config.mounts.map((m) => ({
+        containerPath: m.containerPath,
+        hostPath: m.hostPath,
+        readonly: m.readonly,
+      })),
+      labels: kv(config.labels),
+      annotations: kv(config.annotations),
+      logPath: config.logPath,
+      linux: JSON.stringify(config.linux ?? {}),
+      stdin: config.stdin,
+      stdinOnce: config.stdinOnce ?? false,
+      tty: config.tty,
+    };
+    let id: string;
+    try {
+      id = await this.opts.host.createContainer(podSandboxId, wit, witSandbox(sandboxConfig, s));
+    } catch (e) {
+      throw criError(e, "CreateContainerError", "CreateContainerConfigError");
+    }
+    const img = this.opts.store.lookup(config.image.image);
+    this.#containers.set(id, { podSandboxId, imageRef: img?.id ?? config.image.image });
+    return id;
+  }
+
+  async startContainer(containerId: string): Promise<void> {
+    if (!this.#containers.has(containerId)) {
+      throw new RuntimeError("RunContainerError", `container ${containerId} does not exist`);
+    }
+    try {
+      await this.opts.host.startContainer(containerId);
+    } catch (e) {
+      throw criError(e, "RunContainerError");
+    }
+  }
+
+  async stopContainer(containerId: string, timeoutSeconds: number): Promise<void> {
+    if (!this.#containers.has(containerId)) return; // gone (or never the plugin's): stopped
+    try {
+      await this.opts.host.stopContainer(containerId, timeoutSeconds);
+    } catch (e) {
+      throw criError(e, "StopContainerError");
+    }
+  }
+
+  async removeContainer(containerId: string): Promise<void> {
+    if (!this.#containers.has(containerId)) return;
+    try {
+      await this.opts.host.removeContainer(containerId);
+    } catch (e) {
+      throw criError(e, "RemoveContainerError");
+    }
+    this.#containers.delete(containerId);
+  }
+
+  async containerStatus(containerId: string): Promise<ContainerStatus | null> {
+    if (!this.#containers.has(containerId)) return null;
+    try {
+      return containerStatusOf(await this.opts.host.getContainerStatus(containerId) as WitContainerStatus);
+    } catch (e) {
+      if (notFound(e)) return null;
+      throw e;
+    }
+  }
+
+  async listContainers(filter: ContainerFilter = {}): Promise<Container[]> {
+    const all = await this.opts.host.listContainers(filter.podSandboxId) as WitContainerStatus[];
+    return all.map((c) => ({ ...containerStatusOf(c), podSandboxId: c.podSandboxId }))
+      .filter((c) => containerMatches(c, filter))
+      .map((c) => ({
+        id: c.id,
+        podSandboxId: c.podSandboxId,
+        metadata: c.metadata,
+        image: c.image,
+        imageRef: c.imageRef,
+        state: c.state,
+        createdAt: c.createdAt,
+        labels: c.labels,
+        annotations: c.annotations,
+      }));
+  }
+
+  /** Image IDs the containers on this node use (image garbage collection keeps them). */
+  imagesInUse(): Set<string> {
+    return new Set(
+      [...this.#containers.values()].map((c) => this.opts.store.lookup(c.imageRef)?.id ?? c.imageRef),
+    );
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Streaming (the node's, by container id)
+
+  async #running(containerId: string): Promise<WitContainerStatus> {
+    let c: WitContainerStatus;
+    try {
+      if (!this.#containers.has(containerId)) throw new Error("unknown");
+      c = await this.opts.host.getContainerStatus(containerId) as WitContainerStatus;
+    } catch {
+      throw new RuntimeError("NotFound", `container ${containerId} does not exist`);
+    }
+    if (c.state !== "container-running") {
+      throw new RuntimeError("NotRunning", `container ${containerId} is not running`);
+    }
+    return c;
+  }
+
+  async execSync(containerId: string, cmd: string[], timeoutMs: number) {
+    await this.#running(containerId);
+    return await execSync(
+      this.crun,
+      containerId,
+      cmd,
+      timeoutMs,
+      `${this.opts.host.dirs.containers}/${containerId}`,
+    );
+  }
+
+  async exec(containerId: string, req: ExecRequest): Promise<StreamSession> {
+    await this.#running(containerId);
+    return await execSession(this.crun, containerId, req, `${this.opts.host.dirs.containers}/${containerId}`);
+  }
+
+  async attach(containerId: string, opts: { stdin: boolean; tty: boolean }): Promise<StreamSession> {
+    const c = await this.#running(containerId);
+    return await attachSession(`${this.opts.host.dirs.containers}/${containerId}`, {
+      stdin: opts.stdin && c.stdin,
+      tty: c.tty,
+    });
+  }
+
+  async portForward(podSandboxId: string, port: number): Promise<Deno.Conn> {
+    const s = this.#sandboxes.get(podSandboxId);
+    if (!s || !s.ready || (s.netns && !s.ip)) {
+      throw new RuntimeError("NotFound", `pod sandbox ${podSandboxId} is not ready`);
+    }
+    return await Deno.connect({ hostname: s.ip ?? "127.0.0.1", port });
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  /**
+   * Closes the runtime. With `keepPods` containers keep running under their conmon. Without,
+   * the node is shutting down: every container and sandbox is removed, and the node's cgroups.
+   */
+  async close(opts: { keepPods: boolean }): Promise<void> {
+    if (!opts.keepPods) {
+      for (const id of [...this.#sandboxes.keys()]) {
+        await this.removePodSandbox(id).catch((e) =>
+          console.error(`runtime plugin: removing sandbox ${id}:`, e)
+        );
+      }
+    }
+    this.#unsubscribe();
+    this.#listeners.clear();
+    await this.opts.host.close();
+    if (opts.keepPods) return;
+    for (const h of cgroupHierarchies()) {
+      const parent = `/sys/fs/cgroup/${h}${this.opts.cgroupParent}`;
+      try {
+        for (const e of Deno.readDirSync(parent)) {
+          if (e.isDirectory && e.name.startsWith("pod")) Deno.removeSync(`${parent}/${e.name}`);
+        }
+        Deno.removeSync(parent);
+        const top = parent.slice(0, parent.lastIndexOf("/"));
+        if (top !== `/sys/fs/cgroup/${h}`) Deno.removeSync(top);
+      } catch { /* not there, or shared */ }
+    }
+  }
+}

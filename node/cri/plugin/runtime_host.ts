@@ -1,0 +1,519 @@
+/**
+ * The node's half of a runtime plugin (the `crun` component), at the level of the WIT verbs:
+ * what a sandboxed plugin cannot do and a containerd shim would. The plugin decides and records;
+ * this host
+ *
+ * - serves the plugin's host calls: `host-process` (node/hostcaps/host_process.ts) and
+ *   `node-images` (node_images.ts), see {@linkcode runtimeHostCalls};
+ * - waits where the plugin must not (one runner serves one call at a time): a create until
+ *   crun's pid file shows (or conmon died: crun's log says why), a stop until the exit or the
+ *   end of the grace period (then SIGKILL through the plugin again);
+ * - watches conmon's exit directory (inotify, and a rescan) and reports each exit to the plugin
+ *   (`container-exited`, with the OOM marker and the termination message), as a shim reports a
+ *   task exit; on open, it reports the exits that happened while the node agent was away;
+ * - serves the ImageService from the node's image store (the plugin's own image verbs answer
+ *   `unimplemented`).
+ *
+ * Every method takes and returns the WIT records of `skiff:runtime@0.1.0` (as JSON crosses the
+ * runner pipe: `s64` as numbers), so the runtime conformance suite drives it directly.
+ * @module
+ */
+import type { Grant } from "../../../control/api/plugins.ts";
+import type { HostCapability, HostFunctions } from "../../../plugins/host/host_calls.ts";
+import type { WitContainerStatus, WitSandboxStatus } from "../../../plugins/runtime/binding.ts";
+import { hostProcess } from "../../hostcaps/host_process.ts";
+import type { ImageStore } from "../../images/image_store.ts";
+import type { MountNamespace } from "../../mountns/mount_ns.ts";
+import type { ImageService } from "../api.ts";
+import { Crun } from "../oci/crun.ts";
+import { type RootfsMode, unmountRootfs } from "../oci/rootfs.ts";
+import type { SeccompBpfCache } from "../oci/seccomp_bpf.ts";
+import { nodeImages } from "./node_images.ts";
+
+/** Calls one guest operation of the plugin (through its runner). */
+export type RuntimeCall = (op: string, args: unknown[], timeoutMs?: number) => Promise<unknown>;
+
+/** The plugin's layout under its `root` setting (as plugins/runtime/builtin/crun/commands.ts). */
+export function runtimeDirs(root: string) {
+  return {
+    containers: `${root}/containers`,
+    exits: `${root}/exits`,
+    crun: `${root}/crun`,
+    sandboxes: `${root}/sandboxes`,
+  };
+}
+
+export interface RuntimeHostOptions {
+  /** The plugin's `root` setting: `containers/`, `exits/`, `crun/` under it. */
+  root: string;
+  ns: MountNamespace;
+  store: ImageStore;
+  /** The node's ImageService (image verbs). */
+  images: ImageService;
+  rootfsMode: RootfsMode;
+  /** The plugin's `cgroupParent` setting (the OOM check reads the container's memory cgroup). */
+  cgroupParent: string;
+  /** How often exits are rescanned besides inotify (default 2000 ms). */
+  rescanMs?: number;
+  /** Per call deadline (default 30 s). */
+  callTimeoutMs?: number;
+  /** Filters crun compiled (shared with `node-images`, which hands them to later creates). */
+  seccompFilters?: SeccompBpfCache;
+}
+
+/** The node's facts a runtime plugin gets (`node-config`), as JSON. */
+export function nodeRuntimeConfig(o: { root: string; cgroupParent: string; pidsLimit?: number }): string {
+  let swapAccounting = false;
+  try {
+    swapAccounting = Deno.statSync("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes").isFile;
+  } catch { /* no swap accounting */ }
+  return JSON.stringify({
+    root: o.root,
+    cgroupParent: o.cgroupParent,
+    pidsLimit: o.pidsLimit ?? 4096,
+    swapAccounting,
+  });
+}
+
+/** The default grants of the built-in `crun` plugin. */
+export const CRUN_GRANTS: Grant[] = [
+  { capability: "log" },
+  { capability: "state", bounds: { maxKeys: 8192, maxBytes: 32 << 20 } },
+  { capability: "host-process", bounds: { allow: ["/usr/bin/crun", "/usr/bin/conmon"], timeoutSeconds: 30 } },
+];
+
+/** What the node serves to a runtime plugin's runner: capabilities and world imports. */
+export function runtimeHostCalls(
+  o: Pick<RuntimeHostOptions, "root" | "ns" | "store" | "rootfsMode" | "cgroupParent" | "seccompFilters"> & {
+    pidsLimit?: number;
+  },
+): {
+  capabilities: Record<string, HostCapability>;
+  imports: Record<string, HostFunctions>;
+} {
+  const d = runtimeDirs(o.root);
+  const config = nodeRuntimeConfig(o);
+  const images = nodeImages({
+    images: o.store,
+    ns: o.ns,
+    containers: d.containers,
+    exits: d.exits,
+    rootfsMode: o.rootfsMode,
+    seccompFilters: o.seccompFilters,
+  });
+  return {
+    capabilities: { "host-process": (grant) => hostProcess(grant, o.ns) },
+    imports: { "node-images": { ...images, "node-config": () => config } },
+  };
+}
+
+const CREATE_TIMEOUT_MS = 60_000;
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function readPid(path: string): number | undefined {
+  try {
+    const n = Number(Deno.readTextFileSync(path).trim());
+    return Number.isInteger(n) && n > 0 ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z /.test(Deno.readTextFileSync(`/proc/${pid}/stat`));
+  } catch {
+    return false;
+  }
+}
+
+/** A container event, as the kubelet's PLEG wants them. */
+export interface RuntimeHostEvent {
+  containerId: string;
+  type:
+    | "CONTAINER_CREATED_EVENT"
+    | "CONTAINER_STARTED_EVENT"
+    | "CONTAINER_STOPPED_EVENT"
+    | "CONTAINER_DELETED_EVENT";
+}
+
+/** The node's half of a runtime plugin. */
+export class RuntimeHost implements AsyncDisposable {
+  readonly opts: RuntimeHostOptions;
+  readonly dirs: ReturnType<typeof runtimeDirs>;
+  readonly #call: RuntimeCall;
+  readonly #waiters = new Map<string, Set<() => void>>();
+  readonly #exiting = new Map<string, Promise<void>>();
+  readonly #listeners = new Set<(e: RuntimeHostEvent) => void>();
+  #watcher?: Deno.FsWatcher;
+  #rescan?: ReturnType<typeof setInterval>;
+  #closed = false;
+
+  private constructor(opts: RuntimeHostOptions, call: RuntimeCall) {
+    this.opts = opts;
+    this.dirs = runtimeDirs(opts.root);
+    this.#call = call;
+  }
+
+  /** Opens the host over a plugin's runner: watches exits and reports those that happened meanwhile. */
+  static async open(opts: RuntimeHostOptions, call: RuntimeCall): Promise<RuntimeHost> {
+    const h = new RuntimeHost(opts, call);
+    for (const d of Object.values(h.dirs)) await Deno.mkdir(d, { recursive: true });
+    h.#watch();
+    await h.#recover();
+    return h;
+  }
+
+  /** One guest call. */
+  call(op: string, ...args: unknown[]): Promise<unknown> {
+    return this.#call(op, args, this.opts.callTimeoutMs ?? 30_000);
+  }
+
+  events(handler: (e: RuntimeHostEvent) => void): () => void {
+    this.#listeners.add(handler);
+    return () => this.#listeners.delete(handler);
+  }
+
+  #emit(containerId: string, type: RuntimeHostEvent["type"]): void {
+    for (const l of this.#listeners) l({ containerId, type });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Exits
+
+  async #recover(): Promise<void> {
+    this.#rescanExits();
+    await Promise.all(this.#exiting.values());
+    const containers = await this.listContainers() as WitContainerStatus[];
+    for (const c of containers) {
+      if (c.state !== "container-running" && c.state !== "container-created") continue;
+      if (exists(`${this.dirs.exits}/${c.id}`)) continue;
+      const conmon = readPid(`${this.dirs.containers}/${c.id}/conmon.pid`);
+      if (conmon && alive(conmon)) continue; // still monitored: adopted as it is
+      await this.call("containerExited", c.id, {
+        exitCode: 255,
+        oomKilled: false,
+        finishedAt: Date.now(),
+        message: "the container's monitor (conmon) was gone when the node agent started",
+      });
+    }
+    // What no record of the plugin claims (an agent that died in the middle of a create):
+    // crun's state and the bundle go.
+    const known = new Set(containers.map((c) => c.id));
+    const crun = new Crun(this.opts.ns, this.dirs.crun);
+    for (const id of await crun.list()) if (!known.has(id)) await crun.delete(id, true).catch(() => {});
+    for (const e of Deno.readDirSync(this.dirs.containers)) {
+      if (known.has(e.name)) continue;
+      await unmountRootfs(this.opts.ns, `${this.dirs.containers}/${e.name}/rootfs`);
+      await Deno.remove(`${this.dirs.containers}/${e.name}`, { recursive: true }).catch(() => {});
+    }
+  }
+
+  #watch(): void {
+    try {
+      const watcher = Deno.watchFs(this.dirs.exits, { recursive: false });
+      this.#watcher = watcher;
+      (async () => {
+        try {
+          for await (const ev of watcher) {
+            for (const p of ev.paths) this.#exitSeen(p.slice(p.lastIndexOf("/") + 1));
+          }
+        } catch { /* closed */ }
+      })();
+    } catch (e) {
+      console.error("runtime plugin: cannot watch the exit directory, relying on rescans:", e);
+    }
+    this.#rescan = setInterval(() => this.#rescanExits(), this.opts.rescanMs ?? 2000);
+    Deno.unrefTimer(this.#rescan as unknown as number);
+  }
+
+  #rescanExits(): void {
+    if (this.#closed) return;
+    try {
+      for (const e of Deno.readDirSync(this.dirs.exits)) this.#exitSeen(e.name);
+    } catch { /* gone */ }
+  }
+
+  #exitSeen(id: string): void {
+    if (this.#closed || this.#exiting.has(id) || !exists(`${this.dirs.exits}/${id}`)) return;
+    const p = this.#onExit(id).catch((e) =>
+      console.error(`runtime plugin: recording the exit of ${id} failed:`, e)
+    )
+      .finally(() => this.#exiting.delete(id));
+    this.#exiting.set(id, p);
+  }
+
+  async #onExit(id: string): Promise<void> {
+    const file = `${this.dirs.exits}/${id}`;
+    let text = "";
+    for (let i = 0; i < 20 && !text; i++) {
+      text = (await Deno.readTextFile(file).catch(() => "")).trim();
+      if (!text) await new Promise((r) => setTimeout(r, 5)); // written after creation
+    }
+    const code = Number(text);
+    let finishedAt = Date.now();
+    try {
+      finishedAt = (await Deno.stat(file)).mtime?.getTime() ?? finishedAt;
+    } catch { /* gone */ }
+    const bundle = `${this.dirs.containers}/${id}`;
+    let c: WitContainerStatus | undefined;
+    try {
+      c = await this.call("getContainerStatus", id) as WitContainerStatus;
+    } catch { /* unknown to the plugin: a leftover */ }
+    if (c && c.state !== "container-exited") {
+      const sandbox = await this.call("getPodSandboxStatus", c.podSandboxId).catch(() => undefined) as
+        | WitSandboxStatus
+        | undefined;
+      const oom = exists(`${bundle}/persist/oom`) ||
+        (sandbox ? this.#oomKilled(`${this.opts.cgroupParent}/pod${sandbox.metadata.uid}/${id}`) : false);
+      const message = (await Deno.readTextFile(`${bundle}/termination-log`).catch(() => "")).slice(0, 4096);
+      await this.call("containerExited", id, {
+        exitCode: Number.isInteger(code) ? code : 255,
+        oomKilled: oom,
+        finishedAt,
+        message,
+      });
+      this.#emit(id, "CONTAINER_STOPPED_EVENT");
+    }
+    await Deno.remove(file).catch(() => {});
+    for (const w of this.#waiters.get(id) ?? []) w();
+    this.#waiters.delete(id);
+  }
+
+  #oomKilled(cgroupsPath: string): boolean {
+    try {
+      const text = Deno.readTextFileSync(`/sys/fs/cgroup/memory${cgroupsPath}/memory.oom_control`);
+      return Number(text.match(/oom_kill (\d+)/)?.[1] ?? 0) > 0;
+    } catch {
+      return false;
+    }
+  }
+
+  async #state(id: string): Promise<WitContainerStatus["state"] | undefined> {
+    try {
+      return ((await this.call("getContainerStatus", id)) as WitContainerStatus).state;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Resolves true once the plugin has recorded the container's exit, false after `ms`. */
+  async #waitExit(id: string, ms: number): Promise<boolean> {
+    const until = Date.now() + ms;
+    for (;;) {
+      const state = await this.#state(id);
+      if (state !== "container-running" && state !== "container-created") return true;
+      const left = until - Date.now();
+      if (left <= 0) return false;
+      await new Promise<void>((resolve) => {
+        let set = this.#waiters.get(id);
+        if (!set) this.#waiters.set(id, set = new Set());
+        const done = () => {
+          clearTimeout(timer);
+          set!.delete(done);
+          resolve();
+        };
+        const timer = setTimeout(done, Math.min(left, 1000));
+        set.add(done);
+        this.#exitSeen(id); // the watcher runs asynchronously
+      });
+      await this.#exiting.get(id);
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // RuntimeService (WIT verbs)
+
+  async runPodSandbox(
+    config: { logDirectory: string } & Record<string, unknown>,
+    handler: string,
+  ): Promise<unknown> {
+    if (config.logDirectory) await Deno.mkdir(config.logDirectory, { recursive: true });
+    return this.call("runPodSandbox", config, handler);
+  }
+
+  async stopPodSandbox(id: string): Promise<void> {
+    const containers = await this.call("listContainers", id).catch(() => []) as WitContainerStatus[];
+    await Promise.all(
+      containers.filter((c) => c.state !== "container-exited").map((c) => this.stopContainer(c.id, 0)),
+    );
+    await this.call("stopPodSandbox", id);
+  }
+
+  async removePodSandbox(id: string): Promise<void> {
+    await this.stopPodSandbox(id);
+    const containers = await this.call("listContainers", id).catch(() => []) as WitContainerStatus[];
+    for (const c of containers) await this.removeContainer(c.id);
+    await this.call("removePodSandbox", id);
+  }
+
+  getPodSandboxStatus(id: string): Promise<unknown> {
+    return this.call("getPodSandboxStatus", id);
+  }
+
+  listPodSandbox(): Promise<unknown> {
+    return this.call("listPodSandbox");
+  }
+
+  async createContainer(
+    sandboxId: string,
+    config: { logPath: string },
+    sandboxConfig: { logDirectory: string } & Record<string, unknown>,
+  ): Promise<string> {
+    // conmon opens the log file: its folder must exist (the kubelet makes the pod's).
+    const log = `${sandboxConfig.logDirectory}/${config.logPath}`;
+    await Deno.mkdir(log.slice(0, log.lastIndexOf("/")), { recursive: true });
+    const id = await this.call("createContainer", sandboxId, config, sandboxConfig) as string;
+    try {
+      await this.#waitCreated(id);
+    } catch (e) {
+      await this.call("removeContainer", id).catch(() => {});
+      throw e;
+    }
+    await this.#learnSeccomp(id);
+    this.#emit(id, "CONTAINER_CREATED_EVENT");
+    return id;
+  }
+
+  /** Keeps the filter crun compiled for the container's profile, for later creates. */
+  async #learnSeccomp(id: string): Promise<void> {
+    const cache = this.opts.seccompFilters;
+    if (!cache) return;
+    try {
+      const spec = JSON.parse(await Deno.readTextFile(`${this.dirs.containers}/${id}/config.json`));
+      const seccomp = spec?.linux?.seccomp;
+      if (seccomp && !cache.lookup(seccomp)) {
+        await cache.learn(seccomp, `${this.dirs.crun}/${id}/seccomp.bpf`);
+      }
+    } catch { /* no config: nothing to learn */ }
+  }
+
+  /** Waits for crun's pid file (created) or conmon's end (failed: crun's log says why). */
+  async #waitCreated(id: string): Promise<void> {
+    const bundle = `${this.dirs.containers}/${id}`;
+    const deadline = Date.now() + CREATE_TIMEOUT_MS;
+    let delay = 1;
+    while (Date.now() < deadline) {
+      if (readPid(`${bundle}/pid`)) return;
+      const conmon = readPid(`${bundle}/conmon.pid`);
+      if ((conmon && !alive(conmon)) || exists(`${this.dirs.exits}/${id}`)) {
+        if (readPid(`${bundle}/pid`)) return;
+        let why = "";
+        try {
+          why = (await Deno.readTextFile(`${bundle}/crun.log`)).trim().split("\n").map((l) => {
+            try {
+              return JSON.parse(l).msg ?? l;
+            } catch {
+              return l;
+            }
+          }).join("; ");
+        } catch { /* none */ }
+        throw new Error(why || "the container could not be created");
+      }
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 10);
+    }
+    throw new Error("the container was not created within 60 s");
+  }
+
+  async startContainer(id: string): Promise<void> {
+    await this.call("startContainer", id);
+    this.#emit(id, "CONTAINER_STARTED_EVENT");
+  }
+
+  /** CRI StopContainer: the stop signal, the grace period, SIGKILL. */
+  async stopContainer(id: string, timeoutSeconds: number | bigint): Promise<void> {
+    const grace = Math.max(0, Number(timeoutSeconds)) * 1000;
+    const state = await this.#state(id);
+    if (state !== "container-running" && state !== "container-created") return;
+    await this.call("stopContainer", id, grace > 0 ? Number(timeoutSeconds) : 0);
+    if (state === "container-created") return; // deleted and exited by the plugin
+    if (grace > 0 && await this.#waitExit(id, grace)) return;
+    if (grace > 0) await this.call("stopContainer", id, 0);
+    if (await this.#waitExit(id, 10_000)) return;
+    await this.call("containerExited", id, {
+      exitCode: 137,
+      oomKilled: false,
+      finishedAt: Date.now(),
+      message: "killed; the exit code was not reported",
+    });
+    this.#emit(id, "CONTAINER_STOPPED_EVENT");
+  }
+
+  async removeContainer(id: string): Promise<void> {
+    let c: WitContainerStatus;
+    try {
+      c = await this.call("getContainerStatus", id) as WitContainerStatus;
+    } catch {
+      return; // gone
+    }
+    if (c.state !== "container-exited") await this.stopContainer(id, 0);
+    await this.#exiting.get(id);
+    await this.call("removeContainer", id);
+    await Deno.remove(c.logPath).catch(() => {});
+    this.#emit(id, "CONTAINER_DELETED_EVENT");
+  }
+
+  getContainerStatus(id: string): Promise<unknown> {
+    return this.call("getContainerStatus", id);
+  }
+
+  listContainers(sandboxId?: string): Promise<unknown> {
+    return this.call("listContainers", sandboxId ?? null);
+  }
+
+  execSync(id: string, cmd: string[], timeoutSeconds: number | bigint): Promise<unknown> {
+    return this.call("execSync", id, cmd, Number(timeoutSeconds)).then((r) => {
+      const x = r as { exitCode: number; stdout: number[]; stderr: number[] };
+      return { exitCode: x.exitCode, stdout: Uint8Array.from(x.stdout), stderr: Uint8Array.from(x.stderr) };
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // ImageService: the node's image store (the plugin's image verbs are not used).
+
+  /** Pulls through the node's image service; answers the image's id (WIT `pull-image`). */
+  async pullImage(spec: { image: string }): Promise<string> {
+    const ref = await this.opts.images.pullImage({ image: spec.image });
+    return (await this.opts.images.imageStatus({ image: ref }))?.id ?? ref;
+  }
+
+  async listImages(): Promise<unknown> {
+    return (await this.opts.images.listImages()).map((i) => ({
+      id: i.id,
+      repoTags: i.repoTags,
+      repoDigests: i.repoDigests,
+      size: i.size,
+    }));
+  }
+
+  async getImageStatus(spec: { image: string }): Promise<unknown> {
+    const i = await this.opts.images.imageStatus({ image: spec.image });
+    return i ? { id: i.id, repoTags: i.repoTags, repoDigests: i.repoDigests, size: i.size } : null;
+  }
+
+  removeImage(spec: { image: string }): Promise<void> {
+    return this.opts.images.removeImage({ image: spec.image });
+  }
+
+  /** Stops watching (containers keep running under conmon). */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#watcher?.close();
+    clearInterval(this.#rescan);
+    await Promise.all(this.#exiting.values());
+    this.#listeners.clear();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}

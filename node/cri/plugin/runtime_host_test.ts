@@ -1,0 +1,90 @@
+import assert from "node:assert/strict";
+import { testWith } from "../../../tests/harness.ts";
+import { busyboxImage, pushImage } from "../../../tests/fixtures/oci/images.ts";
+import { runtimeCases } from "../../../plugins/runtime/conformance.ts";
+import { OCI_PREREQUISITES } from "../oci/testing.ts";
+import { crunPluginHarness } from "./testing.ts";
+
+testWith(
+  OCI_PREREQUISITES,
+  "runtime conformance: the crun component through a runner, with its node-side host",
+  async (t) => {
+    await using h = await crunPluginHarness();
+    const image =
+      (await pushImage(h.registry.host, "conformance/busybox", "1", await busyboxImage())).reference;
+    const logDirectory = `${h.dir}/pods/default_p_uid-1`;
+    const newImpl = () =>
+      Promise.resolve({
+        image,
+        logDirectory,
+        call: (op: string, ...args: unknown[]) =>
+          (h.host as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[op](...args),
+        [Symbol.asyncDispose]: () => Promise.resolve(),
+      });
+    for (const c of runtimeCases) await t.step(c.name, () => c.fn(newImpl));
+  },
+);
+
+testWith(
+  OCI_PREREQUISITES,
+  "a container's grace period does not hold the plugin: other containers are created and started meanwhile",
+  async () => {
+    await using h = await crunPluginHarness();
+    const image = (await pushImage(h.registry.host, "grace/busybox", "1", await busyboxImage())).reference;
+    await h.host.pullImage({ image });
+    const sandbox = (name: string) => ({
+      metadata: { name, uid: `${name}-uid`, namespace: "default", attempt: 0 },
+      hostname: name,
+      logDirectory: `${h.dir}/pods/${name}`,
+      labels: [],
+      annotations: [],
+      netns: "",
+      ip: undefined,
+      podDir: "",
+      linux: "{}",
+    });
+    const container = (name: string) => ({
+      name,
+      attempt: 0,
+      image,
+      // PID 1 without a handler: SIGTERM is ignored, only SIGKILL ends it.
+      command: ["sleep", "300"],
+      args: [],
+      workingDir: "",
+      envs: [],
+      mounts: [],
+      labels: [],
+      annotations: [],
+      logPath: `${name}/0.log`,
+      linux: "{}",
+      stdin: false,
+      stdinOnce: false,
+      tty: false,
+    });
+    const run = async (name: string) => {
+      const cfg = sandbox(name);
+      const sb = await h.host.runPodSandbox(cfg, "oci") as string;
+      const c = await h.host.createContainer(sb, container(name), cfg);
+      await h.host.startContainer(c);
+      return { sb, c };
+    };
+    const a = await run("stubborn");
+    const t0 = performance.now();
+    const stopping = h.host.stopContainer(a.c, 20);
+    const b = await run("other");
+    const took = performance.now() - t0;
+    assert.ok(took < 5000, `another pod's container took ${Math.round(took)} ms while a grace period ran`);
+    assert.equal(
+      ((await h.host.getContainerStatus(a.c)) as { state: string }).state,
+      "container-running",
+      "still in its grace period",
+    );
+    // Kill it now: the pending stop ends with the exit.
+    await h.host.stopContainer(a.c, 0);
+    await stopping;
+    const st = await h.host.getContainerStatus(a.c) as { state: string; exitCode: number };
+    assert.equal(st.state, "container-exited");
+    assert.equal(st.exitCode, 137);
+    for (const x of [a, b]) await h.host.removePodSandbox(x.sb);
+  },
+);

@@ -1,0 +1,135 @@
+/**
+ * The `host-process` capability (`skiff:host/host-process@0.1.0`), performed by the node agent
+ * for a runtime plugin's runner (nested host calls): runs one allow-listed binary inside the
+ * agent's mount namespace and answers its exit code, stdout and stderr. Bounds, checked here
+ * before anything runs:
+ *
+ * - `allow`: absolute paths of the binaries the plugin may run (no default: an empty list runs
+ *   nothing); the binary must be one of them exactly ({@linkcode allowedBinary});
+ * - `timeoutSeconds` (default 30, at most 300): the process is killed (SIGKILL) past it, and the
+ *   call fails;
+ * - arguments and environment are plain strings (no NUL); the environment is the given pairs
+ *   plus a fixed `PATH`, nothing of the agent's; stdout and stderr are cut at 1 MiB each.
+ *
+ * The process's stdout and stderr are read until it exits, then for at most 100 ms more: a
+ * daemon it leaves behind (conmon) may keep the pipes open, and the call must not wait for it.
+ * @module
+ */
+import type { Grant } from "../../control/api/plugins.ts";
+import { allowedBinary } from "../../plugins/host/capabilities.ts";
+import { hostDenied, hostFailed, type HostFunctions, hostInvalid } from "../../plugins/host/host_calls.ts";
+
+/** Where binaries run: the agent's mount namespace (`MountNamespace.argv`). */
+export interface ProcessNamespace {
+  argv(cmd: string[]): string[];
+}
+
+const MAX_OUTPUT = 1 << 20;
+const DRAIN_MS = 100;
+const PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/** The grant's bounds. Pure. */
+export function processBounds(grant: Grant): { allow: string[]; timeoutMs: number } {
+  const b = grant.bounds ?? {};
+  const allow = Array.isArray(b.allow) ? b.allow.filter((x): x is string => typeof x === "string") : [];
+  const t = typeof b.timeoutSeconds === "number" && b.timeoutSeconds > 0
+    ? Math.min(b.timeoutSeconds, 300)
+    : 30;
+  return { allow, timeoutMs: t * 1000 };
+}
+
+function strings(v: unknown, what: string): string[] {
+  if (!Array.isArray(v) || v.some((x) => typeof x !== "string" || x.includes("\0"))) {
+    throw hostInvalid(`${what} must be strings without NUL`);
+  }
+  return v as string[];
+}
+
+/** Reads a stream into at most MAX_OUTPUT bytes, until it ends or `stop` resolves. */
+async function collect(stream: ReadableStream<Uint8Array>, stop: Promise<void>): Promise<Uint8Array> {
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const stopped = stop.then(() => null);
+  try {
+    for (;;) {
+      const r = await Promise.race([reader.read(), stopped]);
+      if (!r || r.done) break;
+      if (size < MAX_OUTPUT) chunks.push(r.value.subarray(0, MAX_OUTPUT - size));
+      size += r.value.length;
+    }
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+  const out = new Uint8Array(Math.min(size, MAX_OUTPUT));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+/** The capability's functions for one grant. */
+export function hostProcess(grant: Grant, ns: ProcessNamespace): HostFunctions {
+  const { allow, timeoutMs } = processBounds(grant);
+  return {
+    async exec(args) {
+      const [binary, argv, env, stdin] = args as [unknown, unknown, unknown, unknown];
+      if (typeof binary !== "string" || !allowedBinary(allow, binary)) {
+        throw hostDenied(
+          `${JSON.stringify(binary)} is not an allowed binary (host-process allow: ${
+            allow.join(", ") || "none"
+          })`,
+        );
+      }
+      const words = strings(argv, "arguments");
+      if (!Array.isArray(env) || env.some((p) => !Array.isArray(p) || p.length !== 2)) {
+        throw hostInvalid("env must be a list of pairs");
+      }
+      const pairs = (env as unknown[][]).map(([k, v]) => strings([k, v], "env"));
+      const input = stdin instanceof Uint8Array ? stdin : new Uint8Array();
+      const cmd = ns.argv([binary, ...words]);
+      let child: Deno.ChildProcess;
+      try {
+        child = new Deno.Command(cmd[0], {
+          args: cmd.slice(1),
+          clearEnv: true,
+          env: { PATH, ...Object.fromEntries(pairs) },
+          stdin: input.length ? "piped" : "null",
+          stdout: "piped",
+          stderr: "piped",
+        }).spawn();
+      } catch (e) {
+        throw hostFailed(`could not run ${binary}: ${(e as Error).message}`);
+      }
+      if (input.length) {
+        const w = child.stdin.getWriter();
+        w.write(input).then(() => w.close()).catch(() => {});
+      }
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        try {
+          child.kill("SIGKILL");
+        } catch { /* gone */ }
+      }, timeoutMs);
+      const exited = child.status;
+      let drain: ReturnType<typeof setTimeout> | undefined;
+      const drained = exited.then(() => new Promise<void>((r) => drain = setTimeout(r, DRAIN_MS)));
+      const [status, stdout, stderr] = await Promise.all([
+        exited,
+        collect(child.stdout, drained),
+        collect(child.stderr, drained),
+      ]);
+      clearTimeout(timer);
+      clearTimeout(drain);
+      if (timedOut) throw hostFailed(`${binary} ran past its ${timeoutMs / 1000}s timeout and was killed`);
+      return { exitCode: status.signal ? 128 + signalNumber(status.signal) : status.code, stdout, stderr };
+    },
+  };
+}
+
+function signalNumber(s: Deno.Signal): number {
+  return ({ SIGKILL: 9, SIGTERM: 15, SIGINT: 2, SIGSEGV: 11, SIGABRT: 6 } as Record<string, number>)[s] ?? 1;
+}

@@ -1,0 +1,458 @@
+/**
+ * Built-in runtime plugin `crun`: CRI's RuntimeService for OCI containers, as a component. It
+ * owns the driver's decisions: the bookkeeping of pod sandboxes and containers (in its state
+ * store, `skiff:host/state`), their ids, every state transition and its idempotency, the OCI
+ * `config.json` (node/cri/oci/spec.ts, bundled in), and the crun and conmon command lines, which
+ * the host runs for it (`skiff:host/host-process`, allow-listed binaries inside the node agent's
+ * mount namespace). The node keeps what a sandbox cannot do: images and bundles (the imported
+ * `node-images`: pull, unpack, the overlay rootfs, writing config.json), the pod's network and
+ * namespaces (prepared before `run-pod-sandbox`), watching conmon's exit files (reported with
+ * `container-exited`) and streaming.
+ *
+ * No verb waits: `stop-container` sends a signal and returns; the host waits for the exit.
+ *
+ * The node's facts come from the node (`node-config`): `root` (crun's state, exits and bundles
+ * live under it), `cgroupParent`, `pidsLimit`, `swapAccounting`. Settings (`spec.config`):
+ * `pidsLimit` (overrides the node's; 0: none), `crun` and `conmon` (the binaries' absolute
+ * paths, default `/usr/bin/crun` and `/usr/bin/conmon`).
+ *
+ * State keys: `s/<sandbox-id>` and `c/<container-id>`, JSON.
+ * @module
+ */
+import { exec } from "skiff:host/host-process@0.1.0";
+import { delete as remove } from "skiff:host/state@0.1.0";
+import { write } from "skiff:host/log@0.1.0";
+import { nodeConfig, prepareBundle, removeBundle, resolveImage } from "skiff:runtime/node-images@0.1.0";
+import type { ContainerConfig as CriContainerConfig } from "../../../../node/cri/api.ts";
+import { ociSpec, SpecError } from "../../../../node/cri/oci/spec.ts";
+import { exitReason, normalizeSignal } from "../../../../node/cri/oci/records.ts";
+import { resolveUser, runAsNonRootViolation, UserError } from "../../../../node/cri/oci/user.ts";
+import { bundlePaths, conmonArgs, crunArgs, isGone, type Layout, layout } from "./commands.ts";
+import {
+  type ContainerConfig,
+  type ContainerExit,
+  type ContainerRecord,
+  containerStatus,
+  type SandboxConfig,
+  type SandboxRecord,
+  sandboxStatus,
+} from "./records.ts";
+import { all, container, fail, pairs, parseJson, sandbox, store, text, why } from "./store.ts";
+
+// ---------------------------------------------------------------------------------------------
+// Settings, errors, the state store.
+
+let dirs: Layout | undefined;
+let cgroupParent = "/skiff";
+let pidsLimit = 4096;
+let swapAccounting = false;
+
+let settingsSeen: Record<string, unknown> = {};
+
+/** The layout, from the node's facts (asked once per instance) and the settings. */
+function paths(): Layout {
+  if (dirs) return dirs;
+  let node;
+  try {
+    node = parseJson(nodeConfig(), "the node's runtime config");
+  } catch (e) {
+    fail(
+      "failed-precondition",
+      `this node does not serve runtime plugins (node-images.node-config: ${why(e)})`,
+    );
+  }
+  if (typeof node.root !== "string" || !node.root.startsWith("/")) {
+    fail("failed-precondition", "the node gave no absolute runtime root");
+  }
+  const s = settingsSeen;
+  cgroupParent = typeof node.cgroupParent === "string" ? node.cgroupParent : "/skiff";
+  pidsLimit = (s.pidsLimit as number | undefined) ?? (node.pidsLimit as number | undefined) ?? 4096;
+  swapAccounting = node.swapAccounting === true;
+  return dirs = layout(node.root, s.crun as string | undefined, s.conmon as string | undefined);
+}
+
+/** What a failed host import said (jco throws the error variant, or carries it as `payload`). */
+
+function newId(): string {
+  let s = "";
+  for (let i = 0; i < 8; i++) s += Math.floor(Math.random() * 16).toString(16);
+  return s;
+}
+
+/** Runs crun (or conmon) through the host; throws `internal` with its stderr on failure. */
+function run(binary: string, args: string[]): string {
+  let out;
+  try {
+    out = exec(binary, args, [], new Uint8Array());
+  } catch (e) {
+    fail("internal", `${binary.slice(binary.lastIndexOf("/") + 1)} ${args.slice(0, 3).join(" ")}: ${why(e)}`);
+  }
+  if (out.exitCode !== 0) {
+    const err = text(out.stderr).trim() || text(out.stdout).trim() || `exit code ${out.exitCode}`;
+    throw { tag: "internal", val: err, crun: true };
+  }
+  return text(out.stdout);
+}
+
+function crun(...args: string[]): string {
+  const l = paths();
+  return run(l.crun, crunArgs(l, ...args));
+}
+
+/** `crun delete -f`, where a container crun does not know is already deleted. */
+function crunDelete(id: string): void {
+  try {
+    crun("delete", "-f", id);
+  } catch (e) {
+    if (!isGone(why(e))) throw e;
+  }
+}
+
+function recordExit(c: ContainerRecord, code: number, oom: boolean, message: string, at: number): void {
+  if (c.state === "container-exited") return;
+  store(
+    `c/${c.id}`,
+    {
+      ...c,
+      state: "container-exited",
+      exitCode: code,
+      reason: exitReason(code, oom),
+      message,
+      startedAt: c.startedAt || at,
+      finishedAt: at,
+    } satisfies ContainerRecord,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// RuntimeService.
+
+export const runtimeService = {
+  configure(settings: string): void {
+    const s = parseJson(settings, "settings");
+    for (const b of ["crun", "conmon"]) {
+      if (s[b] !== undefined && (typeof s[b] !== "string" || !(s[b] as string).startsWith("/"))) {
+        fail("invalid-argument", `settings.${b} must be an absolute path`);
+      }
+    }
+    if (s.pidsLimit !== undefined && !(Number.isInteger(s.pidsLimit) && (s.pidsLimit as number) >= 0)) {
+      fail("invalid-argument", "settings.pidsLimit must be a non-negative integer");
+    }
+    settingsSeen = s;
+    dirs = undefined; // the node's facts are asked for at the first verb that needs them
+  },
+
+  runPodSandbox(config: SandboxConfig, runtimeHandler: string): string {
+    const m = config.metadata;
+    if (!m?.uid || !m.name) fail("invalid-argument", "the sandbox needs metadata.name and metadata.uid");
+    // The same pod attempt on the same prepared directory is the same sandbox.
+    const same = all<SandboxRecord>("s/").find((s) =>
+      s.metadata.uid === m.uid && s.metadata.attempt === m.attempt && s.podDir === config.podDir && s.ready
+    );
+    if (same) return same.id;
+    const id = `${m.uid.slice(0, 8)}-${m.attempt}-${newId()}`;
+    store(
+      `s/${id}`,
+      {
+        id,
+        metadata: m,
+        ready: true,
+        createdAt: Date.now(),
+        netns: config.netns,
+        ip: config.ip ?? undefined,
+        podDir: config.podDir,
+        hostname: config.hostname.slice(0, 63),
+        logDirectory: config.logDirectory,
+        labels: config.labels ?? [],
+        annotations: config.annotations ?? [],
+        linux: parseJson(config.linux, "linux"),
+        runtimeHandler: runtimeHandler || "oci",
+      } satisfies SandboxRecord,
+    );
+    return id;
+  },
+
+  stopPodSandbox(id: string): void {
+    const s = sandbox(id);
+    if (!s) return;
+    for (const c of all<ContainerRecord>("c/")) {
+      if (c.podSandboxId === id && c.state !== "container-exited") runtimeService.stopContainer(c.id, 0);
+    }
+    if (s.ready) store(`s/${id}`, { ...s, ready: false });
+  },
+
+  removePodSandbox(id: string): void {
+    const s = sandbox(id);
+    if (!s) return;
+    runtimeService.stopPodSandbox(id);
+    for (const c of all<ContainerRecord>("c/")) {
+      if (c.podSandboxId === id) runtimeService.removeContainer(c.id);
+    }
+    remove(`s/${id}`);
+  },
+
+  getPodSandboxStatus(id: string) {
+    const s = sandbox(id);
+    if (!s) fail("not-found", `pod sandbox ${id} does not exist`);
+    return sandboxStatus(s);
+  },
+
+  listPodSandbox() {
+    return all<SandboxRecord>("s/").map(sandboxStatus);
+  },
+
+  createContainer(podSandboxId: string, config: ContainerConfig, sandboxConfig: SandboxConfig): string {
+    const l = paths();
+    const s = sandbox(podSandboxId);
+    if (!s || !s.ready || (s.netns && !s.ip)) {
+      fail("failed-precondition", `pod sandbox ${podSandboxId} is not ready`);
+    }
+    let img;
+    try {
+      img = resolveImage(config.image);
+    } catch (e) {
+      fail("not-found", `image "${config.image}" is not present on this node (${why(e)})`);
+    }
+    const imageConfig = parseJson(img.config, "the image config");
+    const linux = parseJson(config.linux, "linux");
+    // deno-lint-ignore no-explicit-any
+    const sc = (linux.securityContext ?? {}) as any;
+    const pod = `${s.metadata.name}_${s.metadata.namespace}(${s.metadata.uid})`;
+    const violation = runAsNonRootViolation(
+      sc.runAsNonRoot,
+      sc.runAsUser,
+      (imageConfig.User as string) ?? "",
+      {
+        pod,
+        container: config.name,
+      },
+    );
+    if (violation) fail("failed-precondition", violation);
+    let user;
+    try {
+      user = resolveUser({
+        imageUser: (imageConfig.User as string) ?? "",
+        runAsUser: sc.runAsUser,
+        runAsGroup: sc.runAsGroup,
+        supplementalGroups: sc.supplementalGroups,
+        passwd: img.passwd,
+        group: img.group,
+      });
+    } catch (e) {
+      if (e instanceof UserError) fail("invalid-argument", e.message);
+      throw e;
+    }
+    const id = `${s.metadata.uid.slice(0, 8)}-${config.name.slice(0, 40)}-${config.attempt}-${newId()}`;
+    const p = bundlePaths(l, id);
+    const cgroupsPath = `${cgroupParent}/pod${s.metadata.uid}/${id}`;
+    const host = {
+      network: !s.netns,
+      pid: s.linux?.securityContext?.namespaceOptions?.pid === "NODE",
+      ipc: s.linux?.securityContext?.namespaceOptions?.ipc === "NODE",
+    };
+    const cri: CriContainerConfig = {
+      metadata: { name: config.name, attempt: config.attempt },
+      image: { image: config.image },
+      command: config.command,
+      args: config.args,
+      workingDir: config.workingDir,
+      envs: config.envs,
+      mounts: config.mounts.map((m) => ({
+        containerPath: m.containerPath,
+        hostPath: m.hostPath,
+        readonly: m.readonly,
+      })),
+      labels: pairs(config.labels),
+      annotations: pairs(config.annotations),
+      logPath: config.logPath,
+      ports: [],
+      resources: {},
+      stdin: config.stdin,
+      stdinOnce: config.stdinOnce,
+      tty: config.tty,
+      linux: linux as CriContainerConfig["linux"],
+    } as CriContainerConfig;
+    let spec;
+    try {
+      spec = ociSpec({
+        config: cri,
+        sandbox: {
+          netnsPath: s.netns,
+          host,
+          ipcPath: s.podDir && !host.ipc ? `${s.podDir}/ipc` : undefined,
+          utsPath: s.podDir && s.netns ? `${s.podDir}/uts` : undefined,
+          hostname: s.hostname,
+          etcHosts: s.podDir ? `${s.podDir}/hosts` : undefined,
+          etcHostname: s.podDir ? `${s.podDir}/hostname` : undefined,
+          resolvConf: s.podDir ? `${s.podDir}/resolv.conf` : undefined,
+          sysctls: s.linux?.sysctls ?? {},
+        },
+        // deno-lint-ignore no-explicit-any
+        image: imageConfig as any,
+        user,
+        rootfs: p.rootfs,
+        cgroupsPath,
+        pidsLimit,
+        swapAccounting,
+        terminationMessageFile: p.terminationLog,
+      });
+    } catch (e) {
+      if (e instanceof SpecError) fail("invalid-argument", e.message);
+      throw e;
+    }
+    // As containerd: the log directory of the request's sandbox config.
+    const logPath = `${sandboxConfig?.logDirectory || s.logDirectory}/${config.logPath}`;
+    const record: ContainerRecord = {
+      id,
+      podSandboxId,
+      name: config.name,
+      attempt: config.attempt,
+      image: config.image,
+      imageRef: img.ref,
+      state: "container-created",
+      createdAt: Date.now(),
+      startedAt: 0,
+      finishedAt: 0,
+      exitCode: 0,
+      reason: "",
+      message: "",
+      logPath,
+      labels: config.labels ?? [],
+      annotations: config.annotations ?? [],
+      mounts: config.mounts ?? [],
+      stopSignal: normalizeSignal(imageConfig.StopSignal as string | undefined),
+      stdin: config.stdin,
+      tty: config.tty,
+    };
+    // The record first: an exit reported while conmon starts must find it.
+    store(`c/${id}`, record);
+    try {
+      prepareBundle(id, img.id, JSON.stringify(spec));
+      run(
+        l.conmon,
+        conmonArgs(l, { id, logPath, stdin: config.stdin, stdinOnce: config.stdinOnce, tty: config.tty }),
+      );
+    } catch (e) {
+      try {
+        crunDelete(id);
+        removeBundle(id);
+      } catch { /* best effort */ }
+      remove(`c/${id}`);
+      fail("internal", why(e));
+    }
+    return id;
+  },
+
+  startContainer(id: string): void {
+    const c = container(id);
+    if (!c) fail("not-found", `container ${id} does not exist`);
+    if (c.state === "container-running") return;
+    if (c.state === "container-exited") fail("failed-precondition", `container ${id} has already run`);
+    try {
+      crun("start", id);
+    } catch (e) {
+      const now = container(id) ?? c;
+      recordExit(now, 128, false, why(e), Date.now());
+      fail("internal", why(e));
+    }
+    const now = container(id);
+    if (now?.state === "container-created") {
+      store(`c/${id}`, { ...now, state: "container-running", startedAt: Date.now() });
+    } else if (now?.state === "container-exited" && !now.startedAt) {
+      store(`c/${id}`, { ...now, startedAt: now.finishedAt });
+    }
+  },
+
+  // s64 arrives as a number in QuickJS guests.
+  stopContainer(id: string, timeoutSeconds: number): void {
+    const c = container(id);
+    if (!c || c.state === "container-exited") return;
+    if (c.state === "container-created") {
+      crunDelete(id);
+      recordExit(c, 0, false, "stopped before it started", Date.now());
+      return;
+    }
+    const signal = Number(timeoutSeconds) > 0 ? c.stopSignal : "SIGKILL";
+    try {
+      crun("kill", id, signal);
+    } catch (e) {
+      // Already gone: the exit is on its way (conmon writes it).
+      if (!isGone(why(e)) && !/not running|stopped/i.test(why(e))) throw e;
+    }
+  },
+
+  containerExited(id: string, exit: ContainerExit): void {
+    const c = container(id);
+    if (!c || c.state === "container-exited") return;
+    recordExit(c, exit.exitCode, exit.oomKilled, exit.message, Number(exit.finishedAt) || Date.now());
+    // Done: free crun's state and the cgroup at once.
+    try {
+      crunDelete(id);
+    } catch (e) {
+      write("warn", `crun delete ${id} after its exit: ${why(e)}`);
+    }
+  },
+
+  removeContainer(id: string): void {
+    const c = container(id);
+    if (!c) return;
+    if (c.state !== "container-exited") {
+      runtimeService.stopContainer(id, 0);
+      recordExit(container(id) ?? c, 137, false, "removed while running", Date.now());
+    }
+    crunDelete(id);
+    try {
+      removeBundle(id);
+    } catch (e) {
+      fail("internal", `removing the bundle of ${id}: ${why(e)}`);
+    }
+    remove(`c/${id}`);
+  },
+
+  getContainerStatus(id: string) {
+    const c = container(id);
+    if (!c) fail("not-found", `container ${id} does not exist`);
+    return containerStatus(c);
+  },
+
+  listContainers(podSandboxId?: string) {
+    return all<ContainerRecord>("c/").filter((c) => !podSandboxId || c.podSandboxId === podSandboxId).map(
+      containerStatus,
+    );
+  },
+
+  execSync(id: string, cmd: string[], _timeoutSeconds: number) {
+    const c = container(id);
+    if (!c) fail("not-found", `container ${id} does not exist`);
+    if (c.state !== "container-running") fail("failed-precondition", `container ${id} is not running`);
+    if (!cmd.length) fail("invalid-argument", "no command");
+    const l = paths();
+    let out;
+    try {
+      out = exec(l.crun, crunArgs(l, "exec", id, ...cmd), [], new Uint8Array());
+    } catch (e) {
+      fail("internal", why(e));
+    }
+    return { exitCode: out.exitCode, stdout: out.stdout, stderr: out.stderr };
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// ImageService: the node's image store pulls and keeps images (node-images); this plugin does not.
+
+const NODE_IMAGES = "images are pulled and kept by the node's image store, not by this plugin";
+
+export const imageService = {
+  pullImage(): string {
+    fail("unimplemented", NODE_IMAGES);
+  },
+  listImages(): never {
+    fail("unimplemented", NODE_IMAGES);
+  },
+  getImageStatus(): never {
+    fail("unimplemented", NODE_IMAGES);
+  },
+  removeImage(): void {
+    fail("unimplemented", NODE_IMAGES);
+  },
+};

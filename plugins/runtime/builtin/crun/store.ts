@@ -1,0 +1,73 @@
+/**
+ * The `crun` runtime plugin's state store (`skiff:host/state`): records as JSON under `s/<id>`
+ * (sandboxes) and `c/<id>` (containers), the error variant it throws, and the small helpers a
+ * QuickJS guest needs (no TextEncoder there).
+ * @module
+ */
+import { get, listKeys, set } from "skiff:host/state@0.1.0";
+import type { ContainerRecord, KeyValue, SandboxRecord } from "./records.ts";
+
+export type ErrorTag =
+  | "invalid-argument"
+  | "not-found"
+  | "already-exists"
+  | "failed-precondition"
+  | "unimplemented"
+  | "denied"
+  | "internal";
+
+export function fail(tag: ErrorTag, message: string): never {
+  throw { tag, val: message };
+}
+
+export function why(e: unknown): string {
+  const p = (e as { payload?: unknown })?.payload ?? e;
+  if (p && typeof p === "object" && "tag" in p) {
+    return `${(p as { tag: string }).tag}: ${(p as { val: unknown }).val}`;
+  }
+  return e instanceof Error ? e.message : String(e);
+}
+
+// QuickJS has no TextEncoder / TextDecoder.
+export function utf8(s: string): Uint8Array {
+  const bin = unescape(encodeURIComponent(s));
+  return Uint8Array.from(bin, (c) => c.charCodeAt(0));
+}
+export function text(b: Uint8Array): string {
+  let bin = "";
+  for (let i = 0; i < b.length; i += 8192) bin += String.fromCharCode(...b.subarray(i, i + 8192));
+  try {
+    return decodeURIComponent(escape(bin));
+  } catch {
+    return bin;
+  }
+}
+
+export function load<T>(key: string): T | undefined {
+  const v = get(key);
+  return v ? JSON.parse(text(v)) as T : undefined;
+}
+export function store(key: string, value: unknown): void {
+  try {
+    set(key, utf8(JSON.stringify(value)));
+  } catch (e) {
+    fail("internal", `the state store refused ${key}: ${why(e)}`);
+  }
+}
+export function all<T>(prefix: string): T[] {
+  return listKeys(prefix).map((k) => load<T>(k)!).filter(Boolean);
+}
+export const sandbox = (id: string) => load<SandboxRecord>(`s/${id}`);
+export const container = (id: string) => load<ContainerRecord>(`c/${id}`);
+
+export function pairs(kv: KeyValue[]): Record<string, string> {
+  return Object.fromEntries((kv ?? []).map((p) => [p.key, p.value]));
+}
+
+export function parseJson(s: string, what: string): Record<string, unknown> {
+  try {
+    const v = JSON.parse(s || "{}");
+    if (v && typeof v === "object" && !Array.isArray(v)) return v;
+  } catch { /* below */ }
+  fail("invalid-argument", `${what} is not a JSON object`);
+}
