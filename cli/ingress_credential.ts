@@ -4,12 +4,15 @@
  *
  * - `./skiff up` issues one (valid one day) as the cluster admin into
  *   `<data-dir>/ingress.kubeconfig` each time it starts, and passes the file to its node agent
- *   (`--ingress-kubeconfig`).
+ *   (`--ingress-kubeconfig`); `./skiff node join` has the joining node issue one with its new
+ *   node credential (the nodes may mint tokens of this account, node/proxy/rbac.ts) into the
+ *   node's `<data-dir>/ingress.kubeconfig`.
  * - Every node agent given such a file (`./skiff up`'s and `./skiff node`'s alike) renews the token
  *   itself at 80 % of its life: a TokenRequest for the account made with the account's current
  *   token (the account may create tokens of itself and of no other account), written back to the
- *   file, with the same lifetime. The agent reads the file again when it changes, so an
- *   administrator may also replace it by hand.
+ *   file, with the same lifetime. When that fails because the token has lapsed (the node was down
+ *   past its expiry), the node's own credential requests the new one. The agent reads the file
+ *   again when it changes, so an administrator may also replace it by hand.
  *
  * So the Ingress controller never acts with the node's credential, and the node's credential never
  * reads Secrets it has no pod for.
@@ -17,6 +20,7 @@
  */
 import { dirname } from "node:path";
 import { Client } from "../control/api/client.ts";
+import { isApiError } from "../control/api/status.ts";
 import { INGRESS_ACCOUNT, INGRESS_NAMESPACE, ingressControllerToken } from "../node/proxy/rbac.ts";
 import { writeKubeconfig } from "./kubeconfig.ts";
 import type { ClusterPki } from "./pki.ts";
@@ -26,6 +30,31 @@ const LIFETIME_S = 24 * 3600;
 const MIN_LIFETIME_S = 600;
 const USER = `system:serviceaccount:${INGRESS_NAMESPACE}:${INGRESS_ACCOUNT}`;
 
+/** The Ingress controller's kubeconfig in a data dir. */
+export function ingressKubeconfigPath(dataDir: string): string {
+  return `${dataDir}/ingress.kubeconfig`;
+}
+
+/**
+ * Writes a kubeconfig at `path` holding a fresh token of the account (one day), requested with
+ * `creds.token`: the admin's, a node's, or the account's own. Returns the token.
+ */
+export async function issueIngressKubeconfig(
+  path: string,
+  creds: { server: string; caCert?: string; token: string },
+  opts: { lifetimeSeconds?: number; userAgent?: string } = {},
+): Promise<string> {
+  using client = new Client({
+    server: creds.server,
+    token: creds.token,
+    caCerts: creds.caCert ? [creds.caCert] : undefined,
+    userAgent: opts.userAgent ?? "skiff-node/ingress-controller",
+  });
+  const { token } = await ingressControllerToken(client, opts.lifetimeSeconds ?? LIFETIME_S);
+  await writeKubeconfig(path, creds.server, { caCert: creds.caCert, token, user: USER });
+  return token;
+}
+
 /** Writes `<data-dir>/ingress.kubeconfig` with a fresh token; the node agent renews it from then on. */
 export async function ingressCredentials(
   server: string,
@@ -33,10 +62,8 @@ export async function ingressCredentials(
   dataDir: string,
   _log: (line: string) => void,
 ): Promise<{ path: string } & Disposable> {
-  const path = `${dataDir}/ingress.kubeconfig`;
-  using client = new Client({ server, token: pki.adminToken, caCerts: [pki.caCert], userAgent: "skiff-up" });
-  const { token } = await ingressControllerToken(client, LIFETIME_S);
-  await writeKubeconfig(path, server, { caCert: pki.caCert, token, user: USER });
+  const path = ingressKubeconfigPath(dataDir);
+  await issueIngressKubeconfig(path, { server, caCert: pki.caCert, token: pki.adminToken }, { userAgent: "skiff-up" });
   return { path, [Symbol.dispose]: () => {} };
 }
 
@@ -69,25 +96,32 @@ export function renewalTime(token: string): number | undefined {
   return l ? (l.iat + 0.8 * (l.exp - l.iat)) * 1000 : undefined;
 }
 
+/** Whether a token's `exp` has passed (at `now`, ms). Pure. */
+export function tokenExpired(token: string, now = Date.now()): boolean {
+  const l = tokenLifetime(token);
+  return l !== undefined && l.exp * 1000 <= now;
+}
+
 /**
- * Renews the account's token with the token itself (TokenRequest, same lifetime) and writes it to
- * the kubeconfig at `path`. Returns the new token.
+ * Renews the account's token (TokenRequest, same lifetime) and writes it to the kubeconfig at
+ * `path`: with the token itself while it is valid; with `creds.nodeToken` (the node's credential)
+ * when it has expired or the API server refuses it. Returns the new token.
  */
 export async function renewIngressToken(
   path: string,
-  creds: { server: string; caCert?: string; token: string },
+  creds: { server: string; caCert?: string; token: string; nodeToken?: string },
 ): Promise<string> {
   const l = tokenLifetime(creds.token);
-  const lifetime = Math.max(MIN_LIFETIME_S, l ? l.exp - l.iat : LIFETIME_S);
-  using client = new Client({
-    server: creds.server,
-    token: creds.token,
-    caCerts: creds.caCert ? [creds.caCert] : undefined,
-    userAgent: "skiff-node/ingress-controller",
-  });
-  const { token } = await ingressControllerToken(client, lifetime);
-  await writeKubeconfig(path, creds.server, { caCert: creds.caCert, token, user: USER });
-  return token;
+  const lifetimeSeconds = Math.max(MIN_LIFETIME_S, l ? l.exp - l.iat : LIFETIME_S);
+  const issue = (token: string) => issueIngressKubeconfig(path, { ...creds, token }, { lifetimeSeconds });
+  if (!creds.nodeToken) return await issue(creds.token);
+  if (tokenExpired(creds.token)) return await issue(creds.nodeToken);
+  try {
+    return await issue(creds.token);
+  } catch (e) {
+    if (!isApiError(e, 401) && !/: 401 /.test((e as Error).message)) throw e;
+    return await issue(creds.nodeToken);
+  }
 }
 
 /**
@@ -101,7 +135,12 @@ export async function renewIngressToken(
 export function ingressKubeconfigCredentials(
   path: string,
   kubeconfigCredentials: (text: string, dir: string) => { server?: string; token?: string; caCert?: string },
-  opts: { renew?: boolean; log?: (line: string) => void } = {},
+  opts: {
+    renew?: boolean;
+    log?: (line: string) => void;
+    /** The node's current credential, to request a new token when the file's has lapsed. */
+    nodeToken?: () => string | undefined;
+  } = {},
 ): { server?: string; caCert?: string; token: () => string } {
   const read = () => kubeconfigCredentials(Deno.readTextFileSync(path), dirname(path));
   const first = read();
@@ -125,21 +164,24 @@ export function ingressKubeconfigCredentials(
   if (opts.renew !== false && first.server && isIngressControllerToken(first.token)) {
     const server = first.server;
     let renewing = false;
-    const timer = setInterval(async () => {
+    const check = async () => {
       const t = current();
       const due = renewalTime(t);
       if (renewing || due === undefined || Date.now() < due) return;
       renewing = true;
       try {
-        token = await renewIngressToken(path, { server, caCert: first.caCert, token: t });
+        token = await renewIngressToken(path, { server, caCert: first.caCert, token: t, nodeToken: opts.nodeToken?.() });
         mtime = Deno.statSync(path).mtime?.getTime();
       } catch (e) {
         log(`skiff: renewing the Ingress controller's token failed: ${(e as Error).message}`);
       } finally {
         renewing = false;
       }
-    }, 60_000);
+    };
+    const timer = setInterval(check, 60_000);
     Deno.unrefTimer(timer);
+    // A token already due (the node was down) is renewed now, not a minute later.
+    if ((renewalTime(first.token) ?? Infinity) <= Date.now()) void check();
   }
   return { server: first.server, caCert: first.caCert, token: current };
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { isIngressControllerToken, renewalTime, tokenLifetime } from "./ingress_credential.ts";
+import { isIngressControllerToken, renewalTime, tokenExpired, tokenLifetime } from "./ingress_credential.ts";
 
 const b64url = (o: unknown) => btoa(JSON.stringify(o)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 const jwt = (claims: Record<string, unknown>) => `${b64url({ alg: "ES256" })}.${b64url(claims)}.c2ln`;
@@ -21,4 +21,10 @@ Deno.test("only the Ingress controller's own tokens are renewed as such", () => 
   assert.equal(isIngressControllerToken(jwt({ sub: "system:serviceaccount:skiff-system:ingress-controller" })), true);
   assert.equal(isIngressControllerToken(jwt({ sub: "system:serviceaccount:skiff-system:plugin-host" })), false);
   assert.equal(isIngressControllerToken("opaque-token"), false);
+});
+
+Deno.test("a token has lapsed once its exp has passed; one without exp never does", () => {
+  assert.equal(tokenExpired(jwt({ iat: 1000, exp: 2000 }), 1_999_999), false);
+  assert.equal(tokenExpired(jwt({ iat: 1000, exp: 2000 }), 2_000_000), true);
+  assert.equal(tokenExpired("opaque-token", Date.now()), false);
 });

@@ -8,7 +8,15 @@
  * `status.token` authenticates as `system:node:<name>` in `system:nodes` until its
  * `status.expirationTimestamp` (30 days; the node agent renews it the same way with the node
  * credential). The CA must be given (a file, or a kubeconfig carrying it): the token is never
- * sent to a server this machine cannot authenticate. Then run `./skiff node --kubeconfig <out>`.
+ * sent to a server this machine cannot authenticate.
+ *
+ * Then, with that node credential, it requests the node's Ingress controller its own credential: a
+ * token of the ServiceAccount `skiff-system/ingress-controller` (TokenRequest; the nodes may mint
+ * tokens of that account and of no other, node/proxy/rbac.ts), written to
+ * `<data-dir>/ingress.kubeconfig`, which the node agent renews from then on. What else the node's
+ * network add-ons need (the service proxy's, DNS's and NetworkPolicy's reads) every node has
+ * through the group `system:nodes`, so nothing is left to do by hand: run
+ * `./skiff node --kubeconfig <out>` (the command it prints).
  * @module
  */
 import { resolve } from "node:path";
@@ -18,6 +26,7 @@ import { isApiError } from "../control/api/status.ts";
 import type { Command } from "./args.ts";
 import { clientConfig } from "./controller_manager.ts";
 import { CliError } from "./errors.ts";
+import { ingressKubeconfigPath, issueIngressKubeconfig } from "./ingress_credential.ts";
 import { writeKubeconfig } from "./kubeconfig.ts";
 import { defaultNodeName } from "./node.ts";
 
@@ -31,12 +40,27 @@ export interface JoinOptions {
   nodeName: string;
   /** Where to write the node's kubeconfig. */
   out: string;
+  /** Where to write the Ingress controller's kubeconfig; none when undefined. */
+  ingressOut?: string;
   /** Replaces the HTTP transport (tests). */
   fetch?: (req: Request) => Promise<Response>;
 }
 
-/** Exchanges the bootstrap token and writes the kubeconfig; resolves to the credential's expiry. */
-export async function joinNode(opts: JoinOptions): Promise<{ expirationTimestamp: string }> {
+/** What a join wrote. */
+export interface Joined {
+  /** When the node credential expires. */
+  expirationTimestamp: string;
+  /** The Ingress controller's kubeconfig, when one was asked for and issued. */
+  ingressKubeconfig?: string;
+  /** Why the Ingress controller's credential was not issued. */
+  ingressError?: string;
+}
+
+/**
+ * Exchanges the bootstrap token and writes the node's kubeconfig; then, when `ingressOut` is
+ * given, the Ingress controller's (a refusal there does not fail the join: it is reported).
+ */
+export async function joinNode(opts: JoinOptions): Promise<Joined> {
   if (!BOOTSTRAP_TOKEN_PATTERN.test(opts.token)) {
     throw new CliError("--token must be a bootstrap token of the form [a-z0-9]{6}.[a-z0-9]{16}", 2);
   }
@@ -62,7 +86,20 @@ export async function joinNode(opts: JoinOptions): Promise<{ expirationTimestamp
   }
   if (!status?.token) throw new CliError("the API server's answer carries no node credential");
   await writeKubeconfig(opts.out, opts.server, { caCert: opts.caCert, token: status.token, user: `system:node:${opts.nodeName}` });
-  return { expirationTimestamp: status.expirationTimestamp ?? "" };
+  const joined: Joined = { expirationTimestamp: status.expirationTimestamp ?? "" };
+  if (opts.ingressOut) {
+    try {
+      await issueIngressKubeconfig(
+        opts.ingressOut,
+        { server: opts.server, caCert: opts.caCert, token: status.token },
+        { userAgent: "skiff-node-join" },
+      );
+      joined.ingressKubeconfig = opts.ingressOut;
+    } catch (e) {
+      joined.ingressError = (e as Error).message;
+    }
+  }
+  return joined;
 }
 
 /** `./skiff node join` (also `./skiff node-join`). */
@@ -70,8 +107,10 @@ export const nodeJoinCommand: Command = {
   name: "node join",
   summary: "Join this machine to a cluster: exchange a bootstrap token for a node credential.",
   description: [
-    "Writes a kubeconfig for system:node:<name> (the cluster CA and the node credential); then run",
-    "./skiff node --kubeconfig <path>. Create the bootstrap token on the cluster first (docs/security.md).",
+    "Writes a kubeconfig for system:node:<name> (the cluster CA and the node credential) and one for",
+    "the node's Ingress controller (a token of skiff-system/ingress-controller) into --data-dir, and",
+    "prints the ./skiff node command to run. Create the bootstrap token on the cluster first",
+    "(docs/security.md).",
   ].join("\n"),
   flags: [
     { name: "server", type: "string", value: "URL", description: "The API server URL (default: the kubeconfig's)." },
@@ -107,9 +146,18 @@ export const nodeJoinCommand: Command = {
     await Deno.mkdir(dataDir, { recursive: true });
     const nodeName = (flags.name as string | undefined) ?? defaultNodeName();
     const out = `${dataDir}/kubeconfig`;
-    const { expirationTimestamp } = await joinNode({ server, token, caCert, nodeName, out });
-    console.error(`skiff: node ${nodeName} joined; its credential (valid until ${expirationTimestamp}) is in ${out}`);
-    console.log(`./skiff node --kubeconfig ${out} --name ${nodeName} --data-dir ${dataDir}`);
+    const ingressOut = ingressKubeconfigPath(dataDir);
+    const joined = await joinNode({ server, token, caCert, nodeName, out, ingressOut });
+    console.error(`skiff: node ${nodeName} joined; its credential (valid until ${joined.expirationTimestamp}) is in ${out}`);
+    if (joined.ingressError) {
+      console.error(
+        `skiff: warning: no credential for the node's Ingress controller (${joined.ingressError}); ` +
+          "restart ./skiff up on the control plane (it lets nodes request one), then join again, " +
+          "or give ./skiff node --ingress-kubeconfig",
+      );
+    }
+    const ingressFlag = joined.ingressKubeconfig ? ` --ingress-kubeconfig ${joined.ingressKubeconfig}` : "";
+    console.log(`./skiff node --kubeconfig ${out}${ingressFlag} --name ${nodeName} --data-dir ${dataDir}`);
     return 0;
   },
 };

@@ -146,9 +146,10 @@ export async function runUp(opts: UpOptions, deps: UpDeps, signal: AbortSignal):
       if (cp.server) {
         pluginHost = startPluginHostOnDemand(plugins, { server: cp.url, pki, dataDir, supervisor, log: deps.err, signal });
       }
+      // With or without a node here: nodes joined later (./skiff node join) rely on it too.
+      await grantNetworkRole(cp.url, pki);
       if (opts.node) {
         const nodeKubeconfig = await nodeCredentials(cp.url, pki, dataDir);
-        await grantNetworkRole(cp.url, pki);
         // The Ingress controller acts as its own ServiceAccount, never as the node (docs/security.md).
         ingressCredential = opts.ingress === false ? undefined : await ingressCredentials(cp.url, pki, dataDir, deps.err);
         await deps.startNodeAgent({
@@ -281,14 +282,15 @@ export async function nodeCredentials(server: string, pki: ClusterPki, dataDir: 
 }
 
 /**
- * The identities of the network add-ons (node/proxy/rbac.ts): `system:node-proxier` and
- * `system:skiff-node-network` for nodes (service proxy, DNS, NetworkPolicy), the ServiceAccount
- * `skiff-system/ingress-controller` for the Ingress controller, and the IngressClass `skiff`
- * (created here, as the admin: the controller may only read classes).
+ * The identities of the network add-ons (node/proxy/rbac.ts): `system:skiff-node-network` for
+ * every node (the group `system:nodes`: service proxy, DNS, NetworkPolicy), the ServiceAccount `skiff-system/ingress-controller` for the Ingress controller
+ * (whose tokens the nodes may mint), and the IngressClass `skiff` (created here, as the admin: the
+ * controller may only read classes). Removes this machine's node's per-node bindings of earlier
+ * versions.
  */
 export async function grantNetworkRole(server: string, pki: ClusterPki): Promise<void> {
   using client = new Client({ server, token: pki.adminToken, caCerts: [pki.caCert], userAgent: "skiff-up" });
-  await ensureNetworkRbac(client, defaultNodeName());
+  await ensureNetworkRbac(client, [defaultNodeName()]);
   await ensureIngressClass(client);
 }
 

@@ -287,7 +287,7 @@ testWith(
     );
 
     // system:node-proxier is the API server's default role (autoupdate), bound to system:kube-proxy
-    // as upstream, and to this node's user by ./skiff up.
+    // as upstream (the nodes get only what their add-ons read, system:skiff-node-network).
     const proxier = JSON.parse(
       (await cluster.kubectl(["get", "clusterrole", "system:node-proxier", "-o", "json"])).stdout,
     );

@@ -176,60 +176,7 @@ export async function startNetworkCluster(opts: NetworkClusterOptions = {}): Pro
       return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
     },
     async clientPod(o = {}) {
-      const k = clientPods++;
-      const ns = `skc${Deno.pid % 1000}x${k}`;
-      const cidr = parseCidr(podCIDR);
-      // High addresses of the node's CIDR, which the node's IPAM (from the bottom) does not reach in tests.
-      const size = 2 ** (32 - cidr.bits);
-      const ip = ipToString(cidr.base + size - 2 - (k % 200));
-      const veth = `skv${Deno.pid % 1000}x${k}`;
-      const steps = [
-        ["ip", "netns", "add", ns],
-        ["ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns],
-        ["ip", "link", "set", veth, "master", bridge, "up"],
-        ["ip", "-n", ns, "link", "set", "lo", "up"],
-        ["ip", "-n", ns, "addr", "add", `${ip}/${cidr.bits}`, "dev", "eth0"],
-        ["ip", "-n", ns, "link", "set", "eth0", "up"],
-        ["ip", "-n", ns, "route", "add", "default", "via", gateway],
-      ];
-      for (const s of steps) {
-        const r = await sh(s);
-        if (r.code !== 0) throw new Error(`${s.join(" ")}: ${r.stderr}`);
-      }
-      if (o.dns !== false) {
-        await Deno.mkdir(`/etc/netns/${ns}`, { recursive: true });
-        await Deno.writeTextFile(
-          `/etc/netns/${ns}/resolv.conf`,
-          `search default.svc.cluster.local svc.cluster.local cluster.local\nnameserver ${gateway}\noptions ndots:5 timeout:1 attempts:2\n`,
-        );
-      }
-      const pod: ClientPod = {
-        ns,
-        ip,
-        run: (cmd, timeoutMs) => sh(["ip", "netns", "exec", ns, ...cmd], timeoutMs),
-        async curl(url, extra = [], maxTimeS = 3) {
-          const r = await sh([
-            "ip",
-            "netns",
-            "exec",
-            ns,
-            "curl",
-            "-s",
-            "--max-time",
-            String(maxTimeS),
-            "-w",
-            "\n%{http_code}",
-            ...extra,
-            url,
-          ], (maxTimeS + 5) * 1000);
-          const i = r.stdout.lastIndexOf("\n");
-          return { code: Number(r.stdout.slice(i + 1)) || 0, body: r.stdout.slice(0, Math.max(0, i)) };
-        },
-        async close() {
-          await sh(["ip", "netns", "del", ns]);
-          await Deno.remove(`/etc/netns/${ns}`, { recursive: true }).catch(() => {});
-        },
-      };
+      const pod = await createClientPod({ bridge, podCIDR, gateway }, o);
       pods.push(pod);
       return pod;
     },
@@ -245,6 +192,73 @@ export async function startNetworkCluster(opts: NetworkClusterOptions = {}): Pro
     [Symbol.asyncDispose]: () => cluster.close(),
   };
   return cluster;
+}
+
+/**
+ * A client pod on a node's bridge: a network namespace with a high address of the node's pod CIDR
+ * (which the node's IPAM, allocating from the bottom, does not reach in tests), a default route
+ * via the gateway and, unless `dns: false`, the cluster DNS on the gateway in its resolv.conf.
+ * Close it to remove it.
+ */
+export async function createClientPod(
+  node: { bridge: string; podCIDR: string; gateway: string },
+  o: { dns?: boolean } = {},
+): Promise<ClientPod> {
+  const { bridge, podCIDR, gateway } = node;
+  const k = clientPods++;
+  const ns = `skc${Deno.pid % 1000}x${k}`;
+  const cidr = parseCidr(podCIDR);
+  const size = 2 ** (32 - cidr.bits);
+  const ip = ipToString(cidr.base + size - 2 - (k % 200));
+  const veth = `skv${Deno.pid % 1000}x${k}`;
+  const steps = [
+    ["ip", "netns", "add", ns],
+    ["ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns],
+    ["ip", "link", "set", veth, "master", bridge, "up"],
+    ["ip", "-n", ns, "link", "set", "lo", "up"],
+    ["ip", "-n", ns, "addr", "add", `${ip}/${cidr.bits}`, "dev", "eth0"],
+    ["ip", "-n", ns, "link", "set", "eth0", "up"],
+    ["ip", "-n", ns, "route", "add", "default", "via", gateway],
+  ];
+  for (const s of steps) {
+    const r = await sh(s);
+    if (r.code !== 0) throw new Error(`${s.join(" ")}: ${r.stderr}`);
+  }
+  if (o.dns !== false) {
+    await Deno.mkdir(`/etc/netns/${ns}`, { recursive: true });
+    await Deno.writeTextFile(
+      `/etc/netns/${ns}/resolv.conf`,
+      `search default.svc.cluster.local svc.cluster.local cluster.local\nnameserver ${gateway}\noptions ndots:5 timeout:1 attempts:2\n`,
+    );
+  }
+  const pod: ClientPod = {
+    ns,
+    ip,
+    run: (cmd, timeoutMs) => sh(["ip", "netns", "exec", ns, ...cmd], timeoutMs),
+    async curl(url, extra = [], maxTimeS = 3) {
+      const r = await sh([
+        "ip",
+        "netns",
+        "exec",
+        ns,
+        "curl",
+        "-s",
+        "--max-time",
+        String(maxTimeS),
+        "-w",
+        "\n%{http_code}",
+        ...extra,
+        url,
+      ], (maxTimeS + 5) * 1000);
+      const i = r.stdout.lastIndexOf("\n");
+      return { code: Number(r.stdout.slice(i + 1)) || 0, body: r.stdout.slice(0, Math.max(0, i)) };
+    },
+    async close() {
+      await sh(["ip", "netns", "del", ns]);
+      await Deno.remove(`/etc/netns/${ns}`, { recursive: true }).catch(() => {});
+    },
+  };
+  return pod;
 }
 
 /** A Deployment of the http_sm component. */

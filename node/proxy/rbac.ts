@@ -2,27 +2,30 @@
  * The identities of the node's network add-ons, as RBAC objects `./skiff up` creates with the
  * admin credential (an administrator applies the same for a cluster of its own):
  *
- * - **service proxy, cluster DNS, NetworkPolicy** run inside the node agent, with the node's
- *   credential. The node's user is bound to upstream's ClusterRole `system:node-proxier` (one of
- *   the API server's default roles, control/apiserver/rbac/bootstrap_policy.ts, bound by default
- *   to `system:kube-proxy` as upstream) and to `system:skiff-node-network`: read-only access to
- *   what the DNS and NetworkPolicy need beyond it (services, endpointslices, pods, namespaces,
- *   networkpolicies). Nothing there reads Secrets: the node credential stays within the node
- *   authorizer's limits for them.
+ * - **service proxy, cluster DNS, NetworkPolicy** run inside every node agent, with the node's
+ *   credential. The group of node credentials, `system:nodes`, is bound by `skiff:node-network`
+ *   to `system:skiff-node-network`: read-only access to what the three read (services,
+ *   endpointslices, pods, namespaces, networkpolicies). Every node runs these add-ons, so every
+ *   node needs exactly these reads — upstream's kube-proxy DaemonSet shares one ServiceAccount the
+ *   same way, and kubeadm binds node-wide rights to `system:nodes` (`kubeadm:get-nodes`) — and a
+ *   node joined with `./skiff node join` has them from its first request. Upstream's kube-proxy
+ *   role `system:node-proxier` (one of the API server's default roles,
+ *   control/apiserver/rbac/bootstrap_policy.ts, bound to `system:kube-proxy` as upstream) is not
+ *   bound to the nodes: it also lists and watches every Node, which no add-on here reads (a node
+ *   reads its own Node through the node authorizer). Nothing there reads Secrets or Nodes: the
+ *   node credential stays within the node authorizer's limits for them.
  * - **the Ingress controller** runs in the node agent's process too, but under its own identity:
  *   the ServiceAccount `skiff-system/ingress-controller`, bound to `skiff:ingress-controller`
  *   (ingresses, ingressclasses, services, endpointslices and secrets get/list/watch;
- *   ingresses/status update/patch; events), and to a Role letting it create tokens of itself
- *   only. `./skiff up` writes a token of that account to `<data-dir>/ingress.kubeconfig` and
- *   passes it to the node agent (`--ingress-kubeconfig`), which renews it at 80 % of its life
- *   with the token itself (cli/ingress_credential.ts).
+ *   ingresses/status update/patch; events), and to a Role letting the account and the nodes
+ *   create tokens of that account only (`ingressTokenRenewal`). `./skiff up` writes a token of
+ *   it to `<data-dir>/ingress.kubeconfig` for its own node; `./skiff node join` has the joining
+ *   node request one with its fresh node credential; either is passed to the node agent
+ *   (`--ingress-kubeconfig`), which renews it at 80 % of its life (cli/ingress_credential.ts).
  *
- * ```sh
- * # for a node joined later (./skiff node join):
- * kubectl create clusterrolebinding system:node-proxier:<node> --clusterrole=system:node-proxier --user=system:node:<node>
- * kubectl create clusterrolebinding system:skiff-node-network:<node> --clusterrole=system:skiff-node-network --user=system:node:<node>
- * kubectl -n skiff-system create token ingress-controller --duration 24h   # for --ingress-kubeconfig
- * ```
+ * Upstream's Ingress controller pods get their token from their node's kubelet, which the node
+ * authorizer lets mint tokens of the ServiceAccounts its pods use; here the controller runs in the
+ * node agent itself, so the nodes may mint tokens of its one account, and of no other.
  * @module
  */
 import { type Client, R, type ResourceRef } from "../../control/api/client.ts";
@@ -31,7 +34,7 @@ import type { KubeObject } from "../../control/api/types.ts";
 
 /** Upstream's kube-proxy role. */
 export const NODE_PROXIER_ROLE = "system:node-proxier";
-/** What the cluster DNS and NetworkPolicy read beyond `system:node-proxier`. */
+/** What the service proxy, the cluster DNS and NetworkPolicy read (bound to every node). */
 export const NODE_NETWORK_ROLE = "system:skiff-node-network";
 /** The Ingress controller's role, account and namespace. */
 export const INGRESS_ROLE = "skiff:ingress-controller";
@@ -39,8 +42,14 @@ export const INGRESS_NAMESPACE = "skiff-system";
 export const INGRESS_ACCOUNT = "ingress-controller";
 /** The Role (and RoleBinding) in `skiff-system` that lets the account renew its own token. */
 export const INGRESS_TOKEN_ROLE = "skiff:ingress-controller:token";
+/** The group of every node credential (`system:node:<name>`). */
+export const NODES_GROUP = "system:nodes";
+/** The binding of the node role to {@link NODES_GROUP} (named as kubeadm's `kubeadm:node-proxier`). */
+export const NODE_NETWORK_BINDING = "skiff:node-network";
 /** The broad role of earlier versions, removed on upgrade. */
 const LEGACY_ROLE = "system:skiff-network";
+/** The per-node bindings of earlier versions (`<role>:<node>`), replaced by the group's. */
+const PER_NODE_ROLES = [LEGACY_ROLE, NODE_PROXIER_ROLE, NODE_NETWORK_ROLE];
 
 const RBAC_GROUP = "rbac.authorization.k8s.io";
 const rbac = (plural: string): ResourceRef => ({ group: RBAC_GROUP, version: "v1", plural, namespaced: false });
@@ -90,20 +99,20 @@ export function ingressControllerRole(): KubeObject {
 }
 
 /**
- * Every role and binding `./skiff up` creates, in creation order. `system:node-proxier` itself,
- * and its binding to the user `system:kube-proxy`, are the API server's default roles
- * (control/apiserver/rbac/bootstrap_policy.ts), as upstream. Skiff's proxy runs in the node agent,
- * so each node's user gets its own binding of that role (a node joined later has none until an
- * administrator adds it, and meanwhile only the node authorizer's rights). The Ingress controller's
- * account may renew its own token (`ingressTokenRenewal`), and nothing else in `skiff-system`.
+ * Every role and binding `./skiff up` creates, in creation order. `system:node-proxier`, and its
+ * binding to the user `system:kube-proxy`, are the API server's default roles
+ * (control/apiserver/rbac/bootstrap_policy.ts), as upstream. Skiff's proxy, DNS and NetworkPolicy
+ * run in every node agent, so the group `system:nodes` gets a binding of what they read: a node
+ * joined later serves Services, DNS and NetworkPolicy with no binding of its own.
+ * The Ingress controller's account gets its role; tokens of it are minted as
+ * `ingressTokenRenewal` says, and the account may do nothing else in `skiff-system`.
  */
-export function networkRbacObjects(nodeName: string): { roles: KubeObject[]; bindings: KubeObject[] } {
-  const node = [{ apiGroup: RBAC_GROUP, kind: "User", name: `system:node:${nodeName}` }];
+export function networkRbacObjects(): { roles: KubeObject[]; bindings: KubeObject[] } {
+  const nodes = [{ apiGroup: RBAC_GROUP, kind: "Group", name: NODES_GROUP }];
   return {
     roles: [nodeNetworkRole(), ingressControllerRole()],
     bindings: [
-      clusterRoleBinding(`${NODE_PROXIER_ROLE}:${nodeName}`, NODE_PROXIER_ROLE, node),
-      clusterRoleBinding(`${NODE_NETWORK_ROLE}:${nodeName}`, NODE_NETWORK_ROLE, node),
+      clusterRoleBinding(NODE_NETWORK_BINDING, NODE_NETWORK_ROLE, nodes),
       clusterRoleBinding(INGRESS_ROLE, INGRESS_ROLE, [
         { kind: "ServiceAccount", name: INGRESS_ACCOUNT, namespace: INGRESS_NAMESPACE },
       ]),
@@ -112,11 +121,12 @@ export function networkRbacObjects(nodeName: string): { roles: KubeObject[]; bin
 }
 
 /**
- * The Ingress controller's account may renew its own token, and nothing else: a Role in
+ * Who may mint tokens of the Ingress controller's account, and nothing else: a Role in
  * `skiff-system` granting `create` on `serviceaccounts/token` of `ingress-controller` only
- * (resourceNames), bound to that account. So every node agent, `./skiff node` ones included,
- * renews the token it was given before it expires (cli/ingress_credential.ts), and the account
- * can mint tokens for no other ServiceAccount.
+ * (resourceNames), bound to that account (so a node agent renews the token it was given before it
+ * expires, cli/ingress_credential.ts) and to `system:nodes` (so `./skiff node join` gets a joining
+ * node its first token, and a node whose token lapsed while it was down gets a new one). Neither
+ * can mint tokens of any other ServiceAccount.
  */
 export function ingressTokenRenewal(): { role: KubeObject; binding: KubeObject } {
   const metadata = {
@@ -136,7 +146,10 @@ export function ingressTokenRenewal(): { role: KubeObject; binding: KubeObject }
       kind: "RoleBinding",
       metadata,
       roleRef: { apiGroup: RBAC_GROUP, kind: "Role", name: INGRESS_TOKEN_ROLE },
-      subjects: [{ kind: "ServiceAccount", name: INGRESS_ACCOUNT, namespace: INGRESS_NAMESPACE }],
+      subjects: [
+        { kind: "ServiceAccount", name: INGRESS_ACCOUNT, namespace: INGRESS_NAMESPACE },
+        { apiGroup: RBAC_GROUP, kind: "Group", name: NODES_GROUP },
+      ],
     },
   };
 }
@@ -161,14 +174,18 @@ async function deleteIfThere(client: Client, ref: ResourceRef, name: string): Pr
 
 /**
  * Creates or updates the roles and bindings, the namespace `skiff-system`, the Ingress
- * controller's ServiceAccount and the Role letting it renew its own token, and removes the broad `system:skiff-network` role (and the node's
- * binding to it) of earlier versions. Idempotent; needs an admin client.
+ * controller's ServiceAccount and the Role letting it and the nodes mint its tokens; removes what
+ * earlier versions made instead: the broad `system:skiff-network` role, and the per-node bindings
+ * (`<role>:<node>`) of the nodes named in `earlierNodes` (the group's bindings replace them).
+ * Idempotent; needs an admin client.
  */
-export async function ensureNetworkRbac(client: Client, nodeName: string): Promise<void> {
-  const { roles, bindings } = networkRbacObjects(nodeName);
+export async function ensureNetworkRbac(client: Client, earlierNodes: string[] = []): Promise<void> {
+  const { roles, bindings } = networkRbacObjects();
   for (const r of roles) await createOrUpdate(client, rbac("clusterroles"), r);
   for (const b of bindings) await createOrUpdate(client, rbac("clusterrolebindings"), b);
-  await deleteIfThere(client, rbac("clusterrolebindings"), `${LEGACY_ROLE}:${nodeName}`);
+  for (const node of earlierNodes) {
+    for (const role of PER_NODE_ROLES) await deleteIfThere(client, rbac("clusterrolebindings"), `${role}:${node}`);
+  }
   await deleteIfThere(client, rbac("clusterroles"), LEGACY_ROLE);
   try {
     await client.create(R.namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name: INGRESS_NAMESPACE } });

@@ -7,6 +7,7 @@ import {
   ingressControllerRole,
   ingressTokenRenewal,
   networkRbacObjects,
+  NODE_NETWORK_BINDING,
   NODE_NETWORK_ROLE,
   NODE_PROXIER_ROLE,
   nodeNetworkRole,
@@ -52,34 +53,34 @@ Deno.test("the Ingress controller's role reads TLS Secrets and writes only Ingre
   }
 });
 
-Deno.test("networkRbacObjects() binds the node roles to that node's user only, and the Ingress role to its ServiceAccount", () => {
-  const { bindings } = networkRbacObjects("n1");
+Deno.test("networkRbacObjects() binds the node role to every node (system:nodes), and the Ingress role to its ServiceAccount only", () => {
+  const { bindings } = networkRbacObjects();
   const by = new Map(bindings.map((b) => [b.metadata.name, b]));
-  assert.deepEqual(by.get(`${NODE_PROXIER_ROLE}:n1`)!.subjects, [
-    { apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "system:node:n1" },
-  ]);
-  assert.equal(by.get(`${NODE_NETWORK_ROLE}:n1`)!.roleRef.name, NODE_NETWORK_ROLE);
+  const nodes = [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: "system:nodes" }];
+  assert.deepEqual(by.get(NODE_NETWORK_BINDING)!.subjects, nodes);
+  assert.equal(by.get(NODE_NETWORK_BINDING)!.roleRef.name, NODE_NETWORK_ROLE);
   assert.deepEqual(by.get("skiff:ingress-controller")!.subjects, [
     { kind: "ServiceAccount", name: "ingress-controller", namespace: "skiff-system" },
   ]);
-  assert.ok(!bindings.some((b) => b.subjects.some((s: { name: string }) => s.name === "system:nodes")));
+  // No per-node binding, no user subject: a joined node needs nothing of its own.
+  assert.ok(!bindings.some((b) => b.subjects.some((s: { kind: string }) => s.kind === "User")));
 });
 
-Deno.test("system:node-proxier is a default role bound to system:kube-proxy, as upstream; skiff up adds only per-node bindings", () => {
+Deno.test("system:node-proxier is a default role bound to system:kube-proxy, as upstream; skiff up binds it to no node", () => {
   const role = nodeProxierRole();
   assert.equal(role.metadata.labels?.["kubernetes.io/bootstrapping"], "rbac-defaults");
   assert.equal(role.metadata.annotations?.["rbac.authorization.kubernetes.io/autoupdate"], "true");
   const binding = bootstrapClusterRoleBindings().find((b) => b.metadata.name === NODE_PROXIER_ROLE)!;
   assert.equal(binding.roleRef.name, NODE_PROXIER_ROLE);
   assert.deepEqual(binding.subjects, [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "system:kube-proxy" }]);
-  const { roles, bindings } = networkRbacObjects("n1");
+  const { roles, bindings } = networkRbacObjects();
   assert.ok(!roles.some((r) => r.metadata.name === NODE_PROXIER_ROLE), "skiff up must not own the default role");
-  assert.deepEqual(bindings.filter((b) => b.roleRef.name === NODE_PROXIER_ROLE).map((b) => b.metadata.name), [
-    `${NODE_PROXIER_ROLE}:n1`,
-  ]);
+  // Its Node list/watch is for no add-on here: the nodes get only what they read.
+  assert.deepEqual(bindings.filter((b) => b.roleRef.name === NODE_PROXIER_ROLE), []);
+  assert.equal(grants(nodeNetworkRole().rules as Rule[], "nodes", "list"), false);
 });
 
-Deno.test("the Ingress controller's account may create tokens of itself only", () => {
+Deno.test("the Ingress controller's account and the nodes may create tokens of that account only", () => {
   const { role, binding } = ingressTokenRenewal();
   assert.equal(role.kind, "Role");
   assert.equal(role.metadata.namespace, "skiff-system");
@@ -87,5 +88,8 @@ Deno.test("the Ingress controller's account may create tokens of itself only", (
     { apiGroups: [""], resources: ["serviceaccounts/token"], resourceNames: ["ingress-controller"], verbs: ["create"] },
   ]);
   assert.deepEqual(binding.roleRef, { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name });
-  assert.deepEqual(binding.subjects, [{ kind: "ServiceAccount", name: "ingress-controller", namespace: "skiff-system" }]);
+  assert.deepEqual(binding.subjects, [
+    { kind: "ServiceAccount", name: "ingress-controller", namespace: "skiff-system" },
+    { apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: "system:nodes" },
+  ]);
 });
