@@ -71,6 +71,13 @@ export interface RequestContext {
   format: ResponseFormat;
   /** Warning headers to send (`299 - "..."`). */
   warnings: string[];
+  /** The body of a write when the request filters already read it (then `req`'s body is used up). */
+  body?: Uint8Array;
+}
+
+/** The request body: what the filters read, or else the request's own body. */
+export async function requestBody(ctx: RequestContext): Promise<Uint8Array> {
+  return ctx.body ?? new Uint8Array(await ctx.req.arrayBuffer());
 }
 
 /** Everyone may do everything: the default until RBAC is configured. */

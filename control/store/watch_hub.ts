@@ -112,12 +112,13 @@ class Subscriber {
     this.#wake?.();
   }
 
-  async *events(): AsyncGenerator<WatchEvent> {
+  /** Everything queued since the last batch, as one array (a writer that bursts is sent at once). */
+  async *batches(): AsyncGenerator<WatchEvent[]> {
     while (true) {
       if (this.#queue.length) {
         const batch = this.#queue;
         this.#queue = [];
-        yield* batch;
+        yield batch;
         continue;
       }
       if (this.closed) return;
@@ -141,6 +142,8 @@ class Feed {
   #started = false;
   /** The newest event id known to be committed (from a commit of this process, kv.watch or the poll). */
   #known = "";
+  /** The commit whose log entries have all been dispatched (the next read starts after it). */
+  #doneCommit = "";
   #watchReader: ReadableStreamDefaultReader<[Deno.KvEntryMaybe<number>]> | null = null;
 
   constructor(hub: WatchHub, res: StoreResource) {
@@ -151,6 +154,8 @@ class Feed {
 
   async #start() {
     this.cursor = await this.#hub.store.head(this.res);
+    // A head names the last entry its commit wrote for this resource.
+    this.#doneCommit = commitOf(this.cursor);
     this.bufferStart = this.cursor;
     this.#started = true;
     const stream = this.#hub.store.kv.watch<[number]>([headKey(this.res.key)]);
@@ -208,14 +213,18 @@ class Feed {
     const kv = this.#hub.store.kv;
     while (true) {
       const batch: Deno.KvEntry<LogEntry[]>[] = [];
+      // Start after the cursor's commit once all of its entries went out (every wake-up would
+      // otherwise read and deserialize that log value, an object copy included, once more).
+      const at = commitOf(this.cursor);
       const iter = kv.list<LogEntry[]>(
-        { prefix: [LOG, this.res.key], start: logKey(this.res.key, commitOf(this.cursor)) },
+        { prefix: [LOG, this.res.key], start: logKey(this.res.key, at === this.#doneCommit ? after(at) : at) },
         { limit: 200 },
       );
       for await (const e of iter) batch.push(e);
       let fresh = 0;
       for (const entry of batch) {
-        for (const { ev, e } of entriesOf(entry.key[2] as string, entry.value)) {
+        const vs = entry.key[2] as string;
+        for (const { ev, e } of entriesOf(vs, entry.value)) {
           if (ev <= this.cursor) continue;
           fresh++;
           const event = await decodeEvent(this.#hub.store, this.res, ev, e);
@@ -226,6 +235,7 @@ class Feed {
           this.buffer.push(event);
           for (const s of this.subs) s.deliver(event);
         }
+        this.#doneCommit = vs;
       }
       if (batch.length < 200 || fresh === 0) return;
     }
@@ -333,6 +343,14 @@ export class WatchHub {
 
   /** Streams watch events for `res`, as the Kubernetes watch verb defines them. */
   async *watch(res: StoreResource, opts: WatchOptions = {}): AsyncGenerator<WatchEvent> {
+    for await (const batch of this.watchBatches(res, opts)) yield* batch;
+  }
+
+  /**
+   * The same events as {@linkcode watch}, grouped: each batch is everything that was queued for
+   * this watcher when it asked (the HTTP watch writes a batch as one chunk).
+   */
+  async *watchBatches(res: StoreResource, opts: WatchOptions = {}): AsyncGenerator<WatchEvent[]> {
     const feed = this.#feed(res);
     await feed.ready;
     const sub = new Subscriber(res, opts, "", this.#maxQueued);
@@ -365,7 +383,7 @@ export class WatchHub {
           if (seen) sub.push({ type: "BOOKMARK", object: { metadata: { resourceVersion: toResourceVersion(seen) } } });
         }, this.#bookmarkMs);
       }
-      yield* sub.events();
+      yield* sub.batches();
     } finally {
       if (bookmarks !== null) clearInterval(bookmarks);
       opts.signal?.removeEventListener("abort", onAbort);

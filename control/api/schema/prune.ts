@@ -14,11 +14,15 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-function join(path: string, key: string): string {
-  return path ? `${path}.${key}` : key;
+/** Upstream's path of a field: `spec.containers[0].bogus`. */
+function pathOf(stack: ReadonlyArray<string | number>): string {
+  let path = "";
+  for (const seg of stack) path = typeof seg === "number" ? `${path}[${seg}]` : path ? `${path}.${seg}` : seg;
+  return path;
 }
 
-function prune(value: unknown, type: FieldType, path: string, out: string[]): void {
+/** Walks `value`; `stack` holds the keys and indices leading to it (paths are built only when reported). */
+function prune(value: unknown, type: FieldType, stack: Array<string | number>, out: string[]): void {
   switch (type.kind) {
     case "object": {
       if (!isPlainObject(value)) return;
@@ -26,20 +30,38 @@ function prune(value: unknown, type: FieldType, path: string, out: string[]): vo
       if (!fields) return;
       for (const key of Object.keys(value)) {
         const sub = Object.hasOwn(fields, key) ? fields[key] : undefined;
-        if (sub) prune(value[key], sub, join(path, key), out);
-        else if (!(path === "" && ALWAYS_KNOWN.has(key))) {
-          out.push(join(path, key));
+        if (sub) {
+          stack.push(key);
+          prune(value[key], sub, stack, out);
+          stack.pop();
+        } else if (!(stack.length === 0 && ALWAYS_KNOWN.has(key))) {
+          stack.push(key);
+          out.push(pathOf(stack));
+          stack.pop();
           delete value[key];
         }
       }
       return;
     }
     case "array":
-      if (Array.isArray(value)) value.forEach((item, i) => prune(item, type.items, `${path}[${i}]`, out));
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) {
+          stack.push(i);
+          prune(value[i], type.items, stack, out);
+          stack.pop();
+        }
+      }
       return;
     case "map":
-      if (isPlainObject(value)) {
-        for (const key of Object.keys(value)) prune(value[key], type.values, join(path, key), out);
+      if (
+        isPlainObject(value) &&
+        (type.values.kind === "object" || type.values.kind === "array" || type.values.kind === "map")
+      ) {
+        for (const key of Object.keys(value)) {
+          stack.push(key);
+          prune(value[key], type.values, stack, out);
+          stack.pop();
+        }
       }
       return;
     default:
@@ -64,7 +86,7 @@ function prune(value: unknown, type: FieldType, path: string, out: string[]): vo
 export function pruneUnknown(obj: unknown, typeName: string): string[] {
   if (!typeOf(typeName)) throw new Error(`schema table has no type ${typeName}`);
   const out: string[] = [];
-  prune(obj, { kind: "object", name: typeName }, "", out);
+  prune(obj, { kind: "object", name: typeName }, [], out);
   return out;
 }
 

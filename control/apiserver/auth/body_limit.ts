@@ -21,9 +21,17 @@ function tooLargeError(limit: number) {
 /** Reads the whole body, refusing more than `limit` bytes. */
 export async function readBodyLimited(req: Request, limit: number): Promise<Uint8Array> {
   const declared = req.headers.get("content-length");
-  if (declared !== null && /^\d+$/.test(declared) && Number(declared) > limit) {
-    await req.body?.cancel().catch(() => {});
-    throw tooLargeError(limit);
+  if (declared !== null && /^\d+$/.test(declared)) {
+    if (Number(declared) > limit) {
+      await req.body?.cancel().catch(() => {});
+      throw tooLargeError(limit);
+    }
+    // The HTTP layer holds the body to its declared length: read it in one piece.
+    try {
+      return await req.bytes();
+    } catch (e) {
+      throw badRequest(`the request body could not be read: ${(e as Error).message}`);
+    }
   }
   if (!req.body) return new Uint8Array();
   const reader = req.body.getReader();

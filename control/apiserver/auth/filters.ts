@@ -32,6 +32,13 @@ export interface RequestState {
   /** The user the request acts as (after impersonation). */
   user: UserInfo;
   info: RequestInfo;
+  /** The request's URL, parsed once. */
+  url?: URL;
+  /**
+   * The body of a write, read (and size-checked) here; the request's own body stream is then
+   * used up. Handlers read it with `requestBody(ctx)`.
+   */
+  body?: Uint8Array;
 }
 
 export interface RequestFiltersOptions {
@@ -82,6 +89,7 @@ export class RequestFilters {
     let requestObject: unknown;
     let release: (() => void) | undefined;
     let failure: string | undefined;
+    let body: Uint8Array | undefined;
     const auditID = o.audit ? crypto.randomUUID() : "";
     const longRunning = info.isResourceRequest && isLongRunning(info.verb, info.subresource);
     let res: Response;
@@ -107,12 +115,13 @@ export class RequestFilters {
         decision = d.allowed ? "allow" : "forbid";
         if (!d.allowed) throw rbacForbidden(attributesFrom(attrs), d.reason);
       } else decision = "allow";
-      if (WRITE_METHODS.has(req.method) && req.body && !longRunning) {
-        const bytes = await readBodyLimited(req, this.#maxBody);
-        if (level === "Request") requestObject = auditObject(req.headers.get("content-type"), bytes);
-        req = new Request(req.url, { method: req.method, headers: req.headers, body: bytes as Uint8Array<ArrayBuffer> });
+      if (WRITE_METHODS.has(req.method) && !longRunning) {
+        // Read once and handed on in the state (re-wrapping the bytes in a new Request cost more
+        // than the rest of the filters together).
+        body = await readBodyLimited(req, this.#maxBody);
+        if (level === "Request" && body.length) requestObject = auditObject(req.headers.get("content-type"), body);
       }
-      res = await o.inner(req, { user, info });
+      res = await o.inner(req, { user, info, url, body });
     } catch (e) {
       if (e instanceof ApiError) failure = e.status.message;
       res = o.render(e);

@@ -12,7 +12,7 @@
  */
 import { ApiError, badRequest, conflict, fieldError, forbidden, invalid, methodNotAllowed, notFound } from "../../api/status.ts";
 import type { KubeObject } from "../../api/types.ts";
-import type { RequestContext } from "../context.ts";
+import { type RequestContext, requestBody } from "../context.ts";
 import { decodeBody } from "../negotiate.ts";
 import { isDNS1123Subdomain } from "../registry/names.ts";
 import { render } from "../rest/response.ts";
@@ -32,7 +32,7 @@ interface TokenRequestSpec {
 
 async function readTokenRequest(ctx: RequestContext): Promise<KubeObject & { spec: TokenRequestSpec }> {
   if (ctx.req.method !== "POST") throw methodNotAllowed(`${ctx.req.method} is not supported on ${ctx.info.resource}/token; use POST`);
-  const body = decodeBody(ctx.req.headers.get("content-type"), new Uint8Array(await ctx.req.arrayBuffer()));
+  const body = decodeBody(ctx.req.headers.get("content-type"), await requestBody(ctx));
   if (!body || typeof body !== "object" || Array.isArray(body)) throw badRequest("the request body must be a TokenRequest object");
   const obj = body as KubeObject & { spec?: TokenRequestSpec };
   if (obj.kind !== undefined && obj.kind !== "TokenRequest") {

@@ -7,7 +7,7 @@ import { parseLabelSelector } from "../../api/selector.ts";
 import { badRequest, conflict, notFound } from "../../api/status.ts";
 import type { KubeObject } from "../../api/types.ts";
 import { list } from "../../store/mod.ts";
-import type { RequestContext } from "../context.ts";
+import { type RequestContext, requestBody } from "../context.ts";
 import { decodeBody } from "../negotiate.ts";
 import type { ApiServer } from "../server.ts";
 import { FOREGROUND, ORPHAN, timestamp } from "./object_meta.ts";
@@ -25,7 +25,7 @@ export interface DeleteOptions {
 
 /** Reads DeleteOptions from the body (if any) and the query. */
 export async function parseDeleteOptions(ctx: RequestContext): Promise<DeleteOptions> {
-  const bytes = new Uint8Array(await ctx.req.arrayBuffer());
+  const bytes = await requestBody(ctx);
   // deno-lint-ignore no-explicit-any
   const body: any = bytes.length ? decodeBody(ctx.req.headers.get("content-type"), bytes) : {};
   if (body === null || typeof body !== "object") throw badRequest("DeleteOptions must be a JSON object");

@@ -64,9 +64,10 @@ export function withTypeMeta(obj: KubeObject, apiVersion: string, kind: string):
   return { apiVersion, kind, ...rest } as KubeObject;
 }
 
-export function headers(ctx: RequestContext, contentType: string): Headers {
-  const h = new Headers({ "Content-Type": contentType, "Cache-Control": "no-cache, private" });
-  for (const w of ctx.warnings) h.append("Warning", `299 - ${JSON.stringify(w)}`);
+/** A response's headers, as pairs (a Headers object would be copied again by the Response). */
+export function headers(ctx: RequestContext, contentType: string): [string, string][] {
+  const h: [string, string][] = [["Content-Type", contentType], ["Cache-Control", "no-cache, private"]];
+  for (const w of ctx.warnings) h.push(["Warning", `299 - ${JSON.stringify(w)}`]);
   return h;
 }
 
@@ -88,6 +89,11 @@ export function objectResponse(ctx: RequestContext, obj: KubeObject, status = 20
 }
 
 const jsonCache = new WeakMap<object, string>();
+
+/** The JSON text of an object if {@linkcode jsonOf} already cached it. */
+export function cachedJsonOf(obj: KubeObject): string | undefined {
+  return jsonCache.get(obj);
+}
 
 /**
  * The JSON text of an object, cached per object: stored versions are immutable and shared, so

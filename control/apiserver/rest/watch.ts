@@ -10,7 +10,8 @@ import type { RequestContext } from "../context.ts";
 import { encodeFrame, watchContentType } from "../negotiate.ts";
 import type { ApiServer } from "../server.ts";
 import { fieldSelectorFor } from "./read.ts";
-import { headers, jsonOf, partialMetadata, toTable, withTypeMeta } from "./response.ts";
+import { headers, partialMetadata, toTable, withTypeMeta } from "./response.ts";
+import { concatFrames, jsonEventFrame } from "./watch_frame.ts";
 
 /** Upstream's default watch timeout is a random duration between the minimum request timeout and twice it. */
 const MIN_REQUEST_TIMEOUT_S = 1800;
@@ -30,7 +31,7 @@ export function watchObjects(server: ApiServer, ctx: RequestContext): Response {
   const labelSelector = parseLabelSelector(query.get("labelSelector"));
   const timeout = timeoutMs(query.get("timeoutSeconds"));
   const abort = new AbortController();
-  const events = server.hub.watch(served.store, {
+  const events = server.hub.watchBatches(served.store, {
     namespace: def.namespaced && info.namespace ? info.namespace : undefined,
     labelSelector,
     fieldSelector,
@@ -60,6 +61,13 @@ export function watchObjects(server: ApiServer, ctx: RequestContext): Response {
     if (format.shape === "metadata") return { type: ev.type, object: partialMetadata(obj) };
     return { type: ev.type, object: obj };
   };
+  const frameOf = (ev: WatchEvent): Uint8Array => {
+    if (encoding === "json" && format.shape === "object" && (ev.type === "ADDED" || ev.type === "MODIFIED" || ev.type === "DELETED")) {
+      // Fast path: the frame's bytes, encoded once per stored version and shared by every watcher.
+      return jsonEventFrame(ev.type, withTypeMeta(ev.object as KubeObject, served.apiVersion, def.kind));
+    }
+    return encodeFrame(shape(ev), encoding);
+  };
   let timer: ReturnType<typeof setTimeout> | undefined;
   const stop = () => {
     clearTimeout(timer);
@@ -81,12 +89,8 @@ export function watchObjects(server: ApiServer, ctx: RequestContext): Response {
           controller.close();
           return;
         }
-        const ev = next.value;
-        if (encoding === "json" && format.shape === "object" && (ev.type === "ADDED" || ev.type === "MODIFIED" || ev.type === "DELETED")) {
-          // Fast path: the object's cached JSON text, shared by every watcher of this version.
-          const obj = withTypeMeta(ev.object as KubeObject, served.apiVersion, def.kind);
-          controller.enqueue(new TextEncoder().encode(`{"type":"${ev.type}","object":${jsonOf(obj)}}\n`));
-        } else controller.enqueue(encodeFrame(shape(ev), encoding));
+        // Everything queued for this watcher goes out as one chunk (one write to the socket).
+        controller.enqueue(concatFrames(next.value.map(frameOf)));
       } catch (e) {
         stop();
         if (cancelled) return;

@@ -5,7 +5,6 @@
  * @module
  */
 import {
-  ApiError,
   badRequest,
   conflict,
   fieldError,
@@ -16,7 +15,7 @@ import {
 import type { KubeObject } from "../../api/types.ts";
 import { parseApiVersion } from "../../api/types.ts";
 import { PreconditionFailed, type WriteOptions } from "../../store/mod.ts";
-import type { AdmissionAttributes, Operation, RequestContext } from "../context.ts";
+import { type AdmissionAttributes, type Operation, type RequestContext, requestBody } from "../context.ts";
 import { bodyMediaType, decodeBody, parseJson } from "../negotiate.ts";
 import { applyPatch } from "../patch/mod.ts";
 import type { ApiServer } from "../server.ts";
@@ -37,8 +36,8 @@ export function isDryRun(query: URLSearchParams): boolean {
   return values.length > 0;
 }
 
-async function readBody(ctx: RequestContext): Promise<Uint8Array> {
-  return new Uint8Array(await ctx.req.arrayBuffer());
+function readBody(ctx: RequestContext): Promise<Uint8Array> {
+  return requestBody(ctx);
 }
 
 /** Checks that a decoded body is an object of the kind this endpoint serves. */
@@ -95,10 +94,18 @@ async function admit(
     dryRun,
     warnings: ctx.warnings,
   };
-  for (const p of server.admission) await p.admit?.(attrs);
+  // Most steps answer synchronously for most kinds: await only the promises (each await of a
+  // non-promise still costs a microtask and an allocation on every write).
+  for (const p of server.admission) {
+    const pending = p.admit?.(attrs);
+    if (pending) await pending;
+  }
   const causes = def.validate?.(obj, old ?? undefined) ?? [];
   if (causes.length) throw invalid(def.kind, def.group, obj.metadata.name ?? "", causes);
-  for (const p of server.admission) await p.validate?.(attrs);
+  for (const p of server.admission) {
+    const pending = p.validate?.(attrs);
+    if (pending) await pending;
+  }
 }
 
 export async function createObject(server: ApiServer, ctx: RequestContext): Promise<Response> {
@@ -106,33 +113,43 @@ export async function createObject(server: ApiServer, ctx: RequestContext): Prom
   const def = served.def;
   const dryRun = isDryRun(query);
   const mode = parseFieldValidation(query.get("fieldValidation"));
-  const obj = checkKind(ctx, decodeBody(ctx.req.headers.get("content-type"), await readBody(ctx), { protobuf: def.protobuf }));
-  const m = obj.metadata;
-  if (def.namespaced) {
-    if (m.namespace && m.namespace !== info.namespace) {
-      throw badRequest(
-        "the namespace of the provided object does not match the namespace sent on the request",
-      );
-    }
-    if (!info.namespace) {
-      throw badRequest(
-        `the server could not find the requested resource: ${def.plural} must be created in a namespace`,
-      );
-    }
-    m.namespace = info.namespace;
-  } else {
-    delete m.namespace;
-  }
-  ctx.warnings.push(...validateFields(obj, def, mode));
+  const body = await readBody(ctx);
   const strategy = server.strategy(served);
+  /** The request's object, decoded from the body, in this endpoint's namespace, unknown fields pruned. */
+  const fromRequest = (): { obj: KubeObject; warnings: string[] } => {
+    const obj = checkKind(ctx, decodeBody(ctx.req.headers.get("content-type"), body, { protobuf: def.protobuf }));
+    const m = obj.metadata;
+    if (def.namespaced) {
+      if (m.namespace && m.namespace !== info.namespace) {
+        throw badRequest(
+          "the namespace of the provided object does not match the namespace sent on the request",
+        );
+      }
+      if (!info.namespace) {
+        throw badRequest(
+          `the server could not find the requested resource: ${def.plural} must be created in a namespace`,
+        );
+      }
+      m.namespace = info.namespace;
+    } else {
+      delete m.namespace;
+    }
+    return { obj, warnings: validateFields(obj, def, mode) };
+  };
+  const { obj, warnings } = fromRequest();
+  ctx.warnings.push(...warnings);
   if (strategy.create) return objectResponse(ctx, await strategy.create(server, ctx, obj), 201);
-  if (!strategy.keepStatusOnCreate && def.subresources?.status) delete obj.status;
+  const m = obj.metadata;
   const generated = !m.name && !!m.generateName;
+  const generateNameBase = m.generateName;
   for (let attempt = 0;; attempt++) {
-    // Each attempt starts from the request: defaults and allocations are recomputed.
-    const candidate = structuredClone(obj);
+    // Each attempt starts from the request: defaults and allocations are recomputed. The first
+    // uses the decoded request itself; a retry decodes the body again (cheaper than keeping a
+    // deep copy for the rare retry).
+    const candidate = attempt === 0 ? obj : fromRequest().obj;
+    if (!strategy.keepStatusOnCreate && def.subresources?.status) delete candidate.status;
     prepareForCreate(candidate, def, server.now());
-    if (generated) candidate.metadata.name = generateName(m.generateName!);
+    if (generated) candidate.metadata.name = generateName(generateNameBase!);
     if (!candidate.metadata.name) {
       throw invalid(def.kind, def.group, "", [
         fieldError.required("metadata.name", "name or generateName is required"),
@@ -155,9 +172,9 @@ export async function createObject(server: ApiServer, ctx: RequestContext): Prom
 }
 
 /**
- * The shared update path: `compute` turns the stored object into the desired one; the result is
- * restricted to what the subresource may change, defaulted, admitted and written with optimistic
- * concurrency.
+ * The shared update path: `compute` turns the stored object into the desired one (a fresh object;
+ * it must not change `current`); the result is restricted to what the subresource may change,
+ * defaulted, admitted and written with optimistic concurrency.
  */
 async function updateWith(
   server: ApiServer,
@@ -173,7 +190,7 @@ async function updateWith(
   const sub = info.subresource;
   let writeOpts: WriteOptions = {};
   const tryUpdate = async (current: KubeObject): Promise<KubeObject> => {
-    let next = compute(structuredClone(current));
+    let next = compute(current);
     const requestedRv = next.metadata?.resourceVersion;
     if (requestedRv && requestedRv !== current.metadata.resourceVersion) {
       throw conflict(served.store.gr, info.name, STALE_OBJECT);
@@ -248,7 +265,8 @@ class DryRunResult extends Error {
 
 export async function updateObject(server: ApiServer, ctx: RequestContext): Promise<Response> {
   const { served, info } = ctx;
-  const body = decodeBody(ctx.req.headers.get("content-type"), await readBody(ctx), {
+  const bytes = await readBody(ctx);
+  const body = decodeBody(ctx.req.headers.get("content-type"), bytes, {
     protobuf: info.subresource === "scale" || served.def.protobuf,
   });
   if (info.subresource === "scale") {
@@ -257,7 +275,7 @@ export async function updateObject(server: ApiServer, ctx: RequestContext): Prom
       if (scale.metadata.resourceVersion && scale.metadata.resourceVersion !== cur.metadata.resourceVersion) {
         throw conflict(served.store.gr, info.name, STALE_OBJECT);
       }
-      return applyScale(served.def, cur, scale);
+      return applyScale(served.def, structuredClone(cur), scale);
     });
   }
   const obj = checkKind(ctx, body);
@@ -269,7 +287,16 @@ export async function updateObject(server: ApiServer, ctx: RequestContext): Prom
   if (served.def.namespaced && obj.metadata.namespace && obj.metadata.namespace !== info.namespace) {
     throw badRequest("the namespace of the provided object does not match the namespace sent on the request");
   }
-  return updateWith(server, ctx, () => structuredClone(obj));
+  // The first attempt takes the decoded request itself; a retry decodes the body again (cheaper
+  // than a deep copy per attempt).
+  let fresh = true;
+  return updateWith(server, ctx, () => {
+    if (fresh) {
+      fresh = false;
+      return obj;
+    }
+    return checkKind(ctx, decodeBody(ctx.req.headers.get("content-type"), bytes, { protobuf: served.def.protobuf }));
+  });
 }
 
 const PATCH_TYPES = [
@@ -292,11 +319,12 @@ export async function patchObject(server: ApiServer, ctx: RequestContext): Promi
   const typeName = served.custom ? undefined : served.def.schema;
   if (info.subresource === "scale") {
     return updateWith(server, ctx, (cur) => {
-      const scale = applyPatch(type, scaleOf(served.def, cur) as KubeObject, patch, "V1Scale");
-      return applyScale(served.def, cur, scale);
+      const copy = structuredClone(cur);
+      const scale = applyPatch(type, scaleOf(served.def, copy) as KubeObject, patch, "V1Scale");
+      return applyScale(served.def, copy, scale);
     });
   }
-  return updateWith(server, ctx, (cur) => applyPatch(type, cur, patch, typeName), { body: patch });
+  return updateWith(server, ctx, (cur) => applyPatch(type, structuredClone(cur), patch, typeName), { body: patch });
 }
 
 /** Used by PUT of a missing object: 404, as upstream for kinds that do not allow create-on-update. */

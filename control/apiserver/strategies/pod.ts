@@ -5,7 +5,7 @@
  */
 import { badRequest, conflict, notFound } from "../../api/status.ts";
 import type { KubeObject } from "../../api/types.ts";
-import type { RequestContext } from "../context.ts";
+import { type RequestContext, requestBody } from "../context.ts";
 import { decodeBody } from "../negotiate.ts";
 import { timestamp } from "../rest/object_meta.ts";
 import { render } from "../rest/response.ts";
@@ -41,7 +41,7 @@ export const podStrategy: Strategy = {
 
 /** POST pods/{name}/binding: sets spec.nodeName once, atomically, and marks the pod scheduled. */
 export async function createBinding(server: ApiServer, ctx: RequestContext): Promise<Response> {
-  const bytes = new Uint8Array(await ctx.req.arrayBuffer());
+  const bytes = await requestBody(ctx);
   // deno-lint-ignore no-explicit-any
   const binding = decodeBody(ctx.req.headers.get("content-type"), bytes) as any;
   const node = binding?.target?.name;
