@@ -4,6 +4,9 @@
  * delivery latency from commit to an HTTP watcher against raw `kv.watch`; listing 10,000 pods
  * against a raw `kv.list` of the same keys.
  *
+ * The write phases' clients (throughput and p99) and their raw `kv.set` baselines run in Web
+ * Workers (`api_load.ts`), so the server keeps this thread to itself as with real clients.
+ *
  * Run alone: `deno run -A tests/bench/api.ts`.
  * @module
  */
@@ -13,17 +16,9 @@ import { ensureClusterPki } from "../../cli/pki.ts";
 import { clusterSecurity } from "../../cli/up.ts";
 import { type BenchRow, percentile, table } from "./bench_row.ts";
 import { allocatedBytes, allocationRow } from "./api_alloc.ts";
+import { configMap, startLoadWorker } from "./api_load.ts";
 
 const CONCURRENCY = 16;
-
-function configMap(name: string, i = 0) {
-  return {
-    apiVersion: "v1",
-    kind: "ConfigMap",
-    metadata: { name, namespace: "default", labels: { app: "bench", shard: String(i % 10) } },
-    data: { "config.yaml": "x".repeat(512), index: String(i) },
-  };
-}
 
 function pod(name: string, i: number) {
   return {
@@ -68,25 +63,6 @@ async function pool(
     while (next < total) await job(next++);
   }));
   return performance.now() - t0;
-}
-
-/** Issues `count` jobs open-loop at `rate` per second; returns each one's latency in ms. */
-async function openLoop(
-  rate: number,
-  count: number,
-  job: (i: number) => Promise<unknown>,
-): Promise<number[]> {
-  const latencies: number[] = [];
-  const inflight: Promise<void>[] = [];
-  const t0 = performance.now();
-  for (let i = 0; i < count; i++) {
-    const wait = t0 + (i * 1000) / rate - performance.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    const start = performance.now();
-    inflight.push(job(i).then(() => void latencies.push(performance.now() - start)));
-  }
-  await Promise.all(inflight);
-  return latencies;
 }
 
 /** Raw KV: `count` sets 2 ms apart, each timed from its commit returning to its kv.watch event. */
@@ -174,16 +150,6 @@ async function post(url: string, body: unknown): Promise<void> {
     body: JSON.stringify(body),
   });
   if (res.status !== 201) throw new Error(`create failed: ${res.status} ${await res.text()}`);
-  await res.body?.cancel();
-}
-
-async function put(url: string, body: unknown): Promise<void> {
-  const res = await fetch(url, {
-    method: "PUT",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  if (res.status !== 200) throw new Error(`update failed: ${res.status} ${await res.text()}`);
   await res.body?.cancel();
 }
 
@@ -296,21 +262,34 @@ async function crossProcessLag(): Promise<BenchRow> {
 export async function benchApi(): Promise<BenchRow[]> {
   const dir = await Deno.makeTempDir({ prefix: "skiff-bench-api-" });
   const rows: BenchRow[] = [];
-  const kv = await Deno.openKv(`${dir}/state.kv`);
+  const kvPath = `${dir}/state.kv`;
+  const kv = await Deno.openKv(kvPath);
   const cp = await startControlPlane({ kv, port: 0, compactionIntervalMs: 0 });
+  // The write phases' load generators, each in a Web Worker of its own (api_load.ts): HTTP
+  // clients for the API, and `kv.set` on the worker's own handle of the same file for the raw
+  // baseline. Both time their operations on their side; the server has this thread to itself.
+  const apiLoad = startLoadWorker();
+  const rawLoad = startLoadWorker();
   try {
     const N = 3000;
     const base = `${cp.url}/api/v1/namespaces/default/configmaps`;
-    // Warm-up (JIT, caches) of both paths, outside the clock.
     const value = encodeObject(configMap("raw"));
-    await pool(300, CONCURRENCY, (i) => kv.set(["raw-warm", i], value));
-    await pool(300, CONCURRENCY, (i) => post(base, configMap(`warm-${i}`, i)));
-    await pool(300, CONCURRENCY, (i) => put(`${base}/warm-${i}`, configMap(`warm-${i}`, i + 1)));
+    const creates = (prefix: string) => ({ kind: "create", url: base, prefix }) as const;
+    const sets = (...key: Deno.KvKeyPart[]) => ({ kind: "kv-set", path: kvPath, key, value }) as const;
+    // Warm-up (JIT, caches; the workers' too) of both paths, outside the clock.
+    await rawLoad.run({ target: sets("raw-warm"), count: 300, concurrency: CONCURRENCY });
+    await apiLoad.run({ target: creates("warm-"), count: 300, concurrency: CONCURRENCY });
+    await apiLoad.run({
+      target: { kind: "update", url: base, prefix: "warm-" },
+      count: 300,
+      concurrency: CONCURRENCY,
+    });
     // Raw baseline: kv.set of the same encoded object size, same file, same concurrency.
-    const rawMs = await pool(N, CONCURRENCY, (i) => kv.set(["raw", i], value));
+    const rawMs = (await rawLoad.run({ target: sets("raw"), count: N, concurrency: CONCURRENCY })).elapsedMs;
     const rawRate = N / (rawMs / 1000);
 
-    const createMs = await pool(N, CONCURRENCY, (i) => post(base, configMap(`cm-${i}`, i)));
+    const createMs =
+      (await apiLoad.run({ target: creates("cm-"), count: N, concurrency: CONCURRENCY })).elapsedMs;
     const createRate = N / (createMs / 1000);
     rows.push({
       name: "API create throughput (ConfigMap, 16 in flight, HTTP)",
@@ -322,11 +301,11 @@ export async function benchApi(): Promise<BenchRow[]> {
       met: createRate / rawRate >= 0.7,
     });
 
-    const updateMs = await pool(N, CONCURRENCY, (i) => {
-      const cm = configMap(`cm-${i}`, i);
-      cm.data.index = `updated-${i}`;
-      return put(`${base}/cm-${i}`, cm);
-    });
+    const updateMs = (await apiLoad.run({
+      target: { kind: "update", url: base, prefix: "cm-" },
+      count: N,
+      concurrency: CONCURRENCY,
+    })).elapsedMs;
     const updateRate = N / (updateMs / 1000);
     rows.push({
       name: "API update throughput (PUT, 16 in flight, HTTP)",
@@ -340,15 +319,21 @@ export async function benchApi(): Promise<BenchRow[]> {
 
     // p99 latency of single-object writes, open loop at half the peak create rate; the baseline is
     // raw kv.set at the same rate on the same file. The two alternate in four slices each, so both
-    // see the same disk and CPU contention.
+    // see the same disk and CPU contention; both open loops run in their workers, timed there
+    // (request sent → response read; kv.set issued → commit returned).
     const rate = createRate / 2;
     const slice = Math.max(50, Math.min(500, Math.round(rate)));
     const latencies: number[] = [];
     const rawLatencies: number[] = [];
     for (let round = 0; round < 4; round++) {
-      rawLatencies.push(...await openLoop(rate, slice, (i) => kv.set(["raw-lat", round, i], value)));
-      latencies.push(...await openLoop(rate, slice, (i) => post(base, configMap(`lat-${round}-${i}`, i))));
+      rawLatencies.push(
+        ...(await rawLoad.run({ target: sets("raw-lat", round), count: slice, rate })).latencies,
+      );
+      latencies.push(
+        ...(await apiLoad.run({ target: creates(`lat-${round}-`), count: slice, rate })).latencies,
+      );
     }
+    await Promise.all([apiLoad.close(), rawLoad.close()]);
     const p99 = percentile(latencies, 99);
     const rawP99 = percentile(rawLatencies, 99);
     rows.push({
@@ -496,6 +481,7 @@ export async function benchApi(): Promise<BenchRow[]> {
       "raw kv.set → kv.watch event",
     ));
   } finally {
+    await Promise.all([apiLoad.close(), rawLoad.close()]);
     await cp.close();
     kv.close();
     await Deno.remove(dir, { recursive: true });
