@@ -61,6 +61,18 @@ export function storageClassOf(obj: KubeObject): string {
     obj.spec?.storageClassName ?? "";
 }
 
+/** A PV's `spec.claimRef` to a claim (the binder's and a provisioner's, as upstream sets it). */
+export function claimReference(claim: KubeObject): Record<string, unknown> {
+  return {
+    kind: "PersistentVolumeClaim",
+    apiVersion: "v1",
+    namespace: claim.metadata.namespace,
+    name: claim.metadata.name,
+    uid: claim.metadata.uid,
+    resourceVersion: claim.metadata.resourceVersion,
+  };
+}
+
 /** The built-in `local-path` StorageClass (default, WaitForFirstConsumer, Delete, expandable). */
 export function localPathStorageClass(): KubeObject {
   return {

@@ -28,6 +28,7 @@ import {
   ANN_PROVISIONED_BY,
   ANN_SELECTED_NODE,
   ANN_STORAGE_PROVISIONER,
+  claimReference,
   HOSTNAME_LABEL,
   SR,
   storageClassOf,
@@ -85,14 +86,7 @@ export function provisionedVolume(
       storageClassName: sc.metadata.name,
       volumeMode: claim.spec?.volumeMode ?? "Filesystem",
       ...(s.mountOptions ? { mountOptions: s.mountOptions } : {}),
-      claimRef: {
-        kind: "PersistentVolumeClaim",
-        apiVersion: "v1",
-        namespace: claim.metadata.namespace,
-        name: claim.metadata.name,
-        uid: claim.metadata.uid,
-        resourceVersion: claim.metadata.resourceVersion,
-      },
+      claimRef: claimReference(claim),
       csi: {
         driver,
         volumeHandle: volume.volumeId,

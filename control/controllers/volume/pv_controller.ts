@@ -26,6 +26,7 @@ import {
   ANN_PROVISIONED_BY,
   ANN_SELECTED_NODE,
   ANN_STORAGE_PROVISIONER,
+  claimReference,
   SR,
   storageClassOf,
 } from "../../api/storage.ts";
@@ -83,14 +84,7 @@ export function persistentVolumeBinder(ctx: ControllerContext): Controller {
     // 1. The volume points at the claim.
     if (!pv.spec?.claimRef?.uid) {
       const next = clone(pv);
-      next.spec.claimRef = {
-        kind: "PersistentVolumeClaim",
-        apiVersion: "v1",
-        namespace: claim.metadata.namespace,
-        name: claim.metadata.name,
-        uid: claim.metadata.uid,
-        resourceVersion: claim.metadata.resourceVersion,
-      };
+      next.spec.claimRef = claimReference(claim);
       next.metadata.annotations = { ...(next.metadata.annotations ?? {}), [ANN_BOUND_BY_CONTROLLER]: "yes" };
       pv = await client.update(R.persistentvolumes, next);
     }
