@@ -136,7 +136,13 @@ export async function runUp(opts: UpOptions, deps: UpDeps, signal: AbortSignal):
     let pluginHost: AsyncDisposable | undefined;
     try {
       if (cp.server) {
-        admission = wasmAdmission(cp.server, { url: plugins.url, token: plugins.token, fetch: plugins.fetch });
+        admission = wasmAdmission(cp.server, {
+          url: plugins.url,
+          token: plugins.token,
+          fetch: plugins.fetch,
+          channelUrl: plugins.channelUrl,
+          caCerts: plugins.caCerts,
+        });
         cp.server.admission.push(admission);
       }
       const kubeconfig = `${dataDir}/kubeconfig`;
@@ -218,7 +224,9 @@ async function startControlPlane(
           // Pod CIDRs avoid the subnets already on this machine (another cluster's bridge).
           nodeIpam: { nodeCIDRMaskSize: opts.nodeCidrMaskSize ?? 22, reservedCIDRs: await machineSubnets() },
         } as ControllerManagerOptions,
-        scheduler: { wasmPlugins: { url: plugins.url, token: plugins.token, fetch: plugins.fetch } },
+        scheduler: {
+          wasmPlugins: { url: plugins.url, token: plugins.token, fetch: plugins.fetch, channelUrl: plugins.channelUrl, caCerts: plugins.caCerts },
+        },
       },
       ...await clusterSecurity(opts.dataDir, pki),
       audit: { sink: audit },

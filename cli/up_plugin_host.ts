@@ -36,6 +36,10 @@ export interface PluginHostPlan extends Disposable {
   token: string;
   tokenFile: string;
   fetch(req: Request): Promise<Response>;
+  /** Where the plugin host listens now (null: not yet), for the callers' channel (control/api/plugin_channel.ts). */
+  channelUrl(): string | null;
+  /** The cluster CA, which issued the plugin host's serving certificate. */
+  caCerts: string[];
   /** Records where the plugin host listens (`https://127.0.0.1:<port>`). */
   listening(url: string): void;
 }
@@ -80,6 +84,8 @@ export async function planPluginHost(pki: Pick<ClusterPki, "dir" | "caCert">): P
         client,
       });
     },
+    channelUrl: () => current,
+    caCerts: [pki.caCert],
     listening(url) {
       current = url;
     },

@@ -1,16 +1,18 @@
 /**
  * How the API server and the scheduler call the plugin host (control/api/plugins.ts): over one
- * long-lived WebSocket, the host's `GET /channel` on its own URL (same TLS, same bearer token),
- * carrying every call as a message `{"id", "path", "body"}` answered by `{"id", "status",
- * "body"}` — the status and body the host would answer to `POST <path>`. A per-call HTTP request
- * costs several times the round trip of a message on an open socket (Deno's fetch: ≈0.12 ms p50
- * and ≈0.4–1.1 ms p99 on loopback, against ≈0.04 ms and ≈0.15–0.25 ms; docs/benchmarks.md), and
- * the admission and scheduling calls are on the request's and the cycle's critical paths.
+ * long-lived TCP (TLS for an `https` host) connection, the host's channel, carrying every call as
+ * a line `{"id", "path", "body"}` answered by `{"id", "status", "body"}` — the status and body
+ * the host would answer to `POST <path>` (plugins/host/channel.ts is the host's side). The host's
+ * HTTP API names the channel's port (`GET /channel`); the connection starts with the bearer
+ * token (`{"token"}`). A per-call HTTP request costs several times the round trip of a line on
+ * an open socket (Deno's fetch on loopback: ≈0.12 ms p50 and 0.4–1.1 ms p99, against ≈0.04 ms
+ * and 0.2 ms; docs/benchmarks.md), and admission and scheduling calls are on the critical path
+ * of a request and of a scheduling cycle.
  *
- * When the channel cannot be opened (a host without it, a platform without outbound WebSockets)
- * calls go over HTTP (`POST <url><path>`) and the channel is tried again 5 s later. A call whose
- * channel closes before it is answered is sent again over HTTP while its deadline allows (every
- * plugin call is idempotent).
+ * When the channel cannot be opened (a host without it, no route to its port) calls go over
+ * HTTP (`POST <url><path>`), and the channel is tried again 5 s later. A call whose connection
+ * closes before it is answered is sent again over HTTP while its deadline allows (every plugin
+ * call is idempotent).
  * @module
  */
 
@@ -37,7 +39,7 @@ export interface PluginHostAnswer {
   body: unknown;
 }
 
-/** A message on the channel, host → caller. */
+/** A line on the channel, host → caller. */
 interface Reply {
   id: number;
   status: number;
@@ -46,14 +48,16 @@ interface Reply {
 
 const RETRY_CHANNEL_MS = 5000;
 const OPEN_TIMEOUT_MS = 2000;
+const ENCODER = new TextEncoder();
 
-/** Calls the plugin host: the channel when it opens, HTTP otherwise. `close()` when done. */
+/** Calls the plugin host: over its channel when it opens, HTTP otherwise. `close()` when done. */
 export class PluginHostCaller {
   readonly #opts: PluginHostCallerOptions;
   readonly #client: Deno.HttpClient | undefined;
   readonly #fetch: (req: Request) => Promise<Response>;
-  #socket: WebSocket | null = null;
-  #opening: Promise<WebSocket | null> | null = null;
+  #conn: Deno.Conn | null = null;
+  #opening: Promise<Deno.Conn | null> | null = null;
+  #writing: Promise<void> = Promise.resolve();
   #retryAt = 0;
   #next = 1;
   #closed = false;
@@ -73,12 +77,12 @@ export class PluginHostCaller {
    */
   async post(path: string, body: unknown, timeoutMs: number): Promise<PluginHostAnswer> {
     const deadline = Date.now() + timeoutMs;
-    const socket = await this.#channel(Math.min(timeoutMs, OPEN_TIMEOUT_MS));
-    if (socket) {
+    const conn = this.#conn ?? await this.#channel(Math.min(timeoutMs, OPEN_TIMEOUT_MS));
+    if (conn) {
       try {
-        const r = await this.#send(socket, path, body, deadline);
+        const r = await this.#send(conn, path, body, deadline);
         this.stats.channel++;
-        return r;
+        return { status: r.status, body: r.body ?? null };
       } catch (e) {
         if (!(e instanceof ChannelClosed) || Date.now() >= deadline) throw e;
       }
@@ -86,10 +90,7 @@ export class PluginHostCaller {
     const res = await this.#fetch(
       new Request(`${this.#opts.url}${path}`, {
         method: "POST",
-        headers: {
-          "Content-Type": "application/json",
-          ...(this.#opts.token ? { Authorization: `Bearer ${this.#opts.token}` } : {}),
-        },
+        headers: { "Content-Type": "application/json", ...this.#auth() },
         body: JSON.stringify(body),
         signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())),
       }),
@@ -99,86 +100,94 @@ export class PluginHostCaller {
     return answer;
   }
 
-  /** Closes the channel; calls in flight on it fail. */
+  /** Closes the channel (calls in flight on it fail) and the HTTP client. */
   close(): void {
     this.#closed = true;
-    this.#drop(this.#socket);
+    this.#drop(this.#conn);
     this.#client?.close();
   }
 
-  #send(socket: WebSocket, path: string, body: unknown, deadline: number): Promise<Reply> {
+  #auth(): Record<string, string> {
+    return this.#opts.token ? { Authorization: `Bearer ${this.#opts.token}` } : {};
+  }
+
+  #send(conn: Deno.Conn, path: string, body: unknown, deadline: number): Promise<Reply> {
     const id = this.#next++;
     const { promise, resolve, reject } = Promise.withResolvers<Reply>();
     const timer = setTimeout(() => {
       this.#pending.delete(id);
-      reject(new Error(`no answer within ${Math.round((deadline - Date.now()) / 1000 + 0.5)} s (the call's deadline)`));
+      reject(new Error(`no answer within the call's deadline`));
     }, Math.max(1, deadline - Date.now()));
     this.#pending.set(id, {
       resolve: (r) => (clearTimeout(timer), resolve(r)),
       reject: (e) => (clearTimeout(timer), reject(e)),
     });
-    try {
-      socket.send(JSON.stringify({ id, path, body }));
-    } catch {
-      this.#drop(socket);
-    }
+    this.#write(conn, JSON.stringify({ id, path, body }));
     return promise;
   }
 
+  #write(conn: Deno.Conn, line: string): void {
+    const bytes = ENCODER.encode(line + "\n");
+    this.#writing = this.#writing.then(() => writeAll(conn, bytes)).catch(() => this.#drop(conn));
+  }
+
   /** The open channel, opening it if needed; null: use HTTP for now. */
-  #channel(openTimeoutMs: number): Promise<WebSocket | null> | WebSocket | null {
-    if (this.#socket?.readyState === WebSocket.OPEN) return this.#socket;
+  #channel(openTimeoutMs: number): Promise<Deno.Conn | null> | null {
     if (this.#closed || Date.now() < this.#retryAt) return null;
     const base = this.#opts.channelUrl ? this.#opts.channelUrl() : this.#opts.fetch ? null : this.#opts.url;
     if (!base) return null;
-    return this.#opening ??= this.#open(base, openTimeoutMs).finally(() => (this.#opening = null));
+    return this.#opening ??= this.#open(base, openTimeoutMs)
+      .catch(() => {
+        this.#retryAt = Date.now() + RETRY_CHANNEL_MS;
+        return null;
+      })
+      .finally(() => (this.#opening = null));
   }
 
-  async #open(base: string, timeoutMs: number): Promise<WebSocket | null> {
-    let socket: WebSocket;
-    try {
-      socket = new WebSocket(`${base.replace(/^http/, "ws")}/channel`, {
-        headers: this.#opts.token ? { Authorization: `Bearer ${this.#opts.token}` } : {},
-        ...(this.#client ? { client: this.#client } : {}),
-      });
-    } catch {
-      this.#retryAt = Date.now() + RETRY_CHANNEL_MS;
+  async #open(base: string, timeoutMs: number): Promise<Deno.Conn | null> {
+    const url = new URL(base);
+    const signal = AbortSignal.timeout(timeoutMs);
+    const res = await fetch(`${base}/channel`, { headers: this.#auth(), signal, ...(this.#client ? { client: this.#client } : {}) });
+    const port = res.ok ? ((await res.json().catch(() => null)) as { port?: unknown } | null)?.port : await res.body?.cancel();
+    if (typeof port !== "number") throw new Error(`the plugin host has no channel (${res.status})`);
+    const hostname = url.hostname.replace(/^\[(.*)\]$/, "$1");
+    const conn: Deno.Conn = url.protocol === "https:"
+      ? await Deno.connectTls({ hostname, port, caCerts: this.#opts.caCerts })
+      : await Deno.connect({ hostname, port });
+    if (this.#closed) {
+      conn.close();
       return null;
     }
-    const opened = await new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), timeoutMs);
-      socket.onopen = () => (clearTimeout(timer), resolve(true));
-      socket.onerror = socket.onclose = () => (clearTimeout(timer), resolve(false));
-    });
-    if (!opened || this.#closed) {
-      this.#retryAt = Date.now() + RETRY_CHANNEL_MS;
-      this.#drop(socket);
-      return null;
-    }
-    socket.onmessage = (e) => {
+    (conn as Deno.TcpConn).setNoDelay?.(true);
+    this.#conn = conn;
+    this.#write(conn, JSON.stringify({ token: this.#opts.token ?? null }));
+    void this.#read(conn);
+    return conn;
+  }
+
+  async #read(conn: Deno.Conn): Promise<void> {
+    for await (const line of lines(conn)) {
       let r: Reply;
       try {
-        r = JSON.parse(e.data as string);
+        r = JSON.parse(line);
       } catch {
-        return this.#drop(socket);
+        break;
       }
       const p = this.#pending.get(r.id);
-      if (!p) return;
+      if (!p) continue;
       this.#pending.delete(r.id);
       p.resolve(r);
-    };
-    socket.onerror = socket.onclose = () => this.#drop(socket);
-    this.#socket = socket;
-    return socket;
+    }
+    this.#drop(conn);
   }
 
-  /** Forgets a socket: closes it and fails the calls waiting on it. */
-  #drop(socket: WebSocket | null): void {
-    if (!socket) return;
-    socket.onopen = socket.onmessage = socket.onerror = socket.onclose = null;
-    if (socket.readyState === WebSocket.CONNECTING || socket.readyState === WebSocket.OPEN) socket.close();
-    if (this.#socket !== socket) return;
-    this.#socket = null;
+  /** Forgets a connection: closes it and fails the calls waiting on it. */
+  #drop(conn: Deno.Conn | null): void {
+    if (!conn || this.#conn !== conn) return;
+    this.#conn = null;
+    try {
+      conn.close();
+    } catch { /* already closed */ }
     for (const p of this.#pending.values()) p.reject(new ChannelClosed("the plugin host's channel closed"));
     this.#pending.clear();
   }
@@ -186,3 +195,36 @@ export class PluginHostCaller {
 
 /** The channel closed before a call was answered (the call is sent again over HTTP). */
 class ChannelClosed extends Error {}
+
+/** Newline-delimited text of a connection (ends when it closes or fails, or a line passes 32 Mi characters). */
+export async function* lines(conn: Deno.Conn): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
+  const buf = new Uint8Array(64 * 1024);
+  let text = "";
+  for (;;) {
+    let n: number | null;
+    try {
+      n = await conn.read(buf);
+    } catch {
+      return;
+    }
+    if (n === null) return;
+    text += decoder.decode(buf.subarray(0, n), { stream: true });
+    let start = 0;
+    for (let nl = text.indexOf("\n"); nl >= 0; nl = text.indexOf("\n", start)) {
+      if (nl > start) yield text.slice(start, nl);
+      start = nl + 1;
+    }
+    text = text.slice(start);
+    // A line longer than any call or answer: the peer is broken (the caller closes the connection).
+    if (text.length > MAX_LINE) return;
+  }
+}
+
+/** The longest line either end accepts (characters). */
+const MAX_LINE = 32 << 20;
+
+/** Writes every byte (Conn.write may write part). */
+export async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  for (let at = 0; at < bytes.length;) at += await conn.write(bytes.subarray(at));
+}

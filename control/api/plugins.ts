@@ -164,10 +164,16 @@ export interface FilterRecord {
   reason: string;
 }
 
-/** A node the receiver already holds: unchanged since it was last sent in full under this name. */
-export interface CachedNodeRef {
-  name: string;
-  cached: true;
+/**
+ * A node the receiver already holds, unchanged since it was last sent in full under this name:
+ * the name itself (12 bytes on the wire instead of a record), or `{name, cached: true}`.
+ */
+export type CachedNodeRef = string | { name: string; cached: true };
+
+/** The name a cached node reference refers to; null for a full record. Pure. */
+export function cachedNodeName(n: NodeRecord | CachedNodeRef): string | null {
+  if (typeof n === "string") return n;
+  return "cached" in n && n.cached ? n.name : null;
 }
 
 /** `POST /scheduler/cycle`. */

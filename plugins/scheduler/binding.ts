@@ -6,7 +6,7 @@
  * malformed answers (wrong lengths, unknown codes, scores outside [0, 100]).
  * @module
  */
-import type { CachedNodeRef, FilterRecord, NodeRecord, PodRecord } from "../../control/api/plugins.ts";
+import { type CachedNodeRef, cachedNodeName, type FilterRecord, type NodeRecord, type PodRecord } from "../../control/api/plugins.ts";
 import { type GuestOps, MalformedResult } from "../host/protocol.ts";
 
 const label = ([key, value]: [string, string]) => ({ key, value });
@@ -60,9 +60,10 @@ const nodeCache = new Map<string, { record: NodeRecord; wit: Record<string, unkn
 /** Resolves a cycle's nodes (full records or references) and keeps them for the next cycle. */
 export function resolveNodes(nodes: (NodeRecord | CachedNodeRef)[]): { record: NodeRecord; wit: Record<string, unknown> }[] {
   const out = nodes.map((n) => {
-    if ("cached" in n && n.cached) {
-      const hit = nodeCache.get(n.name);
-      if (!hit) throw new Error(`the plugin host referred to node ${n.name}, which this runner does not hold`);
+    const name = cachedNodeName(n);
+    if (name !== null) {
+      const hit = nodeCache.get(name);
+      if (!hit) throw new Error(`the plugin host referred to node ${name}, which this runner does not hold`);
       return hit;
     }
     const fresh = { record: n as NodeRecord, wit: witNode(n as NodeRecord) };

@@ -257,9 +257,9 @@ export class WasmPlugins implements BatchPlugin {
         // The first attempt refers to what the host holds; after a miss, everything in full.
         if (attempt) this.#sent.clear();
         req.nodes = current.map(({ record, json }): NodeRecord | CachedNodeRef =>
-          this.#sent.get(record.name) === json ? { name: record.name, cached: true } : record
+          this.#sent.get(record.name) === json ? record.name : record
         );
-        const refs = req.nodes.filter((n) => "cached" in n).length;
+        const refs = req.nodes.filter((n) => typeof n === "string").length;
         this.stats.nodesReferenced += refs;
         this.stats.nodesSent += req.nodes.length - refs;
         res = await this.#caller.post("/scheduler/cycle", req, Math.max(1, deadline - Date.now()));
