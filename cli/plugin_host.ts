@@ -7,7 +7,7 @@
  * and the API server is configured with its URL.
  * @module
  */
-import { registryPull } from "../plugins/host/pull.ts";
+import { registryPull } from "../node/registry/plugin_pull.ts";
 import { PluginHost } from "../plugins/host/server.ts";
 import type { Command } from "./args.ts";
 import { CONNECTION_FLAGS } from "./component_flags.ts";
@@ -17,7 +17,7 @@ import { ingressKubeconfigCredentials as rotatingKubeconfigCredentials } from ".
 import { kubeconfigCredentials } from "./node.ts";
 import type { Supervisor } from "./supervisor.ts";
 
-/** Pulls a plugin image (moved to plugins/host/pull.ts, shared with node agents). */
+/** Pulls a plugin image (node/registry/plugin_pull.ts, shared with node agents). */
 export { registryPull };
 
 /** What a plugin host listens with. */
@@ -38,6 +38,8 @@ export async function servePluginHost(opts: PluginHostServeOptions): Promise<{ u
     ...(opts.tls ?? {}),
   }, opts.host.handler);
   const addr = await promise;
+  // The callers' channel (plugins/host/channel.ts): a port of its own, named by `GET /channel`.
+  opts.host.listenChannel({ hostname: opts.hostname ?? "127.0.0.1", tls: opts.tls });
   return { url: `${opts.tls ? "https" : "http"}://${addr.hostname}:${addr.port}`, server };
 }
 

@@ -30,7 +30,7 @@ import {
 import type { WitAttachment } from "../plugins/network/binding.ts";
 import { buildPlugin } from "../plugins/host/build.ts";
 import { hostCallHandler, type HostCapability, type HostFunctions } from "../plugins/host/host_calls.ts";
-import { registryPull } from "../plugins/host/pull.ts";
+import { registryPull } from "./registry/plugin_pull.ts";
 import { HostCallError } from "../plugins/host/runner_client.ts";
 import { PluginHost, type PullFn } from "../plugins/host/server.ts";
 

@@ -3,7 +3,9 @@
  * - the control plane (everything `control/deploy.ts` loads) uses only `Deno.serve`, `Deno.openKv`,
  *   timers and `Deno.cron`: no subprocesses, no local files, no KV queues — so it runs on Deno Deploy;
  * - the dependency rule: `control` never imports `node`; `wasm` imports nothing else of ours;
- *   `node` imports only `control/api` from the control plane.
+ *   `node` imports only `control/api` from the control plane; `plugins` imports only `wasm` and
+ *   `control/api` (never `node`, `cli` or the rest of `control`: what a component bundles lives
+ *   under `plugins/`).
  */
 import assert from "node:assert/strict";
 import { ROOT } from "./harness.ts";
@@ -78,9 +80,9 @@ function resolveFrom(file: string, spec: string): string | null {
   return decodeURIComponent(url.pathname.slice(1));
 }
 
-Deno.test("the dependency rule holds: control ↛ node, wasm ↛ anything of ours, node → only control/api", async () => {
+Deno.test("the dependency rule holds: control ↛ node, wasm ↛ anything of ours, node → only control/api, plugins → only wasm and control/api", async () => {
   const problems: string[] = [];
-  for (const top of ["control", "wasm", "node"]) {
+  for (const top of ["control", "wasm", "node", "plugins"]) {
     for await (const file of sources(top)) {
       for (const spec of importsOf(await Deno.readTextFile(`${ROOT}/${file}`))) {
         const target = resolveFrom(file, spec);
@@ -90,6 +92,10 @@ Deno.test("the dependency rule holds: control ↛ node, wasm ↛ anything of our
         if (top === "node" && target.startsWith("control/") && !target.startsWith("control/api/")) {
           problems.push(`${file} imports ${target}`);
         }
+        if (
+          top === "plugins" && !target.startsWith("plugins/") && !target.startsWith("wasm/") &&
+          !target.startsWith("control/api/")
+        ) problems.push(`${file} imports ${target}`);
       }
     }
   }

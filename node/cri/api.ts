@@ -13,6 +13,12 @@
  *   never polls per pod.
  * @module
  */
+import type {
+  ContainerConfig,
+  ContainerMetadata,
+  ImageSpec,
+  Mount,
+} from "../../plugins/runtime/oci/container_config.ts";
 
 /** Labels the agent puts on sandboxes and containers (the kubelet's, verbatim). */
 export const LABEL_POD_NAME = "io.kubernetes.pod.name";
@@ -116,101 +122,20 @@ export interface PodSandbox {
   runtimeHandler: string;
 }
 
-export interface ContainerMetadata {
-  name: string;
-  attempt: number;
-}
-
-export interface ImageSpec {
-  image: string;
-  annotations?: Record<string, string>;
-  runtimeHandler?: string;
-}
-
-export interface KeyValue {
-  key: string;
-  value: string;
-}
-
-export interface Mount {
-  containerPath: string;
-  hostPath: string;
-  readonly: boolean;
-}
-
-export interface ContainerPort {
-  name?: string;
-  containerPort: number;
-  protocol: "TCP" | "UDP" | "SCTP";
-}
-
-export interface ContainerResources {
-  /** Memory limit in bytes (`limits.memory`). */
-  memoryLimitInBytes?: number;
-  /** CPU limit in millicores (`limits.cpu`). */
-  cpuLimitMillis?: number;
-}
-
-/** CRI `LinuxContainerResources` (the subset used). */
-export interface LinuxContainerResources {
-  /** CFS period, µs (with `cpuQuota`). */
-  cpuPeriod?: number;
-  /** CFS quota, µs per period (`limits.cpu`). */
-  cpuQuota?: number;
-  /** Relative CPU weight (`requests.cpu`, 1024 per core, at least 2). */
-  cpuShares?: number;
-  memoryLimitInBytes?: number;
-}
-
-/** CRI `SecurityProfile` for seccomp. */
-export interface SecurityProfile {
-  profileType: "RuntimeDefault" | "Unconfined" | "Localhost";
-  localhostRef?: string;
-}
-
-/** CRI `LinuxContainerSecurityContext` (the subset used), effective values (pod and container merged). */
-export interface LinuxContainerSecurityContext {
-  capabilities?: { addCapabilities: string[]; dropCapabilities: string[] };
-  privileged?: boolean;
-  runAsUser?: number;
-  runAsGroup?: number;
-  /** Refuse to run as uid 0 (the kubelet checks it against the image's user; here the runtime does). */
-  runAsNonRoot?: boolean;
-  readonlyRootfs?: boolean;
-  supplementalGroups?: number[];
-  noNewPrivs?: boolean;
-  /** `procMount: Unmasked` clears the masked and read-only /proc paths. */
-  unmaskedProc?: boolean;
-  seccomp?: SecurityProfile;
-}
-
-/** CRI `LinuxContainerConfig`. */
-export interface LinuxContainerConfig {
-  resources: LinuxContainerResources;
-  securityContext: LinuxContainerSecurityContext;
-}
-
-export interface ContainerConfig {
-  metadata: ContainerMetadata;
-  image: ImageSpec;
-  command: string[];
-  args: string[];
-  workingDir: string;
-  envs: KeyValue[];
-  mounts: Mount[];
-  labels: Record<string, string>;
-  annotations: Record<string, string>;
-  /** Relative to the sandbox's `logDirectory`: `<container>/<attempt>.log`. */
-  logPath: string;
-  ports: ContainerPort[];
-  resources: ContainerResources;
-  stdin: boolean;
-  /** Close stdin after the first attach ends (`stdinOnce`). */
-  stdinOnce?: boolean;
-  tty: boolean;
-  /** Linux settings (see {@linkcode LinuxContainerConfig}); the Wasm runtime ignores them. */
-  linux?: LinuxContainerConfig;
-}
+/** CRI's container messages live with the runtime plugin kind (the `crun` component bundles them). */
+export type {
+  ContainerMetadata,
+  ImageSpec,
+  KeyValue,
+  Mount,
+  ContainerPort,
+  ContainerResources,
+  LinuxContainerResources,
+  SecurityProfile,
+  LinuxContainerSecurityContext,
+  LinuxContainerConfig,
+  ContainerConfig,
+} from "../../plugins/runtime/oci/container_config.ts";
 
 export type ContainerState =
   | "CONTAINER_CREATED"
@@ -354,6 +279,14 @@ export interface RuntimeService {
   removeContainer(containerId: string): Promise<void>;
   containerStatus(containerId: string): Promise<ContainerStatus | null>;
   listContainers(filter?: ContainerFilter): Promise<Container[]>;
+  /**
+   * Optional: the statuses of every sandbox of pod `uid` and of the containers in them, at once:
+   * what the kubelet otherwise gathers with ListPodSandbox + PodSandboxStatus + ListContainers +
+   * ContainerStatus (upstream's evented PLEG gets the same bundle: CRI's ContainerEventResponse
+   * carries the pod's `pod_sandbox_status` and `containers_statuses`, KEP-3386). A runtime whose
+   * calls cross a process boundary (a runtime Plugin) answers it in fewer calls.
+   */
+  podStatus?(uid: string): Promise<{ sandboxes: PodSandboxStatus[]; containers: ContainerStatus[] }>;
 
   /** Subscribes to container events; returns an unsubscribe function. */
   events(handler: (event: ContainerEvent) => void): () => void;

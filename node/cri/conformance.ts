@@ -115,6 +115,23 @@ export function runtimeConformance(
       const running = await rt.containerStatus(id);
       assert.equal(running?.state, "CONTAINER_RUNNING");
       assert.ok(running!.startedAt > 0);
+      if (rt.podStatus) {
+        // The one-shot read reports what the list and status verbs report of the pod's sandboxes
+        // and of the containers in them.
+        const listed = {
+          sandboxes: await Promise.all(
+            (await rt.listPodSandbox({ labelSelector: { "io.kubernetes.pod.uid": "u1" } })).map((p) =>
+              rt.podSandboxStatus(p.id)
+            ),
+          ),
+          containers: await Promise.all(
+            (await rt.listContainers({ podSandboxId: sb })).map((c) => rt.containerStatus(c.id)),
+          ),
+        };
+        assert.equal(listed.containers.length, 1);
+        assert.deepEqual(await rt.podStatus("u1"), listed);
+        assert.deepEqual(await rt.podStatus("nope"), { sandboxes: [], containers: [] });
+      }
       // StartContainer returns once the workload's process runs (CRI), not once it listens: a
       // container's server binds its port a moment later, so the first answer is awaited.
       const answered = await until("the server to answer on its port", async () => {

@@ -26,7 +26,7 @@ import {
 } from "../registry/mod.ts";
 import { diskInfo } from "../registration/machine.ts";
 import { LAYER_MEDIA_TYPES } from "./decompress.ts";
-import { type ImageConfig, parseImageConfig } from "./image_config.ts";
+import { type ImageConfig, parseImageConfig } from "../../plugins/runtime/oci/image_config.ts";
 import { LayerError, unpackLayer } from "./unpack.ts";
 
 /** One image on the node. */

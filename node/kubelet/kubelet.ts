@@ -10,6 +10,7 @@
  * informer events, runtime container events, probe result changes and back-off expiries.
  * @module
  */
+import { trace } from "../../plugins/host/trace.ts";
 import type { ClusterDnsSettings } from "../dns/pod_dns.ts";
 import type { Pod } from "kubernetes-types/core/v1.d.ts";
 import { type Client, R } from "../../control/api/client.ts";
@@ -234,6 +235,7 @@ export class Kubelet implements AsyncDisposable {
 
   #podChanged(pod: Pod) {
     const uid = pod.metadata!.uid!;
+    trace("kubelet-sees", pod.metadata!.name);
     this.#byUid.set(uid, pod);
     // Watch (only) the ConfigMaps and Secrets this pod uses, before its worker needs them.
     const refs = podReferences(pod);
@@ -321,6 +323,7 @@ export class Kubelet implements AsyncDisposable {
 
   async #sync(pod: Pod, state: PodState): Promise<SyncResult> {
     const uid = pod.metadata!.uid!;
+    trace("sync>", pod.metadata!.name);
     const { configMaps, secrets } = this;
     // The first list of each object this pod uses (objects not listed in time read as missing).
     const refs = podReferences(pod);
@@ -374,8 +377,13 @@ export class Kubelet implements AsyncDisposable {
       probes: { livenessFailed: this.probes.livenessFailed, startupFailed: this.probes.startupFailed },
       startFailures: state.startFailures,
     };
-    const delay = await syncPod(ctx, pod, await this.runtimeStatus(uid));
+    trace("volumes-done", pod.metadata!.name);
+    const before = await this.runtimeStatus(uid);
+    trace("runtime-status-done", pod.metadata!.name);
+    const delay = await syncPod(ctx, pod, before);
+    trace("syncpod-done", pod.metadata!.name);
     const after = await this.runtimeStatus(uid);
+    trace("runtime-status-done", pod.metadata!.name);
     const podIP = after.sandboxes[0]?.network?.ip ?? "";
     this.probes.update(
       pod,

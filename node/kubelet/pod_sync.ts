@@ -19,6 +19,7 @@ import { startContainer, type StartContext } from "./start_container.ts";
 
 /** The runtime state of pod `uid`, newest first. */
 export async function runtimePodStatus(runtime: RuntimeService, uid: string): Promise<RuntimePodStatus> {
+  if (runtime.podStatus) return sortNewestFirst({ uid, ...await runtime.podStatus(uid) });
   const selector = { [LABEL_POD_UID]: uid };
   const sandboxes = (await Promise.all(
     (await runtime.listPodSandbox({ labelSelector: selector })).map((s) => runtime.podSandboxStatus(s.id)),

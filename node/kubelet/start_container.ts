@@ -7,6 +7,7 @@
  * `BackOff`).
  * @module
  */
+import { trace } from "../../plugins/host/trace.ts";
 import type { ClusterDnsSettings } from "../dns/pod_dns.ts";
 import type { Container, Pod } from "kubernetes-types/core/v1.d.ts";
 import type { EventRecorder } from "../../control/api/events.ts";
@@ -165,6 +166,7 @@ export async function startContainer(
     throw e;
   }
   let id: string;
+  trace("image-config-done", c.name);
   const sandboxConfig = podSandboxConfig(pod, sandboxAttempt, ctx.logRoot, ctx.clusterDns);
   try {
     id = await ctx.runtime.createContainer(sandboxId, config, sandboxConfig);
@@ -174,6 +176,7 @@ export async function startContainer(
     const reason = e instanceof RuntimeError ? e.reason : "CreateContainerError";
     return { ok: false, failure: { reason, message } };
   }
+  trace("created", c.name);
   event(ctx, pod, "Normal", "Created", `Created container: ${c.name}`, c.name);
   try {
     await ctx.runtime.startContainer(id);
@@ -182,6 +185,7 @@ export async function startContainer(
     event(ctx, pod, "Warning", "Failed", `Error: failed to start container "${c.name}": ${message}`, c.name);
     return { ok: false, failure: { reason: "RunContainerError", message } };
   }
+  trace("started", c.name);
   event(ctx, pod, "Normal", "Started", `Started container ${c.name}`, c.name);
   return { ok: true };
 }

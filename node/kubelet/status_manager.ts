@@ -5,6 +5,7 @@
  * same name), re-reading and retrying on conflict.
  * @module
  */
+import { trace } from "../../plugins/host/trace.ts";
 import type { Pod, PodStatus } from "kubernetes-types/core/v1.d.ts";
 import { type Client, R } from "../../control/api/client.ts";
 import { isApiError } from "../../control/api/status.ts";
@@ -33,7 +34,9 @@ export class StatusManager {
     let current: KubeObject = pod as KubeObject;
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
+        trace("status-put>", pod.metadata!.name);
         await this.#client.updateStatus(R.pods, { ...current, status } as KubeObject);
+        trace("status-put<", pod.metadata!.name);
         this.#written.set(uid, status);
         return true;
       } catch (e) {

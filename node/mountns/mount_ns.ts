@@ -181,7 +181,9 @@ export class MountNamespace {
 
   /** Runs a shell script inside the namespace (one process for several steps). */
   sh(script: string, opts: { wd?: string; timeoutMs?: number } = {}): Promise<string> {
-    return this.run(["/bin/sh", "-ec", script], opts);
+    // The script enters `wd` itself: one shell, not a second one to change directory.
+    const body = opts.wd ? `cd ${shq(opts.wd)}\n${script}` : script;
+    return this.run(["/bin/sh", "-ec", body], { timeoutMs: opts.timeoutMs });
   }
 
   /**

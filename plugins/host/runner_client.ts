@@ -5,6 +5,7 @@
  * on it; the host starts a new one.
  * @module
  */
+import { trace, tracing } from "./trace.ts";
 import { PluginCallError } from "../../control/api/plugins.ts";
 import { decodeHostLine, encodeHostLine, type HostCall, type HostReply, type RunnerConfig, type RunnerMessage } from "./protocol.ts";
 
@@ -50,6 +51,14 @@ interface Pending {
 }
 
 /** One running runner process. */
+/** A nested host call as a trace shows it: `capability.fn`, and for `exec` the binary and its verb. */
+function hostCallLabel(call: HostCall): string {
+  if (call.fn !== "exec") return `${call.capability}.${call.fn}`;
+  const binary = String(call.args[0]).split("/").pop();
+  const verb = (call.args[1] as string[] | undefined)?.find((a) => !a.startsWith("-") && a !== "1") ?? "";
+  return `${call.capability}.exec ${binary} ${verb}`;
+}
+
 export class Runner implements AsyncDisposable {
   readonly plugin: string;
   /** How long the runner took to load and configure the plugin, ms. */
@@ -141,6 +150,10 @@ export class Runner implements AsyncDisposable {
       this.kill();
     }, timeoutMs);
     this.#pending.set(id, { resolve, reject, timer, context });
+    if (tracing) {
+      trace("call>", `${this.plugin}.${op}`);
+      promise.finally(() => trace("call<", `${this.plugin}.${op}`)).catch(() => {});
+    }
     this.#writer.write(ENCODER.encode(JSON.stringify({ id, op, args }) + "\n")).catch(() => {});
     return promise;
   }
@@ -240,7 +253,9 @@ export class Runner implements AsyncDisposable {
     let reply: HostReply;
     try {
       if (!this.#opts.onHostCall) throw new HostCallError({ tag: "denied", val: `this host does not provide ${call.capability}` });
+      if (tracing) trace("host>", hostCallLabel(call));
       reply = { hid: call.hid, ok: (await this.#opts.onHostCall(call, this.#pending.get(call.call)?.context)) ?? null };
+      trace("host<", `${call.capability}.${call.fn}`);
     } catch (e) {
       if (e instanceof HostCallError) reply = e.variant ? { hid: call.hid, err: e.variant } : { hid: call.hid, denied: e.denied ?? e.message };
       else reply = { hid: call.hid, fail: e instanceof Error ? e.message : String(e) };

@@ -11,7 +11,8 @@
  *   spinning guest); traps, memory exhaustion, ungranted capabilities and malformed answers fail
  *   the call and recycle the instance inside the runner. Either way the failure is recorded in
  *   the Plugin's status (`lastError`) and the runner is started again; other plugins, and this
- *   process, are untouched.
+ *   process, are untouched. An `err` answer (reason `PluginError`) is a well-formed answer, not
+ *   a failure: the caller reports it, the status does not ({@linkcode isPluginFailure}).
  * - **Status.** `status.components[name=plugin-host]`: the digest, observedGeneration, the
  *   Loaded and Ready conditions, and the last error.
  * @module
@@ -20,6 +21,7 @@ import type { Client } from "../../control/api/client.ts";
 import { Informer } from "../../control/api/informer.ts";
 import {
   type CachedNodeRef,
+  cachedNodeName,
   type FailureReason,
   NODE_CACHE_MISS,
   type NodeRecord,
@@ -34,6 +36,8 @@ import {
 } from "../../control/api/plugins.ts";
 import { ApiError } from "../../control/api/status.ts";
 import { type AdmissionReviewRequest, toReviewResponse, toWitRequest, type WitAdmissionResponse } from "../admission/binding.ts";
+import { type Channel, type ChannelOptions, listenChannel } from "./channel.ts";
+import { isPluginFailure } from "./failures.ts";
 import { KINDS } from "./kinds.ts";
 import { PluginCache, PluginRefusedError } from "./prepare.ts";
 import { type HostCallHandler, Runner } from "./runner_client.ts";
@@ -112,8 +116,8 @@ export class PluginHost implements AsyncDisposable {
   readonly #name: string;
   #closed = false;
   #informer: Informer<PluginObject> | null = null;
-  /** Open callers' channels (closed on dispose). */
-  readonly #channels = new Set<WebSocket>();
+  /** The callers' channel, when open. */
+  #channel: Channel | null = null;
   /** Scheduling callers' node caches (`session` → node name → its record and JSON), at most 16. */
   readonly #sessions = new Map<string, Map<string, { record: NodeRecord; json: string }>>();
   /** Per runner: the JSON of each node as last sent to it in full. */
@@ -125,8 +129,17 @@ export class PluginHost implements AsyncDisposable {
     this.#name = opts.componentName ?? "plugin-host";
   }
 
-  /** The loaded plugins: name, digest, generation, whether a runner is up, restarts. */
-  list(): { name: string; kind: string; digest: string; generation: number; ready: boolean; restarts: number; pid?: number }[] {
+  /** The loaded plugins: name, digest, generation, whether a runner is up, restarts, the last failure. */
+  list(): {
+    name: string;
+    kind: string;
+    digest: string;
+    generation: number;
+    ready: boolean;
+    restarts: number;
+    pid?: number;
+    lastError?: PluginComponentStatus["lastError"];
+  }[] {
     return [...this.#entries.values()].map((e) => ({
       name: e.name,
       kind: e.plugin.spec.kind,
@@ -135,6 +148,7 @@ export class PluginHost implements AsyncDisposable {
       ready: !!e.runner?.alive,
       restarts: e.restarts,
       pid: e.runner?.pid,
+      lastError: e.lastError,
     }));
   }
 
@@ -332,7 +346,9 @@ export class PluginHost implements AsyncDisposable {
     } catch (err) {
       // After a failed call, assume the runner holds nothing: the next cycle sends every node.
       this.#runnerNodes.delete(runner);
-      if (err instanceof PluginCallError) this.#recordFailure(e, err.reason, err.message);
+      // Only the plugin's failures are its status; an answer of its WIT `error` variant
+      // (`PluginError`: a CRI/CNI/CSI error, an admission "cannot decide") is the caller's to report.
+      if (err instanceof PluginCallError && isPluginFailure(err.reason)) this.#recordFailure(e, err.reason, err.message);
       throw err;
     }
   }
@@ -428,8 +444,8 @@ export class PluginHost implements AsyncDisposable {
   }
 
   /**
-   * The HTTP API (control/api/plugins.ts): `POST` calls, and `GET /channel`, a WebSocket
-   * carrying the same calls as messages (control/api/plugin_channel.ts).
+   * The HTTP API (control/api/plugins.ts): `POST` calls, and `GET /channel`, the port of the
+   * channel carrying the same calls over a long-lived connection ({@linkcode listenChannel}).
    */
   handler = async (req: Request): Promise<Response> => {
     const url = new URL(req.url);
@@ -438,8 +454,9 @@ export class PluginHost implements AsyncDisposable {
       return json({ kind: "Status", message: "Unauthorized", code: 401 }, 401);
     }
     if (req.method === "GET" && url.pathname === "/plugins") return json(this.list());
-    if (req.method === "GET" && url.pathname === "/channel" && req.headers.get("upgrade")?.toLowerCase() === "websocket") {
-      return this.#channel(req);
+    if (req.method === "GET" && url.pathname === "/channel") {
+      if (!this.#channel) return json({ kind: "Status", message: "this plugin host has no channel open", code: 404 }, 404);
+      return json({ port: this.#channel.port });
     }
     if (req.method === "POST") {
       let body: unknown;
@@ -469,27 +486,13 @@ export class PluginHost implements AsyncDisposable {
     return { status: 404, body: { kind: "Status", message: `no route for POST ${path}`, code: 404 } };
   }
 
-  /** One caller's channel: each message `{id, path, body}` is answered `{id, status, body}`. */
-  #channel(req: Request): Response {
-    const { socket, response } = Deno.upgradeWebSocket(req);
-    this.#channels.add(socket);
-    socket.onmessage = async (e) => {
-      let m: { id?: unknown; path?: unknown; body?: unknown };
-      try {
-        m = JSON.parse(typeof e.data === "string" ? e.data : "");
-      } catch {
-        return socket.close(1003, "messages are JSON text");
-      }
-      let answer: { status: number; body: unknown };
-      try {
-        answer = await this.post(String(m.path), m.body);
-      } catch (err) {
-        answer = { status: 500, body: { kind: "Status", message: (err as Error)?.message ?? String(err), code: 500 } };
-      }
-      if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ id: m.id, ...answer }));
-    };
-    socket.onclose = () => this.#channels.delete(socket);
-    return response;
+  /**
+   * Opens the channel (plugins/host/channel.ts) beside the HTTP API, once; `GET /channel` tells
+   * callers its port. Resolves to the port.
+   */
+  listenChannel(opts: Omit<ChannelOptions, "token">): number {
+    this.#channel ??= listenChannel((path, body) => this.post(path, body), { ...opts, token: this.#opts.token });
+    return this.#channel.port;
   }
 
   async #admission(name: string, phase: string, review: { request?: AdmissionReviewRequest }): Promise<{ status: number; body: unknown }> {
@@ -516,18 +519,22 @@ export class PluginHost implements AsyncDisposable {
   /** Resolves a cycle's nodes against the caller's session cache and keeps them for its next cycle. */
   #resolveNodes(req: SchedulingCycleRequest): { record: NodeRecord; json: string }[] {
     const cache = req.session ? this.#sessions.get(req.session) : undefined;
+    const fresh: { record: NodeRecord; json: string }[] = [];
     const out = req.nodes.map((n) => {
-      if ("cached" in n && n.cached) {
-        const hit = cache?.get(n.name);
-        if (!hit) throw new CacheMiss(`node ${n.name} is not in the session's cache; send every node in full`);
+      const name = cachedNodeName(n);
+      if (name !== null) {
+        const hit = cache?.get(name);
+        if (!hit) throw new CacheMiss(`node ${name} is not in the session's cache; send every node in full`);
         return hit;
       }
-      return { record: n as NodeRecord, json: JSON.stringify(n) };
+      const sent = { record: n as NodeRecord, json: JSON.stringify(n) };
+      fresh.push(sent);
+      return sent;
     });
     if (req.session) {
       // Merged: a cycle sends only some nodes (those the built-in filters kept), the rest stay.
       const kept = cache ?? new Map<string, { record: NodeRecord; json: string }>();
-      for (const n of out) kept.set(n.record.name, n);
+      for (const n of fresh) kept.set(n.record.name, n);
       this.#sessions.delete(req.session);
       this.#sessions.set(req.session, kept);
       if (this.#sessions.size > 16) this.#sessions.delete(this.#sessions.keys().next().value!);
@@ -540,7 +547,7 @@ export class PluginHost implements AsyncDisposable {
     let held = this.#runnerNodes.get(runner);
     if (!held) this.#runnerNodes.set(runner, held = new Map());
     const out = nodes.map(({ record, json }): NodeRecord | CachedNodeRef => {
-      if (held.get(record.name) === json) return { name: record.name, cached: true };
+      if (held.get(record.name) === json) return record.name;
       held.set(record.name, json);
       return record;
     });
@@ -580,8 +587,7 @@ export class PluginHost implements AsyncDisposable {
 
   async [Symbol.asyncDispose](): Promise<void> {
     this.#closed = true;
-    for (const s of this.#channels) s.close();
-    this.#channels.clear();
+    await this.#channel?.close();
     for (const t of this.#statusTimers.values()) clearTimeout(t);
     for (const name of [...this.#failed.keys()]) this.#forgetFailure(name);
     await this.#informer?.stop();

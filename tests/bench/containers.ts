@@ -10,15 +10,18 @@
  * - pull + unpack + start of a fresh small image (a busybox layer no other image shares);
  * - the rootfs: an overlay mount against the copy fallback, per container;
  * - density: 110 busybox pods (the Kubernetes per-node default) on the node, and the agent's own
- *   CPU and memory while they idle, against the same node with one pod.
+ *   CPU and memory while they idle, then its plugin runners' (one process per loaded plugin),
+ *   against the same node with one pod.
  *
  * The control plane and scheduler run in this process; the node agent runs as its own process
- * (`cli/node.ts`), so its CPU and memory are its own (conmon monitors are separate processes and
- * reported apart). Needs root, crun, conmon, iproute2, docker-registry and busybox-static.
+ * (`cli/node.ts`), so its CPU and memory are its own (its plugin runners and the conmon monitors
+ * are separate processes and reported apart). With `SKIFF_TRACE_STARTUP=1` the agent and this
+ * process print a timestamped line per start-up step (plugins/host/trace.ts). Needs root, crun, conmon, iproute2, docker-registry and busybox-static.
  *
  * Run alone: `deno run -A tests/bench/containers.ts`.
  * @module
  */
+import { trace } from "../../plugins/host/trace.ts";
 import { Client, R } from "../../control/api/client.ts";
 import type { KubeObject } from "../../control/api/types.ts";
 import { registerConnectHandlers } from "../../control/apiserver/connect/mod.ts";
@@ -27,7 +30,7 @@ import { startScheduler } from "../../control/scheduler/mod.ts";
 import { copyRootfs, overlayMountCommand } from "../../node/cri/oci/rootfs.ts";
 import { CRUN } from "../../node/cri/oci/crun.ts";
 import { SECCOMP_BPF_ANNOTATION, SeccompBpfCache } from "../../node/cri/oci/seccomp_bpf.ts";
-import { ociSpec } from "../../node/cri/oci/spec.ts";
+import { ociSpec } from "../../plugins/runtime/oci/spec.ts";
 import { linuxContainerConfig } from "../../node/kubelet/linux_config.ts";
 import { MountNamespace } from "../../node/mountns/mount_ns.ts";
 import { ensureRuntimeClass } from "../../node/runtime_class.ts";
@@ -88,12 +91,38 @@ function conmons(dataDir: string): number[] {
   return out;
 }
 
-/** The agent's CPU use (% of one core) over `ms`. */
-async function idleCpu(pid: number, ms: number): Promise<number> {
-  const c0 = cpuSeconds(pid), t0 = performance.now();
-  await new Promise((r) => setTimeout(r, ms));
-  return ((cpuSeconds(pid) - c0) / ((performance.now() - t0) / 1000)) * 100;
+/** PIDs of the agent's plugin runners (its child processes running plugins/host/runner.ts). */
+function runners(agentPid: number): number[] {
+  const out: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
+      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) !== agentPid) continue;
+      if (Deno.readTextFileSync(`/proc/${e.name}/cmdline`).includes("plugins/host/runner.ts")) {
+        out.push(Number(e.name));
+      }
+    } catch { /* gone */ }
+  }
+  return out;
 }
+
+/** CPU use (% of one core) over `ms` of each of `pids` (a process gone meanwhile counts 0). */
+async function idleCpu(pids: number[], ms: number): Promise<number[]> {
+  const cpu = (pid: number) => {
+    try {
+      return cpuSeconds(pid);
+    } catch {
+      return NaN;
+    }
+  };
+  const c0 = pids.map(cpu), t0 = performance.now();
+  await new Promise((r) => setTimeout(r, ms));
+  const s = (performance.now() - t0) / 1000;
+  return pids.map((pid, i) => Math.max(0, ((cpu(pid) - c0[i]) / s) * 100) || 0);
+}
+
+const sum = (xs: number[]) => xs.reduce((n, x) => n + x, 0);
 
 function median(values: number[]): number {
   return percentile(values, 50);
@@ -278,16 +307,21 @@ export async function benchContainers(): Promise<BenchRow[]> {
     await client.create(R.pods, pod("warm", image));
     await ready.ready("warm");
     await new Promise((r) => setTimeout(r, 3000)); // let the first pod's events settle
-    const onePodCpu = await idleCpu(agent.pid, 10_000);
+    const oneRunners = runners(agent.pid);
+    const [onePodCpu, ...oneRunnersCpu] = await idleCpu([agent.pid, ...oneRunners], 10_000);
     const onePodPss = pss(agent.pid);
+    const oneRunnersPss = sum(oneRunners.map(pss));
 
     // Start-up with the image cached: one pod after another.
     const latencies: number[] = [];
     for (let i = 0; i < STARTUP_PODS; i++) {
       const name = `s-${i}`;
       const t0 = performance.now();
+      trace("post>", name);
       await client.create(R.pods, pod(name, image));
+      trace("post<", name);
       await ready.ready(name);
+      trace("ready-seen", name);
       latencies.push(performance.now() - t0);
     }
     const p50 = percentile(latencies, 50), p99 = percentile(latencies, 99);
@@ -378,8 +412,10 @@ export async function benchContainers(): Promise<BenchRow[]> {
       met: running >= DENSITY_PODS,
     });
     await new Promise((r) => setTimeout(r, 5000)); // let statuses and events settle
-    const cpu = await idleCpu(agent.pid, IDLE_WINDOW_MS);
+    const plugins = runners(agent.pid);
+    const [cpu, ...runnersCpu] = await idleCpu([agent.pid, ...plugins], IDLE_WINDOW_MS);
     const agentPss = pss(agent.pid);
+    const runnersPss = sum(plugins.map(pss));
     const monitors = conmons(`${dataDir}/node`);
     const monitorPss = monitors.reduce((n, p) => n + pss(p), 0);
     rows.push({
@@ -395,6 +431,20 @@ export async function benchContainers(): Promise<BenchRow[]> {
       unit: "MiB",
       baseline: { name: "the same agent with 1 pod", value: onePodPss / 2 ** 20, unit: "MiB" },
       ratio: agentPss / onePodPss,
+    });
+    rows.push({
+      name: `  plugin runners (${plugins.length} processes: crun, bridge, host-local, local-path) CPU while idle`,
+      value: sum(runnersCpu),
+      unit: "% of a core",
+      baseline: { name: "the same runners with 1 pod", value: sum(oneRunnersCpu), unit: "%" },
+      ratio: sum(oneRunnersCpu) > 0 ? sum(runnersCpu) / sum(oneRunnersCpu) : undefined,
+    });
+    rows.push({
+      name: "  plugin runners: PSS in total",
+      value: runnersPss / 2 ** 20,
+      unit: "MiB",
+      baseline: { name: "the same runners with 1 pod", value: oneRunnersPss / 2 ** 20, unit: "MiB" },
+      ratio: oneRunnersPss > 0 ? runnersPss / oneRunnersPss : undefined,
     });
     rows.push({
       name: `  conmon monitors: ${monitors.length} processes, PSS in total`,

@@ -3,7 +3,7 @@
  * runs inside the agent's mount namespace (streaming exec, node/cri/oci/exec.ts). The container
  * lifecycle's command lines (conmon, which creates the container, keeps its exit code and writes
  * its CRI log; crun start / kill / delete) are the runtime Plugin's
- * (plugins/runtime/builtin/crun/commands.ts), run through `host-process`.
+ * (plugins/runtime/oci/commands.ts), run through `host-process`.
  *
  * Never read crun's stdout through a pipe that stays open: `crun create` hands it to the
  * container, so `create` always goes through conmon with its stdio on /dev/null.

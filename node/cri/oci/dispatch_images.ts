@@ -6,7 +6,7 @@
  */
 import { classifyArtifact } from "../../../wasm/artifact.ts";
 import { ImagePullFailure, type ImageStore, type StoredImage } from "../../images/image_store.ts";
-import { ImageConfigError } from "../../images/image_config.ts";
+import { ImageConfigError } from "../../../plugins/runtime/oci/image_config.ts";
 import { parseReference, type RegistryClient } from "../../registry/mod.ts";
 import { type Image, ImagePullError, type ImageService, type ImageSpec } from "../api.ts";
 import type { WasmImageService } from "../wasm/image_service.ts";

@@ -45,6 +45,8 @@ export type OciDriver =
   & Required<Pick<RuntimeService, "execSync" | "exec" | "attach" | "portForward">>
   & {
     sandbox(id: string): { netns: string; ip?: string } | undefined;
+    /** Whether the container is the driver's (its own records; no call). */
+    hasContainer?(id: string): boolean;
     /** Seccomp filters crun compiled, handed to later creates with the same profile. */
     readonly seccompFilters: SeccompBpfCache;
     /** `dir`: the driver's state (`containers/<id>/config.json`, ...). */
@@ -71,7 +73,9 @@ export class DispatchRuntime implements RuntimeService {
   }
 
   async #ociContainer(id: string): Promise<boolean> {
-    return !!this.oci && (await this.oci.containerStatus(id)) !== null;
+    if (!this.oci) return false;
+    if (this.oci.hasContainer) return this.oci.hasContainer(id);
+    return (await this.oci.containerStatus(id)) !== null;
   }
 
   /** The Wasm sub-sandbox of an OCI sandbox, if it has one. */
@@ -139,6 +143,23 @@ export class DispatchRuntime implements RuntimeService {
   async listPodSandbox(filter: PodSandboxFilter = {}): Promise<PodSandbox[]> {
     const wasm = (await this.wasm.listPodSandbox(filter)).filter((s) => !s.labels[LABEL_SUB_SANDBOX]);
     return [...wasm, ...(this.oci ? await this.oci.listPodSandbox(filter) : [])];
+  }
+
+  /** The pod's statuses: the Wasm side as listed, the OCI side in the driver's own few calls. */
+  async podStatus(uid: string): Promise<{ sandboxes: PodSandboxStatus[]; containers: ContainerStatus[] }> {
+    const selector = { labelSelector: { [LABEL_POD_UID]: uid } };
+    const oci = this.oci;
+    const [wasm, own] = await Promise.all([
+      listedPodStatus(this.wasm, selector, (s) => !s.labels[LABEL_SUB_SANDBOX]),
+      oci?.podStatus ? oci.podStatus(uid) : oci ? listedPodStatus(oci, selector, () => true) : undefined,
+    ]);
+    return {
+      sandboxes: [...wasm.sandboxes, ...(own?.sandboxes ?? [])],
+      containers: [
+        ...wasm.containers.map((w) => ({ ...w, runtimeName: w.runtimeName ?? "wasm" })),
+        ...(own?.containers ?? []),
+      ],
+    };
   }
 
   async createContainer(podSandboxId: string, config: ContainerConfig, sandboxConfig: PodSandboxConfig): Promise<string> {
@@ -256,6 +277,22 @@ export class DispatchRuntime implements RuntimeService {
     }
     return await Deno.connect({ hostname: s.network.ip, port });
   }
+}
+
+/** A runtime's statuses of the sandboxes (those `keep` keeps) and containers matching `filter`. */
+async function listedPodStatus(
+  rt: RuntimeService,
+  filter: PodSandboxFilter & ContainerFilter,
+  keep: (s: PodSandbox) => boolean,
+): Promise<{ sandboxes: PodSandboxStatus[]; containers: ContainerStatus[] }> {
+  const sandboxes = await Promise.all(
+    (await rt.listPodSandbox(filter)).filter(keep).map((s) => rt.podSandboxStatus(s.id)),
+  );
+  const containers = await Promise.all((await rt.listContainers(filter)).map((c) => rt.containerStatus(c.id)));
+  return {
+    sandboxes: sandboxes.filter((s) => s !== null),
+    containers: containers.filter((c) => c !== null),
+  };
 }
 
 export { LABEL_POD_UID };

@@ -29,7 +29,7 @@ import { netnsPrefixFor, wasmRuntime, type WasmRuntimeSettings } from "../wasm/m
 import { ociToolsMissing } from "./crun.ts";
 import { DispatchImageService } from "./dispatch_images.ts";
 import { DispatchRuntime } from "./dispatch_runtime.ts";
-import { HANDLER, RUNTIME_NAME } from "./records.ts";
+import { HANDLER, RUNTIME_NAME } from "../../../plugins/runtime/oci/records.ts";
 import { PLUGIN_RUNTIME_VERSION as RUNTIME_VERSION } from "../plugin/plugin_oci_runtime.ts";
 import { overlaySupported, type RootfsMode } from "./rootfs.ts";
 import { pluginOciRuntime } from "../plugin/mod.ts";

@@ -42,8 +42,22 @@ export async function overlaySupported(ns: MountNamespace, scratch: string): Pro
  * so lower directories are short relative names: the mount options must fit in one page).
  */
 export function overlayMountCommand(layerNames: string[], bundle: string): string {
+  const [, , , , , options, target] = overlayMountArgv(layerNames, bundle);
+  return `mount -t overlay overlay -o '${options}' '${target}'`;
+}
+
+/** The same mount as an argv (no shell: one process fewer). Pure. */
+export function overlayMountArgv(layerNames: string[], bundle: string): string[] {
   const lower = [...layerNames].reverse().join(":"); // topmost first
-  return `mount -t overlay overlay -o 'lowerdir=${lower},upperdir=${bundle}/upper,workdir=${bundle}/work' '${bundle}/rootfs'`;
+  return [
+    "mount",
+    "-t",
+    "overlay",
+    "overlay",
+    "-o",
+    `lowerdir=${lower},upperdir=${bundle}/upper,workdir=${bundle}/work`,
+    `${bundle}/rootfs`,
+  ];
 }
 
 /** Unmounts a container's rootfs inside the namespace (idempotent). */

@@ -13,7 +13,7 @@
  * agent process).
  * @module
  */
-import type { SeccompProfile } from "./seccomp.ts";
+import type { SeccompProfile } from "../../../plugins/runtime/oci/seccomp.ts";
 
 /** crun's annotation carrying a compiled filter. */
 export const SECCOMP_BPF_ANNOTATION = "run.oci.seccomp_bpf_data";
@@ -21,10 +21,8 @@ export const SECCOMP_BPF_ANNOTATION = "run.oci.seccomp_bpf_data";
 /** Size of one BPF instruction (`struct sock_filter`). */
 const INSTRUCTION_BYTES = 8;
 
-/** Annotations crun interprets (`run.oci.*`): never taken from a container config. Pure. */
-export function isRuntimeAnnotation(key: string): boolean {
-  return key.startsWith("run.oci.");
-}
+/** Annotations crun interprets (`run.oci.*`), defined beside the config.json they filter. */
+export { isRuntimeAnnotation } from "../../../plugins/runtime/oci/spec.ts";
 
 /** The cache key of a profile (its JSON). Pure. */
 export function profileKey(profile: SeccompProfile): string {

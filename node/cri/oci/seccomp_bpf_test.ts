@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { defaultSeccompProfile } from "./seccomp.ts";
+import { defaultSeccompProfile } from "../../../plugins/runtime/oci/seccomp.ts";
 import { isBpfProgram, isRuntimeAnnotation, SeccompBpfCache } from "./seccomp_bpf.ts";
 
 Deno.test("isRuntimeAnnotation() and isBpfProgram() tell crun's annotations and whole BPF programs", () => {

@@ -17,11 +17,11 @@ import type { HostFunctions } from "../../../plugins/host/host_calls.ts";
 import { HostCallError } from "../../../plugins/host/runner_client.ts";
 import type { ImageStore } from "../../images/image_store.ts";
 import type { MountNamespace } from "../../mountns/mount_ns.ts";
-import type { SeccompProfile } from "../oci/seccomp.ts";
+import type { SeccompProfile } from "../../../plugins/runtime/oci/seccomp.ts";
 import { SECCOMP_BPF_ANNOTATION, type SeccompBpfCache } from "../oci/seccomp_bpf.ts";
 import {
   copyRootfs,
-  overlayMountCommand,
+  overlayMountArgv,
   readImageFile,
   type RootfsMode,
   unmountRootfs,
@@ -130,7 +130,7 @@ export function nodeImages(o: NodeImagesOptions): HostFunctions {
           await copyRootfs(img.layers.map((l) => o.images.layerPath(l)), `${bundle}/rootfs`);
         } else if (!mounted(`${bundle}/rootfs`)) {
           const names = img.layers.map((l) => l.slice(l.indexOf(":") + 1));
-          await o.ns.sh(overlayMountCommand(names, bundle), { wd: o.images.layersDir });
+          await o.ns.run(overlayMountArgv(names, bundle), { wd: o.images.layersDir });
         }
       } catch (e) {
         throw err("internal", `preparing the bundle of ${cid}: ${(e as Error).message}`);

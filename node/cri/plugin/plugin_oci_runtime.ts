@@ -12,6 +12,7 @@
  * the dispatcher asks about sandboxes synchronously.
  * @module
  */
+import { trace } from "../../../plugins/host/trace.ts";
 import { PluginCallError } from "../../../control/api/plugins.ts";
 import type { WitContainerStatus, WitSandboxStatus } from "../../../plugins/runtime/binding.ts";
 import type { NetworkPlugin } from "../../cni/api.ts";
@@ -140,6 +141,20 @@ function sandboxRecord(s: WitSandboxStatus) {
   };
 }
 
+function sandboxStatusOf(s: WitSandboxStatus): PodSandboxStatus {
+  const r = sandboxRecord(s);
+  return {
+    id: r.id,
+    metadata: r.metadata,
+    state: r.state,
+    createdAt: r.createdAt,
+    network: r.ip ? { ip: r.ip, additionalIps: [] } : undefined,
+    labels: r.labels,
+    annotations: r.annotations,
+    runtimeHandler: r.runtimeHandler,
+  };
+}
+
 export class PluginOciRuntime implements RuntimeService {
   readonly opts: PluginOciRuntimeOptions;
   /** The runtime Plugin driving crun. */
@@ -218,6 +233,7 @@ export class PluginOciRuntime implements RuntimeService {
 
   async runPodSandbox(config: PodSandboxConfig, runtimeHandler: string): Promise<string> {
     const m = config.metadata;
+    trace("sandbox>", m.name);
     const namespaces = config.linux?.securityContext?.namespaceOptions ?? {};
     if (namespaces.pid === "POD") {
       throw new RuntimeError(
@@ -236,7 +252,9 @@ export class PluginOciRuntime implements RuntimeService {
       await Promise.all([config.logDirectory, podDir].map((d) => Deno.mkdir(d, { recursive: true })));
       const network = hostNetwork ? Promise.resolve(undefined) : (async () => {
         const path = await createNetns(netns);
+        trace("netns-added", key);
         const result = await this.opts.network.add({ containerId: key, netns: path, ifName: "eth0" });
+        trace("network-added", key);
         return result.ips[0].address.split("/")[0];
       })();
       const own = [
@@ -245,12 +263,13 @@ export class PluginOciRuntime implements RuntimeService {
       ];
       const [net, nss] = await Promise.allSettled([
         network,
-        createPodNamespaces(this.opts.ns, podDir, hostname, own),
+        createPodNamespaces(this.opts.ns, podDir, hostname, own).finally(() => trace("ipc-uts-done", key)),
       ]);
       if (net.status === "rejected") throw net.reason;
       if (nss.status === "rejected") throw nss.reason;
       ip = net.value;
       await writePodFiles(podDir, ip, hostname, config.dnsConfig);
+      trace("pod-files-done", key);
     } catch (e) {
       await this.#release(key, netns, podDir, true).catch(() => {});
       await Deno.remove(podDir, { recursive: true }).catch(() => {});
@@ -337,17 +356,32 @@ export class PluginOciRuntime implements RuntimeService {
       if (notFound(e)) return null;
       throw e;
     }
-    const r = sandboxRecord(s);
-    return {
-      id: r.id,
-      metadata: r.metadata,
-      state: r.state,
-      createdAt: r.createdAt,
-      network: r.ip ? { ip: r.ip, additionalIps: [] } : undefined,
-      labels: r.labels,
-      annotations: r.annotations,
-      runtimeHandler: r.runtimeHandler,
-    };
+    return sandboxStatusOf(s);
+  }
+
+  /**
+   * The pod's sandboxes (from the node's mirror) and their containers: two plugin calls per
+   * sandbox (`get-pod-sandbox-status`, `list-containers` of that sandbox, whose records are
+   * full statuses), where listing every sandbox and container of the node and asking each
+   * status takes two node-wide lists and one call per container.
+   */
+  async podStatus(uid: string): Promise<{ sandboxes: PodSandboxStatus[]; containers: ContainerStatus[] }> {
+    const sandboxes: PodSandboxStatus[] = [];
+    const containers: ContainerStatus[] = [];
+    for (const s of [...this.#sandboxes.values()].filter((s) => s.uid === uid)) {
+      let status: WitSandboxStatus;
+      try {
+        status = await this.opts.host.getPodSandboxStatus(s.id) as WitSandboxStatus;
+      } catch (e) {
+        if (notFound(e)) continue;
+        throw e;
+      }
+      sandboxes.push(sandboxStatusOf(status));
+      for (const c of await this.opts.host.listContainers(s.id) as WitContainerStatus[]) {
+        if (this.#containers.has(c.id)) containers.push(containerStatusOf(c));
+      }
+    }
+    return { sandboxes, containers };
   }
 
   async listPodSandbox(filter: PodSandboxFilter = {}): Promise<PodSandbox[]> {
@@ -415,6 +449,11 @@ export class PluginOciRuntime implements RuntimeService {
     const img = this.opts.store.lookup(config.image.image);
     this.#containers.set(id, { podSandboxId, imageRef: img?.id ?? config.image.image });
     return id;
+  }
+
+  /** Whether the container is this runtime's (its mirror; no call). */
+  hasContainer(containerId: string): boolean {
+    return this.#containers.has(containerId);
   }
 
   async startContainer(containerId: string): Promise<void> {

@@ -2,7 +2,7 @@
  * Built-in runtime plugin `crun`: CRI's RuntimeService for OCI containers, as a component. It
  * owns the driver's decisions: the bookkeeping of pod sandboxes and containers (in its state
  * store, `skiff:host/state`), their ids, every state transition and its idempotency, the OCI
- * `config.json` (node/cri/oci/spec.ts, bundled in), and the crun and conmon command lines, which
+ * `config.json` (plugins/runtime/oci/spec.ts), and the crun and conmon command lines, which
  * the host runs for it (`skiff:host/host-process`, allow-listed binaries inside the node agent's
  * mount namespace). The node keeps what a sandbox cannot do: images and bundles (the imported
  * `node-images`: pull, unpack, the overlay rootfs, writing config.json), the pod's network and
@@ -23,11 +23,11 @@ import { exec } from "skiff:host/host-process@0.1.0";
 import { delete as remove } from "skiff:host/state@0.1.0";
 import { write } from "skiff:host/log@0.1.0";
 import { nodeConfig, prepareBundle, removeBundle, resolveImage } from "skiff:runtime/node-images@0.1.0";
-import type { ContainerConfig as CriContainerConfig } from "../../../../node/cri/api.ts";
-import { ociSpec, SpecError } from "../../../../node/cri/oci/spec.ts";
-import { exitReason, normalizeSignal } from "../../../../node/cri/oci/records.ts";
-import { resolveUser, runAsNonRootViolation, UserError } from "../../../../node/cri/oci/user.ts";
-import { bundlePaths, conmonArgs, crunArgs, isGone, type Layout, layout } from "./commands.ts";
+import type { ContainerConfig as CriContainerConfig } from "../../oci/container_config.ts";
+import { ociSpec, SpecError } from "../../oci/spec.ts";
+import { exitReason, normalizeSignal } from "../../oci/records.ts";
+import { resolveUser, runAsNonRootViolation, UserError } from "../../oci/user.ts";
+import { bundlePaths, conmonArgs, crunArgs, isGone, type Layout, layout } from "../../oci/commands.ts";
 import {
   type ContainerConfig,
   type ContainerExit,
@@ -37,7 +37,7 @@ import {
   type SandboxRecord,
   sandboxStatus,
 } from "./records.ts";
-import { all, container, fail, pairs, parseJson, sandbox, store, text, why } from "./store.ts";
+import { all, container, fail, pairs, parseJson, podKey, sandbox, store, text, why } from "./store.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Settings, errors, the state store.
@@ -146,7 +146,7 @@ export const runtimeService = {
     const m = config.metadata;
     if (!m?.uid || !m.name) fail("invalid-argument", "the sandbox needs metadata.name and metadata.uid");
     // The same pod attempt on the same prepared directory is the same sandbox.
-    const same = all<SandboxRecord>("s/").find((s) =>
+    const same = all<SandboxRecord>(`s/${m.uid.slice(0, 8)}-`).find((s) =>
       s.metadata.uid === m.uid && s.metadata.attempt === m.attempt && s.podDir === config.podDir && s.ready
     );
     if (same) return same.id;
@@ -175,7 +175,7 @@ export const runtimeService = {
   stopPodSandbox(id: string): void {
     const s = sandbox(id);
     if (!s) return;
-    for (const c of all<ContainerRecord>("c/")) {
+    for (const c of all<ContainerRecord>(`c/${podKey(id)}`)) {
       if (c.podSandboxId === id && c.state !== "container-exited") runtimeService.stopContainer(c.id, 0);
     }
     if (s.ready) store(`s/${id}`, { ...s, ready: false });
@@ -185,7 +185,7 @@ export const runtimeService = {
     const s = sandbox(id);
     if (!s) return;
     runtimeService.stopPodSandbox(id);
-    for (const c of all<ContainerRecord>("c/")) {
+    for (const c of all<ContainerRecord>(`c/${podKey(id)}`)) {
       if (c.podSandboxId === id) runtimeService.removeContainer(c.id);
     }
     remove(`s/${id}`);
@@ -416,7 +416,9 @@ export const runtimeService = {
   },
 
   listContainers(podSandboxId?: string) {
-    return all<ContainerRecord>("c/").filter((c) => !podSandboxId || c.podSandboxId === podSandboxId).map(
+    return all<ContainerRecord>(`c/${podSandboxId ? podKey(podSandboxId) : ""}`).filter((c) =>
+      !podSandboxId || c.podSandboxId === podSandboxId
+    ).map(
       containerStatus,
     );
   },

@@ -57,6 +57,16 @@ export function store(key: string, value: unknown): void {
 export function all<T>(prefix: string): T[] {
   return listKeys(prefix).map((k) => load<T>(k)!).filter(Boolean);
 }
+/**
+ * The key prefix a pod's records share: sandbox ids (`<uid 8>-<attempt>-<random>`) and container
+ * ids (`<uid 8>-<name>-<attempt>-<random>`) start with the pod uid's first 8 characters and a
+ * `-`, so a pod's records are listed without decoding every record of the node. "" (every key)
+ * for an id of another form. Pure.
+ */
+export function podKey(id: string): string {
+  const i = id.indexOf("-");
+  return i > 0 ? id.slice(0, i + 1) : "";
+}
 export const sandbox = (id: string) => load<SandboxRecord>(`s/${id}`);
 export const container = (id: string) => load<ContainerRecord>(`c/${id}`);
 

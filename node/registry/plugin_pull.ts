@@ -1,11 +1,12 @@
 /**
- * Pulling plugin images with the OCI client (node/registry): the manifest digest and the
- * component layer's bytes. Used by `./skiff plugin-host` and by node agents.
+ * Pulling plugin images with the OCI client: the manifest digest and the
+ * component layer's bytes. Used by `./skiff plugin-host` and by node agents (it lives here, not in
+ * plugins/host/, because plugins/ never imports node/; the plugin host takes it as its `pull`).
  * @module
  */
 import { classifyArtifact } from "../../wasm/artifact.ts";
-import { RegistryClient } from "../../node/registry/mod.ts";
-import type { PullFn } from "./server.ts";
+import { RegistryClient } from "./mod.ts";
+import type { PullFn } from "../../plugins/host/server.ts";
 
 /** Pulls a plugin image: the manifest digest and the component layer's bytes. */
 export function registryPull(blobDir: string): PullFn {

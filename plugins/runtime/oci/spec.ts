@@ -16,11 +16,15 @@
  * cgroup v1 values (crun converts them on cgroup v2).
  * @module
  */
-import type { ContainerConfig, LinuxContainerSecurityContext } from "../api.ts";
-import { type ImageRunConfig, mergeEnv, processArgs } from "../../images/image_config.ts";
+import type { ContainerConfig, LinuxContainerSecurityContext } from "./container_config.ts";
+import { type ImageRunConfig, mergeEnv, processArgs } from "./image_config.ts";
 import { defaultSeccompProfile, type SeccompProfile } from "./seccomp.ts";
-import { isRuntimeAnnotation } from "./seccomp_bpf.ts";
 import type { ResolvedUser } from "./user.ts";
+
+/** Annotations crun interprets (`run.oci.*`): never taken from a container config. Pure. */
+export function isRuntimeAnnotation(key: string): boolean {
+  return key.startsWith("run.oci.");
+}
 
 /** The capabilities containers get by default (containerd's and Docker's set). */
 export const DEFAULT_CAPABILITIES: readonly string[] = [

@@ -1,7 +1,10 @@
 /**
- * The command lines of the `crun` runtime plugin: crun's verbs and conmon's argv, for one state
- * layout under the plugin's `root` setting. Pure (bundled into the component; the host runs the
- * argv through `skiff:host/host-process`, inside the node agent's mount namespace).
+ * The command lines of a crun + conmon runtime plugin (the built-in `crun`, and the scaffold of
+ * `./skiff plugin new runtime`): crun's verbs and conmon's argv, for one state layout under the
+ * node's runtime `root`. The layout is a contract with the node's half (node/cri/plugin/
+ * runtime_host.ts waits for `<bundle>/pid` and watches `<root>/exits`). Pure (bundled into the
+ * component; the host runs the argv through `skiff:host/host-process`, inside the node agent's
+ * mount namespace).
  * @module
  */
 

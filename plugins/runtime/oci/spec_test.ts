@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { ContainerConfig, LinuxContainerConfig } from "../api.ts";
+import type { ContainerConfig, LinuxContainerConfig } from "./container_config.ts";
 import {
   ALL_CAPABILITIES,
   DEFAULT_CAPABILITIES,
