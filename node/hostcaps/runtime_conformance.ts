@@ -19,7 +19,7 @@ import { startRegistry } from "../../tests/registry.ts";
 import { ImageStore } from "../images/image_store.ts";
 import { MountNamespace } from "../mountns/mount_ns.ts";
 import { RegistryClient } from "../registry/mod.ts";
-import { cgroupHierarchies } from "../cri/oci/cgroups.ts";
+import { removeCgroups } from "../cri/oci/cgroups.ts";
 import { overlaySupported } from "../cri/oci/rootfs.ts";
 import { CRUN_GRANTS, RuntimeHost, runtimeHostCalls } from "../cri/plugin/runtime_host.ts";
 import { storeImages } from "../cri/plugin/store_images.ts";
@@ -50,7 +50,8 @@ export async function runtimeSuite(
   try {
     const registry = await startRegistry();
     cleanups.push(() => registry.close());
-    const image = (await pushImage(registry.host, "conformance/busybox", "1", await busyboxImage())).reference;
+    const image =
+      (await pushImage(registry.host, "conformance/busybox", "1", await busyboxImage())).reference;
     const ns = await MountNamespace.open(`${dir}/oci/ns`);
     cleanups.push(() => ns.close());
     const client = new RegistryClient({ blobDir: `${dir}/images/blobs` });
@@ -119,21 +120,5 @@ export async function runtimeSuite(
   } catch (e) {
     await cleanup();
     throw e;
-  }
-}
-
-function removeCgroups(parent: string): void {
-  for (const h of cgroupHierarchies()) {
-    const top = `/sys/fs/cgroup/${h}${parent}`;
-    try {
-      for (const e of Deno.readDirSync(top)) {
-        if (!e.isDirectory) continue;
-        for (const c of Deno.readDirSync(`${top}/${e.name}`)) {
-          if (c.isDirectory) Deno.removeSync(`${top}/${e.name}/${c.name}`);
-        }
-        Deno.removeSync(`${top}/${e.name}`);
-      }
-      Deno.removeSync(top);
-    } catch { /* not there */ }
   }
 }

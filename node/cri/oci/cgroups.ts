@@ -14,3 +14,20 @@ export function cgroupHierarchies(): string[] {
     return [];
   }
 }
+
+/** Removes a parent cgroup and the cgroups under it (two levels: pods, containers) in every hierarchy. */
+export function removeCgroups(parent: string): void {
+  for (const h of cgroupHierarchies()) {
+    const top = `/sys/fs/cgroup/${h}${parent}`;
+    try {
+      for (const e of Deno.readDirSync(top)) {
+        if (!e.isDirectory) continue;
+        for (const c of Deno.readDirSync(`${top}/${e.name}`)) {
+          if (c.isDirectory) Deno.removeSync(`${top}/${e.name}/${c.name}`);
+        }
+        Deno.removeSync(`${top}/${e.name}`);
+      }
+      Deno.removeSync(top);
+    } catch { /* not there */ }
+  }
+}

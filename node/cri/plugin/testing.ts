@@ -13,7 +13,7 @@ import { startRegistry, type TestRegistry } from "../../../tests/registry.ts";
 import { ImageStore } from "../../images/image_store.ts";
 import { MountNamespace } from "../../mountns/mount_ns.ts";
 import { RegistryClient } from "../../registry/mod.ts";
-import { cgroupHierarchies } from "../oci/cgroups.ts";
+import { removeCgroups } from "../oci/cgroups.ts";
 import { overlaySupported } from "../oci/rootfs.ts";
 import { CRUN_GRANTS, RuntimeHost, runtimeHostCalls } from "./runtime_host.ts";
 import { storeImages } from "./store_images.ts";
@@ -89,21 +89,5 @@ export async function crunPluginHarness(): Promise<CrunPluginHarness> {
   } catch (e) {
     await cleanup();
     throw e;
-  }
-}
-
-function removeCgroups(parent: string): void {
-  for (const h of cgroupHierarchies()) {
-    const top = `/sys/fs/cgroup/${h}${parent}`;
-    try {
-      for (const e of Deno.readDirSync(top)) {
-        if (!e.isDirectory) continue;
-        for (const c of Deno.readDirSync(`${top}/${e.name}`)) {
-          if (c.isDirectory) Deno.removeSync(`${top}/${e.name}/${c.name}`);
-        }
-        Deno.removeSync(`${top}/${e.name}`);
-      }
-      Deno.removeSync(top);
-    } catch { /* not there */ }
   }
 }
