@@ -8,13 +8,8 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { Client, R } from "../control/api/client.ts";
+import { R } from "../control/api/client.ts";
 import type { KubeObject } from "../control/api/types.ts";
-import { runtimeProbes } from "../control/apiserver/admission/probes.ts";
-import { registerConnectHandlers } from "../control/apiserver/connect/mod.ts";
-import { startControllerManager } from "../control/controllers/manager.ts";
-import { startControlPlane } from "../control/mod.ts";
-import { startScheduler } from "../control/scheduler/mod.ts";
 import { ipToNumber, parseCidr } from "../control/api/cidr.ts";
 import { listNetns } from "../node/cni/netns.ts";
 import { CRUN, freeRange, OCI_ROOT } from "../node/cri/oci/testing.ts";
@@ -23,7 +18,8 @@ import { fixturePrerequisites } from "./fixtures/build.ts";
 import { BUSYBOX_STATIC, busyboxImage, pushImage } from "./fixtures/oci/images.ts";
 import { pushFixture } from "./fixtures/push.ts";
 import { type Prerequisite, testWith } from "./harness.ts";
-import { DOCKER_REGISTRY, startRegistry } from "./registry.ts";
+import { DOCKER_REGISTRY } from "./registry.ts";
+import { startTestControlPlane } from "./test_control_plane.ts";
 
 const CNI_BIN = "/usr/lib/cni";
 const DEBIAN_CNI: Prerequisite = {
@@ -95,35 +91,14 @@ testWith(
   [OCI_ROOT, CRUN, DOCKER_REGISTRY, BUSYBOX_STATIC, DEBIAN_CNI, ...fixturePrerequisites("http_sm")],
   "Debian's bridge + host-local give container and Wasm pods their addresses; DEL releases them; errors are sandbox Events",
   async () => {
-    const dir = await Deno.makeTempDir({ prefix: "skiff-cni-test-" });
+    const cp = await startTestControlPlane("skiff-cni-test-", { controllers: ["node-ipam-controller"] });
+    const { dataDir: dir, client, registry } = cp;
     const confDir = `${dir}/net.d`, ipamDir = `${dir}/ipam`;
     await Deno.mkdir(confDir);
     const subnet = await freeRange();
     const bridge = `skcni${Deno.pid % 10000}`;
     const confPath = `${confDir}/10-skiff-test.conflist`;
     await Deno.writeTextFile(confPath, conflist(subnet, bridge, ipamDir));
-    const cp = await startControlPlane({
-      kvPath: `${dir}/state.kv`,
-      port: 0,
-      compactionIntervalMs: 0,
-      admission: [runtimeProbes()],
-    });
-    registerConnectHandlers(cp.server);
-    const client = new Client({ server: cp.url });
-    const ac = new AbortController();
-    const scheduler = startScheduler({
-      client,
-      signal: ac.signal,
-      leaderElection: false,
-      initialBackoffMs: 100,
-      maxBackoffMs: 500,
-    });
-    const manager = startControllerManager({
-      client,
-      signal: ac.signal,
-      options: { leaderElect: false, controllers: ["node-ipam-controller"] },
-    });
-    const registry = await startRegistry();
     const nodeDir = `${dir}/node`;
     let agent: Awaited<ReturnType<typeof startNodeAgent>> | undefined;
     try {
@@ -264,12 +239,8 @@ testWith(
       );
     } finally {
       await agent?.stop().catch(() => {});
-      ac.abort();
-      await Promise.all([scheduler.done, manager.done]);
-      await registry.close();
       await cp.close();
       await new Deno.Command("ip", { args: ["link", "del", bridge], stderr: "null" }).output();
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
     }
   },
 );

@@ -17,33 +17,15 @@ import { CRUN } from "../node/cri/oci/testing.ts";
 import { pushFixture } from "./fixtures/push.ts";
 import { BUSYBOX_STATIC, busyboxImage, pushImage } from "./fixtures/oci/images.ts";
 import { type ClusterProcess, eventually, startClusterProcess, testWith } from "./harness.ts";
-import { NETWORK_PREREQUISITES, service, wasmDeployment } from "./network_harness.ts";
+import { NETWORK_PREREQUISITES, service, sh, wasmDeployment } from "./network_harness.ts";
 import { ipToString, parseCidr } from "../control/api/cidr.ts";
 import { renewIngressToken } from "../cli/ingress_credential.ts";
 import { kubeconfigCredentials } from "../cli/node.ts";
 import { startRegistry } from "./registry.ts";
 
-async function run(
-  cmd: string[],
-  timeoutMs = 30_000,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = new Deno.Command(cmd[0], {
-    args: cmd.slice(1),
-    stdout: "piped",
-    stderr: "piped",
-    stdin: "null",
-  })
-    .spawn();
-  const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-  const out = await child.output();
-  clearTimeout(timer);
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
-
 /** curl from the host; resolves to the HTTP code (0: no answer) and the body. */
 async function curl(url: string, extra: string[] = []): Promise<{ code: number; body: string }> {
-  const r = await run(["curl", "-s", "--max-time", "5", "-w", "\n%{http_code}", ...extra, url], 10_000);
+  const r = await sh(["curl", "-s", "--max-time", "5", "-w", "\n%{http_code}", ...extra, url], 10_000);
   const i = r.stdout.lastIndexOf("\n");
   return { code: Number(r.stdout.slice(i + 1)) || 0, body: r.stdout.slice(0, Math.max(0, i)) };
 }
@@ -69,7 +51,7 @@ async function selfSigned(
 ): Promise<{ cert: string; key: string; certPath: string }> {
   const certPath = `${dir}/${host}-${n}.crt`;
   const keyPath = `${dir}/${host}-${n}.key`;
-  const r = await run([
+  const r = await sh([
     "openssl",
     "req",
     "-x509",
@@ -228,14 +210,14 @@ testWith(
     // the Ingress controller's account reads TLS Secrets, and acts as itself.
     const node = ["--kubeconfig", `${cluster.dataDir}/node.kubeconfig`];
     for (const [ns, name] of [["other", "private"], ["default", "secure-tls"]]) {
-      const r = await run(["kubectl", ...node, "-n", ns, "get", "secret", name], 30_000);
+      const r = await sh(["kubectl", ...node, "-n", ns, "get", "secret", name], 30_000);
       assert.notEqual(r.code, 0, `the node read Secret ${ns}/${name}`);
       assert.match(r.stderr, /forbidden/i);
     }
-    const listAll = await run(["kubectl", ...node, "get", "secrets", "-A"], 30_000);
+    const listAll = await sh(["kubectl", ...node, "get", "secrets", "-A"], 30_000);
     assert.match(listAll.stderr, /forbidden/i, "the node may not list Secrets");
     const ing = ["--kubeconfig", `${cluster.dataDir}/ingress.kubeconfig`];
-    const who = await run([
+    const who = await sh([
       "kubectl",
       ...ing,
       "auth",
@@ -245,22 +227,22 @@ testWith(
     ]);
     assert.equal(who.stdout, "system:serviceaccount:skiff-system:ingress-controller", who.stderr);
     assert.equal(
-      (await run(["kubectl", ...ing, "auth", "can-i", "list", "secrets", "-A"])).stdout.trim(),
+      (await sh(["kubectl", ...ing, "auth", "can-i", "list", "secrets", "-A"])).stdout.trim(),
       "yes",
     );
-    assert.equal((await run(["kubectl", ...ing, "auth", "can-i", "create", "pods"])).stdout.trim(), "no");
+    assert.equal((await sh(["kubectl", ...ing, "auth", "can-i", "create", "pods"])).stdout.trim(), "no");
     assert.equal(
-      (await run(["kubectl", ...node, "auth", "can-i", "list", "endpointslices.discovery.k8s.io", "-A"]))
+      (await sh(["kubectl", ...node, "auth", "can-i", "list", "endpointslices.discovery.k8s.io", "-A"]))
         .stdout.trim(),
       "yes",
     );
     assert.equal(
-      (await run(["kubectl", ...node, "auth", "can-i", "list", "networkpolicies.networking.k8s.io", "-A"]))
+      (await sh(["kubectl", ...node, "auth", "can-i", "list", "networkpolicies.networking.k8s.io", "-A"]))
         .stdout.trim(),
       "yes",
     );
     assert.equal(
-      (await run(["kubectl", ...node, "auth", "can-i", "list", "ingresses.networking.k8s.io", "-A"])).stdout
+      (await sh(["kubectl", ...node, "auth", "can-i", "list", "ingresses.networking.k8s.io", "-A"])).stdout
         .trim(),
       "no",
     );
@@ -304,9 +286,9 @@ testWith(
 
     // The Ingress controller's account renews its own token, as every node agent does, and may mint
     // tokens of no other account.
-    const own = await run(["kubectl", ...ing, "-n", "skiff-system", "create", "token", "ingress-controller"]);
+    const own = await sh(["kubectl", ...ing, "-n", "skiff-system", "create", "token", "ingress-controller"]);
     assert.equal(own.code, 0, own.stderr);
-    const other = await run(["kubectl", ...ing, "-n", "skiff-system", "create", "token", "default"]);
+    const other = await sh(["kubectl", ...ing, "-n", "skiff-system", "create", "token", "default"]);
     assert.notEqual(other.code, 0, "the Ingress account minted a token of another account");
     assert.match(other.stderr, /forbidden/i);
     const copy = `${cluster.dataDir}/ingress-renewed.kubeconfig`;
@@ -319,7 +301,7 @@ testWith(
     });
     assert.notEqual(renewed, before.token);
     assert.equal(kubeconfigCredentials(await Deno.readTextFile(copy), cluster.dataDir).token, renewed);
-    const whoRenewed = await run([
+    const whoRenewed = await sh([
       "kubectl",
       "--kubeconfig",
       copy,

@@ -86,7 +86,8 @@ export interface ClientPod {
 let clusters = 0;
 let clientPods = 0;
 
-async function sh(
+/** Runs a command (killed after `timeoutMs`); resolves to its exit code and output. */
+export async function sh(
   cmd: string[],
   timeoutMs = 30_000,
 ): Promise<{ code: number; stdout: string; stderr: string }> {

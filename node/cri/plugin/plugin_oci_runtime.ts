@@ -19,7 +19,12 @@ import type { NetworkPlugin } from "../../cni/api.ts";
 import { createNetns, deleteNetns, netnsPath } from "../../cni/netns.ts";
 import type { ImageStore } from "../../images/image_store.ts";
 import type { MountNamespace } from "../../mountns/mount_ns.ts";
-import { containerMatches, sandboxMatches } from "../records.ts";
+import {
+  containerMatches,
+  containerOf,
+  sandboxMatches,
+  sandboxStatusOf as recordStatus,
+} from "../records.ts";
 import {
   type Container,
   type ContainerConfig,
@@ -143,16 +148,7 @@ function sandboxRecord(s: WitSandboxStatus) {
 
 function sandboxStatusOf(s: WitSandboxStatus): PodSandboxStatus {
   const r = sandboxRecord(s);
-  return {
-    id: r.id,
-    metadata: r.metadata,
-    state: r.state,
-    createdAt: r.createdAt,
-    network: r.ip ? { ip: r.ip, additionalIps: [] } : undefined,
-    labels: r.labels,
-    annotations: r.annotations,
-    runtimeHandler: r.runtimeHandler,
-  };
+  return recordStatus(r, r.runtimeHandler);
 }
 
 export class PluginOciRuntime implements RuntimeService {
@@ -500,17 +496,7 @@ export class PluginOciRuntime implements RuntimeService {
     const all = await this.opts.host.listContainers(filter.podSandboxId) as WitContainerStatus[];
     return all.map((c) => ({ ...containerStatusOf(c), podSandboxId: c.podSandboxId }))
       .filter((c) => containerMatches(c, filter))
-      .map((c) => ({
-        id: c.id,
-        podSandboxId: c.podSandboxId,
-        metadata: c.metadata,
-        image: c.image,
-        imageRef: c.imageRef,
-        state: c.state,
-        createdAt: c.createdAt,
-        labels: c.labels,
-        annotations: c.annotations,
-      }));
+      .map(containerOf);
   }
 
   /** Image IDs the containers on this node use (image garbage collection keeps them). */
