@@ -85,11 +85,10 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<TestReg
   const username = opts.username ?? "skiff";
   const password = opts.password ?? "s3cret";
   const dir = await Deno.makeTempDir({ prefix: "skiff-registry-" });
-  const port = freePort();
-  const host = `127.0.0.1:${port}`;
   const tokenRequests: TestRegistry["tokenRequests"] = [];
   let tokenServer: Deno.HttpServer<Deno.NetAddr> | undefined;
   let authConfig = "";
+  let port = 0, host = "";
   try {
     if (auth === "htpasswd") {
       await Deno.writeTextFile(`${dir}/htpasswd`, `${username}:${bcrypt(password)}\n`);
@@ -106,6 +105,9 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<TestReg
       authConfig = `auth:\n  token:\n    realm: ${tokenUrl}\n    service: skiff-test-registry\n` +
         `    issuer: skiff-test-issuer\n    rootcertbundle: ${dir}/token.crt\n`;
     }
+    // Picked after the token server is listening, so the two cannot be handed the same port.
+    port = freePort();
+    host = `127.0.0.1:${port}`;
     const config = [
       "version: 0.1",
       "log:\n  level: error\n  accesslog:\n    disabled: true",
@@ -148,7 +150,9 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<TestReg
     try {
       const res = await fetch(`${url}/v2/`);
       await res.body?.cancel();
-      if (res.status === 200 || res.status === 401) break;
+      // Only docker-registry's answer counts: another process may hold a port picked this way.
+      const ours = res.headers.get("docker-distribution-api-version") === "registry/2.0";
+      if (ours && (res.status === 200 || res.status === 401)) break;
     } catch { /* not up yet */ }
     if (Date.now() > deadline) {
       await close();
