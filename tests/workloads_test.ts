@@ -653,7 +653,13 @@ Deno.test("a Job fails with BackoffLimitExceeded, and another with DeadlineExcee
   );
   const slow = await eventually("slow to hit its deadline", async () => {
     const j = await client.get(R.jobs, "default", "slow");
-    return conditionOf(j, "Failed")?.status === "True" ? j : undefined;
+    if (conditionOf(j, "Failed")?.status === "True") return j;
+    // The timeout message then tells what the Job and its pods looked like.
+    const pods = (await podsOf(client, "app=slow")).map((p) =>
+      `${p.metadata.name} ${p.status?.phase} deleting=${!!p.metadata.deletionTimestamp} ` +
+      `finalizers=${p.metadata.finalizers ?? []}`
+    );
+    throw new Error(`status ${JSON.stringify(j.status)}; pods ${pods.join(", ")}`);
   });
   assert.equal(conditionOf(slow, "Failed").reason, "DeadlineExceeded");
   assert.equal(conditionOf(slow, "Failed").message, "Job was active longer than specified deadline");

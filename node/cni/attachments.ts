@@ -21,6 +21,8 @@ export interface AttachmentRecord {
   /** The address without prefix, e.g. `198.18.0.5`. */
   address: string;
   result: CniResult;
+  /** The plugin added nftables rules for it (host-net `add-nft-rule`): its DEL deletes them. */
+  nftRules?: boolean;
 }
 
 /** Attachment records on disk: `<dir>/<containerId>` holding the record as JSON. */

@@ -28,6 +28,8 @@ import { CniError, type CniRequest, type CniResult, type NetworkPlugin } from ".
 import { type AttachmentRecord, AttachmentRecords } from "./attachments.ts";
 import { bridgeExists, setUpBridge, tearDownBridge } from "./node_bridge.ts";
 import type { CallContext } from "../plugins.ts";
+import { deleteSandboxNftRules } from "../hostcaps/nft_sandbox.ts";
+import { netnsName } from "./netns.ts";
 
 /** What the network needs of the node's plugins (node/plugins.ts). */
 export interface NetworkPluginSource {
@@ -143,7 +145,7 @@ export class PluginNetwork implements NetworkPlugin {
           ctx,
         ) as WitCniResult;
       } catch (e) {
-        await this.#undo(network, req, config);
+        await this.#undo(network, req, config, ctx);
         const f = ctx.ipamFailure;
         if (f) {
           const fallback = ipams.find((p) => isBuiltin(p) && p.metadata.name !== ipam);
@@ -164,7 +166,7 @@ export class PluginNetwork implements NetworkPlugin {
       const address = r.ips[0].address.split("/")[0];
       const problem = await this.#unusable(address, req.containerId);
       if (problem) {
-        await this.#undo(network, req, config);
+        await this.#undo(network, req, config, ctx);
         throw new CniError(7, `IPAM plugin "${ipam}" allocated ${r.ips[0].address}, which ${problem}`);
       }
       const result = toCniResult(r);
@@ -177,6 +179,7 @@ export class PluginNetwork implements NetworkPlugin {
         config,
         address,
         result,
+        ...(ctx.nftRules ? { nftRules: true } : {}),
       });
       return result;
     }
@@ -196,14 +199,22 @@ export class PluginNetwork implements NetworkPlugin {
   }
 
   /** Undoes a failed ADD (a DEL with the same configuration); errors are logged. */
-  async #undo(network: string, req: CniRequest, config: string): Promise<void> {
+  async #undo(network: string, req: CniRequest, config: string, added: CallContext): Promise<void> {
+    const ctx: CallContext = { containerId: req.containerId, netns: req.netns };
     try {
-      await this.#plugins.call(network, "del", [toWitAttachment(req, JSON.parse(config))], {
-        containerId: req.containerId,
-        netns: req.netns,
-      });
+      await this.#plugins.call(network, "del", [toWitAttachment(req, JSON.parse(config))], ctx);
     } catch (e) {
       this.#plugins.log(`undoing the failed ADD of ${req.containerId}: ${(e as Error).message}`);
+    }
+    if (added.nftRules || ctx.nftRules) await this.#deleteNftRules(req.containerId, req.netns);
+  }
+
+  /** Deletes the nftables rules the plugin added for a sandbox (host-net `add-nft-rule`); errors are logged. */
+  async #deleteNftRules(containerId: string, netns: string): Promise<void> {
+    try {
+      await deleteSandboxNftRules(netnsName(netns), containerId);
+    } catch (e) {
+      this.#plugins.log(`deleting the nftables rules of ${containerId}: ${(e as Error).message}`);
     }
   }
 
@@ -227,6 +238,7 @@ export class PluginNetwork implements NetworkPlugin {
     );
     try {
       await this.#plugins.call(network, "del", [a], ctx);
+      if (rec.nftRules || ctx.nftRules) await this.#deleteNftRules(rec.containerId, rec.netns);
     } catch (e) {
       const f = ctx.ipamFailure;
       if (f && this.#plugins.get(f.plugin)?.spec.failurePolicy === "Ignore") {

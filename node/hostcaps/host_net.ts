@@ -8,9 +8,11 @@
  * - `bridge`: veths join the node's bridge; a grant naming another bridge is denied;
  * - `podCIDRs` (default: the node's pod CIDR): addresses, gateways of routes and destinations of
  *   link routes must lie inside ({@linkcode insideCidrs});
- * - interface names are Linux names (1–15 of `[A-Za-z0-9_.-]`).
- *
- * `add-nft-rule` is not provided yet (it answers `denied`).
+ * - interface names are Linux names (1–15 of `[A-Za-z0-9_.-]`);
+ * - `add-nft-rule`: into table `ip <table>` (bound `table`, default `skiff`) of the netns of the
+ *   sandbox being served, only words of a closed vocabulary, only addresses inside `nftCIDRs`
+ *   (default: the pod CIDRs and the service CIDR), tagged with the sandbox's id
+ *   (node/hostcaps/nft_rule.ts); the node deletes them on the sandbox's DEL.
  * @module
  */
 import type { Grant } from "../../control/api/plugins.ts";
@@ -18,18 +20,28 @@ import { insideCidrs } from "../../plugins/host/capabilities.ts";
 import { hostDenied, hostFailed, type HostFunctions, hostInvalid } from "../../plugins/host/host_calls.ts";
 import { ip, ipBatch, IpError, ipJson, isExists, isMissing } from "../cni/ip.ts";
 import { netnsName } from "../cni/netns.ts";
+import { NftError } from "../proxy/nft.ts";
+import { addSandboxNftRule } from "./nft_sandbox.ts";
+import { NftRuleRefused, planNftRule } from "./nft_rule.ts";
 
 /** What a network call is for: set by the node with each call to a network plugin. */
 export interface NetworkCallContext {
   containerId: string;
   netns: string;
+  /** Set by `add-nft-rule`: the sandbox has rules to delete on its DEL. */
+  nftRules?: boolean;
 }
 
 /** The node facts the bounds need. */
 export interface HostNetNode {
   bridge: string;
   podCIDR: string;
+  /** The cluster's service CIDR (default {@linkcode DEFAULT_SERVICE_CIDR}, the API server's default). */
+  serviceCIDR?: string;
 }
+
+/** The API server's default service CIDR. */
+export const DEFAULT_SERVICE_CIDR = "198.19.0.0/16";
 
 const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
 
@@ -61,6 +73,12 @@ function ifname(name: unknown): string {
 export function hostNet(grant: Grant, node: HostNetNode): HostFunctions {
   const bridge = typeof grant.bounds?.bridge === "string" ? grant.bounds.bridge : node.bridge;
   const cidrs = Array.isArray(grant.bounds?.podCIDRs) ? grant.bounds.podCIDRs.map(String) : [node.podCIDR];
+  const nftBounds = {
+    table: typeof grant.bounds?.table === "string" ? grant.bounds.table : "skiff",
+    cidrs: Array.isArray(grant.bounds?.nftCIDRs)
+      ? grant.bounds.nftCIDRs.map(String)
+      : [...cidrs, node.serviceCIDR ?? DEFAULT_SERVICE_CIDR],
+  };
   /** The netns name, if the path is the current attachment's. */
   const ns = (path: unknown, context: unknown): string => {
     const ctx = context as NetworkCallContext | undefined;
@@ -196,8 +214,28 @@ export function hostNet(grant: Grant, node: HostNetNode): HostFunctions {
         }
       });
     },
-    "add-nft-rule": () => {
-      throw hostDenied("add-nft-rule is not provided by this node yet");
+    "add-nft-rule": ([chain, rule], ctx) => {
+      const c = ctx as NetworkCallContext | undefined;
+      if (!c?.netns || !c.containerId) {
+        throw hostDenied("host-net is only available while a sandbox is set up or torn down");
+      }
+      const name = ns(c.netns, c);
+      let plan;
+      try {
+        plan = planNftRule(nftBounds, c.containerId, chain, rule);
+      } catch (e) {
+        if (!(e instanceof NftRuleRefused)) throw e;
+        throw e.reason === "denied" ? hostDenied(e.message) : hostInvalid(e.message);
+      }
+      return (async () => {
+        try {
+          await addSandboxNftRule(name, nftBounds.table, plan);
+        } catch (e) {
+          if (e instanceof NftError) throw hostFailed(e.message);
+          throw e;
+        }
+        c.nftRules = true;
+      })();
     },
   };
 }

@@ -59,7 +59,7 @@ const build = (name: string) =>
 /** Runs this file as a child with `args`; resolves when it prints `URL <url>`. */
 async function child(args: string[]): Promise<{ url: string; stop(): Promise<void> }> {
   const proc = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--config", `${ROOT}/deno.json`, new URL(import.meta.url).pathname, ...args],
+    args: ["run", "-A", "--config", `${ROOT}/deno.json`, Deno.env.get("S4_PROF") ?? new URL(import.meta.url).pathname, ...args],
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
@@ -417,10 +417,12 @@ export async function benchPlugins(): Promise<BenchRow[]> {
   return [...await benchAdmission(), ...await benchScheduling()];
 }
 
-if (import.meta.main) {
+if (import.meta.main || (globalThis as { __s4?: boolean }).__s4) {
   const [mode, ...rest] = Deno.args;
   if (mode === "--serve-api") await serveApi(rest[0], rest[1]);
   else if (mode === "--plugin-host") await servePlugins(rest[0], Number(rest[1]), rest[2]);
+  // The admission group alone: `--admission`.
+  else if (mode === "--admission") console.log(table(await benchAdmission()));
   // One scheduling phase alone (profiling): `--scheduling label-c`, `--scheduling none`.
   else if (mode === "--scheduling") {
     console.log((await schedulingPhase(rest[0] === "none" ? null : rest[0])).summary);
