@@ -59,7 +59,7 @@ testWith(
       const req = { containerId: "denied-1", netns: "/run/netns/skdenied-1", ifName: "eth0" };
       await assert.rejects(
         () => net.network.add(req),
-        /network plugin "bridge" failed \(ADD\): plugin "bridge" called skiff:host\/host-net\.list-addresses, which is not granted/,
+        /network plugin "bridge" failed \(ADD\): plugin "bridge" called skiff:host\/host-net\.wire-veth, which is not granted/,
       );
       assert.deepEqual(await net.network.allocations(), new Map());
       assert.ok(

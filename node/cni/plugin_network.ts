@@ -238,7 +238,6 @@ export class PluginNetwork implements NetworkPlugin {
     );
     try {
       await this.#plugins.call(network, "del", [a], ctx);
-      if (rec.nftRules || ctx.nftRules) await this.#deleteNftRules(rec.containerId, rec.netns);
     } catch (e) {
       const f = ctx.ipamFailure;
       if (f && this.#plugins.get(f.plugin)?.spec.failurePolicy === "Ignore") {
@@ -250,6 +249,8 @@ export class PluginNetwork implements NetworkPlugin {
         e instanceof CniError ? e.code : 999,
         `network plugin "${network}" failed (DEL): ${(e as Error).message}`,
       );
+    } finally {
+      if (rec.nftRules || ctx.nftRules) await this.#deleteNftRules(rec.containerId, rec.netns);
     }
   }
 

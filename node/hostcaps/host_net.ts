@@ -9,6 +9,8 @@
  * - `podCIDRs` (default: the node's pod CIDR): addresses, gateways of routes and destinations of
  *   link routes must lie inside ({@linkcode insideCidrs});
  * - interface names are Linux names (1–15 of `[A-Za-z0-9_.-]`);
+ * - `wire-veth` does what `create-veth`, `add-address`, `set-link-up` and `add-route` do, with
+ *   the same checks, in one process started from the agent (node/hostcaps/veth_wiring.ts);
  * - `add-nft-rule`: into table `ip <table>` (bound `table`, default `skiff`) of the netns of the
  *   sandbox being served, only words of a closed vocabulary, only addresses inside `nftCIDRs`
  *   (default: the pod CIDRs and the service CIDR), tagged with the sandbox's id
@@ -23,6 +25,7 @@ import { netnsName } from "../cni/netns.ts";
 import { NftError } from "../proxy/nft.ts";
 import { addSandboxNftRule } from "./nft_sandbox.ts";
 import { NftRuleRefused, planNftRule } from "./nft_rule.ts";
+import { planVethWiring, type VethWiring, WiringRefused } from "./veth_wiring.ts";
 
 /** What a network call is for: set by the node with each call to a network plugin. */
 export interface NetworkCallContext {
@@ -67,6 +70,21 @@ function ifname(name: unknown): string {
     throw hostInvalid(`${JSON.stringify(name)} is not an interface name`);
   }
   return name;
+}
+
+/** Runs a wiring script in netns `name`; resolves to its stdout. */
+async function runWiring(name: string, script: string): Promise<string> {
+  const out = await new Deno.Command("/usr/bin/nsenter", {
+    args: [`--net=/run/netns/${name}`, "--", "/bin/sh", "-c", script],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  if (out.code !== 0) {
+    throw hostFailed(`wiring ${name} failed (${out.code}): ${dec.decode(out.stderr).trim().slice(0, 2000)}`);
+  }
+  return dec.decode(out.stdout);
 }
 
 /** The `host-net` functions bound to one grant. */
@@ -144,6 +162,23 @@ export function hostNet(grant: Grant, node: HostNetNode): HostFunctions {
         });
         return mac;
       });
+    },
+    "wire-veth": async ([netns, wiring], ctx) => {
+      const name = ns(netns, ctx);
+      const w = wiring as VethWiring;
+      let plan;
+      try {
+        plan = planVethWiring({ bridge: node.bridge, grantedBridge: bridge, cidrs }, name, w, {
+          agentNetns: `/proc/${Deno.pid}/ns/net`,
+          mac: podMac(),
+          hostLinkExists: typeof w?.hostIfname === "string" && linkExists(w.hostIfname),
+        });
+      } catch (e) {
+        if (!(e instanceof WiringRefused)) throw e;
+        throw e.reason === "denied" ? hostDenied(e.message) : hostInvalid(e.message);
+      }
+      const created = (await runWiring(name, plan.script)).includes("created");
+      return { mac: created ? plan.mac : "", created };
     },
     "add-address": ([netns, ifn, cidr], ctx) => {
       const name = ns(netns, ctx);

@@ -27,7 +27,7 @@ export interface CapabilitySinks {
 
 /** The node-side capabilities and their WIT functions (performed by the host, bounds checked there). */
 export const NODE_CAPABILITIES: Record<"host-net" | "host-mount" | "host-process", string[]> = {
-  "host-net": ["create-veth", "add-address", "delete-address", "list-addresses", "add-route", "set-link-up", "delete-link", "add-nft-rule"],
+  "host-net": ["create-veth", "add-address", "delete-address", "list-addresses", "add-route", "set-link-up", "delete-link", "add-nft-rule", "wire-veth"],
   "host-mount": ["bind-mount", "unmount", "make-dir", "remove-dir"],
   "host-process": ["exec"],
 };

@@ -3,7 +3,9 @@
  * `host-local` components (Wasm, in runner processes, with their host-net and IPAM calls made by
  * the node, as on a node: node/cni/builtin_network.ts) against Debian's CNI binaries (`bridge` +
  * `host-local` run by the exec driver, node/cni/exec) — the baseline — in the same run, on the
- * same kind of namespace.
+ * same kind of namespace. And the node's half of a sandbox's wiring alone: one `host-net`
+ * `wire-veth` call against the five one-step calls the bridge made before it (`list-addresses`,
+ * `create-veth`, `add-address`, `set-link-up`, `add-route`), interleaved on fresh namespaces.
  * @module
  */
 import { startBuiltinNetwork } from "../../node/cni/builtin_network.ts";
@@ -12,8 +14,43 @@ import { CniExecNetwork } from "../../node/cni/exec/network.ts";
 import { createNetns, deleteNetns } from "../../node/cni/netns.ts";
 import { freeRange } from "../../node/cri/oci/testing.ts";
 import { type BenchRow, percentile } from "./bench_row.ts";
+import { hostNet } from "../../node/hostcaps/host_net.ts";
 
 const PODS = 30;
+
+/** p50s (ms) of wiring one sandbox with `wire-veth` and with the five one-step calls, interleaved. */
+async function wiring(bridge: string, podCIDR: string): Promise<{ batched: number; steps: number }> {
+  const net = hostNet({ capability: "host-net" }, { bridge, podCIDR });
+  const base = podCIDR.split("/")[0].split(".").slice(0, 3).join(".");
+  const [gw, address] = [`${base}.1`, `${base}.9/${podCIDR.split("/")[1]}`];
+  const batched: number[] = [], steps: number[] = [];
+  for (let i = 0; i < 2 * PODS; i++) {
+    const name = `skbw${Deno.pid % 1000}-${i}`;
+    const netns = await createNetns(name);
+    const ctx = { containerId: `w${i}`, netns };
+    const veth = `skbw${Deno.pid % 1000}x${i}`;
+    const t = performance.now();
+    if (i % 2) {
+      await net["wire-veth"]([netns, {
+        hostIfname: veth,
+        podIfname: "eth0",
+        mtu: 0,
+        addresses: [address],
+        routes: [{ destination: "0.0.0.0/0", gateway: gw }],
+      }], ctx);
+      batched.push(performance.now() - t);
+    } else {
+      await net["list-addresses"]([netns, "eth0"], ctx);
+      await net["create-veth"]([netns, veth, "eth0", 0], ctx);
+      await net["add-address"]([netns, "eth0", address], ctx);
+      await net["set-link-up"]([netns, "eth0"], ctx);
+      await net["add-route"]([netns, "0.0.0.0/0", gw], ctx);
+      steps.push(performance.now() - t);
+    }
+    await deleteNetns(name);
+  }
+  return { batched: percentile(batched, 50), steps: percentile(steps, 50) };
+}
 
 async function addDel(
   net: NetworkPlugin & { detachNamespace(n: string): Promise<void> },
@@ -69,7 +106,20 @@ export async function benchCni(): Promise<BenchRow[]> {
     const b = [...await addDel(builtin, "b"), ...await addDel(builtin, "c")];
     const e = [...await addDel(exec, "e"), ...await addDel(exec, "f")];
     const p50b = percentile(b, 50), p50e = percentile(e, 50);
+    const w = await wiring(builtinBridge, builtin.podCIDR);
     return [{
+      name: "sandbox wiring by the node: one host-net wire-veth call, p50",
+      value: w.batched,
+      unit: "ms",
+      baseline: {
+        name:
+          "the same by the five one-step calls (list-addresses, create-veth, add-address, set-link-up, add-route), p50",
+        value: w.steps,
+        unit: "ms",
+      },
+      ratio: w.batched / w.steps,
+      target: "reported",
+    }, {
       name: "pod network add + del through the built-in bridge + host-local components, p50",
       value: p50b,
       unit: "ms",

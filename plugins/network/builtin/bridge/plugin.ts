@@ -7,21 +7,15 @@
  * being served is touched, only its bridge joined, only pod-CIDR addresses used) and the world's
  * `ipam` import (the IPAM Plugin the configuration's `ipam.type` names).
  *
- * Several attachments may share one netns and interface (a Wasm sandbox group hosts several
- * pods): a second ADD only adds its address; the DEL of the last one removes the interface.
+ * An ADD is one `host-net.wire-veth` call (the node wires the veth pair, the address, the link
+ * and the default route in one process). Several attachments may share one netns and interface
+ * (a Wasm sandbox group hosts several pods): the node finds the interface there and only adds
+ * the second ADD's address; the DEL of the last one removes the interface.
  *
  * Settings (`spec.config`): `mtu` (68–65535; default: the kernel's, 1500).
  * @module
  */
-import {
-  addAddress,
-  addRoute,
-  createVeth,
-  deleteAddress,
-  deleteLink,
-  listAddresses,
-  setLinkUp,
-} from "skiff:host/host-net@0.1.0";
+import { deleteAddress, deleteLink, listAddresses, wireVeth } from "skiff:host/host-net@0.1.0";
 import * as ipam from "skiff:network/ipam@0.1.0";
 import type { Attachment, CniResult, ValidAttachment, VersionInfo } from "skiff:network/types@0.1.0";
 
@@ -90,16 +84,14 @@ export const cni = {
     if (!ip) fail(11, "the IPAM plugin allocated no address");
     const gw = ip.gateway;
     const veth = hostVethName(a.netns);
-    const present = host("list-addresses", () => listAddresses(a.netns, a.ifname));
-    let mac = "";
-    if (!present.length) {
-      mac = host("create-veth", () => createVeth(a.netns, veth, a.ifname, mtu));
-      host("add-address", () => addAddress(a.netns, a.ifname, ip.address));
-      host("set-link-up", () => setLinkUp(a.netns, a.ifname));
-      if (gw) host("add-route", () => addRoute(a.netns, "0.0.0.0/0", gw));
-    } else {
-      host("add-address", () => addAddress(a.netns, a.ifname, ip.address));
-    }
+    const { mac } = host("wire-veth", () =>
+      wireVeth(a.netns, {
+        hostIfname: veth,
+        podIfname: a.ifname,
+        mtu,
+        addresses: [ip.address],
+        routes: gw ? [{ destination: "0.0.0.0/0", gateway: gw }] : [],
+      }));
     return {
       cniVersion: "1.1.0",
       interfaces: [

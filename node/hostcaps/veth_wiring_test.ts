@@ -1,0 +1,170 @@
+import assert from "node:assert/strict";
+import { ipAvailable, ipJson } from "../cni/ip.ts";
+import { createNetns, deleteNetns, netnsPath } from "../cni/netns.ts";
+import { setUpBridge, tearDownBridge } from "../cni/node_bridge.ts";
+import { hostNet } from "./host_net.ts";
+import { planVethWiring, type VethWiring, WiringRefused } from "./veth_wiring.ts";
+
+const bounds = { bridge: "skiff0", grantedBridge: "skiff0", cidrs: ["198.18.4.0/24"] };
+const opts = { agentNetns: "/proc/1/ns/net", mac: "02:00:00:00:00:01", hostLinkExists: false };
+const wiring = (o: Partial<VethWiring> = {}): VethWiring => ({
+  hostIfname: "sk00000001",
+  podIfname: "eth0",
+  mtu: 1400,
+  addresses: ["198.18.4.7/24"],
+  routes: [{ destination: "0.0.0.0/0", gateway: "198.18.4.1" }],
+  ...o,
+});
+const refused = (reason: string, re: RegExp) => (e: unknown) =>
+  e instanceof WiringRefused && e.reason === reason && re.test(e.message);
+
+Deno.test("planVethWiring() plans the pair in the agent's netns and the rest in the sandbox's", () => {
+  const { script } = planVethWiring(bounds, "cni-1", wiring(), opts);
+  assert.match(
+    script,
+    /nsenter --net=\/proc\/1\/ns\/net -- \/usr\/sbin\/ip -batch - <<'SKIFF_EOF'\nlink add sk00000001 mtu 1400 type veth peer name eth0 address 02:00:00:00:00:01 mtu 1400 netns cni-1\nlink set sk00000001 master skiff0 up\nSKIFF_EOF/,
+  );
+  assert.match(
+    script,
+    /ip -batch - <<'SKIFF_EOF'\nlink set lo up\naddr replace 198.18.4.7\/24 dev eth0\nlink set eth0 up\nroute replace default via 198.18.4.1\nSKIFF_EOF/,
+  );
+  assert.match(
+    planVethWiring(bounds, "cni-1", wiring(), { ...opts, hostLinkExists: true }).script,
+    /\nlink del sk00000001\nlink add/,
+  );
+  const link = planVethWiring(
+    bounds,
+    "cni-1",
+    wiring({ routes: [{ destination: "198.18.4.0/24" }], mtu: 0 }),
+    opts,
+  );
+  assert.match(link.script, /route replace 198.18.4.0\/24 dev eth0/);
+  assert.match(link.script, /link add sk00000001 type veth/);
+});
+
+Deno.test("planVethWiring() keeps the bounds of the one-step verbs", () => {
+  assert.throws(
+    () => planVethWiring(bounds, "cni-1", wiring({ addresses: ["198.18.5.7/24"] }), opts),
+    refused("denied", /address 198.18.5.7\/24 is outside/),
+  );
+  assert.throws(
+    () =>
+      planVethWiring(
+        bounds,
+        "cni-1",
+        wiring({ routes: [{ destination: "0.0.0.0/0", gateway: "192.0.2.1" }] }),
+        opts,
+      ),
+    refused("denied", /gateway 192.0.2.1 is outside/),
+  );
+  assert.throws(
+    () => planVethWiring(bounds, "cni-1", wiring({ routes: [{ destination: "0.0.0.0/0" }] }), opts),
+    refused("denied", /link route 0.0.0.0\/0 is outside/),
+  );
+  assert.throws(
+    () => planVethWiring({ ...bounds, grantedBridge: "br9" }, "cni-1", wiring(), opts),
+    refused("denied", /not this node's bridge/),
+  );
+  assert.throws(
+    () => planVethWiring(bounds, "cni-1", wiring({ podIfname: "eth0; reboot" }), opts),
+    refused("invalid", /not an interface name/),
+  );
+  assert.throws(
+    () => planVethWiring(bounds, "cni-1", wiring({ addresses: ["198.18.4.7/24\nlink del skiff0"] }), opts),
+    refused("invalid", /CIDR/),
+  );
+  assert.throws(
+    () => planVethWiring(bounds, "cni-1", wiring({ addresses: Array(17).fill("198.18.4.7/24") }), opts),
+    refused("invalid", /at most 16/),
+  );
+});
+
+Deno.test({
+  name:
+    "wire-veth wires a sandbox in one call; a second attachment only adds its address, which outlives the first",
+  ignore: Deno.uid() !== 0 || !ipAvailable(),
+  async fn() {
+    const tag = `skvw${Deno.pid % 10000}`;
+    const bridge = `${tag}b`;
+    const ns = `${tag}-ns`;
+    await setUpBridge(bridge, "198.18.242.1/24");
+    try {
+      const netns = await createNetns(ns);
+      const net = hostNet({ capability: "host-net" }, { bridge, podCIDR: "198.18.242.0/24" });
+      const ctx = { containerId: "c1", netns };
+      const w = wiring({
+        hostIfname: `${tag}h`,
+        addresses: ["198.18.242.7/24"],
+        routes: [{ destination: "0.0.0.0/0", gateway: "198.18.242.1" }],
+      });
+      const first = await net["wire-veth"]([netns, w], ctx) as { mac: string; created: boolean };
+      assert.equal(first.created, true);
+      const link = await ipJson<{ address: string; mtu: number; operstate: string }[]>([
+        "-n",
+        ns,
+        "link",
+        "show",
+        "dev",
+        "eth0",
+      ]);
+      assert.equal(link[0].address, first.mac);
+      assert.equal(link[0].mtu, 1400);
+      const host = await ipJson<{ master?: string }[]>(["link", "show", "dev", `${tag}h`]);
+      assert.equal(host[0].master, bridge);
+      const routes = await ipJson<{ dst: string; gateway?: string }[]>([
+        "-n",
+        ns,
+        "route",
+        "show",
+        "default",
+      ]);
+      assert.equal(routes[0]?.gateway, "198.18.242.1");
+      const again = await net["wire-veth"]([netns, { ...w, addresses: ["198.18.242.8/24"] }], ctx) as {
+        created: boolean;
+      };
+      assert.deepEqual(again, { mac: "", created: false });
+      const addrs = await ipJson<{ addr_info: { local: string }[] }[]>([
+        "-4",
+        "-n",
+        ns,
+        "addr",
+        "show",
+        "dev",
+        "eth0",
+      ]);
+      assert.deepEqual(addrs[0].addr_info.map((a) => a.local), ["198.18.242.7", "198.18.242.8"]);
+      const promote = await new Deno.Command("/usr/bin/nsenter", {
+        args: [
+          `--net=${netnsPath(ns)}`,
+          "--",
+          "/bin/cat",
+          "/proc/sys/net/ipv4/conf/eth0/promote_secondaries",
+        ],
+      }).output();
+      assert.equal(new TextDecoder().decode(promote.stdout).trim(), "1");
+      await assert.rejects(
+        async () => await net["wire-veth"]([netns, { ...w, addresses: ["198.18.9.8/24"] }], ctx),
+        /denied: address 198.18.9.8\/24 is outside the granted pod CIDRs 198.18.242.0\/24/,
+      );
+      // The first address goes (the first attachment's DEL): the second stays (promote_secondaries).
+      await net["delete-address"]([netns, "eth0", "198.18.242.7/24"], ctx);
+      const kept = await ipJson<{ addr_info: { local: string }[] }[]>([
+        "-4",
+        "-n",
+        ns,
+        "addr",
+        "show",
+        "dev",
+        "eth0",
+      ]);
+      assert.deepEqual(kept[0].addr_info.map((a) => a.local), ["198.18.242.8"]);
+      await assert.rejects(
+        async () => await net["wire-veth"](["/run/netns/other", w], ctx),
+        /denied: netns \/run\/netns\/other is not the one of the sandbox being set up/,
+      );
+    } finally {
+      await deleteNetns(ns);
+      await tearDownBridge(bridge);
+    }
+  },
+});
