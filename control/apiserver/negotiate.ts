@@ -47,7 +47,25 @@ const ENCODINGS: Record<string, Encoding> = {
  * `as=Table;v=v1;g=meta.k8s.io` and `as=PartialObjectMetadata(List)` parameters.
  */
 export function negotiate(accept: string | null | undefined, allowTable: boolean): ResponseFormat {
-  if (!accept) return { encoding: "json", shape: "object" };
+  if (!accept) return JSON_OBJECT;
+  // Clients send the same few Accept headers on every request: parse each once.
+  const memo = allowTable ? negotiatedTable : negotiatedNoTable;
+  let format = memo.get(accept);
+  if (!format) {
+    format = Object.freeze(choose(accept, allowTable));
+    if (memo.size >= NEGOTIATED_MAX) memo.delete(memo.keys().next().value!);
+    memo.set(accept, format);
+  }
+  return format;
+}
+
+const JSON_OBJECT: ResponseFormat = Object.freeze({ encoding: "json", shape: "object" });
+/** Accept headers remembered per table flag; the oldest is forgotten past this many. */
+const NEGOTIATED_MAX = 256;
+const negotiatedTable = new Map<string, ResponseFormat>();
+const negotiatedNoTable = new Map<string, ResponseFormat>();
+
+function choose(accept: string, allowTable: boolean): ResponseFormat {
   const ranges = parseMediaRanges(accept);
   for (const r of ranges) {
     if (r.type === "application/vnd.kubernetes.protobuf") continue;

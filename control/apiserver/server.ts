@@ -122,7 +122,7 @@ export interface ApiServerOptions {
   /** The service CIDR cluster IPs come from. */
   serviceCIDR?: string;
   hub?: HubOptions;
-  /** Store options: the decoded-object cache bound, the encryption-at-rest transformer. */
+  /** Store options: the decoded-object cache and kept-versions bounds, the encryption-at-rest transformer. */
   store?: StoreOptions;
   /** Change-log history kept before compaction, in ms (default 5 minutes). */
   retentionMs?: number;

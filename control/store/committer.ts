@@ -31,7 +31,8 @@ export interface WriteIntent {
   mutate?(op: Deno.AtomicOperation): void;
 }
 
-export type CommitOutcome = { ok: true; ev: string } | { ok: false };
+/** `vs`: the commit's versionstamp, now the KV versionstamp of every key the write set. */
+export type CommitOutcome = { ok: true; ev: string; vs: string } | { ok: false };
 
 /** Called after each successful commit with the last event id it wrote per resource key. */
 export type CommitListener = (heads: ReadonlyMap<string, string>) => void;
@@ -198,7 +199,9 @@ export class Committer {
         console.error("commit listener failed:", e);
       }
     }
-    batch.forEach((p, x) => p.resolve({ ok: true, ev: eventId(result.versionstamp, x) }));
+    batch.forEach((p, x) =>
+      p.resolve({ ok: true, ev: eventId(result.versionstamp, x), vs: result.versionstamp })
+    );
     return true;
   }
 }

@@ -16,10 +16,12 @@ import {
   STALE_OBJECT,
   tooLarge,
 } from "../api/status.ts";
-import { deepEqual, type KubeObject } from "../api/types.ts";
+import type { KubeObject } from "../api/types.ts";
 import { decodeObject, encodeObject, MAX_OBJECT_BYTES } from "./codec.ts";
 import { Committer, type WriteIntent } from "./committer.ts";
 import { DecodedCache } from "./decoded_cache.ts";
+import { RecentVersions } from "./recent_versions.ts";
+import { sameObject } from "./same_object.ts";
 import { eventId, headKey, objectKey, toEventId, toResourceVersion, watermarkKey, ZERO_EVENT } from "./keys.ts";
 import { retryLocked } from "./kv_retry.ts";
 import { type LogEntry, type ObjectValue, readChunks } from "./log.ts";
@@ -38,6 +40,15 @@ export interface StoreResource {
 export interface WriteOptions {
   checks?: Deno.AtomicCheck[];
   mutate?(op: Deno.AtomicOperation): void;
+}
+
+/** Options of {@linkcode Store.update}. */
+export interface UpdateOptions extends WriteOptions {
+  /**
+   * `tryUpdate` only reads the current object and returns a new one that shares nothing with it
+   * that is later changed: it gets the shared decoded object instead of a deep copy.
+   */
+  readOnlyCurrent?: boolean;
 }
 
 /** Thrown when one of the caller's extra checks failed; the object itself was not the cause. */
@@ -82,12 +93,18 @@ export interface StoreOptions {
   decodedCacheBytes?: number;
   /** Applied to every stored version (object keys, log entries, chunks). */
   transformer?: ValueTransformer;
+  /**
+   * Bound of the versions this process last committed, kept so that an update need not read the
+   * object first (encoded bytes; default 16 MiB; 0 disables it).
+   */
+  recentVersionsBytes?: number;
 }
 
 export class Store {
   readonly kv: Deno.Kv;
   readonly #committer: Committer;
   readonly #decoded: DecodedCache;
+  readonly #recent: RecentVersions;
   readonly #transformer?: ValueTransformer;
   /** The last event id this process committed, per resource key. */
   readonly #written = new Map<string, string>();
@@ -102,6 +119,7 @@ export class Store {
       }
     });
     this.#decoded = new DecodedCache(opts.decodedCacheBytes ?? 32 * 1024 * 1024);
+    this.#recent = new RecentVersions(opts.recentVersionsBytes ?? 16 * 1024 * 1024);
     this.#transformer = opts.transformer;
   }
 
@@ -224,12 +242,28 @@ export class Store {
       mutate: opts.mutate,
     });
     if (out.ok) {
+      this.#recent.set(RecentVersions.key(res.key, ns, name), { kvVs: out.vs, ev: out.ev, bytes });
       obj.metadata.resourceVersion = toResourceVersion(out.ev);
       return obj;
     }
+    this.#recent.delete(RecentVersions.key(res.key, ns, name));
     const existing = await retryLocked(() => this.kv.get(objectKey(res.key, ns, name)));
     if (existing.value !== null) throw alreadyExists(res.gr, name);
     throw new PreconditionFailed();
+  }
+
+  /**
+   * The version this process last committed of an object, decoded (shared: clone before
+   * changing it); null if none is kept. It may no longer be current.
+   */
+  #recentVersion(key: string, ns: string, name: string): StoredObject | null {
+    const v = this.#recent.get(RecentVersions.key(key, ns, name));
+    if (!v) return null;
+    // Decoded through the cache when a reader (a watch feed) already put it there; otherwise
+    // not added to it: the update is about to replace this version, nobody will ask for it again.
+    const obj = this.#decoded.get(DecodedCache.key(key, ns, name, v.ev)) ??
+      this.decodeBytes(key, v.bytes, toResourceVersion(v.ev));
+    return { obj, ev: v.ev, kvVs: v.kvVs, bytes: v.bytes };
   }
 
   /**
@@ -237,21 +271,46 @@ export class Store {
    * gets a fresh copy of the current object and returns the desired one (or throws an ApiError).
    * On a concurrent write it runs again on the newer object. A result equal to the current object
    * writes nothing and keeps the resourceVersion.
+   *
+   * Like upstream with its watch cache's copy, the first attempt starts from the version this
+   * process last committed, without reading it; the commit checks it is still current. An error
+   * from `tryUpdate` or a no-op on that version is confirmed against a fresh read first: if the
+   * object changed since, `tryUpdate` runs again on the stored version.
    */
   async update(
     res: StoreResource,
     ns: string,
     name: string,
     tryUpdate: (current: KubeObject) => KubeObject | Promise<KubeObject>,
-    opts: WriteOptions = {},
+    opts: UpdateOptions = {},
   ): Promise<KubeObject> {
+    const recentKey = RecentVersions.key(res.key, ns, name);
+    let cur = this.#recentVersion(res.key, ns, name);
+    let isCurrent = cur === null;
+    if (!cur) cur = await this.read(res, ns, name);
     for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS; attempt++) {
-      const cur = await this.read(res, ns, name);
       if (!cur) throw notFound(res.gr, name);
       const currentRv = cur.obj.metadata.resourceVersion;
-      const next = await tryUpdate(structuredClone(cur.obj));
+      let next: KubeObject;
+      try {
+        next = await tryUpdate(opts.readOnlyCurrent ? cur.obj : structuredClone(cur.obj));
+      } catch (e) {
+        if (isCurrent) throw e;
+        // Maybe an error of a version that is no longer current: judge the stored one.
+        const fresh = await this.read(res, ns, name);
+        isCurrent = true;
+        if (fresh?.kvVs === cur.kvVs) throw e;
+        cur = fresh;
+        continue;
+      }
       next.metadata.resourceVersion = currentRv;
-      if (deepEqual(next, cur.obj)) return next;
+      if (sameObject(next, cur.obj)) {
+        if (isCurrent) return next;
+        // A no-op only against the stored version.
+        cur = await this.read(res, ns, name);
+        isCurrent = true;
+        continue;
+      }
       const bytes = this.#encode(res, next);
       const entry: Omit<LogEntry, "x"> = {
         t: "M",
@@ -273,11 +332,17 @@ export class Store {
         mutate: opts.mutate,
       });
       if (out.ok) {
+        this.#recent.set(recentKey, { kvVs: out.vs, ev: out.ev, bytes });
         next.metadata.resourceVersion = toResourceVersion(out.ev);
         return next;
       }
-      const now = await retryLocked(() => this.kv.get(objectKey(res.key, ns, name)));
-      if (now.versionstamp === cur.kvVs) throw new PreconditionFailed();
+      this.#recent.delete(recentKey);
+      // One read both tells whether the object changed (else a caller's check failed) and is
+      // the version to try again on.
+      const fresh = await this.read(res, ns, name);
+      if (fresh?.kvVs === cur.kvVs) throw new PreconditionFailed();
+      cur = fresh;
+      isCurrent = true;
     }
     throw conflict(res.gr, name, STALE_OBJECT);
   }
@@ -307,7 +372,10 @@ export class Store {
         checks: opts.checks ?? [],
         mutate: opts.mutate,
       });
-      if (out.ok) return cur.obj;
+      if (out.ok) {
+        this.#recent.delete(RecentVersions.key(res.key, ns, name));
+        return cur.obj;
+      }
       const now = await retryLocked(() => this.kv.get(objectKey(res.key, ns, name)));
       if (now.versionstamp === cur.kvVs) throw new PreconditionFailed();
     }

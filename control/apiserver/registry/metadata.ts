@@ -14,14 +14,36 @@ export const TOTAL_ANNOTATION_SIZE_LIMIT = 256 * 1024;
 const STANDARD_FINALIZERS = new Set(["kubernetes", "orphan", "foregroundDeletion"]);
 const utf8 = new TextEncoder();
 
+/** Label keys and values already found valid (objects repeat the same few): checked once. */
+const validLabelKeys = new Set<string>();
+const validLabelValues = new Set<string>();
+const VALID_LABELS_MAX = 4096;
+
+/** Remembers a label key or value found valid. */
+function remember(known: Set<string>, s: string): void {
+  if (known.size >= VALID_LABELS_MAX) known.clear();
+  known.add(s);
+}
+
 /** `ValidateLabels`: every error is reported on the map's path, as upstream does. */
 export function validateLabels(labels: unknown, path: string): StatusCause[] {
   if (!labels || typeof labels !== "object") return [];
   const errs: StatusCause[] = [];
-  for (const [k, v] of Object.entries(labels as Record<string, unknown>)) {
-    for (const msg of isQualifiedName(k)) errs.push(fieldError.invalid(path, k, msg));
+  const map = labels as Record<string, unknown>;
+  for (const k in map) {
+    if (!Object.hasOwn(map, k)) continue;
+    const v = map[k];
+    if (!validLabelKeys.has(k)) {
+      const msgs = isQualifiedName(k);
+      for (const msg of msgs) errs.push(fieldError.invalid(path, k, msg));
+      if (!msgs.length) remember(validLabelKeys, k);
+    }
     const value = typeof v === "string" ? v : String(v);
-    for (const msg of isValidLabelValue(value)) errs.push(fieldError.invalid(path, value, msg));
+    if (!validLabelValues.has(value)) {
+      const msgs = isValidLabelValue(value);
+      for (const msg of msgs) errs.push(fieldError.invalid(path, value, msg));
+      if (!msgs.length) remember(validLabelValues, value);
+    }
   }
   return errs;
 }

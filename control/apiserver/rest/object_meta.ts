@@ -7,9 +7,17 @@
 import type { ResourceDef } from "../../api/resource.ts";
 import { deepEqual, type KubeObject } from "../../api/types.ts";
 
-/** RFC 3339 with second precision, as Kubernetes writes timestamps. */
+let lastSecond = NaN;
+let lastText = "";
+
+/** RFC 3339 with second precision, as Kubernetes writes timestamps (formatted once per second). */
 export function timestamp(ms: number): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(".000Z", "Z");
+  const second = Math.floor(ms / 1000);
+  if (second !== lastSecond) {
+    lastText = new Date(second * 1000).toISOString().replace(".000Z", "Z");
+    lastSecond = second;
+  }
+  return lastText;
 }
 
 const NAME_SUFFIX_CHARS = "bcdfghjklmnpqrstvwxz2456789";

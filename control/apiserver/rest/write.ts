@@ -174,7 +174,9 @@ export async function createObject(server: ApiServer, ctx: RequestContext): Prom
 /**
  * The shared update path: `compute` turns the stored object into the desired one (a fresh object;
  * it must not change `current`); the result is restricted to what the subresource may change,
- * defaulted, admitted and written with optimistic concurrency.
+ * defaulted, admitted and written with optimistic concurrency. `current` is the store's shared
+ * decoded object (no copy per request): nothing here, in the strategies or in admission changes
+ * it, and what `next` takes from it is copied.
  */
 async function updateWith(
   server: ApiServer,
@@ -204,7 +206,7 @@ async function updateWith(
       // Only spec.finalizers changes (namespaces).
       next = {
         ...structuredClone(current),
-        spec: { ...current.spec, finalizers: next.spec?.finalizers ?? [] },
+        spec: { ...structuredClone(current.spec), finalizers: next.spec?.finalizers ?? [] },
       };
     } else if (def.subresources?.status) {
       if (current.status === undefined) delete next.status;
@@ -241,6 +243,7 @@ async function updateWith(
           return writeOpts.checks;
         },
         mutate: (op) => writeOpts.mutate?.(op),
+        readOnlyCurrent: true,
       });
       break;
     } catch (e) {
