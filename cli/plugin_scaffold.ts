@@ -54,25 +54,41 @@ function allow(): AdmissionResponse {
 }
 `,
   scheduler: `/**
- * A scheduler plugin: {{name}}. Filters out nodes labelled \`{{name}}/avoid\`, and prefers
- * nodes with the most free cpu.
+ * A scheduler plugin: {{name}} (skiff:scheduler@0.2.0). Filters out nodes labelled
+ * \`{{name}}/avoid\`, and prefers nodes with the most free cpu. The host puts each node once and
+ * again only when it changes (putNodes); a cycle names the nodes by handle (filterAndScore), so
+ * keep what the plugin needs of each node, decided once, in \`held\`.
  */
-import type { FilterResult, NodeView, PodView } from "skiff:scheduler/types@0.1.0";
+import type { NodeEntry, Phases, PodView, Rejection, Verdict } from "skiff:scheduler/types@0.2.0";
+
+/** Per node handle: what this plugin needs of the node. */
+const held = new Map<number, { avoid: boolean; free: number }>();
 
 export const scheduling = {
   configure(_settings: string): void {},
-  filter(_pod: PodView, nodes: NodeView[]): FilterResult[] {
-    return nodes.map((n) =>
-      n.labels.some((l) => l.key === "{{name}}/avoid")
-        ? { code: "unschedulable" as const, reason: "node is labelled {{name}}/avoid" }
-        : { code: "success" as const, reason: "" }
-    );
+  putNodes(entries: NodeEntry[]): void {
+    for (const { id, node } of entries) {
+      const cpu = Number(node.allocatableMilliCpu);
+      held.set(id, {
+        avoid: node.labels.some((l: { key: string }) => l.key === "{{name}}/avoid"),
+        free: Math.max(0, Math.min(100, Math.round((100 * (cpu - Number(node.requestedMilliCpu))) / Math.max(1, cpu)))),
+      });
+    }
   },
-  score(_pod: PodView, nodes: NodeView[]): number[] {
-    return nodes.map((n) => {
-      const free = Number(n.allocatableMilliCpu) - Number(n.requestedMilliCpu);
-      return Math.max(0, Math.min(100, Math.round((100 * free) / Math.max(1, Number(n.allocatableMilliCpu)))));
-    });
+  removeNodes(ids: Uint32Array | number[]): void {
+    for (const id of ids) held.delete(id);
+  },
+  filterAndScore(_pod: PodView, ids: Uint32Array | number[], phases: Phases): Verdict {
+    const rejected: Rejection[] = [];
+    const scores = new Uint32Array(phases.score ? ids.length : 0);
+    for (let i = 0; i < ids.length; i++) {
+      const n = held.get(ids[i]);
+      if (!n) throw new Error(\`node handle \${ids[i]} was never put\`);
+      if (phases.filter && n.avoid) {
+        rejected.push({ index: i, code: "unschedulable", reason: "node is labelled {{name}}/avoid" });
+      } else if (phases.score) scores[i] = n.free;
+    }
+    return { rejected, scores };
   },
 };
 `,

@@ -13,6 +13,8 @@ import { startControlPlane } from "../control/mod.ts";
 import { defaultPlugins } from "../control/scheduler/plugins/default_plugins.ts";
 import { WasmPlugins } from "../control/scheduler/plugins/wasm_plugins.ts";
 import { Scheduler } from "../control/scheduler/scheduler.ts";
+import { NodeInfo } from "../control/scheduler/node_info.ts";
+import { nodeView, podView, type ViewContext } from "../control/scheduler/views.ts";
 import { writeKubeconfig } from "../cli/kubeconfig.ts";
 import { pluginFolder, pushPlugin, scaffold } from "../cli/plugin.ts";
 import { registryPull, servePluginHost } from "../cli/plugin_host.ts";
@@ -30,6 +32,8 @@ const BUILTINS = {
   requireLimits: { kind: "admission", source: `${ROOT}/plugins/admission/builtin/require_limits/plugin.ts` },
   imageLocality: { kind: "scheduler", source: `${ROOT}/plugins/scheduler/builtin/image_locality/plugin.ts` },
   labelC: { kind: "scheduler", source: `${ROOT}/plugins/scheduler/examples/label_c/plugin.c` },
+  // The same C plugin as written for skiff:scheduler@0.1.0 (still loaded).
+  labelCV01: { kind: "scheduler", source: `${ROOT}/plugins/scheduler/v0_1/label_c/plugin.c`, wit: `${ROOT}/plugins/scheduler/v0_1/wit` },
   hostile: { kind: "admission", source: `${ROOT}/tests/fixtures/plugin_hostile/plugin.ts` },
   shadow: { kind: "admission", source: `${ROOT}/tests/fixtures/plugin_shadow/plugin.c` },
 } as const;
@@ -47,6 +51,7 @@ if (NODE.available()) {
 }
 if (CLANG_WASI.available() && NODE.available()) {
   runTest("scheduler", "labelC (C, clang + jco new)", async (settings) => componentImpl("scheduler", (await build("labelC")).bytes)(settings));
+  runTest("scheduler", "labelCV01 (C, skiff:scheduler@0.1.0)", async (settings) => componentImpl("scheduler", (await build("labelCV01")).bytes)(settings));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -283,7 +288,8 @@ testWith([NODE, KUBECTL, DOCKER_REGISTRY, CLANG_WASI], "hostile plugins are cont
       image,
       config: { mode },
       failurePolicy: failurePolicy as "Fail",
-      timeoutSeconds: 1,
+      // The memory bomb gets time enough to reach its cap on a loaded machine: its case is the cap.
+      timeoutSeconds: mode === "memory" ? 10 : 1,
       memory: "32Mi",
       admission: { namespaces: [mode] },
     },
@@ -401,6 +407,41 @@ testWith([NODE, CLANG_WASI, DOCKER_REGISTRY], "scheduler plugins change placemen
     }
     // Without plugins the nodes tie; the C filter removes n-reject, image locality prefers n-cached.
     assert.deepEqual(placed, ["n-cached", "n-cached", "n-cached", "n-cached"]);
+    // A pod only n-reject could take: the plugin's reason reaches its PodScheduled condition
+    // (Unschedulable), as a built-in filter's would.
+    const pinned = JSON.parse(pod("pinned", "registry.example/big:1"));
+    pinned.spec.nodeSelector = { "kubernetes.io/hostname": "n-reject" };
+    await s.client.create(R.pods, pinned);
+    for (let j = 0;; j++) {
+      const p = await s.client.get(R.pods, "default", "pinned");
+      const c = (p.status?.conditions ?? []).find((x: { type: string }) => x.type === "PodScheduled");
+      if (c?.status === "False" && /label-c: node is labelled skiff.dev\/c-reject=true/.test(c.message ?? "")) {
+        assert.equal(c.reason, "Unschedulable");
+        assert.equal(p.spec.nodeName, undefined);
+        break;
+      }
+      assert.ok(j < 800, `pod pinned never reported the plugin's reason: ${JSON.stringify(p.status)}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    // The same plugins through the plugin host in this process (WasmPluginsOptions.host): the
+    // same Filter answer, with no channel in between.
+    const local = new WasmPlugins({ url: "http://unused.invalid", informers, host: s.host });
+    try {
+      const ctx = { priorityClasses: { get: () => undefined, globalDefault: () => undefined }, runtimeClass: () => undefined } as unknown as ViewContext;
+      const infos = (await s.client.list(R.nodes)).items
+        .sort((a, b) => a.metadata.name!.localeCompare(b.metadata.name!))
+        .map((n) => new NodeInfo(nodeView(n)));
+      const answers = await local.filterBatch(podView(await s.client.get(R.pods, "default", "pinned"), ctx), infos);
+      assert.deepEqual(infos.map((i) => i.node.name), ["n-cached", "n-plain", "n-reject"]);
+      assert.equal(answers[0], null);
+      assert.equal(answers[1], null);
+      assert.equal(answers[2]?.code, "UnschedulableAndUnresolvable");
+      assert.match(answers[2]?.reasons.join() ?? "", /^label-c: node is labelled skiff.dev\/c-reject=true/);
+      assert.deepEqual(local.transport, { channel: 0, http: 0 });
+      assert.equal(local.stats.failures, 0);
+    } finally {
+      local.close();
+    }
     assert.ok(wasm.stats.calls >= 4 && wasm.stats.failures === 0, JSON.stringify(wasm.stats));
     // Every call travelled over the plugin host's channel, none over per-call HTTP.
     assert.ok(wasm.transport.channel >= 4 && wasm.transport.http === 0, JSON.stringify(wasm.transport));

@@ -73,15 +73,17 @@ export class PluginHostCaller {
 
   /**
    * `POST <path>` with a JSON body; rejects when the host cannot be reached or does not answer
-   * within `timeoutMs`.
+   * within `timeoutMs`. `counted: false` leaves it out of {@linkcode stats} (a question about
+   * the calls, not a call: control/api/plugin_direct.ts).
    */
-  async post(path: string, body: unknown, timeoutMs: number): Promise<PluginHostAnswer> {
+  async post(path: string, body: unknown, timeoutMs: number, opts?: { counted?: boolean }): Promise<PluginHostAnswer> {
+    const count = opts?.counted !== false;
     const deadline = Date.now() + timeoutMs;
     const conn = this.#conn ?? await this.#channel(Math.min(timeoutMs, OPEN_TIMEOUT_MS));
     if (conn) {
       try {
         const r = await this.#send(conn, path, body, deadline);
-        this.stats.channel++;
+        if (count) this.stats.channel++;
         return { status: r.status, body: r.body ?? null };
       } catch (e) {
         if (!(e instanceof ChannelClosed) || Date.now() >= deadline) throw e;
@@ -96,7 +98,7 @@ export class PluginHostCaller {
       }),
     );
     const answer = { status: res.status, body: await res.json().catch(() => null) };
-    this.stats.http++;
+    if (count) this.stats.http++;
     return answer;
   }
 

@@ -194,9 +194,36 @@ export interface SchedulingCycleRequest {
 /** The reason of the host's 409 when a cached node reference misses: resend every node in full. */
 export const NODE_CACHE_MISS = "NodeCacheMiss";
 
-/** Per plugin: filter answers and scores (parallel to the request's nodes), or its failure. */
+/** A node a plugin's filter rejected: its index among the cycle's nodes, the code and the reason. */
+export interface RejectionRecord {
+  index: number;
+  code: Exclude<FilterRecord["code"], "Success">;
+  reason: string;
+}
+
+/**
+ * Per plugin: its filter answers and scores (parallel to the request's nodes), or its failure.
+ * The filter's answers come as `rejected` (only the nodes it rejected; every other node passed)
+ * or, from older hosts, as `filter` (one answer per node); {@linkcode filterAnswers} reads both.
+ */
 export interface SchedulingCycleResponse {
-  results: Record<string, { filter?: FilterRecord[]; scores?: number[]; failure?: PluginFailure }>;
+  results: Record<string, { filter?: FilterRecord[]; rejected?: RejectionRecord[]; scores?: number[]; failure?: PluginFailure }>;
+}
+
+/**
+ * A plugin's filter answers for a cycle of `n` nodes, one per node, from either form of
+ * {@linkcode SchedulingCycleResponse}; null when there are none or they do not fit `n`. Pure.
+ */
+export function filterAnswers(r: { filter?: FilterRecord[]; rejected?: RejectionRecord[] } | undefined, n: number): FilterRecord[] | null {
+  if (r?.filter) return r.filter.length === n ? r.filter : null;
+  if (!r?.rejected) return null;
+  const out = new Array<FilterRecord>(n);
+  for (const x of r.rejected) {
+    if (!(Number.isInteger(x?.index) && x.index >= 0 && x.index < n) || out[x.index]) return null;
+    out[x.index] = { code: x.code, reason: x.reason };
+  }
+  for (let i = 0; i < n; i++) out[i] ??= { code: "Success", reason: "" };
+  return out;
 }
 
 /** Parses a quantity of bytes (`64Mi`, `1G`, `1048576`); NaN when malformed. */

@@ -77,6 +77,27 @@ export function toReviewResponse(uid: string, w: WitAdmissionResponse, mutating:
   return out;
 }
 
+/** The phases the plugin host serves: `POST /admission/<plugin>/<phase>`. */
+export const ADMISSION_PHASES = ["validate", "mutate", "mutate-validate"] as const;
+export type AdmissionPhase = typeof ADMISSION_PHASES[number];
+
+/**
+ * The AdmissionReview the plugin host answers for a phase's checked answer. Pure. For
+ * `mutate-validate`, `response` is the mutating answer and `validated` (a Skiff extension of the
+ * envelope) the validating answer on the same object, when the plugin gave one.
+ */
+export function reviewAnswer(uid: string, phase: AdmissionPhase, answer: unknown): Record<string, unknown> {
+  const body: Record<string, unknown> = { apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview" };
+  if (phase !== "mutate-validate") {
+    body.response = toReviewResponse(uid, answer as WitAdmissionResponse, phase === "mutate");
+    return body;
+  }
+  const both = answer as WitMutateValidate;
+  body.response = toReviewResponse(uid, both.mutate, true);
+  if (both.validate) body.validated = toReviewResponse(uid, both.validate, false);
+  return body;
+}
+
 const OPS = new Set(["add", "remove", "replace", "move", "copy", "test"]);
 
 /** Checks a plugin's answer; throws MalformedResult. */
@@ -107,11 +128,35 @@ export function checkResponse(v: unknown): WitAdmissionResponse {
   return { allowed: r.allowed, message: String(r.message ?? ""), code: code ?? 0, patch, warnings };
 }
 
+/**
+ * The answer of `mutate-validate`: the plugin's `mutate` answer, and its `validate` answer on the
+ * same request when `mutate` allowed it without a patch (the object it validates is then the one
+ * it was sent); null otherwise (the caller validates the final object later, as upstream).
+ */
+export interface WitMutateValidate {
+  mutate: WitAdmissionResponse;
+  validate: WitAdmissionResponse | null;
+}
+
+/**
+ * One runner call for a mutating plugin's two phases: `mutate`, then, when it allowed without a
+ * patch, `validate` of the same request (one round trip to the plugin host instead of two). The
+ * caller keeps the `validate` answer only while the object stays exactly what was sent. A failure
+ * of either call fails the whole call (the caller applies the failurePolicy).
+ */
+export function mutateValidate(p: Record<string, unknown>, req: WitAdmissionRequest): WitMutateValidate {
+  const guest = guestRequest(req);
+  const mutate = checkResponse((p.mutate as (r: unknown) => unknown)(guest));
+  if (!mutate.allowed || mutate.patch !== null) return { mutate, validate: null };
+  return { mutate, validate: checkResponse((p.validate as (r: unknown) => unknown)(guest)) };
+}
+
 /** What the runner calls on the `policy` export. */
 export const admissionOps: GuestOps = {
   configure: (p, settings: string) => (p.configure as (s: string) => void)(settings),
   validate: (p, req: WitAdmissionRequest) => checkResponse((p.validate as (r: unknown) => unknown)(guestRequest(req))),
   mutate: (p, req: WitAdmissionRequest) => checkResponse((p.mutate as (r: unknown) => unknown)(guestRequest(req))),
+  "mutate-validate": mutateValidate,
 };
 
 function guestRequest(req: WitAdmissionRequest): unknown {

@@ -31,6 +31,8 @@ export interface BuildOptions {
   out?: string;
   /** Cache folder (default `<repo>/tests/.cache/plugins`). */
   cacheDir?: string;
+  /** The kind's WIT folder to build against (default the current version's `plugins/<kind>/wit`). */
+  wit?: string;
 }
 
 /** A built component. */
@@ -76,7 +78,7 @@ async function hashInputs(opts: BuildOptions): Promise<string> {
   // The entry's name, not its folder: the same sources build the same component wherever they are.
   h.update(opts.source.split("/").pop()!);
   const c = KINDS[opts.kind];
-  for (const f of [`${PLUGINS_DIR}/${c.dir}/wit`, `${PLUGINS_DIR}/host/wit`]) {
+  for (const f of [opts.wit ?? `${PLUGINS_DIR}/${c.dir}/wit`, `${PLUGINS_DIR}/host/wit`]) {
     for (const e of [...Deno.readDirSync(f)].sort((a, b) => a.name.localeCompare(b.name))) {
       h.update(await Deno.readFile(`${f}/${e.name}`));
     }
@@ -100,7 +102,7 @@ export async function buildPlugin(opts: BuildOptions): Promise<BuiltPlugin> {
   if (!exists(cached)) {
     const tmp = await Deno.makeTempDir({ dir: cacheDir, prefix: ".build-" });
     try {
-      await assembleWit(o.kind, `${tmp}/wit`);
+      await assembleWit(o.kind, `${tmp}/wit`, o.wit);
       if (source.endsWith(".c")) await buildC(o, tmp);
       else await buildJs(o, tmp);
       await Deno.rename(`${tmp}/out.wasm`, cached);

@@ -17,6 +17,8 @@ export interface KindContract {
   world: string;
   /** Exported interfaces, versioned, as the component names them. */
   exports: string[];
+  /** Older versions of `exports` still loaded (each a complete set), newest first. */
+  olderExports?: string[][];
   /** Host capabilities the world imports. */
   imports: string[];
   /** Loaded by the plugin host (control-plane kinds) or by node agents. */
@@ -37,9 +39,10 @@ export const KINDS: Record<PluginKind, KindContract> = {
   },
   scheduler: {
     dir: "scheduler",
-    package: `skiff:scheduler@${v}`,
+    package: "skiff:scheduler@0.2.0",
     world: "scheduler-plugin",
-    exports: [`skiff:scheduler/scheduling@${v}`],
+    exports: ["skiff:scheduler/scheduling@0.2.0"],
+    olderExports: [[`skiff:scheduler/scheduling@${v}`]],
     imports: ["log", "state"],
     host: "plugin-host",
   },
@@ -77,12 +80,14 @@ export const KINDS: Record<PluginKind, KindContract> = {
   },
 };
 
-/** Copies a kind's WIT and the host package (as `deps/host/`) into `dir`, ready for componentize. */
-export async function assembleWit(kind: PluginKind, dir: string): Promise<void> {
-  const c = KINDS[kind];
+/**
+ * Copies a kind's WIT and the host package (as `deps/host/`) into `dir`, ready for componentize.
+ * `witDir`: the kind's WIT from another folder (an older version, e.g. plugins/scheduler/v0_1/wit).
+ */
+export async function assembleWit(kind: PluginKind, dir: string, witDir = `${PLUGINS_DIR}/${KINDS[kind].dir}/wit`): Promise<void> {
   await Deno.mkdir(`${dir}/deps/host`, { recursive: true });
-  for await (const e of Deno.readDir(`${PLUGINS_DIR}/${c.dir}/wit`)) {
-    if (e.isFile && e.name.endsWith(".wit")) await Deno.copyFile(`${PLUGINS_DIR}/${c.dir}/wit/${e.name}`, `${dir}/${e.name}`);
+  for await (const e of Deno.readDir(witDir)) {
+    if (e.isFile && e.name.endsWith(".wit")) await Deno.copyFile(`${witDir}/${e.name}`, `${dir}/${e.name}`);
   }
   await Deno.copyFile(`${PLUGINS_DIR}/host/wit/host.wit`, `${dir}/deps/host/host.wit`);
 }

@@ -42,8 +42,10 @@ export function checkPluginShape(kind: PluginKind, bytes: Uint8Array): { imports
   }
   const c = KINDS[kind];
   const exports = shape.exports.map((e) => e.name);
+  // The current exports, or a complete set of an older version still loaded.
   const missing = c.exports.filter((x) => !exports.includes(x));
-  if (missing.length) {
+  const older = (c.olderExports ?? []).some((set) => set.every((x) => exports.includes(x)));
+  if (missing.length && !older) {
     throw new PluginRefusedError(
       `a ${kind} plugin must export ${missing.join(", ")} (world ${c.package.replace(/@.*/, "")}/${c.world}); it exports ${exports.join(", ") || "nothing"}`,
     );

@@ -18,6 +18,12 @@ export interface RunnerConfig {
   memoryBytes: number;
   /** Where the `state` capability persists (only with the grant). */
   stateFile?: string;
+  /**
+   * The direct endpoint (plugins/host/direct.ts): the runner also serves its plugin's calls on
+   * this unix socket, to callers presenting `token`, and reports each call's start and end on
+   * stdout (`begin`, `end`) so the host can enforce its deadline.
+   */
+  direct?: { path: string; token: string };
 }
 
 /** A call: `op` is a guest operation of the kind's binding (`validate`, `cycle`, ...). */
@@ -65,6 +71,13 @@ export type RunnerMessage =
   | { id: 0; ready: true; loadMs: number }
   | { id: 0; log: { level: string; message: string } }
   | { id: 0; host: HostCall }
+  /**
+   * A direct call is running: the host kills the runner if its `end` does not come within `ms`
+   * (the time left of the call's `deadline`, ms, which failure messages name).
+   */
+  | { id: 0; begin: { key: string; ms: number; deadline?: number } }
+  /** A direct call ended; `fail` when it failed (the host records the plugin's failures). */
+  | { id: 0; end: { key: string; fail?: CallFailure; recycled?: boolean } }
   /** The runner could not start (load, instantiate or configure failed); it exits. */
   | { id: -1; fail: CallFailure };
 

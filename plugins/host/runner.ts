@@ -5,7 +5,8 @@
  * (protocol.ts); it kills it when a call runs past its deadline, which is the only way to stop a
  * spinning guest in Deno 2.9.6. Inside, each call runs synchronously on one instance; an
  * instance that trapped, hit its memory cap, used an ungranted capability or answered garbage is
- * dropped and a fresh one is made (and configured) before the next call.
+ * dropped and a fresh one is made (and configured) before the next call. With `config.direct`
+ * (admission plugins) it also serves callers on its own unix socket (plugins/host/direct.ts).
  * @module
  */
 import { loadComponent } from "../../wasm/host/loader.ts";
@@ -13,6 +14,7 @@ import type { PreparedComponent } from "../../wasm/component_cache.ts";
 import { createWasi } from "../../wasm/wasi/mod.ts";
 import { GUEST_BINDINGS } from "./bindings.ts";
 import { capabilityImports } from "./capabilities.ts";
+import { serveDirect } from "./direct.ts";
 import { findExport, KINDS } from "./kinds.ts";
 import {
   type CallFailure,
@@ -92,6 +94,8 @@ async function main(): Promise<void> {
   };
   /** A nested host call: ask the host, block on stdin until its reply (queueing calls meanwhile). */
   const hostCall = (capability: string, fn: string, args: unknown[]): unknown => {
+    // Direct mode runs only where the host serves no host calls: its answer, without asking.
+    if (config.direct) throw { tag: "denied", val: `this host does not provide ${capability}` };
     const hid = ++nextHid;
     const msg: RunnerMessage = { id: 0, host: { hid, call: serving, capability, fn, args } };
     flush();
@@ -131,7 +135,11 @@ async function main(): Promise<void> {
       stderr: (b) => (stderrTail = (stderrTail + decoder.decode(b)).slice(-4096)),
     });
     const inst = await loaded!.instantiate({ ...wasi.imports, ...caps });
-    const ifaces = KINDS[config.kind].exports.map((x) => findExport(inst.exports, x));
+    // The current exports, else an older version's (the kind's binding tells them apart).
+    const k = KINDS[config.kind];
+    const ifaces = [k.exports, ...(k.olderExports ?? [])]
+      .map((set) => set.map((x) => findExport(inst.exports, x)))
+      .find((set) => set.every(Boolean)) ?? [undefined];
     const iface = Object.assign({}, ...ifaces) as Record<string, unknown>;
     if (ifaces.some((i) => !i)) throw new Error(`the component does not export ${KINDS[config.kind].exports.join(", ")}`);
     ops!.configure(iface, config.settings);
@@ -144,11 +152,9 @@ async function main(): Promise<void> {
     const f = classify(e, [], config.memoryBytes);
     return startFailed({ reason: f.reason === "PluginError" ? "PluginError" : f.reason, message: `configure failed: ${f.message}` });
   }
-  send({ id: 0, ready: true, loadMs: Math.round(performance.now() - t0) });
 
-  for (let line = queued.shift() ?? reader.next(); line !== null; line = queued.shift() ?? reader.next()) {
-    if (!line || line.startsWith('{"hid":')) continue;
-    const call = JSON.parse(line) as RunnerCall;
+  /** Runs one call on the instance (one at a time), answering through `reply`. */
+  async function run(call: RunnerCall, reply: (m: RunnerMessage) => void): Promise<void> {
     serving = call.id;
     let recycled = false;
     try {
@@ -156,12 +162,12 @@ async function main(): Promise<void> {
         instance = await fresh();
         recycled = true;
       }
-      const op = ops[call.op];
+      const op = ops![call.op];
       if (!op) throw new MalformedResult(`unknown operation ${call.op}`);
       // `?? null`: an undefined answer would vanish from the JSON.
       const ok = op(instance.iface, ...call.args) ?? null;
       flush();
-      send({ id: call.id, ok, ...(recycled ? { recycled } : {}) });
+      reply({ id: call.id, ok, ...(recycled ? { recycled } : {}) });
     } catch (e) {
       const f = classify(e, instance?.memories ?? [], config.memoryBytes);
       if (f.recycle && instance) {
@@ -169,9 +175,71 @@ async function main(): Promise<void> {
         instance = null;
       }
       flush();
-      send({ id: call.id, fail: { reason: f.reason, message: f.message }, recycled: f.recycle });
+      reply({ id: call.id, fail: { reason: f.reason, message: f.message }, recycled: f.recycle });
+      // Make the fresh instance now, between calls, not on the next call's clock (instantiate
+      // and configure take ~1–3 ms); if that fails, the next call tries again and reports it.
+      if (!instance) instance = await fresh().catch(() => null);
     }
   }
+
+  // Ready once the direct endpoint listens (the host publishes it when the runner is ready).
+  const ready = () => send({ id: 0, ready: true, loadMs: Math.round(performance.now() - t0) });
+  if (config.direct) return await serveBoth(config, run, ready);
+  ready();
+  for (let line = queued.shift() ?? reader.next(); line !== null; line = queued.shift() ?? reader.next()) {
+    if (!line || line.startsWith('{"hid":')) continue;
+    await run(JSON.parse(line) as RunnerCall, (m) => send(m));
+  }
+}
+
+/**
+ * Direct mode (plugins/host/direct.ts): calls from the host (stdin) and from the direct endpoint,
+ * one at a time in arrival order. Stdin is read asynchronously here (the socket needs the event
+ * loop); `{"drain":true}` or its end drains the endpoint, and the runner exits once every call
+ * is answered.
+ */
+async function serveBoth(
+  config: RunnerConfig,
+  run: (c: RunnerCall, reply: (m: RunnerMessage) => void) => Promise<void>,
+  ready: () => void,
+): Promise<void> {
+  let serial = Promise.resolve();
+  const enqueue = (f: () => Promise<void>) => (serial = serial.then(f, f));
+  let direct: { drain(): Promise<void> } | null = null;
+  try {
+    direct = serveDirect({
+      path: config.direct!.path,
+      token: config.direct!.token,
+      plugin: config.plugin,
+      run,
+      serial: enqueue,
+      notify: (m) => send(m),
+    });
+  } catch (e) {
+    // Callers that cannot connect go through the host; the plugin still serves.
+    send({ id: 0, log: { level: "warn", message: `the direct endpoint could not listen: ${(e as Error).message}` } });
+  }
+  ready();
+  const stdin = Deno.stdin.readable.pipeThrough(new TextDecoderStream());
+  let text = "";
+  for await (const chunk of stdin) {
+    text += chunk;
+    let nl: number;
+    while ((nl = text.indexOf("\n")) >= 0) {
+      const line = text.slice(0, nl);
+      text = text.slice(nl + 1);
+      if (!line) continue;
+      if (line === '{"drain":true}') {
+        void direct?.drain();
+        continue;
+      }
+      const call = JSON.parse(line) as RunnerCall;
+      void enqueue(() => run(call, (m) => send(m)));
+    }
+  }
+  await direct?.drain();
+  await serial;
+  Deno.exit(0);
 }
 
 /** Newline-delimited text over a blocking `read` (null at end of input). */

@@ -6,7 +6,7 @@
  * @module
  */
 import { trace, tracing } from "./trace.ts";
-import { PluginCallError } from "../../control/api/plugins.ts";
+import { type FailureReason, PluginCallError } from "../../control/api/plugins.ts";
 import { decodeHostLine, encodeHostLine, type HostCall, type HostReply, type RunnerConfig, type RunnerMessage } from "./protocol.ts";
 
 /**
@@ -41,6 +41,8 @@ export interface RunnerOptions {
   startTimeoutMs?: number;
   /** V8 heap of the runner, MiB (default 128). */
   heapMiB?: number;
+  /** A direct call failed (reported by the runner, or its deadline passed and it was killed). */
+  onDirectFailure?(reason: FailureReason, message: string): void;
 }
 
 interface Pending {
@@ -72,6 +74,11 @@ export class Runner implements AsyncDisposable {
   #next = 1;
   #dead: string | null = null;
   #killedFor: string | null = null;
+  /** Direct calls in flight (plugins/host/direct.ts): key → its deadline timer. */
+  readonly #direct = new Map<string, ReturnType<typeof setTimeout>>();
+  /** The direct call whose deadline killed the runner. */
+  #timedOut: string | null = null;
+  #draining = false;
   readonly exited: Promise<Deno.CommandStatus>;
 
   private constructor(child: Deno.ChildProcess, opts: RunnerOptions) {
@@ -87,6 +94,8 @@ export class Runner implements AsyncDisposable {
     const { config } = opts;
     const read = [config.component.dir];
     const write = config.stateFile ? [config.stateFile.replace(/\/[^/]*$/, "")] : [];
+    // The direct endpoint: this socket and nothing else of the network.
+    if (config.direct) write.push(config.direct.path);
     const child = new Deno.Command(Deno.execPath(), {
       args: [
         "run",
@@ -96,6 +105,7 @@ export class Runner implements AsyncDisposable {
         "--no-remote",
         `--allow-read=${[...read, ...write].join(",")}`,
         ...(write.length ? [`--allow-write=${write.join(",")}`] : []),
+        ...(config.direct ? [`--allow-net=unix:${config.direct.path}`] : []),
         `--v8-flags=--max-old-space-size=${opts.heapMiB ?? 128}`,
         ENTRY,
         JSON.stringify(config),
@@ -113,6 +123,9 @@ export class Runner implements AsyncDisposable {
     }, opts.startTimeoutMs ?? 30_000);
     child.status.then(async (s) => {
       r.#dead = r.#killedFor ?? `the runner exited (${s.signal ?? `code ${s.code}`})`;
+      for (const t of r.#direct.values()) clearTimeout(t);
+      r.#direct.clear();
+      if (config.direct) void Deno.remove(config.direct.path).catch(() => {});
       for (const [id, p] of r.#pending) {
         clearTimeout(p.timer);
         p.reject(new PluginCallError(config.plugin, "Trap", `the plugin's process ended: ${r.#dead}`));
@@ -158,10 +171,29 @@ export class Runner implements AsyncDisposable {
     return promise;
   }
 
-  /** Calls in flight. */
+  /** Calls in flight (through the host and direct). */
   get inflight(): number {
-    return this.#pending.size;
+    return this.#pending.size + this.#direct.size;
   }
+
+  /** The direct endpoint callers may use (null: none, or draining; plugins/host/direct.ts). */
+  get direct(): { path: string; token: string } | null {
+    return this.#opts.config.direct && !this.#draining && !this.#dead ? this.#opts.config.direct : null;
+  }
+
+  /**
+   * Why a direct call's connection closed before its answer: the failure, or null when the
+   * runner was replaced or stopped, or is still alive (the caller sends the call through the
+   * host instead). Waits briefly for the process to end when it is still running.
+   */
+  async directFailure(key: string): Promise<{ reason: FailureReason; message: string } | null> {
+    if (!this.#dead && !this.#draining) await Promise.race([this.exited, new Promise((r) => setTimeout(r, 250))]);
+    if (!this.#dead || this.#killedFor === "stopped" || this.#draining) return null;
+    if (key === this.#timedOut) return { reason: "Timeout", message: this.#timedOutMessage };
+    return { reason: "Trap", message: `the plugin's process ended: ${this.#dead}` };
+  }
+
+  #timedOutMessage = "";
 
   get alive(): boolean {
     return this.#dead === null;
@@ -182,7 +214,12 @@ export class Runner implements AsyncDisposable {
   /** Waits for calls in flight (at most `graceMs`), then stops the process. */
   async stop(graceMs = 30_000): Promise<void> {
     const until = Date.now() + graceMs;
-    while (this.#pending.size && Date.now() < until && !this.#dead) await new Promise((r) => setTimeout(r, 5));
+    if (this.#opts.config.direct && !this.#draining && !this.#dead) {
+      // No new direct calls: the runner closes its endpoint and each connection once answered.
+      this.#draining = true;
+      this.#writer.write(ENCODER.encode('{"drain":true}\n')).catch(() => {});
+    }
+    while (this.inflight && Date.now() < until && !this.#dead) await new Promise((r) => setTimeout(r, 5));
     this.#killedFor ??= "stopped";
     await this.#writer.close().catch(() => {});
     const timer = setTimeout(() => this.kill(), 1000);
@@ -232,6 +269,8 @@ export class Runner implements AsyncDisposable {
         ready.resolve();
       } else if ("log" in m) this.#opts.onLog?.(m.log.level, m.log.message);
       else if ("host" in m) void this.#hostCall(m.host);
+      else if ("begin" in m) this.#begin(m.begin.key, m.begin.ms, m.begin.deadline ?? m.begin.ms);
+      else if ("end" in m) this.#end(m.end);
       return;
     }
     if (m.id === -1 && "fail" in m) {
@@ -247,6 +286,30 @@ export class Runner implements AsyncDisposable {
       if ("recycled" in m && m.recycled) this.recycles++;
       p.reject(new PluginCallError(this.plugin, m.fail.reason, m.fail.message));
     }
+  }
+
+  /** A direct call is running: kill the runner unless it ends within `ms` (of its `deadline`). */
+  #begin(key: string, ms: number, deadline: number): void {
+    clearTimeout(this.#direct.get(key));
+    this.#direct.set(
+      key,
+      setTimeout(() => {
+        this.#direct.delete(key);
+        if (this.#dead) return;
+        this.#killedFor = `a call ran past its ${deadline / 1000}s deadline`;
+        this.#timedOut = key;
+        this.#timedOutMessage = `the plugin ran past its ${deadline / 1000}s deadline and was killed`;
+        this.#opts.onDirectFailure?.("Timeout", this.#timedOutMessage);
+        this.kill();
+      }, ms),
+    );
+  }
+
+  #end(end: { key: string; fail?: { reason: FailureReason; message: string }; recycled?: boolean }): void {
+    clearTimeout(this.#direct.get(end.key));
+    this.#direct.delete(end.key);
+    if (end.recycled) this.recycles++;
+    if (end.fail) this.#opts.onDirectFailure?.(end.fail.reason, end.fail.message);
   }
 
   async #hostCall(call: HostCall): Promise<void> {

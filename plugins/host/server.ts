@@ -35,12 +35,13 @@ import {
   type SchedulingCycleResponse,
 } from "../../control/api/plugins.ts";
 import { ApiError } from "../../control/api/status.ts";
-import { type AdmissionReviewRequest, toReviewResponse, toWitRequest, type WitAdmissionResponse } from "../admission/binding.ts";
+import { type AdmissionPhase, type AdmissionReviewRequest, reviewAnswer, toWitRequest } from "../admission/binding.ts";
 import { type Channel, type ChannelOptions, listenChannel } from "./channel.ts";
 import { isPluginFailure } from "./failures.ts";
 import { KINDS } from "./kinds.ts";
 import { PluginCache, PluginRefusedError } from "./prepare.ts";
 import { type HostCallHandler, Runner } from "./runner_client.ts";
+import { DirectEndpoints } from "./direct_endpoints.ts";
 
 
 /** `spec.config` with the host's facts under it (config keys win); a non-object config as is. Pure. */
@@ -75,6 +76,11 @@ export interface PluginHostOptions {
    * starts, with the Plugin of that generation (its grants and their bounds).
    */
   hostCalls?(plugin: PluginObject): HostCallHandler | undefined;
+  /**
+   * Whether admission plugins' runners also serve callers directly (plugins/host/direct.ts;
+   * default true). Only where this host serves no host calls for the plugin.
+   */
+  direct?: boolean;
   /**
    * Facts of this host a Plugin's settings get (node agents: a storage plugin's `nodeId` and
    * `root`); `spec.config` keys win over them. Only merged when `spec.config` is an object.
@@ -120,6 +126,8 @@ export class PluginHost implements AsyncDisposable {
   #channel: Channel | null = null;
   /** Scheduling callers' node caches (`session` → node name → its record and JSON), at most 16. */
   readonly #sessions = new Map<string, Map<string, { record: NodeRecord; json: string }>>();
+  /** The runners' direct endpoints (plugins/host/direct_endpoints.ts). */
+  readonly #direct = new DirectEndpoints();
   /** Per runner: the JSON of each node as last sent to it in full. */
   readonly #runnerNodes = new WeakMap<Runner, Map<string, string>>();
 
@@ -288,6 +296,8 @@ export class PluginHost implements AsyncDisposable {
     const stateDir = `${this.#opts.dataDir}/state`;
     if (grants.some((g) => g.capability === "state")) await Deno.mkdir(stateDir, { recursive: true });
     let runner: Runner | null = null;
+    const onHostCall = this.#opts.hostCalls?.(entry.plugin);
+    const direct = spec.kind === "admission" && !onHostCall && this.#opts.direct !== false ? await this.#direct.allocate() : null;
     runner = await Runner.start({
       config: {
         plugin: entry.name,
@@ -297,9 +307,14 @@ export class PluginHost implements AsyncDisposable {
         grants,
         memoryBytes: parseBytes(spec.memory ?? "64Mi"),
         stateFile: grants.some((g) => g.capability === "state") ? `${stateDir}/${entry.name}.json` : undefined,
+        ...(direct ? { direct: { path: direct.path, token: direct.token } } : {}),
       },
       onLog: (level, message) => this.#log(`plugin ${entry.name} [${level}]: ${message}`),
-      onHostCall: this.#opts.hostCalls?.(entry.plugin),
+      onHostCall,
+      onDirectFailure: (reason, message) => {
+        const e = this.#entries.get(entry.name);
+        if (e && e.runner === runner && isPluginFailure(reason)) this.#recordFailure(e, reason, message);
+      },
       onExit: () => {
         // Killed after a deadline, or crashed: start it again unless it was replaced or stopped.
         if (!runner || this.#closed || this.#entries.get(entry.name)?.runner !== runner) return;
@@ -322,6 +337,7 @@ export class PluginHost implements AsyncDisposable {
         })();
       },
     });
+    if (direct) this.#direct.add(direct.id, runner);
     return runner;
   }
 
@@ -473,8 +489,14 @@ export class PluginHost implements AsyncDisposable {
 
   /** `POST <path>` of the API, on a parsed body: the status and JSON body to answer. */
   async post(path: string, body: unknown): Promise<{ status: number; body: unknown }> {
-    const adm = /^\/admission\/([^/]+)\/(validate|mutate)$/.exec(path);
-    if (adm) return await this.#admission(decodeURIComponent(adm[1]), adm[2], body as { request?: AdmissionReviewRequest });
+    const adm = /^\/admission\/([^/]+)\/(validate|mutate|mutate-validate)$/.exec(path);
+    if (adm) return await this.#admission(decodeURIComponent(adm[1]), adm[2] as AdmissionPhase, body as { request?: AdmissionReviewRequest });
+    // The direct path (plugins/host/direct_endpoints.ts): where runners listen, and why a call failed.
+    if (path === "/direct") return { status: 200, body: this.#direct.table([...this.#entries].map(([n, e]) => [n, e.runner])) };
+    if (path === "/direct/failure") {
+      const b = body as { runner?: unknown; key?: unknown } | null;
+      return { status: 200, body: await this.#direct.failure(b?.runner, b?.key) };
+    }
     if (path === "/scheduler/cycle") {
       try {
         return { status: 200, body: await this.cycle(body as SchedulingCycleRequest) };
@@ -495,21 +517,14 @@ export class PluginHost implements AsyncDisposable {
     return this.#channel.port;
   }
 
-  async #admission(name: string, phase: string, review: { request?: AdmissionReviewRequest }): Promise<{ status: number; body: unknown }> {
+  async #admission(name: string, phase: AdmissionPhase, review: { request?: AdmissionReviewRequest }): Promise<{ status: number; body: unknown }> {
     const request = review?.request;
     if (!request?.uid) return { status: 400, body: { kind: "Status", message: "the body is not an AdmissionReview with a request", code: 400 } };
     const e = this.#entries.get(name);
     if (e && e.plugin.spec.kind !== "admission") return failure(name, "NotLoaded", `plugin "${name}" is a ${e.plugin.spec.kind} plugin`);
     try {
-      const answer = await this.call(name, phase, [toWitRequest(request)]) as WitAdmissionResponse;
-      return {
-        status: 200,
-        body: {
-          apiVersion: "admission.k8s.io/v1",
-          kind: "AdmissionReview",
-          response: toReviewResponse(request.uid, answer, phase === "mutate"),
-        },
-      };
+      const answer = await this.call(name, phase, [toWitRequest(request)]);
+      return { status: 200, body: reviewAnswer(request.uid, phase, answer) };
     } catch (err) {
       if (err instanceof PluginCallError) return failure(name, err.reason, err.message);
       throw err;
@@ -565,10 +580,8 @@ export class PluginHost implements AsyncDisposable {
           throw new PluginCallError(p.name, "NotLoaded", `plugin "${p.name}" is a ${e.plugin.spec.kind} plugin`);
         }
         const what = { filter: p.filter, score: p.score };
-        results[p.name] = await this.call(p.name, "cycle", (runner) => [req.pod, this.#nodesFor(runner, nodes), what]) as {
-          filter?: never;
-          scores?: number[];
-        };
+        // The runner's answer as is: `rejected` (only the nodes the filter rejected) and `scores`.
+        results[p.name] = await this.call(p.name, "cycle", (runner) => [req.pod, this.#nodesFor(runner, nodes), what]) as SchedulingCycleResponse["results"][string];
       } catch (err) {
         const e = err instanceof PluginCallError ? err : new PluginCallError(p.name, "Trap", String(err));
         results[p.name] = { failure: { kind: "PluginFailure", plugin: p.name, reason: e.reason, message: e.message } };
@@ -598,6 +611,7 @@ export class PluginHost implements AsyncDisposable {
     }));
     this.#entries.clear();
     this.#cache[Symbol.dispose]();
+    await this.#direct[Symbol.asyncDispose]();
   }
 }
 

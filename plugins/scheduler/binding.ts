@@ -1,13 +1,28 @@
 /**
  * The scheduler kind's binding: the projected records of control/api/plugins.ts ↔ the WIT
- * records of `skiff:scheduler@0.1.0`. `cycle` runs in the runner: the plugin's filter over the given
- * nodes and/or its score over those that passed (the scheduler asks for one or the other per
- * call: filter on the nodes its built-in filters kept, score on the feasible ones), and refuses
- * malformed answers (wrong lengths, unknown codes, scores outside [0, 100]).
+ * records of `skiff:scheduler@0.2.0` (and 0.1.0, binding_v0_1.ts). `cycle` runs in the runner:
+ * the plugin's filter over the given nodes and/or its score over those that passed (the
+ * scheduler asks for one or both per call: filter on the nodes its built-in filters kept, score
+ * on the feasible ones), and refuses malformed answers (wrong lengths, unknown codes, scores
+ * outside [0, 100], rejections of nodes not in the cycle).
+ *
+ * A 0.2.0 guest keeps the nodes between cycles (guest_nodes.ts): a cycle first puts the nodes
+ * the instance does not hold as they are now (`put-nodes`, usually none or the one node the
+ * previous pod was placed on), then makes ONE `filter-and-score` call with the pod and the
+ * nodes' handles. A fresh instance (after a recycle) holds nothing and gets every node again.
  * @module
  */
-import { type CachedNodeRef, cachedNodeName, type FilterRecord, type NodeRecord, type PodRecord } from "../../control/api/plugins.ts";
+import {
+  cachedNodeName,
+  type CachedNodeRef,
+  type NodeRecord,
+  type PodRecord,
+  type RejectionRecord,
+} from "../../control/api/plugins.ts";
 import { type GuestOps, MalformedResult } from "../host/protocol.ts";
+import { CODES, type CycleAnswer, type Phases } from "./binding_types.ts";
+import { cycleV01 } from "./binding_v0_1.ts";
+import { type CycleNode, GuestNodes } from "./guest_nodes.ts";
 
 const label = ([key, value]: [string, string]) => ({ key, value });
 
@@ -44,22 +59,16 @@ export function witNode(n: NodeRecord): Record<string, unknown> {
   };
 }
 
-const CODES: Record<string, FilterRecord["code"]> = {
-  "success": "Success",
-  "unschedulable": "Unschedulable",
-  "unschedulable-and-unresolvable": "UnschedulableAndUnresolvable",
-};
-
 /**
  * The runner's node cache: every node it was sent, by name, as last sent, with its WIT record.
  * The plugin host sends a node in full only when it changed since it last sent it to this runner
  * (and forgets what it sent when a call fails, so a recycled instance gets everything again).
  */
-const nodeCache = new Map<string, { record: NodeRecord; wit: Record<string, unknown> }>();
+const nodeCache = new Map<string, CycleNode>();
 
 /** Resolves a cycle's nodes (full records or references) and keeps them for the next cycle. */
-export function resolveNodes(nodes: (NodeRecord | CachedNodeRef)[]): { record: NodeRecord; wit: Record<string, unknown> }[] {
-  const out = nodes.map((n) => {
+export function resolveNodes(nodes: (NodeRecord | CachedNodeRef)[]): CycleNode[] {
+  return nodes.map((n) => {
     const name = cachedNodeName(n);
     if (name !== null) {
       const hit = nodeCache.get(name);
@@ -70,49 +79,77 @@ export function resolveNodes(nodes: (NodeRecord | CachedNodeRef)[]): { record: N
     nodeCache.set(fresh.record.name, fresh);
     return fresh;
   });
-  return out;
 }
 
-/** What the runner calls on the `scheduling` export. */
+/** Per instance (its exported interface object): the nodes its guest holds. */
+const held = new WeakMap<object, GuestNodes>();
+
+type Verdict = {
+  rejected?: { index?: number; code?: string; reason?: unknown }[];
+  scores?: ArrayLike<number>;
+};
+
+/** One 0.2.0 cycle: put what changed, then one `filter-and-score`. */
+export function cycleV02(
+  s: Record<string, unknown>,
+  pod: PodRecord,
+  resolved: CycleNode[],
+  what: Phases,
+): CycleAnswer {
+  let table = held.get(s);
+  if (!table) held.set(s, table = new GuestNodes());
+  const { ids, puts } = table.plan(resolved);
+  if (puts.length) (s.putNodes as (n: unknown[]) => void)(puts);
+  const n = resolved.length;
+  const v = (s.filterAndScore as (p: unknown, ids: Uint32Array, ph: Phases) => Verdict)(
+    witPod(pod),
+    ids,
+    { filter: what.filter, score: what.score },
+  );
+  const stale = table.stale();
+  if (stale.length) (s.removeNodes as (ids: Uint32Array) => void)(Uint32Array.from(stale));
+  let rejected: RejectionRecord[] | undefined;
+  const passed = new Uint8Array(n).fill(1);
+  if (what.filter) {
+    rejected = [];
+    for (const r of v?.rejected ?? []) {
+      const i = r?.index;
+      if (typeof i !== "number" || !(i >= 0 && i < n) || !passed[i]) {
+        throw new MalformedResult(`filter rejected node index ${i} of ${n} nodes, or twice`);
+      }
+      const code = CODES[r.code ?? ""];
+      if (!code || code === "Success") {
+        throw new MalformedResult(`filter rejected node ${resolved[i].record.name} with code ${r.code}`);
+      }
+      passed[i] = 0;
+      rejected.push({ index: i, code, reason: String(r.reason ?? "").slice(0, 1024) });
+    }
+  } else if (v?.rejected?.length) {
+    throw new MalformedResult(`filter rejected nodes in a cycle that asked only for scores`);
+  }
+  let scores: number[] | undefined;
+  if (what.score) {
+    const got = v?.scores;
+    if (!got || got.length !== n) {
+      throw new MalformedResult(`filter-and-score answered ${got?.length ?? "no"} scores for ${n} nodes`);
+    }
+    scores = new Array<number>(n);
+    for (let i = 0; i < n; i++) {
+      const x = got[i];
+      if (!passed[i]) scores[i] = 0;
+      else if (typeof x === "number" && x >= 0 && x <= 100) scores[i] = x;
+      else throw new MalformedResult(`score ${x} for node ${resolved[i].record.name} is outside [0, 100]`);
+    }
+  }
+  return { rejected, scores };
+}
+
+/** What the runner calls on the `scheduling` export (0.2.0, or 0.1.0 by its functions). */
 export const schedulerOps: GuestOps = {
   configure: (s, settings: string) => (s.configure as (x: string) => void)(settings),
-  cycle(s, pod: PodRecord, given: (NodeRecord | CachedNodeRef)[], what: { filter: boolean; score: boolean }) {
-    const wp = witPod(pod);
+  cycle(s, pod: PodRecord, given: (NodeRecord | CachedNodeRef)[], what: Phases): CycleAnswer {
     const resolved = resolveNodes(given);
-    const nodes = resolved.map((n) => n.record);
-    const wn = resolved.map((n) => n.wit);
-    let filter: FilterRecord[] | undefined;
-    let passing = wn.map((_, i) => i);
-    if (what.filter) {
-      const got = (s.filter as (p: unknown, n: unknown[]) => unknown)(wp, wn);
-      if (!Array.isArray(got) || got.length !== nodes.length) {
-        throw new MalformedResult(`filter answered ${Array.isArray(got) ? got.length : "no"} results for ${nodes.length} nodes`);
-      }
-      filter = got.map((r: { code?: string; reason?: unknown }, i) => {
-        const code = CODES[r?.code ?? ""];
-        if (!code) throw new MalformedResult(`filter answered an unknown code for node ${nodes[i].name}`);
-        return { code, reason: String(r.reason ?? "").slice(0, 1024) };
-      });
-      passing = passing.filter((i) => filter![i].code === "Success");
-    }
-    let scores: number[] | undefined;
-    if (what.score) {
-      scores = new Array(nodes.length).fill(0);
-      if (passing.length) {
-        const raw = (s.score as (p: unknown, n: unknown[]) => unknown)(wp, passing.map((i) => wn[i]));
-        // jco lifts list<u32> as a Uint32Array.
-        const got = ArrayBuffer.isView(raw) ? Array.from(raw as Uint32Array) : raw;
-        if (!Array.isArray(got) || got.length !== passing.length) {
-          throw new MalformedResult(`score answered ${Array.isArray(got) ? got.length : "no"} scores for ${passing.length} nodes`);
-        }
-        got.forEach((v, j) => {
-          if (!(typeof v === "number" && v >= 0 && v <= 100)) {
-            throw new MalformedResult(`score ${v} for node ${nodes[passing[j]].name} is outside [0, 100]`);
-          }
-          scores![passing[j]] = v;
-        });
-      }
-    }
-    return { filter, scores };
+    if (typeof s.filterAndScore === "function") return cycleV02(s, pod, resolved, what);
+    return cycleV01(s, witPod(pod), resolved.map((r) => r.record), resolved.map((r) => r.wit), what);
   },
 };

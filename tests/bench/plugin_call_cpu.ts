@@ -8,7 +8,7 @@
  * `cpuUsage`) and the runner's (its `/proc/<pid>/stat`) per call. CPU per call is what the
  * loaded 2-core machine makes noisy least.
  *
- * Run alone: `deno run -A tests/bench/plugin_call_cpu.ts [label-c|image-locality]`.
+ * Run alone: `deno run -A tests/bench/plugin_call_cpu.ts [label-c|image-locality|label-c-v0.1]`.
  * @module
  */
 import process from "node:process";
@@ -25,13 +25,19 @@ const ROOT = decodeURIComponent(new URL("../..", import.meta.url).pathname).repl
 const SOURCES: Record<string, string> = {
   "label-c": "plugins/scheduler/examples/label_c/plugin.c",
   "image-locality": "plugins/scheduler/builtin/image_locality/plugin.ts",
+  // The C example as written for skiff:scheduler@0.1.0 (built against its WIT).
+  "label-c-v0.1": "plugins/scheduler/v0_1/label_c/plugin.c",
 };
 const IMAGE = "registry.example/app:1.0";
 const CALLS = 1000;
 
 const which = Deno.args[0] ?? "label-c";
 if (!SOURCES[which]) throw new Error(`no plugin ${which}: one of ${Object.keys(SOURCES).join(", ")}`);
-const built = await buildPlugin({ kind: "scheduler", source: `${ROOT}/${SOURCES[which]}` });
+const built = await buildPlugin({
+  kind: "scheduler",
+  source: `${ROOT}/${SOURCES[which]}`,
+  wit: which === "label-c-v0.1" ? `${ROOT}/plugins/scheduler/v0_1/wit` : undefined,
+});
 const dir = await Deno.makeTempDir({ prefix: "skiff-bench-call-cpu-" });
 const host = new PluginHost({ dataDir: dir, pull: () => Promise.resolve(built), log: () => {} });
 const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, host.handler);

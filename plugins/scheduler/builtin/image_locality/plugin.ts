@@ -4,9 +4,12 @@
  * node, each scaled by the share of candidate nodes that have it (spread), clamped between
  * 23 MiB and 1000 MiB per container, mapped to [0, 100]. Nodes report images in `status.images`;
  * a node that reports none scores 0. It filters nothing.
+ *
+ * `skiff:scheduler@0.2.0`: the images of each node are normalized once, when the host puts the
+ * node, and kept by handle; a cycle only looks up the pod's images on the cycle's nodes.
  * @module
  */
-import type { FilterResult, NodeView, PodView } from "skiff:scheduler/types@0.1.0";
+import type { NodeEntry, Phases, PodView, Verdict } from "skiff:scheduler/types@0.2.0";
 
 const MB = 1024 * 1024;
 const MIN_THRESHOLD = 23 * MB;
@@ -23,30 +26,48 @@ export function normalize(image: string): string {
   return name;
 }
 
+/** Per node handle: the node's images, normalized, with their sizes. */
+const held = new Map<number, Map<string, number>>();
+
 export const scheduling = {
   configure(_settings: string): void {},
-  filter(_pod: PodView, nodes: NodeView[]): FilterResult[] {
-    return nodes.map(() => ({ code: "success" as const, reason: "" }));
+  putNodes(entries: NodeEntry[]): void {
+    for (const { id, node } of entries) {
+      const have = new Map<string, number>();
+      for (const img of node.images) for (const nm of img.names) have.set(normalize(nm), Number(img.sizeBytes));
+      held.set(id, have);
+    }
   },
-  score(pod: PodView, nodes: NodeView[]): number[] {
-    const wanted = pod.images.map(normalize);
+  removeNodes(ids: Uint32Array | number[]): void {
+    for (const id of ids) held.delete(id);
+  },
+  filterAndScore(pod: PodView, ids: Uint32Array | number[], phases: Phases): Verdict {
+    if (!phases.score) return { rejected: [], scores: new Uint32Array() };
+    const wanted: string[] = pod.images.map(normalize);
+    const unique = [...new Set(wanted)];
+    const n = ids.length;
+    const sizes: Map<string, number>[] = new Array(n);
     // How many candidate nodes hold each image (upstream's spread factor).
     const holders = new Map<string, number>();
-    const sizes = nodes.map((n) => {
-      const have = new Map<string, number>();
-      for (const img of n.images) for (const nm of img.names) have.set(normalize(nm), Number(img.sizeBytes));
-      return have;
-    });
-    for (const have of sizes) for (const w of new Set(wanted)) if (have.has(w)) holders.set(w, (holders.get(w) ?? 0) + 1);
+    for (let i = 0; i < n; i++) {
+      const have = held.get(ids[i]);
+      if (!have) throw new Error(`node handle ${ids[i]} was never put`);
+      sizes[i] = have;
+      if (have.size) for (const w of unique) if (have.has(w)) holders.set(w, (holders.get(w) ?? 0) + 1);
+    }
     const maxThreshold = MAX_CONTAINER_THRESHOLD * Math.max(1, wanted.length);
-    return sizes.map((have) => {
+    const scores = new Uint32Array(n);
+    for (let i = 0; i < n; i++) {
+      const have = sizes[i];
+      if (!have.size) continue; // sum 0: clamped to the minimum, score 0
       let sum = 0;
       for (const w of wanted) {
         const size = have.get(w);
-        if (size !== undefined) sum += size * ((holders.get(w) ?? 0) / nodes.length);
+        if (size !== undefined) sum += size * ((holders.get(w) ?? 0) / n);
       }
       const clamped = Math.min(Math.max(sum, MIN_THRESHOLD), maxThreshold);
-      return Math.round((100 * (clamped - MIN_THRESHOLD)) / (maxThreshold - MIN_THRESHOLD));
-    });
+      scores[i] = Math.round((100 * (clamped - MIN_THRESHOLD)) / (maxThreshold - MIN_THRESHOLD));
+    }
+    return { rejected: [], scores };
   },
 };
