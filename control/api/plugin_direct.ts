@@ -1,6 +1,6 @@
 /**
- * The direct path to an admission plugin (plugins/host/direct.ts is the runner's side): the API
- * server sends the call straight to the plugin's runner process, on the unix socket the plugin
+ * The direct path to an admission or scheduler plugin (plugins/host/direct.ts is the runner's
+ * side): the API server (the scheduler) sends the call straight to the plugin's runner process, on the unix socket the plugin
  * host publishes (`POST /direct`: socket path, token and runner id per plugin), skipping the
  * relay through the plugin host (two process wake-ups per call instead of four). The line protocol
  * is the plugin host's channel (control/api/plugin_channel.ts) with the call's deadline (`ms`),
@@ -47,7 +47,7 @@ const CONNECT_FAILURES_BEFORE_OFF = 3;
 /** The connection closed before the call was answered. */
 class Closed extends Error {}
 
-/** Direct calls to admission plugins' runners. `close()` when done. */
+/** Direct calls to admission and scheduler plugins' runners. `close()` when done. */
 export class PluginDirectCaller {
   readonly #ask: AskHost;
   #table: Record<string, Endpoint> | null = null;
@@ -69,7 +69,7 @@ export class PluginDirectCaller {
 
   /**
    * `POST <path>` to `plugin`'s runner; null: send it through the plugin host. `key` is the
-   * call's AdmissionReview `request.uid`; `deadlineMs` the plugin's timeoutSeconds (the host
+   * call's AdmissionReview `request.uid` (a scheduling cycle's `key`); `deadlineMs` the plugin's timeoutSeconds (the host
    * kills the runner when it passes); the caller gives up 1 s after it.
    */
   async post(
@@ -103,6 +103,16 @@ export class PluginDirectCaller {
       };
     }
     return this.#viaHost();
+  }
+
+  /**
+   * The id of the runner `plugin`'s direct calls go to now (undefined: none known; calls go
+   * through the host). A caller keeping per-runner state (the scheduler's node caches) keys it
+   * by this: a recycled or replaced runner is a new process with a new id, holding nothing.
+   * `post` right after (in the same synchronous turn) uses this runner or none.
+   */
+  runner(plugin: string): string | undefined {
+    return this.#endpoint(plugin)?.runner;
   }
 
   /** Closes every direct connection (calls in flight on them go through the host). */

@@ -8,7 +8,9 @@
  *   an AdmissionReview out (as a webhook answers). A plugin that fails (trap, timeout, memory,
  *   capability, malformed answer, not loaded) answers a non-2xx {@linkcode PluginFailure}.
  * - `POST /scheduler/cycle`: a {@linkcode SchedulingCycleRequest} (the pod and every candidate
- *   node, projected) in, a {@linkcode SchedulingCycleResponse} out: one round trip per pod.
+ *   node, projected) in, a {@linkcode SchedulingCycleResponse} out: one round trip per pod. The
+ *   same body, for one plugin, goes straight to that plugin's runner on the direct path
+ *   (`POST /direct`, control/api/plugin_direct.ts).
  * - `GET /healthz`; `GET /plugins`: what is loaded (name, digest, generation, state).
  * @module
  */
@@ -189,6 +191,12 @@ export interface SchedulingCycleRequest {
   nodes: (NodeRecord | CachedNodeRef)[];
   /** The sender's node cache on the host; a reference the host cannot resolve gets 409 {@linkcode NODE_CACHE_MISS}. */
   session?: string;
+  /**
+   * The direct path only (a scheduler plugin's runner, plugins/host/direct.ts): the call's key
+   * for its deadline and for `POST /direct/failure`; `plugins` names that runner's plugin only,
+   * and `session` names the sender's node cache in that runner.
+   */
+  key?: string;
 }
 
 /** The reason of the host's 409 when a cached node reference misses: resend every node in full. */

@@ -1,6 +1,6 @@
 /**
- * The direct endpoint, runner side: an admission plugin's runner serves the API server's calls
- * itself, on a unix socket in the plugin host's private directory, instead of the API server →
+ * The direct endpoint, runner side: an admission (or scheduler) plugin's runner serves the API
+ * server's (the scheduler's) calls itself, on a unix socket in the plugin host's private directory, instead of the API server →
  * plugin host → runner → plugin host → API server relay (four process wake-ups per call; two
  * here). The plugin host stays the supervisor: the runner writes `begin` (with the call's
  * deadline) and `end` lines to its stdout without waiting for the host, and the host kills the
@@ -10,7 +10,9 @@
  * The wire is the plugin host's channel (plugins/host/channel.ts): the connection starts with
  * `{"token"}`, then each line `{"id", "path", "body", "ms"}` is answered by `{"id", "status",
  * "body"}`, the status and body the plugin host would answer to `POST <path>`. Only this
- * runner's plugin's admission paths are served. Calls run one at a time, in arrival order, with
+ * runner's plugin's paths are served: an admission plugin's `/admission/<plugin>/<phase>`, a
+ * scheduler plugin's `/scheduler/cycle` (naming only this plugin; nodes by reference resolve
+ * against the calling session's own cache in this runner). Calls run one at a time, in arrival order, with
  * the calls arriving on stdin from the host (one instance).
  *
  * Draining (the host replaces or stops the runner): the listener closes at once; each
@@ -19,13 +21,14 @@
  * @module
  */
 import { lines, writeAll } from "../../control/api/plugin_channel.ts";
-import type { PluginFailure } from "../../control/api/plugins.ts";
+import { NODE_CACHE_MISS, type PluginFailure, type SchedulingCycleRequest } from "../../control/api/plugins.ts";
 import {
   type AdmissionPhase,
   type AdmissionReviewRequest,
   reviewAnswer,
   toWitRequest,
 } from "../admission/binding.ts";
+import { missingNode } from "../scheduler/binding.ts";
 import type { CallFailure, RunnerCall, RunnerMessage } from "./protocol.ts";
 import { startDeadlineWatch } from "./direct_watch.ts";
 
@@ -34,6 +37,8 @@ export interface DirectOptions {
   path: string;
   token: string;
   plugin: string;
+  /** The plugin's kind: `admission` serves the admission paths, `scheduler` `/scheduler/cycle`. */
+  kind?: string;
   /** Runs one call on the instance, answering through `reply` (inside {@linkcode serial}). */
   run(call: RunnerCall, reply: (m: RunnerMessage) => void): Promise<void>;
   /** Runs `f` after every call queued before it (one instance: one call at a time). */
@@ -46,7 +51,7 @@ export interface DirectOptions {
 interface DirectCall {
   id?: unknown;
   path?: unknown;
-  body?: { request?: AdmissionReviewRequest };
+  body?: { request?: AdmissionReviewRequest } & Partial<SchedulingCycleRequest>;
   ms?: unknown;
   token?: unknown;
 }
@@ -58,6 +63,17 @@ export interface DirectAnswer {
 }
 
 const ROUTE = /^\/admission\/([^/]+)\/(validate|mutate|mutate-validate)$/;
+const CYCLE = "/scheduler/cycle";
+
+/** What a direct line asks the instance: the call, the deadline's key, and how to answer. */
+interface Routed {
+  call: RunnerCall;
+  key: string;
+  ok(result: unknown): DirectAnswer;
+  fail(f: CallFailure): DirectAnswer;
+  /** Checked just before the call runs (in order with the other calls): an answer instead of running it. */
+  refuse?(): DirectAnswer | null;
+}
 const ENCODER = new TextEncoder();
 
 /** The plugin host's answer to a failed call (as plugins/host/server.ts answers it). Pure. */
@@ -88,31 +104,69 @@ export function serveDirect(opts: DirectOptions): { drain(): Promise<void> } {
     } catch { /* closed */ }
   };
 
-  const call = async (m: DirectCall): Promise<DirectAnswer> => {
+  const notRouted = (m: DirectCall): DirectAnswer => ({
+    status: 404,
+    body: { kind: "Status", message: `no route for POST ${String(m.path)} on this runner`, code: 404 },
+  });
+  const badBody = (message: string): DirectAnswer => ({ status: 400, body: { kind: "Status", message, code: 400 } });
+
+  /** An admission review for this runner's plugin. */
+  const admission = (m: DirectCall, id: number): Routed | DirectAnswer => {
     const route = typeof m.path === "string" ? ROUTE.exec(m.path) : null;
-    if (!route || decodeURIComponent(route[1]) !== opts.plugin) {
-      return {
-        status: 404,
-        body: { kind: "Status", message: `no route for POST ${String(m.path)} on this runner`, code: 404 },
-      };
-    }
+    if (!route || decodeURIComponent(route[1]) !== opts.plugin) return notRouted(m);
     const request = m.body?.request;
-    if (!request?.uid) {
-      return {
-        status: 400,
-        body: { kind: "Status", message: "the body is not an AdmissionReview with a request", code: 400 },
-      };
-    }
+    if (!request?.uid) return badBody("the body is not an AdmissionReview with a request");
     const phase = route[2] as AdmissionPhase;
-    const key = String(request.uid);
+    return {
+      call: { id, op: phase, args: [toWitRequest(request)] },
+      key: String(request.uid),
+      ok: (r) => ({ status: 200, body: reviewAnswer(request.uid, phase, r) }),
+      fail: (f) => failureAnswer(opts.plugin, f),
+    };
+  };
+
+  /**
+   * A scheduling cycle of this runner's plugin (the body of the host's `POST /scheduler/cycle`
+   * naming only this plugin, with the caller's `session` and the call's `key`). Node references
+   * resolve against the caller's own cache here (plugins/scheduler/binding.ts); one this runner
+   * does not hold is answered 409 NodeCacheMiss, as the host answers it, and nothing runs.
+   */
+  const cycle = (m: DirectCall, id: number): Routed | DirectAnswer => {
+    const b = m.body;
+    const p = b?.plugins?.[0];
+    if (b?.plugins?.length !== 1 || p?.name !== opts.plugin) return notRouted(m);
+    if (!b.pod || !Array.isArray(b.nodes) || typeof b.key !== "string") {
+      return badBody("the body is not a scheduling cycle with a pod, nodes and a key");
+    }
+    const cache = `session:${typeof b.session === "string" ? b.session : ""}`;
+    const results = (r: unknown) => ({ status: 200, body: { results: { [opts.plugin]: r } } });
+    return {
+      call: { id, op: "cycle", args: [b.pod, b.nodes, { filter: !!p.filter, score: !!p.score }, cache] },
+      key: b.key,
+      ok: results,
+      fail: (f) => results({ failure: failureAnswer(opts.plugin, f).body }),
+      refuse: () => {
+        const missing = missingNode(b.nodes, cache);
+        if (missing === null) return null;
+        const message = `node ${missing} is not in the session's cache on this runner; send every node in full`;
+        return { status: 409, body: { kind: "Status", reason: NODE_CACHE_MISS, message, code: 409 } };
+      },
+    };
+  };
+
+  const call = async (m: DirectCall): Promise<DirectAnswer> => {
+    const id = -2 - (next++ % 1e9);
+    const routed = opts.kind === "scheduler"
+      ? (m.path === CYCLE ? cycle(m, id) : notRouted(m))
+      : admission(m, id);
+    if (!("call" in routed)) return routed;
+    const { key } = routed;
     const ms = typeof m.ms === "number" && m.ms > 0 ? m.ms : 10_000;
     const since = Date.now();
-    let answer: DirectAnswer = failureAnswer(opts.plugin, {
-      reason: "Trap",
-      message: "the call was not run",
-    });
-    const call: RunnerCall = { id: -2 - (next++ % 1e9), op: phase, args: [toWitRequest(request)] };
+    let answer: DirectAnswer = routed.fail({ reason: "Trap", message: "the call was not run" });
     await opts.serial(async () => {
+      const refused = routed.refuse?.();
+      if (refused) return void (answer = refused);
       // The watcher reports the call to the host only if it is still running at its next look.
       const watched = watch.begin(key, ms, since);
       if (!watched) {
@@ -120,10 +174,10 @@ export function serveDirect(opts: DirectOptions): { drain(): Promise<void> } {
       }
       let fail: { fail: CallFailure; recycled?: boolean } | null = null;
       try {
-        await opts.run(call, (r) => {
-          if ("ok" in r) answer = { status: 200, body: reviewAnswer(request.uid, phase, r.ok) };
+        await opts.run(routed.call, (r) => {
+          if ("ok" in r) answer = routed.ok(r.ok);
           else if ("fail" in r) {
-            answer = failureAnswer(opts.plugin, r.fail);
+            answer = routed.fail(r.fail);
             fail = { fail: r.fail, ...("recycled" in r && r.recycled ? { recycled: true } : {}) };
           }
         });

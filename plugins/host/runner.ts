@@ -6,7 +6,7 @@
  * spinning guest in Deno 2.9.6. Inside, each call runs synchronously on one instance; an
  * instance that trapped, hit its memory cap, used an ungranted capability or answered garbage is
  * dropped and a fresh one is made (and configured) before the next call. With `config.direct`
- * (admission plugins) it also serves callers on its own unix socket (plugins/host/direct.ts).
+ * (admission and scheduler plugins) it also serves callers on its own unix socket (plugins/host/direct.ts).
  * @module
  */
 import { loadComponent } from "../../wasm/host/loader.ts";
@@ -211,6 +211,7 @@ async function serveBoth(
       path: config.direct!.path,
       token: config.direct!.token,
       plugin: config.plugin,
+      kind: config.kind,
       run,
       serial: enqueue,
       notify: (m) => send(m),

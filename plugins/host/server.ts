@@ -77,8 +77,8 @@ export interface PluginHostOptions {
    */
   hostCalls?(plugin: PluginObject): HostCallHandler | undefined;
   /**
-   * Whether admission plugins' runners also serve callers directly (plugins/host/direct.ts;
-   * default true). Only where this host serves no host calls for the plugin.
+   * Whether admission and scheduler plugins' runners also serve callers directly
+   * (plugins/host/direct.ts; default true). Only where this host serves no host calls for the plugin.
    */
   direct?: boolean;
   /**
@@ -297,7 +297,8 @@ export class PluginHost implements AsyncDisposable {
     if (grants.some((g) => g.capability === "state")) await Deno.mkdir(stateDir, { recursive: true });
     let runner: Runner | null = null;
     const onHostCall = this.#opts.hostCalls?.(entry.plugin);
-    const direct = spec.kind === "admission" && !onHostCall && this.#opts.direct !== false ? await this.#direct.allocate() : null;
+    // Callers that go direct: the API server (admission), the scheduler (scheduler).
+    const direct = (spec.kind === "admission" || spec.kind === "scheduler") && !onHostCall && this.#opts.direct !== false ? await this.#direct.allocate() : null;
     runner = await Runner.start({
       config: {
         plugin: entry.name,

@@ -60,23 +60,57 @@ export function witNode(n: NodeRecord): Record<string, unknown> {
 }
 
 /**
- * The runner's node cache: every node it was sent, by name, as last sent, with its WIT record.
- * The plugin host sends a node in full only when it changed since it last sent it to this runner
- * (and forgets what it sent when a call fails, so a recycled instance gets everything again).
+ * The runner's node caches, one per caller: every node it was sent, by name, as last sent, with
+ * its WIT record. The plugin host's calls (on stdin) use {@linkcode HOST_CACHE}; each scheduler
+ * calling on the direct path (plugins/host/direct.ts) has its own, named by its `session`, so
+ * a reference resolves to what THAT caller last sent (a caller sends a node in full only when it
+ * changed since it last sent it to this runner). A new runner process holds none; handles in
+ * the guest are per instance (guest_nodes.ts), so a recycled instance still gets every node.
  */
-const nodeCache = new Map<string, CycleNode>();
+const nodeCaches = new Map<string, Map<string, CycleNode>>();
 
-/** Resolves a cycle's nodes (full records or references) and keeps them for the next cycle. */
-export function resolveNodes(nodes: (NodeRecord | CachedNodeRef)[]): CycleNode[] {
+/** The cache of the plugin host's own calls. */
+export const HOST_CACHE = "host";
+
+/** Callers' caches kept besides the host's (the least recently used is dropped; its caller misses). */
+const MAX_CACHES = 8;
+
+function cacheOf(key: string): Map<string, CycleNode> {
+  let cache = nodeCaches.get(key);
+  if (cache) {
+    nodeCaches.delete(key);
+  } else {
+    cache = new Map();
+    const callers = [...nodeCaches.keys()].filter((k) => k !== HOST_CACHE);
+    if (callers.length >= MAX_CACHES) nodeCaches.delete(callers[0]);
+  }
+  nodeCaches.set(key, cache);
+  return cache;
+}
+
+/** The first node a cycle refers to that cache `key` does not hold; null when every one resolves. */
+export function missingNode(nodes: unknown, key: string): string | null {
+  if (!Array.isArray(nodes)) return null;
+  const cache = nodeCaches.get(key);
+  for (const n of nodes as (NodeRecord | CachedNodeRef)[]) {
+    const name = n && cachedNodeName(n);
+    if (name !== null && name !== undefined && !cache?.has(name)) return name;
+  }
+  return null;
+}
+
+/** Resolves a cycle's nodes (full records or references) and keeps them in cache `key` for the next cycle. */
+export function resolveNodes(nodes: (NodeRecord | CachedNodeRef)[], key = HOST_CACHE): CycleNode[] {
+  const cache = cacheOf(key);
   return nodes.map((n) => {
     const name = cachedNodeName(n);
     if (name !== null) {
-      const hit = nodeCache.get(name);
-      if (!hit) throw new Error(`the plugin host referred to node ${name}, which this runner does not hold`);
+      const hit = cache.get(name);
+      if (!hit) throw new Error(`the caller referred to node ${name}, which this runner does not hold`);
       return hit;
     }
     const fresh = { record: n as NodeRecord, wit: witNode(n as NodeRecord) };
-    nodeCache.set(fresh.record.name, fresh);
+    cache.set(fresh.record.name, fresh);
     return fresh;
   });
 }
@@ -147,8 +181,8 @@ export function cycleV02(
 /** What the runner calls on the `scheduling` export (0.2.0, or 0.1.0 by its functions). */
 export const schedulerOps: GuestOps = {
   configure: (s, settings: string) => (s.configure as (x: string) => void)(settings),
-  cycle(s, pod: PodRecord, given: (NodeRecord | CachedNodeRef)[], what: Phases): CycleAnswer {
-    const resolved = resolveNodes(given);
+  cycle(s, pod: PodRecord, given: (NodeRecord | CachedNodeRef)[], what: Phases, cache?: string): CycleAnswer {
+    const resolved = resolveNodes(given, cache ?? HOST_CACHE);
     if (typeof s.filterAndScore === "function") return cycleV02(s, pod, resolved, what);
     return cycleV01(s, witPod(pod), resolved.map((r) => r.record), resolved.map((r) => r.wit), what);
   },

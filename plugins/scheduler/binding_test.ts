@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { NodeRecord } from "../../control/api/plugins.ts";
-import { resolveNodes, witNode } from "./binding.ts";
+import { missingNode, resolveNodes, witNode } from "./binding.ts";
 
 const node = (name: string, podCount = 0): NodeRecord => ({
   name,
@@ -31,4 +31,15 @@ Deno.test("resolveNodes() resolves references to nodes sent in earlier cycles, k
   const third = resolveNodes([{ name: "a", cached: true }, { name: "b", cached: true }]);
   assert.equal(third[0], first[0]);
   assert.equal(third[1].record.podCount, 2, "a reference resolves to the version last sent");
+});
+
+Deno.test("resolveNodes() keeps one cache per caller: a reference resolves to what that caller last sent", () => {
+  resolveNodes([node("x", 1)]);
+  resolveNodes([node("x", 2)], "session:s1");
+  assert.equal(resolveNodes(["x"], "session:s1")[0].record.podCount, 2);
+  assert.equal(resolveNodes(["x"])[0].record.podCount, 1);
+  assert.equal(missingNode(["x", "y"], "session:s1"), "y");
+  assert.equal(missingNode(["x"], "session:s2"), "x");
+  assert.equal(missingNode([node("y")], "session:s2"), null);
+  assert.throws(() => resolveNodes(["x"], "session:s2"), /node x, which this runner does not hold/);
 });

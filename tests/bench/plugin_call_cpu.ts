@@ -3,8 +3,9 @@
  * a plugin host in this process with one scheduler plugin in its runner, a pod and 230 cached
  * node references (what a cycle sends on a 500-node cluster), called three ways in turns:
  * `direct` (`PluginHost.cycle`: the host's work and the pipe to the runner), `http` (a `fetch`
- * per call to the host's HTTP API, both ends in this process) and `channel` (the callers'
- * channel, control/api/plugin_channel.ts). Prints wall time, this process's CPU (process
+ * per call to the host's HTTP API, both ends in this process), `channel` (the callers'
+ * channel, control/api/plugin_channel.ts) and `runner-socket` (the scheduler's direct path to
+ * the runner's own socket, control/scheduler/plugins/wasm_direct.ts). Prints wall time, this process's CPU (process
  * `cpuUsage`) and the runner's (its `/proc/<pid>/stat`) per call. CPU per call is what the
  * loaded 2-core machine makes noisy least.
  *
@@ -16,6 +17,7 @@ import { PluginHostCaller } from "../../control/api/plugin_channel.ts";
 import type { PluginObject } from "../../control/api/plugins.ts";
 import { NodeInfo } from "../../control/scheduler/node_info.ts";
 import { nodeRecord, podRecord } from "../../control/scheduler/plugins/wasm_plugins.ts";
+import { DirectCycles } from "../../control/scheduler/plugins/wasm_direct.ts";
 import { makeNode, makePod } from "../../control/scheduler/testing.ts";
 import { nodeView, podView, type ViewContext } from "../../control/scheduler/views.ts";
 import { buildPlugin } from "../../plugins/host/build.ts";
@@ -43,6 +45,7 @@ const host = new PluginHost({ dataDir: dir, pull: () => Promise.resolve(built), 
 const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, host.handler);
 host.listenChannel({ hostname: "127.0.0.1" });
 const caller = new PluginHostCaller({ url: `http://127.0.0.1:${server.addr.port}` });
+const sockets = new DirectCycles((path, body) => host.post(path, body), "bench");
 try {
   await host.apply({
     apiVersion: "skiff.dev/v1alpha1",
@@ -67,6 +70,7 @@ try {
     session: "bench",
   });
   await host.cycle(request(true));
+  const sent = nodes.map((record) => ({ record, json: JSON.stringify(record) }));
   const cpu = () => {
     const u = process.cpuUsage();
     return (u.user + u.system) / 1000;
@@ -82,7 +86,16 @@ try {
       return await res.json();
     },
     channel: () => caller.post("/scheduler/cycle", request(false), 10_000),
+    // The scheduler's direct path (control/scheduler/plugins/wasm_direct.ts): the runner's socket.
+    "runner-socket": async () => {
+      const r = await sockets.cycle({ name: "p", filter: true, score: true }, pod, sent, 10_000);
+      if (!r || r.failure) throw new Error(`the direct path did not answer: ${JSON.stringify(r)}`);
+      return r;
+    },
   };
+  for (let i = 0; i < 200 && !(await sockets.cycle({ name: "p", filter: true, score: true }, pod, sent, 10_000)); i++) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
   console.log(`load average ${Deno.loadavg().map((x) => x.toFixed(2)).join(" ")}`);
   for (let round = 0; round < 2; round++) {
     for (const [mode, call] of Object.entries(calls)) {
@@ -94,6 +107,7 @@ try {
   }
 } finally {
   caller.close();
+  sockets.close();
   await host[Symbol.asyncDispose]();
   await server.shutdown();
   await Deno.remove(dir, { recursive: true });

@@ -477,7 +477,8 @@ async function schedulingPhase(name: string | null): Promise<{ rate: number; sum
           await new Promise((r) => setTimeout(r, 50));
         }
       }
-      adapter = new WasmPlugins({ url: c.hostUrl, informers, host: local?.host });
+      // SKIFF_BENCH_DIRECT=0: cycles through the plugin host (the A/B of the direct path).
+      adapter = new WasmPlugins({ url: c.hostUrl, informers, host: local?.host, direct: inProcess ? false : Deno.env.get("SKIFF_BENCH_DIRECT") !== "0" });
       plugins.push({ plugin: adapter, weight: 1 });
     }
     const scheduler = new Scheduler({
@@ -505,7 +506,7 @@ async function schedulingPhase(name: string | null): Promise<{ rate: number; sum
     const stats = adapter
       ? `; ${adapter.stats.calls} plugin host calls, ${adapter.stats.failures} failed, ${
         (adapter.stats.ms / Math.max(1, adapter.stats.calls)).toFixed(2)
-      } ms each (${adapter.transport.channel} over the channel, ${adapter.transport.http} over HTTP), ${adapter.stats.nodesSent} nodes sent in full, ${adapter.stats.nodesReferenced} by reference`
+      } ms each (${adapter.transport.channel} over the channel, ${adapter.transport.http} over HTTP, ${adapter.direct?.calls ?? 0} plugin calls direct to the runner), ${adapter.stats.nodesSent + (adapter.direct?.nodesSent ?? 0)} nodes sent in full, ${adapter.stats.nodesReferenced + (adapter.direct?.nodesReferenced ?? 0)} by reference`
       : "";
     return {
       rate: PODS / s,

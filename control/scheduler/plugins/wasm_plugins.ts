@@ -53,6 +53,7 @@ import {
 import { type PluginHostAnswer, PluginHostCaller, type PluginHostCallerOptions } from "../../api/plugin_channel.ts";
 import type { KubeObject } from "../../api/types.ts";
 import type { BatchPlugin } from "../framework.ts";
+import { DirectCycles } from "./wasm_direct.ts";
 import { type ClusterEvent, type NodeInfoView, type PodView, type Status, status } from "../types.ts";
 
 type Results = SchedulingCycleResponse["results"];
@@ -70,6 +71,12 @@ export interface WasmPluginsOptions extends PluginHostCallerOptions {
    * in its own runner process, with the same deadlines and failure handling.
    */
   host?: { post(path: string, body: unknown): Promise<PluginHostAnswer> };
+  /**
+   * Whether cycles go straight to each plugin's runner when the plugin host publishes its
+   * socket (wasm_direct.ts; default: true, unless `host` is given — then the host's pipe to
+   * the runner is as short). The plugin host stays the fallback.
+   */
+  direct?: boolean;
 }
 
 /** Projects a pod for plugins. Pure. */
@@ -126,6 +133,8 @@ export class WasmPlugins implements BatchPlugin {
   readonly stats = { calls: 0, failures: 0, ms: 0, nodesSent: 0, nodesReferenced: 0 };
   readonly #opts: WasmPluginsOptions;
   readonly #caller: PluginHostCaller;
+  /** The direct path to the plugins' runners (null: off). */
+  readonly #direct: DirectCycles | null;
   /** This scheduler's node cache on the host: the JSON of each node as last sent in full. */
   readonly #session = crypto.randomUUID();
   #sent = new Map<string, string>();
@@ -137,6 +146,13 @@ export class WasmPlugins implements BatchPlugin {
   constructor(opts: WasmPluginsOptions) {
     this.#opts = opts;
     this.#caller = new PluginHostCaller(opts);
+    const host = opts.host;
+    this.#direct = (opts.direct ?? !host)
+      ? new DirectCycles(
+        host ? (path, body) => host.post(path, body) : (path, body, ms) => this.#caller.post(path, body, ms, { counted: false }),
+        this.#session,
+      )
+      : null;
     // Registered now so the scheduler's factory starts them with the rest.
     opts.informers.get(PLUGINS);
     opts.informers.get(R.pods);
@@ -245,7 +261,11 @@ export class WasmPlugins implements BatchPlugin {
     return out;
   }
 
-  /** One plugin host call: `what` of `plugins` over the pod and `nodes`. Never throws. */
+  /**
+   * One cycle: `what` of `plugins` over the pod and `nodes` — straight to each plugin's runner
+   * where the direct path serves it (wasm_direct.ts), in one plugin host call for the others.
+   * Never throws.
+   */
   async #call(pod: PodView, nodes: readonly NodeInfoView[], plugins: PluginObject[], what: "filter" | "score" | "both"): Promise<Results> {
     const nodeInformer = this.#opts.informers.get(R.nodes);
     const current = nodes.map((n) => this.#nodeJson(n, nodeInformer.get(undefined, n.node.name)));
@@ -261,9 +281,35 @@ export class WasmPlugins implements BatchPlugin {
     };
     const t0 = performance.now();
     this.stats.calls++;
-    let results: Results;
+    const results: Results = {};
+    const direct = this.#direct;
+    if (direct) {
+      const timeouts = new Map(plugins.map((p) => [p.metadata.name!, (p.spec.timeoutSeconds ?? 10) * 1000]));
+      const answers = await Promise.all(req.plugins.map((p) => direct.cycle(p, req.pod, current, timeouts.get(p.name)!)));
+      req.plugins.forEach((p, i) => answers[i] && (results[p.name] = answers[i]));
+      req.plugins = req.plugins.filter((_, i) => !answers[i]);
+    }
+    if (req.plugins.length) Object.assign(results, await this.#viaHost(req, current, plugins));
+    if (this.stats.calls % 1024 === 0) {
+      const live = new Set(nodeInformer.list().map((n) => n.metadata.name!));
+      this.#prune(live);
+      direct?.prune(live);
+    }
+    this.stats.ms += performance.now() - t0;
+    for (const p of plugins) {
+      results[p.metadata.name!] ??= {
+        failure: { kind: "PluginFailure", plugin: p.metadata.name!, reason: "MalformedResult", message: "no answer" },
+      };
+    }
+    if (Object.values(results).some((r) => r.failure)) this.stats.failures++;
+    return results;
+  }
+
+  /** One plugin host call for `req.plugins`. Never throws. */
+  async #viaHost(req: SchedulingCycleRequest, current: { record: NodeRecord; json: string }[], plugins: PluginObject[]): Promise<Results> {
     try {
-      const timeout = Math.max(...plugins.map((p) => p.spec.timeoutSeconds ?? 10)) + 1;
+      const called = new Set(req.plugins.map((p) => p.name));
+      const timeout = Math.max(...plugins.filter((p) => called.has(p.metadata.name!)).map((p) => p.spec.timeoutSeconds ?? 10)) + 1;
       const deadline = Date.now() + timeout * 1000;
       let res: PluginHostAnswer | null = null;
       for (let attempt = 0; attempt < 2 && res?.status !== 200; attempt++) {
@@ -283,25 +329,16 @@ export class WasmPlugins implements BatchPlugin {
       if (res!.status !== 200 || !(res!.body as SchedulingCycleResponse | null)?.results) {
         throw new Error(`the plugin host answered ${res!.status}: ${JSON.stringify(res!.body).slice(0, 200)}`);
       }
-      results = (res!.body as SchedulingCycleResponse).results;
       // The host keeps every node it was sent (merged), so this cache does too.
       for (const { record, json } of current) this.#sent.set(record.name, json);
-      if (this.stats.calls % 1024 === 0) this.#prune(new Set(nodeInformer.list().map((n) => n.metadata.name!)));
+      return (res!.body as SchedulingCycleResponse).results;
     } catch (e) {
       this.#sent.clear();
       const message = `Unreachable: the plugin host at ${this.#opts.url} did not answer: ${(e as Error).message}`;
-      results = Object.fromEntries(
+      return Object.fromEntries(
         req.plugins.map((p) => [p.name, { failure: { kind: "PluginFailure" as const, plugin: p.name, reason: "Unreachable" as const, message } }]),
       );
     }
-    this.stats.ms += performance.now() - t0;
-    for (const p of plugins) {
-      results[p.metadata.name!] ??= {
-        failure: { kind: "PluginFailure", plugin: p.metadata.name!, reason: "MalformedResult", message: "no answer" },
-      };
-    }
-    if (Object.values(results).some((r) => r.failure)) this.stats.failures++;
-    return results;
   }
 
   /** Forgets nodes that no longer exist. */
@@ -325,7 +362,13 @@ export class WasmPlugins implements BatchPlugin {
     return this.#caller.stats;
   }
 
+  /** Cycles answered on the direct path (wasm_direct.ts): calls, nodes sent in full and by reference, misses. */
+  get direct(): DirectCycles["stats"] | null {
+    return this.#direct?.stats ?? null;
+  }
+
   close(): void {
+    this.#direct?.close();
     this.#caller.close();
   }
 }
