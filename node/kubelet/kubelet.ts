@@ -131,6 +131,8 @@ export class Kubelet implements AsyncDisposable {
   readonly #notReadyEventAt = new Map<string, number>();
   #evictionTimer: ReturnType<typeof setInterval> | undefined;
   #measuring = false;
+  /** Pods whose sync is acting on the runtime and has not read its state back yet. */
+  readonly #acting = new Set<string>();
 
   constructor(opts: KubeletOptions) {
     this.#opts = opts;
@@ -191,7 +193,14 @@ export class Kubelet implements AsyncDisposable {
       },
       onDelete: (p) => this.#podGone(p as Pod),
     });
-    this.#unsubscribe = this.#opts.runtime.events((e) => this.#workers.update(e.podUid));
+    this.#unsubscribe = this.#opts.runtime.events((e) => {
+      // A container this pod's running sync just created or started: that sync reads the
+      // runtime state after its actions and reports it, so the event needs no sync of its own
+      // (an exit or a removal always gets one).
+      const own = e.type === "CONTAINER_CREATED_EVENT" || e.type === "CONTAINER_STARTED_EVENT";
+      if (own && this.#acting.has(e.podUid)) return;
+      this.#workers.update(e.podUid);
+    });
     for (const inf of [this.runtimeClasses, this.pods]) inf.start();
     await Promise.all([this.runtimeClasses, this.pods].map((i) => i.synced()));
     await this.provisioner.start();
@@ -380,9 +389,17 @@ export class Kubelet implements AsyncDisposable {
     trace("volumes-done", pod.metadata!.name);
     const before = await this.runtimeStatus(uid);
     trace("runtime-status-done", pod.metadata!.name);
-    const delay = await syncPod(ctx, pod, before);
+    let result;
+    this.#acting.add(uid);
+    try {
+      result = await syncPod(ctx, pod, before);
+    } finally {
+      this.#acting.delete(uid);
+    }
+    const delay = result.requeueAfterMs;
     trace("syncpod-done", pod.metadata!.name);
-    const after = await this.runtimeStatus(uid);
+    // Nothing asked of the runtime: its state is the one just read.
+    const after = result.changedRuntime ? await this.runtimeStatus(uid) : before;
     trace("runtime-status-done", pod.metadata!.name);
     const podIP = after.sandboxes[0]?.network?.ip ?? "";
     this.probes.update(

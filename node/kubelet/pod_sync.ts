@@ -54,34 +54,47 @@ export function formatPod(pod: Pod): string {
   return `${pod.metadata!.name}_${pod.metadata!.namespace}(${pod.metadata!.uid})`;
 }
 
-/** Stops every running container of the pod (gracefully, killing after `graceSeconds`) and its sandboxes. */
+/**
+ * Stops every running container of the pod (gracefully, killing after `graceSeconds`) and its
+ * sandboxes. Resolves to whether there was anything to stop.
+ */
 export async function killPod(
   runtime: RuntimeService,
   recorder: EventRecorder,
   pod: Pod,
   status: RuntimePodStatus,
   graceSeconds: number,
-): Promise<void> {
+): Promise<boolean> {
   const running = status.containers.filter((c) =>
     c.state === "CONTAINER_RUNNING" || c.state === "CONTAINER_CREATED"
   );
+  const ready = status.sandboxes.filter((s) => s.state === "SANDBOX_READY");
   await Promise.all(running.map(async (c) => {
     if (c.state === "CONTAINER_RUNNING") {
       podEvent(recorder, pod, "Normal", "Killing", `Stopping container ${c.metadata.name}`);
     }
     await runtime.stopContainer(c.id, graceSeconds);
   }));
-  for (const s of status.sandboxes) if (s.state === "SANDBOX_READY") await runtime.stopPodSandbox(s.id);
+  for (const s of ready) await runtime.stopPodSandbox(s.id);
+  return running.length > 0 || ready.length > 0;
 }
 
-/** Removes container instances beyond the newest two per name (current and previous). */
-async function pruneInstances(runtime: RuntimeService, pod: Pod, status: RuntimePodStatus): Promise<void> {
+/**
+ * Removes container instances beyond the newest two per name (current and previous). Resolves
+ * to whether it removed any.
+ */
+async function pruneInstances(runtime: RuntimeService, pod: Pod, status: RuntimePodStatus): Promise<boolean> {
   const names = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].map((c) => c.name);
+  let removed = false;
   for (const name of names) {
     for (const old of statusesOf(status, name).slice(2)) {
-      if (old.state === "CONTAINER_EXITED") await runtime.removeContainer(old.id);
+      if (old.state === "CONTAINER_EXITED") {
+        await runtime.removeContainer(old.id);
+        removed = true;
+      }
     }
   }
+  return removed;
 }
 
 /**
@@ -132,18 +145,35 @@ async function startWithBackoff(
   return ctx.backoff.get(key);
 }
 
-/** One sync of a pod that should be running. Resolves to a requeue delay, if any. */
+/**
+ * What one sync did: when to come back (a back-off expiry), and whether it asked the runtime to
+ * change anything. A sync that changed nothing leaves the runtime state it read as it was, so
+ * the caller need not read it again to report the pod's status.
+ */
+export interface SyncPodResult {
+  requeueAfterMs?: number;
+  changedRuntime: boolean;
+}
+
+/** One sync of a pod that should be running. */
 export async function syncPod(
   ctx: SyncContext,
   pod: Pod,
   status: RuntimePodStatus,
-): Promise<number | undefined> {
+): Promise<SyncPodResult> {
   const actions = computePodActions(pod, status, ctx.probes);
   const grace = pod.spec?.terminationGracePeriodSeconds ?? 30;
   const delays: number[] = [];
+  const requeue = () => delays.length ? Math.min(...delays) : undefined;
+  // Any plan that kills, creates or starts something changes the runtime state (even a start
+  // that its back-off then skips is counted: a needless re-read, never a stale one).
+  let changedRuntime = actions.killPod || actions.containersToKill.size > 0 || actions.createSandbox ||
+    actions.nextInitContainerToStart !== undefined || actions.containersToStart.length > 0;
 
+  // A new pod's plan kills first too (upstream's KillPod with a new sandbox), with nothing to kill.
+  let killed = actions.containersToKill.size > 0;
   if (actions.killPod) {
-    await killPod(ctx.runtime, ctx.recorder, pod, status, grace);
+    killed = await killPod(ctx.runtime, ctx.recorder, pod, status, grace);
   } else {
     await Promise.all([...actions.containersToKill].map(async ([id, why]) => {
       podEvent(ctx.recorder, pod, "Normal", "Killing", why.message);
@@ -165,15 +195,13 @@ export async function syncPod(
       podEvent(ctx.recorder, pod, "Warning", "FailedCreatePodSandBox", message);
       const key = `${pod.metadata!.uid}/sandbox`;
       ctx.backoff.next(key, ctx.now(), ctx.now());
-      return ctx.backoff.get(key);
+      return { requeueAfterMs: ctx.backoff.get(key), changedRuntime };
     }
   }
-  if (!sandboxId) return undefined;
+  if (!sandboxId) return { changedRuntime };
 
-  // The runtime view may have changed (killed containers): re-read before starting.
-  const fresh = actions.containersToKill.size > 0 || actions.killPod
-    ? await runtimePodStatus(ctx.runtime, pod.metadata!.uid!)
-    : status;
+  // The runtime view changed if something was killed: re-read before starting.
+  const fresh = killed ? await runtimePodStatus(ctx.runtime, pod.metadata!.uid!) : status;
   if (actions.nextInitContainerToStart) {
     const d = await startWithBackoff(
       ctx,
@@ -185,7 +213,7 @@ export async function syncPod(
       true,
     );
     if (d !== undefined) delays.push(d);
-    return delays.length ? Math.min(...delays) : undefined;
+    return { requeueAfterMs: requeue(), changedRuntime };
   }
   const results = await Promise.all(
     actions.containersToStart.map((i) =>
@@ -193,6 +221,6 @@ export async function syncPod(
     ),
   );
   for (const d of results) if (d !== undefined) delays.push(d);
-  await pruneInstances(ctx.runtime, pod, fresh);
-  return delays.length ? Math.min(...delays) : undefined;
+  if (await pruneInstances(ctx.runtime, pod, fresh)) changedRuntime = true;
+  return { requeueAfterMs: requeue(), changedRuntime };
 }

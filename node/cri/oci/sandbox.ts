@@ -6,7 +6,7 @@
  * @module
  */
 import { resolvConf } from "../../dns/pod_dns.ts";
-import { type MountNamespace, shq } from "../../mountns/mount_ns.ts";
+import type { MountNamespace } from "../../mountns/mount_ns.ts";
 import type { DnsConfig } from "../api.ts";
 
 /** `/etc/hosts` of a pod, as the kubelet writes it. Pure. */
@@ -63,10 +63,11 @@ export async function createPodNamespaces(
   kinds: readonly ("ipc" | "uts")[] = ["ipc", "uts"],
 ): Promise<void> {
   if (kinds.length === 0) return;
-  const files = kinds.map((k) => `: > ${k}`).join("; ");
-  const flags = kinds.map((k) => `--${k}=${k}`).join(" ");
-  const cmd = kinds.includes("uts") ? `hostname ${shq(hostname.slice(0, 64))}` : "true";
-  await ns.sh(`${files}; unshare ${flags} ${cmd}`, { wd: dir });
+  // The files the namespaces are bound onto are made here (the pod's directory is the same on
+  // the host and in the mount namespace); then one `unshare`, no shell.
+  await Promise.all(kinds.map((k) => Deno.writeFile(`${dir}/${k}`, new Uint8Array())));
+  const cmd = kinds.includes("uts") ? ["hostname", hostname.slice(0, 64)] : ["true"];
+  await ns.run(["unshare", ...kinds.map((k) => `--${k}=${dir}/${k}`), ...cmd]);
 }
 
 /** Releases the pod's IPC and UTS namespaces (idempotent). */

@@ -41,6 +41,8 @@ export interface NodeImagesOptions {
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 const MAX_CONFIG = 1 << 20;
+/** mount(2) copies at most a page of options. */
+const MAX_MOUNT_OPTIONS = 4000;
 
 function err(tag: "invalid-argument" | "not-found" | "internal", message: string): HostCallError {
   return new HostCallError({ tag, val: message });
@@ -129,8 +131,15 @@ export function nodeImages(o: NodeImagesOptions): HostFunctions {
         if (o.rootfsMode === "copy") {
           await copyRootfs(img.layers.map((l) => o.images.layerPath(l)), `${bundle}/rootfs`);
         } else if (!mounted(`${bundle}/rootfs`)) {
-          const names = img.layers.map((l) => l.slice(l.indexOf(":") + 1));
-          await o.ns.run(overlayMountArgv(names, bundle), { wd: o.images.layersDir });
+          // Absolute layer paths when the options fit mount(2)'s page and the directory has no
+          // character overlayfs' options treat specially (no shell to change directory first);
+          // relative names from the layers' directory otherwise.
+          const full = overlayMountArgv(img.layers.map((l) => o.images.layerPath(l)), bundle);
+          if (full[5].length < MAX_MOUNT_OPTIONS && !/[:,\\]/.test(o.images.layersDir)) await o.ns.run(full);
+          else {
+            const names = img.layers.map((l) => l.slice(l.indexOf(":") + 1));
+            await o.ns.run(overlayMountArgv(names, bundle), { wd: o.images.layersDir });
+          }
         }
       } catch (e) {
         throw err("internal", `preparing the bundle of ${cid}: ${(e as Error).message}`);

@@ -16,7 +16,7 @@ import { trace } from "../../../plugins/host/trace.ts";
 import { PluginCallError } from "../../../control/api/plugins.ts";
 import type { WitContainerStatus, WitSandboxStatus } from "../../../plugins/runtime/binding.ts";
 import type { NetworkPlugin } from "../../cni/api.ts";
-import { createNetns, deleteNetns, netnsPath } from "../../cni/netns.ts";
+import { deleteNetns, netnsPath } from "../../cni/netns.ts";
 import type { ImageStore } from "../../images/image_store.ts";
 import type { MountNamespace } from "../../mountns/mount_ns.ts";
 import {
@@ -47,6 +47,7 @@ import { cgroupHierarchies } from "../oci/cgroups.ts";
 import { SeccompBpfCache } from "../oci/seccomp_bpf.ts";
 import { createPodNamespaces, removePodNamespaces, writePodFiles } from "../oci/sandbox.ts";
 import type { RuntimeHost } from "./runtime_host.ts";
+import { SpareNetns } from "./spare_netns.ts";
 
 export const PLUGIN_RUNTIME_VERSION = "0.1.0";
 
@@ -161,6 +162,20 @@ export class PluginOciRuntime implements RuntimeService {
   /** Filters crun compiled (the host's, shared with `node-images`). */
   readonly seccompFilters: SeccompBpfCache;
   readonly #sandboxes = new Map<string, SandboxView>();
+  /**
+   * Sandbox statuses the plugin answered, kept until a verb that changes the sandbox (stop,
+   * remove) goes through this runtime: a sandbox changes only through those verbs (there is no
+   * pause process whose death would make it NOTREADY), so the kubelet's status reads need one
+   * plugin call per sandbox (its containers), not two.
+   */
+  readonly #sandboxStatus = new Map<string, PodSandboxStatus>();
+  /** Counts sandbox stops and removals begun and ended: a status read across one is not kept. */
+  #sandboxChanges = 0;
+  /**
+   * The network namespace made ahead of time for the next sandbox; made again while a sandbox's
+   * container is being created (set at open).
+   */
+  #spareNetns!: SpareNetns;
   readonly #containers = new Map<string, { podSandboxId: string; imageRef: string }>();
   readonly #listeners = new Set<(e: ContainerEvent) => void>();
   readonly #unsubscribe: () => void;
@@ -192,6 +207,8 @@ export class PluginOciRuntime implements RuntimeService {
     for (const c of await opts.host.listContainers() as WitContainerStatus[]) {
       rt.#containers.set(c.id, { podSandboxId: c.podSandboxId, imageRef: c.imageRef });
     }
+    const used = new Set([...rt.#sandboxes.values()].map((s) => s.netns));
+    rt.#spareNetns = await SpareNetns.open(opts.netnsPrefix, used);
     return rt;
   }
 
@@ -242,12 +259,16 @@ export class PluginOciRuntime implements RuntimeService {
     // The node's resources of the sandbox are named by a key of its own (the plugin names the sandbox).
     const key = `${m.uid.slice(0, 8)}-${m.attempt}-${crypto.randomUUID().slice(0, 8)}`;
     const podDir = `${this.opts.host.dirs.sandboxes}/${key}`;
-    const netns = hostNetwork ? "" : `${this.opts.netnsPrefix}_${key}`;
+    // The network namespace's name is set once it is taken (hostNetwork: none).
+    let netns = "";
     let ip: string | undefined;
     try {
-      await Promise.all([config.logDirectory, podDir].map((d) => Deno.mkdir(d, { recursive: true })));
+      // The network first: the longest step, and it needs no directory. The directories and then
+      // the IPC/UTS namespaces (a process, whose spawn holds the agent's thread) follow once the
+      // network's first call is on its way.
       const network = hostNetwork ? Promise.resolve(undefined) : (async () => {
-        const path = await createNetns(netns);
+        netns = await this.#spareNetns.take(`${this.opts.netnsPrefix}_${key}`);
+        const path = netnsPath(netns);
         trace("netns-added", key);
         const result = await this.opts.network.add({ containerId: key, netns: path, ifName: "eth0" });
         trace("network-added", key);
@@ -257,10 +278,10 @@ export class PluginOciRuntime implements RuntimeService {
         ...(namespaces.ipc === "NODE" ? [] : ["ipc" as const]),
         ...(hostNetwork ? [] : ["uts" as const]),
       ];
-      const [net, nss] = await Promise.allSettled([
-        network,
-        createPodNamespaces(this.opts.ns, podDir, hostname, own).finally(() => trace("ipc-uts-done", key)),
-      ]);
+      const ipcUts = Promise.all([config.logDirectory, podDir].map((d) => Deno.mkdir(d, { recursive: true })))
+        .then(() => createPodNamespaces(this.opts.ns, podDir, hostname, own))
+        .finally(() => trace("ipc-uts-done", key));
+      const [net, nss] = await Promise.allSettled([network, ipcUts]);
       if (net.status === "rejected") throw net.reason;
       if (nss.status === "rejected") throw nss.reason;
       ip = net.value;
@@ -269,6 +290,7 @@ export class PluginOciRuntime implements RuntimeService {
     } catch (e) {
       await this.#release(key, netns, podDir, true).catch(() => {});
       await Deno.remove(podDir, { recursive: true }).catch(() => {});
+      this.#spareNetns.refill();
       throw new RuntimeError("CreatePodSandboxError", (e as Error).message ?? String(e));
     }
     let id: string;
@@ -280,6 +302,7 @@ export class PluginOciRuntime implements RuntimeService {
     } catch (e) {
       await this.#release(key, netns, podDir, true).catch(() => {});
       await Deno.remove(podDir, { recursive: true }).catch(() => {});
+      this.#spareNetns.refill();
       throw criError(e, "CreatePodSandboxError");
     }
     this.#sandboxes.set(id, { id, netns, ip, podDir, uid: m.uid, ready: true });
@@ -308,10 +331,14 @@ export class PluginOciRuntime implements RuntimeService {
   async stopPodSandbox(podSandboxId: string): Promise<void> {
     const s = this.#sandboxes.get(podSandboxId);
     if (!s) return;
+    this.#sandboxChanges++;
+    this.#sandboxStatus.delete(podSandboxId);
     try {
       await this.opts.host.stopPodSandbox(podSandboxId);
     } catch (e) {
       throw criError(e, "StopPodSandboxError");
+    } finally {
+      this.#sandboxChanges++;
     }
     if (s.ready) {
       await this.#release(s.podDir.slice(s.podDir.lastIndexOf("/") + 1), s.netns, s.podDir);
@@ -323,13 +350,17 @@ export class PluginOciRuntime implements RuntimeService {
     const s = this.#sandboxes.get(podSandboxId);
     if (!s) return;
     await this.stopPodSandbox(podSandboxId);
+    this.#sandboxChanges++;
     try {
       await this.opts.host.removePodSandbox(podSandboxId);
     } catch (e) {
       throw criError(e, "RemovePodSandboxError");
+    } finally {
+      this.#sandboxChanges++;
     }
     await Deno.remove(s.podDir, { recursive: true }).catch(() => {});
     this.#sandboxes.delete(podSandboxId);
+    this.#sandboxStatus.delete(podSandboxId);
     this.#removePodCgroups(s.uid);
   }
 
@@ -345,37 +376,50 @@ export class PluginOciRuntime implements RuntimeService {
   async podSandboxStatus(podSandboxId: string): Promise<PodSandboxStatus | null> {
     // Not the plugin's (a Wasm sandbox of the dispatcher's): no call, no error in its status.
     if (!this.#sandboxes.has(podSandboxId)) return null;
+    return await this.#cachedSandboxStatus(podSandboxId);
+  }
+
+  /** The sandbox's status: the one kept since the last change, or the plugin's (then kept). */
+  async #cachedSandboxStatus(id: string): Promise<PodSandboxStatus | null> {
+    const kept = this.#sandboxStatus.get(id);
+    if (kept) return kept;
+    const changes = this.#sandboxChanges;
     let s: WitSandboxStatus;
     try {
-      s = await this.opts.host.getPodSandboxStatus(podSandboxId) as WitSandboxStatus;
+      s = await this.opts.host.getPodSandboxStatus(id) as WitSandboxStatus;
     } catch (e) {
       if (notFound(e)) return null;
       throw e;
     }
-    return sandboxStatusOf(s);
+    const status = sandboxStatusOf(s);
+    // Not kept when a stop or removal ran meanwhile (it may be stale already).
+    if (changes === this.#sandboxChanges && this.#sandboxes.has(id)) this.#sandboxStatus.set(id, status);
+    return status;
   }
 
   /**
-   * The pod's sandboxes (from the node's mirror) and their containers: two plugin calls per
-   * sandbox (`get-pod-sandbox-status`, `list-containers` of that sandbox, whose records are
-   * full statuses), where listing every sandbox and container of the node and asking each
-   * status takes two node-wide lists and one call per container.
+   * The pod's sandboxes (from the node's mirror) and their containers: one plugin call per
+   * sandbox (`list-containers` of that sandbox, whose records are full statuses) once its
+   * status is known (`get-pod-sandbox-status`, sent with it the first time), where listing
+   * every sandbox and container of the node and asking each status takes two node-wide lists
+   * and one call per container.
    */
   async podStatus(uid: string): Promise<{ sandboxes: PodSandboxStatus[]; containers: ContainerStatus[] }> {
     const sandboxes: PodSandboxStatus[] = [];
     const containers: ContainerStatus[] = [];
-    for (const s of [...this.#sandboxes.values()].filter((s) => s.uid === uid)) {
-      let status: WitSandboxStatus;
-      try {
-        status = await this.opts.host.getPodSandboxStatus(s.id) as WitSandboxStatus;
-      } catch (e) {
-        if (notFound(e)) continue;
-        throw e;
-      }
-      sandboxes.push(sandboxStatusOf(status));
-      for (const c of await this.opts.host.listContainers(s.id) as WitContainerStatus[]) {
-        if (this.#containers.has(c.id)) containers.push(containerStatusOf(c));
-      }
+    const own = [...this.#sandboxes.values()].filter((s) => s.uid === uid);
+    // Both calls of every sandbox go out at once (the runner answers them in turn).
+    const answers = await Promise.all(own.map((s) =>
+      Promise.all([
+        this.#cachedSandboxStatus(s.id),
+        this.opts.host.listContainers(s.id).catch((e) => e) as Promise<WitContainerStatus[] | Error>,
+      ])
+    ));
+    for (const [status, listed] of answers) {
+      if (!status) continue;
+      if (listed instanceof Error) throw listed;
+      sandboxes.push(status);
+      for (const c of listed) if (this.#containers.has(c.id)) containers.push(containerStatusOf(c));
     }
     return { sandboxes, containers };
   }
@@ -438,7 +482,18 @@ export class PluginOciRuntime implements RuntimeService {
     };
     let id: string;
     try {
-      id = await this.opts.host.createContainer(podSandboxId, wit, witSandbox(sandboxConfig, s));
+      // The next sandbox's network namespace is made while the node waits for crun's pid file
+      // (its spawn would hold the agent's thread while the plugin's create needs it).
+      const created = this.opts.host.createContainer(
+        podSandboxId,
+        wit,
+        witSandbox(sandboxConfig, s),
+        () => this.#spareNetns.refill(),
+      );
+      // The runner is idle during that wait too: the sandbox's status, which the kubelet reads
+      // next, is asked for now and answered then (queued behind the create).
+      this.#cachedSandboxStatus(podSandboxId).catch(() => {});
+      id = await created;
     } catch (e) {
       throw criError(e, "CreateContainerError", "CreateContainerConfigError");
     }
@@ -562,6 +617,7 @@ export class PluginOciRuntime implements RuntimeService {
    * the node is shutting down: every container and sandbox is removed, and the node's cgroups.
    */
   async close(opts: { keepPods: boolean }): Promise<void> {
+    await this.#spareNetns.close();
     if (!opts.keepPods) {
       for (const id of [...this.#sandboxes.keys()]) {
         await this.removePodSandbox(id).catch((e) =>

@@ -364,16 +364,23 @@ export class RuntimeHost implements AsyncDisposable {
     return this.call("listPodSandbox");
   }
 
+  /**
+   * CRI CreateContainer: the plugin's create (conmon started), then the wait for crun's pid file.
+   * `whileWaiting` runs once that wait begins: the node's idle moment of a start, for work of
+   * its own (the next spare network namespace).
+   */
   async createContainer(
     sandboxId: string,
     config: { logPath: string },
     sandboxConfig: { logDirectory: string } & Record<string, unknown>,
+    whileWaiting?: () => void,
   ): Promise<string> {
     // conmon opens the log file: its folder must exist (the kubelet makes the pod's).
     const log = `${sandboxConfig.logDirectory}/${config.logPath}`;
     await Deno.mkdir(log.slice(0, log.lastIndexOf("/")), { recursive: true });
     const id = await this.call("createContainer", sandboxId, config, sandboxConfig) as string;
     trace("conmon-returned", id);
+    whileWaiting?.();
     try {
       await this.#waitCreated(id);
       trace("pidfile-seen", id);

@@ -111,8 +111,36 @@ export interface SeccompProfile {
   syscalls: SeccompRule[];
 }
 
-/** The default profile for a container holding `capabilities` (`CAP_*` names). */
+/** Profiles already built, by the capabilities that change them (a few per node). */
+const built = new Map<string, SeccompProfile>();
+const MAX_BUILT = 64;
+
+function deepFreeze<T>(v: T): T {
+  if (v && typeof v === "object") {
+    for (const x of Object.values(v)) deepFreeze(x);
+    Object.freeze(v);
+  }
+  return v;
+}
+
+/**
+ * The default profile for a container holding `capabilities` (`CAP_*` names). The profile is
+ * built once per set of capabilities that matter to it and shared (frozen): building it (a sort
+ * of some 360 names) is the largest part of making a `config.json` in the runtime Plugin's
+ * interpreter.
+ */
 export function defaultSeccompProfile(capabilities: readonly string[]): SeccompProfile {
+  const key = capabilities.filter((c) => c in BY_CAPABILITY).sort().join(",");
+  let profile = built.get(key);
+  if (!profile) {
+    profile = deepFreeze(buildProfile(capabilities));
+    if (built.size >= MAX_BUILT) built.delete(built.keys().next().value!);
+    built.set(key, profile);
+  }
+  return profile;
+}
+
+function buildProfile(capabilities: readonly string[]): SeccompProfile {
   const caps = new Set(capabilities);
   const allowed = new Set(ALLOWED);
   // ptrace and cross-process memory access are harmless on kernels ≥ 4.8 (seccomp checked after ptrace).

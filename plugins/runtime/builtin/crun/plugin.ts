@@ -270,7 +270,7 @@ export const runtimeService = {
       stdin: config.stdin,
       stdinOnce: config.stdinOnce,
       tty: config.tty,
-      linux: linux as CriContainerConfig["linux"],
+      linux: linux as unknown as CriContainerConfig["linux"],
     } as CriContainerConfig;
     let spec;
     try {

@@ -23,7 +23,7 @@ export function fail(tag: ErrorTag, message: string): never {
 export function why(e: unknown): string {
   const p = (e as { payload?: unknown })?.payload ?? e;
   if (p && typeof p === "object" && "tag" in p) {
-    return `${(p as { tag: string }).tag}: ${(p as { val: unknown }).val}`;
+    return `${(p as { tag: string }).tag}: ${(p as { val?: unknown }).val}`;
   }
   return e instanceof Error ? e.message : String(e);
 }
@@ -55,7 +55,7 @@ export function store(key: string, value: unknown): void {
   }
 }
 export function all<T>(prefix: string): T[] {
-  return listKeys(prefix).map((k) => load<T>(k)!).filter(Boolean);
+  return listKeys(prefix).map((k: string) => load<T>(k)!).filter(Boolean);
 }
 /**
  * The key prefix a pod's records share: sandbox ids (`<uid 8>-<attempt>-<random>`) and container
