@@ -187,10 +187,12 @@ testWith(
         "the result cache emptied",
         () => Promise.resolve(files(`${nodeDir}/network/cni/results`).length === 0),
       );
-      await eventually(
-        "the sandboxes' network namespaces removed",
-        () => Promise.resolve(listNetns(prefix).length === 0),
-      );
+      // What stays is at most the runtime's one spare namespace (`<prefix>_n-…`, made ahead for
+      // the next sandbox: docs/containers.md).
+      await eventually("the sandboxes' network namespaces removed", () => {
+        const left = listNetns(prefix);
+        return Promise.resolve(left.length <= 1 && left.every((n) => n.startsWith(`${prefix}_n-`)));
+      });
 
       // A missing plugin binary: a sandbox error with an Event; the node stays up.
       const bad = (name: string): KubeObject => ({
