@@ -88,6 +88,24 @@ Deno.test("API object semantics", async (t) => {
       assert.equal((await c.get(`${cm}/held`)).code, 404);
     });
 
+    await t.step("a DELETE removes a pod whose last finalizer went while an earlier DELETE was applied", async () => {
+      const pods = "/api/v1/namespaces/default/pods";
+      await c.post(pods, {
+        metadata: { name: "raced", finalizers: ["example.com/hold"] },
+        spec: { nodeName: "n1", containers: [{ name: "c", image: "registry.example/app:1" }] },
+      });
+      // The state that race leaves (no finalizers, no grace left, still stored), made directly.
+      await cp.server.store.update(cp.server.podsResource().store, "default", "raced", (p) => {
+        p.metadata.deletionTimestamp = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+        p.metadata.deletionGracePeriodSeconds = 0;
+        p.metadata.finalizers = [];
+        return p;
+      });
+      const del = await c.del(`${pods}/raced`, { gracePeriodSeconds: 0 });
+      assert.equal(del.code, 200);
+      assert.equal((await c.get(`${pods}/raced`)).code, 404);
+    });
+
     await t.step("delete preconditions on uid and resourceVersion give 409", async () => {
       const cm = "/api/v1/namespaces/default/configmaps";
       const made = await c.post(cm, { metadata: { name: "pre" } });

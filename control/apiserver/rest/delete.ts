@@ -101,7 +101,9 @@ export async function deleteOne(
     });
   }
   const started = await strategy.beginDelete?.(server, cur, opts);
-  if (started) return started;
+  // An object already finalized with no grace left (its last finalizer went while an earlier
+  // DELETE was being applied) is removed now, as upstream's Delete does; it would wait forever.
+  if (started) return started.deleted || opts.dryRun ? started : await finishDeleteIfFinalized(server, ctx, started.object);
   const finalizers = finalizersFor(cur, opts.propagationPolicy);
   if (finalizers.length) {
     if (opts.dryRun) return { deleted: false, object: cur };
@@ -116,7 +118,8 @@ export async function deleteOne(
       return obj;
     });
     await strategy.afterWrite?.(server, updated, false);
-    return { deleted: false, object: updated };
+    // The finalizers read above may have gone before this update applied: then it goes now.
+    return await finishDeleteIfFinalized(server, ctx, updated);
   }
   return await removeNow(server, ctx, cur, opts.dryRun);
 }
