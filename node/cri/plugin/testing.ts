@@ -1,13 +1,14 @@
 /**
- * Test helpers for the runtime plugin path: the built-in `crun` component in a real runner
- * process (as a node runs it), with its node-side half ({@linkcode RuntimeHost}) over a private
- * mount namespace, image store and test registry; torn down on dispose.
+ * Test helpers for the runtime plugin path: a node's runtime half for tests ({@linkcode
+ * openRuntimeRig}: a private mount namespace, image store and test registry) on which a runtime
+ * component runs in a real runner process (as a node runs it) with its node-side half
+ * ({@linkcode RuntimeHost}); and the built-in `crun` component on one. Torn down on dispose.
  * @module
  */
 import type { PluginObject } from "../../../control/api/plugins.ts";
 import { buildPlugin } from "../../../plugins/host/build.ts";
 import { hostCallHandler } from "../../../plugins/host/host_calls.ts";
-import { PluginCache } from "../../../plugins/host/prepare.ts";
+import { type PluginComponent, PluginCache } from "../../../plugins/host/prepare.ts";
 import { Runner } from "../../../plugins/host/runner_client.ts";
 import { startRegistry, type TestRegistry } from "../../../tests/registry.ts";
 import { ImageStore } from "../../images/image_store.ts";
@@ -22,18 +23,31 @@ import { storeImages } from "./store_images.ts";
 export const CRUN_SOURCE: string =
   new URL("../../../plugins/runtime/builtin/crun/plugin.ts", import.meta.url).pathname;
 
-export interface CrunPluginHarness extends AsyncDisposable {
+/** A runtime component running on a {@linkcode RuntimeRig}: its runner and its node-side half. */
+export interface RigRuntime {
+  runner: Runner;
+  host: RuntimeHost;
+  /** Removes what the component left running, closes the host, stops the runner. */
+  stop(): Promise<void>;
+}
+
+/** The node's runtime half for tests; dispose it to remove what it made. */
+export interface RuntimeRig extends AsyncDisposable {
   dir: string;
   registry: TestRegistry;
-  host: RuntimeHost;
-  runner: Runner;
+  /** Checks and transpiles a runtime component (cached under the rig's dir). */
+  prepare(bytes: Uint8Array): Promise<PluginComponent>;
+  /** Starts `plugin`'s component in a runner whose host calls this rig's node serves. */
+  start(o: { plugin: PluginObject; component: PluginComponent; settings?: string; stateFile: string }): Promise<RigRuntime>;
+  /** Runs `fn` on dispose (before what the rig made itself). */
+  defer(fn: () => Promise<unknown>): void;
 }
 
 let n = 0;
 
-/** Builds the component, starts its runner and host. */
-export async function crunPluginHarness(): Promise<CrunPluginHarness> {
-  const dir = await Deno.makeTempDir({ prefix: "skiff-crun-plugin-" });
+/** Opens a rig: temp dir `prefix…`, test registry, mount namespace, image store, cgroup parent. */
+export async function openRuntimeRig(prefix: string): Promise<RuntimeRig> {
+  const dir = await Deno.makeTempDir({ prefix });
   const cleanups: (() => Promise<unknown>)[] = [() => Deno.remove(dir, { recursive: true }).catch(() => {})];
   const cleanup = async () => {
     for (const c of cleanups.reverse()) await c().catch((e) => console.error("cleanup:", e));
@@ -47,47 +61,90 @@ export async function crunPluginHarness(): Promise<CrunPluginHarness> {
     const store = await ImageStore.open({ dir: `${dir}/images`, registry: client });
     const root = `${dir}/oci`;
     const rootfsMode = await overlaySupported(ns, root) ? "overlay" : "copy";
-    const cgroupParent = `/skiff/crunplugin${Deno.pid}x${n++}`;
+    const cgroupParent = `/skiff/runtimerig${Deno.pid}x${n++}`;
     cleanups.push(() => Promise.resolve(removeCgroups(cgroupParent)));
+    const calls = runtimeHostCalls({ root, ns, store, rootfsMode, cgroupParent });
+    await Deno.mkdir(`${dir}/plugins/state`, { recursive: true });
+    return {
+      dir,
+      registry,
+      async prepare(bytes) {
+        using cache = new PluginCache(`${dir}/plugins`);
+        return await cache.prepare("runtime", bytes);
+      },
+      async start({ plugin, component, settings = "{}", stateFile }) {
+        const name = plugin.metadata.name!;
+        const grants = plugin.spec.grants ?? [];
+        const runner = await Runner.start({
+          config: { plugin: name, kind: "runtime", component, settings, grants, memoryBytes: 64 << 20, stateFile },
+          onHostCall: hostCallHandler(plugin, calls.capabilities, calls.imports),
+          onLog: (level, message) => console.error(`${name} ${level}: ${message}`),
+        });
+        let host: RuntimeHost;
+        try {
+          host = await RuntimeHost.open(
+            { root, ns, store, images: storeImages(store, client), rootfsMode, cgroupParent },
+            (op, args, timeoutMs) => runner.call(op, args, timeoutMs ?? 30_000),
+          );
+        } catch (e) {
+          await runner.stop(1000);
+          throw e;
+        }
+        return {
+          runner,
+          host,
+          async stop() {
+            // Whatever a failed test left running.
+            for (const s of (await host.listPodSandbox().catch(() => [])) as { id: string }[]) {
+              await host.removePodSandbox(s.id).catch(() => {});
+            }
+            await host.close();
+            await runner.stop(1000);
+          },
+        };
+      },
+      defer: (fn) => cleanups.push(fn),
+      [Symbol.asyncDispose]: cleanup,
+    };
+  } catch (e) {
+    await cleanup();
+    throw e;
+  }
+}
+
+export interface CrunPluginHarness extends AsyncDisposable {
+  dir: string;
+  registry: TestRegistry;
+  host: RuntimeHost;
+  runner: Runner;
+}
+
+/** Builds the component, starts its runner and host. */
+export async function crunPluginHarness(): Promise<CrunPluginHarness> {
+  const rig = await openRuntimeRig("skiff-crun-plugin-");
+  try {
     const { bytes } = await buildPlugin({ kind: "runtime", source: CRUN_SOURCE });
-    using cache = new PluginCache(`${dir}/plugins`);
-    const component = await cache.prepare("runtime", bytes);
     const plugin: PluginObject = {
       apiVersion: "skiff.dev/v1alpha1",
       kind: "Plugin",
       metadata: { name: "crun" },
       spec: { kind: "runtime", image: "builtin:crun", grants: CRUN_GRANTS },
     };
-    const calls = runtimeHostCalls({ root, ns, store, rootfsMode, cgroupParent });
-    await Deno.mkdir(`${dir}/plugins/state`, { recursive: true });
-    const runner = await Runner.start({
-      config: {
-        plugin: "crun",
-        kind: "runtime",
-        component,
-        settings: "{}",
-        grants: CRUN_GRANTS,
-        memoryBytes: 64 << 20,
-        stateFile: `${dir}/plugins/state/crun.json`,
-      },
-      onHostCall: hostCallHandler(plugin, calls.capabilities, calls.imports),
-      onLog: (level, message) => console.error(`crun plugin ${level}: ${message}`),
+    const crun = await rig.start({
+      plugin,
+      component: await rig.prepare(bytes),
+      stateFile: `${rig.dir}/plugins/state/crun.json`,
     });
-    cleanups.push(() => runner.stop(1000));
-    const host = await RuntimeHost.open(
-      { root, ns, store, images: storeImages(store, client), rootfsMode, cgroupParent },
-      (op, args, timeoutMs) => runner.call(op, args, timeoutMs ?? 30_000),
-    );
-    cleanups.push(async () => {
-      // Whatever a failed test left running.
-      for (const s of (await host.listPodSandbox().catch(() => [])) as { id: string }[]) {
-        await host.removePodSandbox(s.id).catch(() => {});
-      }
-      await host.close();
-    });
-    return { dir, registry, host, runner, [Symbol.asyncDispose]: cleanup };
+    rig.defer(() => crun.stop());
+    return {
+      dir: rig.dir,
+      registry: rig.registry,
+      host: crun.host,
+      runner: crun.runner,
+      [Symbol.asyncDispose]: () => rig[Symbol.asyncDispose](),
+    };
   } catch (e) {
-    await cleanup();
+    await rig[Symbol.asyncDispose]();
     throw e;
   }
 }
