@@ -30,6 +30,29 @@ const pod = (name: string) => ({
 });
 const BOTH = { filter: true, score: true };
 
+/** A plugin host on the direct path running the trap fixture as Plugin `name`; disposes its dir too. */
+async function trapHost(name: string, spec: Partial<PluginObject["spec"]> = {}) {
+  const built = await buildPlugin({ kind: "scheduler", source: `${ROOT}/tests/fixtures/plugin_sched_trap/plugin.ts` });
+  const dir = await tempDir("skiff-sched-direct-");
+  const host = new PluginHost({ dataDir: dir.path, pull: () => Promise.resolve(built), log: () => {} });
+  const dispose = async () => {
+    await host[Symbol.asyncDispose]();
+    await dir[Symbol.asyncDispose]();
+  };
+  try {
+    await host.apply({
+      apiVersion: "skiff.dev/v1alpha1",
+      kind: "Plugin",
+      metadata: { name, generation: 1 },
+      spec: { kind: "scheduler", image: `test.local/${name}@${built.digest}`, ...spec },
+    } as PluginObject);
+  } catch (e) {
+    await dispose();
+    throw e;
+  }
+  return { host, [Symbol.asyncDispose]: dispose };
+}
+
 testWith([NODE], "a scheduler plugin that traps or errs fails one cycle; the next is answered on the nodes as last sent", async () => {
   const built = await buildPlugin({ kind: "scheduler", source: `${ROOT}/tests/fixtures/plugin_sched_trap/plugin.ts` });
   await using p = await componentImpl("scheduler", built.bytes)();
@@ -46,15 +69,8 @@ testWith([NODE], "a scheduler plugin that traps or errs fails one cycle; the nex
 });
 
 testWith([NODE], "on the direct path, the scheduler's per-runner node cache resends every node after a trap and to a new runner", async () => {
-  const built = await buildPlugin({ kind: "scheduler", source: `${ROOT}/tests/fixtures/plugin_sched_trap/plugin.ts` });
-  await using dir = await tempDir("skiff-sched-direct-");
-  await using host = new PluginHost({ dataDir: dir.path, pull: () => Promise.resolve(built), log: () => {} });
-  await host.apply({
-    apiVersion: "skiff.dev/v1alpha1",
-    kind: "Plugin",
-    metadata: { name: "trap", generation: 1 },
-    spec: { kind: "scheduler", image: `test.local/trap@${built.digest}` },
-  } as PluginObject);
+  await using trap = await trapHost("trap");
+  const { host } = trap;
   const ask = (path: string, body: unknown) => host.post(path, body);
   const direct = new DirectCycles(ask, "test-session");
   try {
@@ -129,15 +145,8 @@ testWith([NODE], "on the direct path, the scheduler's per-runner node cache rese
 });
 
 testWith([NODE], "on the direct path, a cycle past the plugin's deadline is a Timeout and the restarted runner gets every node", async () => {
-  const built = await buildPlugin({ kind: "scheduler", source: `${ROOT}/tests/fixtures/plugin_sched_trap/plugin.ts` });
-  await using dir = await tempDir("skiff-sched-direct-");
-  await using host = new PluginHost({ dataDir: dir.path, pull: () => Promise.resolve(built), log: () => {} });
-  await host.apply({
-    apiVersion: "skiff.dev/v1alpha1",
-    kind: "Plugin",
-    metadata: { name: "spin", generation: 1 },
-    spec: { kind: "scheduler", image: `test.local/spin@${built.digest}`, timeoutSeconds: 1 },
-  } as PluginObject);
+  await using spin = await trapHost("spin", { timeoutSeconds: 1 });
+  const { host } = spin;
   const direct = new DirectCycles((path, body) => host.post(path, body), "test-session");
   try {
     const nodes = Array.from({ length: 3 }, (_, i) => node(i)).map((record) => ({ record, json: JSON.stringify(record) }));
