@@ -10,7 +10,8 @@
  *   link routes must lie inside ({@linkcode insideCidrs});
  * - interface names are Linux names (1–15 of `[A-Za-z0-9_.-]`);
  * - `wire-veth` does what `create-veth`, `add-address`, `set-link-up` and `add-route` do, with
- *   the same checks, in one process started from the agent (node/hostcaps/veth_wiring.ts);
+ *   the same checks (node/hostcaps/veth_wiring.ts), by rtnetlink requests from the agent, with
+ *   no process (node/hostcaps/veth_wire.ts);
  * - `add-nft-rule`: into table `ip <table>` (bound `table`, default `skiff`) of the netns of the
  *   sandbox being served, only words of a closed vocabulary, only addresses inside `nftCIDRs`
  *   (default: the pod CIDRs and the service CIDR), tagged with the sandbox's id
@@ -20,11 +21,23 @@
 import type { Grant } from "../../control/api/plugins.ts";
 import { insideCidrs } from "../../plugins/host/capabilities.ts";
 import { hostDenied, hostFailed, type HostFunctions, hostInvalid } from "../../plugins/host/host_calls.ts";
-import { ip, ipBatch, IpError, ipJson, isExists, isMissing } from "../cni/ip.ts";
-import { netnsName } from "../cni/netns.ts";
+import { netnsName, netnsPath } from "../cni/netns.ts";
 import { NftError } from "../proxy/nft.ts";
 import { addSandboxNftRule } from "./nft_sandbox.ts";
 import { NftRuleRefused, planNftRule } from "./nft_rule.ts";
+import { closeFd, NetlinkError, openNetnsFd, RTM_DELADDR, RTM_NEWADDR, RtSocket } from "./netlink.ts";
+import {
+  address,
+  deleteLink,
+  dumpAddresses,
+  newVethPair,
+  parseAddress,
+  type Prefix,
+  promoteSecondaries,
+  route,
+  setLinkUp,
+} from "./rt_requests.ts";
+import { linkIndex, wireVeth } from "./veth_wire.ts";
 import { planVethWiring, type VethWiring, WiringRefused } from "./veth_wiring.ts";
 
 /** What a network call is for: set by the node with each call to a network plugin. */
@@ -47,15 +60,12 @@ export interface HostNetNode {
 export const DEFAULT_SERVICE_CIDR = "198.19.0.0/16";
 
 const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
+const ENOENT = 2, ENODEV = 19, EEXIST = 17, EADDRNOTAVAIL = 99;
 
-/** Whether a link exists in the agent's netns (sysfs: no process). */
-function linkExists(name: string): boolean {
-  try {
-    Deno.statSync(`/sys/class/net/${name}`);
-    return true;
-  } catch {
-    return false;
-  }
+/** `a.b.c.d[/n]` (checked inside the pod CIDRs already) split; no prefix length: /32. */
+function prefix(cidr: string): Prefix {
+  const [address, len = "32"] = cidr.split("/");
+  return { address, prefixLength: Number(len) };
 }
 
 /** A random locally administered unicast MAC for a pod interface. */
@@ -70,21 +80,6 @@ function ifname(name: unknown): string {
     throw hostInvalid(`${JSON.stringify(name)} is not an interface name`);
   }
   return name;
-}
-
-/** Runs a wiring script in netns `name`; resolves to its stdout. */
-async function runWiring(name: string, script: string): Promise<string> {
-  const out = await new Deno.Command("/usr/bin/nsenter", {
-    args: [`--net=/run/netns/${name}`, "--", "/bin/sh", "-c", script],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  if (out.code !== 0) {
-    throw hostFailed(`wiring ${name} failed (${out.code}): ${dec.decode(out.stderr).trim().slice(0, 2000)}`);
-  }
-  return dec.decode(out.stdout);
 }
 
 /** The `host-net` functions bound to one grant. */
@@ -122,44 +117,66 @@ export function hostNet(grant: Grant, node: HostNetNode): HostFunctions {
     try {
       return await f();
     } catch (e) {
-      if (e instanceof IpError) throw hostFailed(e.message);
+      if (e instanceof NetlinkError) throw hostFailed(e.message);
       throw e;
     }
+  };
+  /**
+   * Runs `f` with an rtnetlink socket in netns `name`. `gone`: the answer when the netns is gone
+   * (the deletions and listings: a DEL after the sandbox's netns went succeeds, as CNI asks).
+   */
+  const inNetns = <T>(name: string, f: (s: RtSocket) => Promise<T>, gone?: { answer: T }): Promise<T> =>
+    act(async () => {
+      let sock;
+      try {
+        sock = RtSocket.open(netnsPath(name));
+      } catch (e) {
+        if (gone && e instanceof NetlinkError && e.errno === ENOENT) return gone.answer;
+        throw e;
+      }
+      using s = sock;
+      return await f(s);
+    });
+  /** The index of `dev` in the socket's netns; `ENODEV` when missing (and not `optional`). */
+  const index = async (s: RtSocket, dev: string, optional = false): Promise<number | null> => {
+    const i = await linkIndex(s, dev);
+    if (i === null && !optional) throw new NetlinkError(`Cannot find device "${dev}"`, ENODEV);
+    return i;
   };
   return {
     "create-veth": ([netns, hostIf, podIf, mtu], ctx) => {
       const name = ns(netns, ctx);
       const host = ifname(hostIf);
-      const pod = ifname(podIf);
+      const pod_ = ifname(podIf);
       if (bridge !== node.bridge) {
         throw hostDenied(`the granted bridge ${bridge} is not this node's bridge ${node.bridge}`);
       }
       const m = typeof mtu === "number" && mtu > 0 ? Math.min(65535, Math.max(68, Math.floor(mtu))) : 0;
       return act(async () => {
-        // A veth left by an earlier attempt goes first (its name is the plugin's choice, per netns).
-        if (linkExists(host)) await ip(["link", "del", host]).catch(() => {});
         const mac = podMac();
-        const add = [
-          `link add ${host}${m ? ` mtu ${m}` : ""} type veth peer name ${pod} address ${mac}${
-            m ? ` mtu ${m}` : ""
-          } netns ${name}`,
-          `link set ${host} master ${bridge} up`,
-        ];
+        const path = netnsPath(name);
+        using agent = RtSocket.open();
+        using pod = RtSocket.open(path);
+        const master = await linkIndex(agent, bridge);
+        if (master === null) throw new NetlinkError(`bridge ${bridge}`, ENODEV);
+        const fd = openNetnsFd(path);
         try {
-          await ipBatch(add);
-        } catch (e) {
-          if (!isExists(e)) throw e;
-          // The pod end exists in the netns already (an earlier attempt): replace it.
-          await ipBatch([`link del ${pod}`], { ns: name, force: true }).catch(() => {});
-          await ipBatch([`link del ${host}`], { force: true }).catch(() => {});
-          await ipBatch(add);
+          const add = newVethPair({ hostIfname: host, podIfname: pod_, mtu: m, mac }, master, fd);
+          const [a] = await agent.transact([add], { slow: true });
+          if (a.errno === EEXIST) {
+            // A pair left by an earlier attempt (either end; the names are the plugin's, per netns): replace it.
+            await pod.transact([deleteLink(pod_)], { slow: true });
+            await agent.transact([deleteLink(host)], { slow: true });
+            await agent.request(`RTM_NEWLINK ${host}`, add, { slow: true });
+          } else if (a.errno) throw new NetlinkError(`RTM_NEWLINK ${host}`, a.errno);
+        } finally {
+          closeFd(fd);
         }
         // Several attachments may share the interface (Wasm sandbox groups): deleting the first
-        // (primary) address must not take the others with it, hence promote_secondaries.
-        await ipBatch([`link set lo up`], {
-          ns: name,
-          sysctls: { [`net.ipv4.conf.${pod}.promote_secondaries`]: "1" },
-        });
+        // (primary) address must not take the others with it, hence promote_secondaries (the
+        // interface stays down: `set-link-up` brings it up).
+        await pod.request("lo up", setLinkUp("lo"));
+        await pod.request(`${pod_} promote_secondaries`, promoteSecondaries(pod_));
         return mac;
       });
     },
@@ -169,57 +186,52 @@ export function hostNet(grant: Grant, node: HostNetNode): HostFunctions {
       let plan;
       try {
         plan = planVethWiring({ bridge: node.bridge, grantedBridge: bridge, cidrs }, name, w, {
-          agentNetns: `/proc/${Deno.pid}/ns/net`,
           mac: podMac(),
-          hostLinkExists: typeof w?.hostIfname === "string" && linkExists(w.hostIfname),
         });
       } catch (e) {
         if (!(e instanceof WiringRefused)) throw e;
         throw e.reason === "denied" ? hostDenied(e.message) : hostInvalid(e.message);
       }
-      const created = (await runWiring(name, plan.script)).includes("created");
+      let created;
+      try {
+        created = await wireVeth(plan);
+      } catch (e) {
+        if (e instanceof NetlinkError) throw hostFailed(`wiring ${name} failed: ${e.message}`);
+        throw e;
+      }
       return { mac: created ? plan.mac : "", created };
     },
     "add-address": ([netns, ifn, cidr], ctx) => {
       const name = ns(netns, ctx);
       const dev = ifname(ifn);
-      const addr = inside("address", cidr);
-      return act(async () => {
-        try {
-          await ip(["-n", name, "addr", "add", addr, "dev", dev]);
-        } catch (e) {
-          if (!isExists(e)) throw e;
-        }
+      const addr = prefix(inside("address", cidr));
+      return inNetns(name, async (s) => {
+        const [a] = await s.transact([address(addr, (await index(s, dev))!, RTM_NEWADDR, { add: true })]);
+        if (a.errno && a.errno !== EEXIST) throw new NetlinkError(`address ${cidr} on ${dev}`, a.errno);
       });
     },
     "delete-address": ([netns, ifn, cidr], ctx) => {
       const name = ns(netns, ctx);
       const dev = ifname(ifn);
-      const addr = inside("address", cidr);
-      return act(async () => {
-        try {
-          await ip(["-n", name, "addr", "del", addr, "dev", dev]);
-        } catch (e) {
-          if (!isMissing(e)) throw e;
+      const addr = prefix(inside("address", cidr));
+      return inNetns(name, async (s) => {
+        const i = await index(s, dev, true);
+        if (i === null) return;
+        const [a] = await s.transact([address(addr, i, RTM_DELADDR)]);
+        if (a.errno && a.errno !== EADDRNOTAVAIL) {
+          throw new NetlinkError(`deleting ${cidr} from ${dev}`, a.errno);
         }
-      });
+      }, { answer: undefined });
     },
     "list-addresses": ([netns, ifn], ctx) => {
       const name = ns(netns, ctx);
       const dev = ifname(ifn);
-      return act(async () => {
-        try {
-          const out = await ipJson<{ addr_info?: { family: string; local: string; prefixlen: number }[] }[]>(
-            ["-n", name, "addr", "show", "dev", dev],
-          );
-          return (out[0]?.addr_info ?? []).filter((a) => a.family === "inet").map((a) =>
-            `${a.local}/${a.prefixlen}`
-          );
-        } catch (e) {
-          if (isMissing(e)) return [];
-          throw e;
-        }
-      });
+      return inNetns(name, async (s) => {
+        const i = await index(s, dev, true);
+        if (i === null) return [];
+        const answers = await s.request("listing addresses", dumpAddresses());
+        return answers.map((m) => parseAddress(m.body)).filter((a) => a?.index === i).map((a) => a!.cidr);
+      }, { answer: [] as string[] });
     },
     "add-route": ([netns, dst, gw], ctx) => {
       const name = ns(netns, ctx);
@@ -228,26 +240,21 @@ export function hostNet(grant: Grant, node: HostNetNode): HostFunctions {
       }
       if (gw != null) inside("gateway", gw);
       else inside("link route", dst);
-      const to = dst === "0.0.0.0/0" ? "default" : dst;
-      return act(() =>
-        ip(["-n", name, "route", "replace", to, ...(gw != null ? ["via", String(gw)] : [])]).then(() => {})
-      );
+      const r = { ...prefix(dst), ...(gw != null ? { gateway: prefix(String(gw)).address } : {}) };
+      return inNetns(name, (s) => s.request(`route ${dst}`, route(r, 0)).then(() => {}));
     },
     "set-link-up": ([netns, ifn], ctx) => {
       const name = ns(netns, ctx);
       const dev = ifname(ifn);
-      return act(() => ip(["-n", name, "link", "set", dev, "up"]).then(() => {}));
+      return inNetns(name, (s) => s.request(`${dev} up`, setLinkUp(dev)).then(() => {}));
     },
     "delete-link": ([netns, ifn], ctx) => {
       const name = ns(netns, ctx);
       const dev = ifname(ifn);
-      return act(async () => {
-        try {
-          await ip(["-n", name, "link", "del", dev]);
-        } catch (e) {
-          if (!isMissing(e)) throw e;
-        }
-      });
+      return inNetns(name, async (s) => {
+        const [a] = await s.transact([deleteLink(dev)], { slow: true });
+        if (a.errno && a.errno !== ENODEV) throw new NetlinkError(`deleting ${dev}`, a.errno);
+      }, { answer: undefined });
     },
     "add-nft-rule": ([chain, rule], ctx) => {
       const c = ctx as NetworkCallContext | undefined;

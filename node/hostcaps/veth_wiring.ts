@@ -1,22 +1,22 @@
 /**
  * `host-net.wire-veth`, pure: checks a sandbox interface's whole wiring (the veth pair joined to
  * the node's bridge, addresses, link up, routes) against the same bounds as the one-step verbs
- * (`create-veth`, `add-address`, `set-link-up`, `add-route`) and plans it as one shell script,
- * run by one process started in the sandbox's netns (`nsenter --net=<netns> sh -c`), so a
- * sandbox costs one process start from the agent instead of one per step:
+ * (`create-veth`, `add-address`, `set-link-up`, `add-route`) and plans it as data, which
+ * node/hostcaps/veth_wire.ts performs with a few rtnetlink requests (no process):
  *
- * 1. whether `pod-ifname` exists in the netns is read from `/proc/net/dev` (a shell builtin);
- * 2. if not: one `ip -batch` in the agent's netns creates the pair (the pod end in the netns,
- *    with a fresh MAC) and joins the host end to the bridge;
- * 3. one `ip -batch` in the netns: `lo` up, `addr replace` each address, the link up, `route
- *    replace` each route (all idempotent);
+ * 1. whether `pod-ifname` exists in the netns;
+ * 2. if not: the pair, made in the agent's netns with the host end joined to the bridge and up
+ *    and the pod end (a fresh MAC) in the netns (one request; a host end left by an earlier
+ *    attempt goes first);
+ * 3. in the netns: `lo` up, each address replaced, the link up, each route replaced (all
+ *    idempotent);
  * 4. if created: `promote_secondaries` on the pod interface (several attachments may share it).
  *
- * Every word of the script is a checked interface name, address, number or a constant, so
- * nothing a plugin passes can reach the shell unquoted.
+ * Every value of the plan is a checked interface name, address, prefix length or number.
  * @module
  */
 import { insideCidrs } from "../../plugins/host/capabilities.ts";
+import type { Prefix } from "./rt_requests.ts";
 
 const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
 const CIDR = /^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/;
@@ -52,12 +52,20 @@ export class WiringRefused extends Error {
   }
 }
 
-/** The planned script and what it needs at run time. */
+/** The checked wiring of one sandbox interface, as veth_wire.ts performs it. */
 export interface WiringPlan {
-  /** `sh -c` script; prints `created` when it made the pair. */
-  script: string;
-  /** The pod end's MAC when the script creates the pair. */
+  /** The netns's name (under /run/netns). */
+  netns: string;
+  bridge: string;
+  hostIfname: string;
+  podIfname: string;
+  /** 0: the kernel's default. */
+  mtu: number;
+  /** The pod end's MAC when the pair is made. */
   mac: string;
+  addresses: Prefix[];
+  /** `gateway` absent: a link route (`dev <pod-ifname>`, scope link). */
+  routes: (Prefix & { gateway?: string })[];
 }
 
 function ifname(name: unknown): string {
@@ -68,15 +76,14 @@ function ifname(name: unknown): string {
 }
 
 /**
- * Checks `w` and plans it for netns `ns` (a name under /run/netns); `agentNetns` is the path of
- * the agent's own netns (`/proc/<pid>/ns/net`), `mac` the MAC a new pod end gets,
- * `hostLinkExists` whether a host end of that name is left from an earlier attempt. Pure.
+ * Checks `w` and plans it for netns `ns` (a name under /run/netns); `mac` is the MAC a new pod
+ * end gets. Pure.
  */
 export function planVethWiring(
   bounds: WiringBounds,
   ns: string,
   w: VethWiring,
-  opts: { agentNetns: string; mac: string; hostLinkExists: boolean },
+  opts: { mac: string },
 ): WiringPlan {
   if (!NS.test(ns)) throw new WiringRefused("invalid", `${JSON.stringify(ns)} is not a netns name`);
   if (!w || typeof w !== "object") {
@@ -113,42 +120,36 @@ export function planVethWiring(
     }
     return v;
   };
-  const addrLines = addresses.map((a) => `addr replace ${inside("address", a, CIDR)} dev ${pod}`);
-  const routeLines = routes.map((r) => {
-    const dst = r?.destination;
-    if (typeof dst !== "string" || !CIDR.test(dst)) {
-      throw new WiringRefused("invalid", `${JSON.stringify(dst)} is not a destination in CIDR notation`);
+  const split = (cidr: string): Prefix => {
+    const [address, len] = cidr.split("/");
+    const prefixLength = Number(len);
+    if (address.split(".").some((x) => Number(x) > 255) || prefixLength > 32) {
+      throw new WiringRefused("invalid", `${JSON.stringify(cidr)} is not in CIDR notation`);
     }
-    const gw = r.gateway;
-    if (gw != null) inside("gateway", gw, ADDRESS);
-    else inside("link route", dst, CIDR);
-    const to = dst === "0.0.0.0/0" ? "default" : dst;
-    return gw != null ? `route replace ${to} via ${gw}` : `route replace ${to} dev ${pod}`;
-  });
-  const m = typeof w.mtu === "number" && w.mtu > 0 ? Math.min(65535, Math.max(68, Math.floor(w.mtu))) : 0;
-  const mtu = m ? ` mtu ${m}` : "";
-  if (!/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(opts.mac) || !/^\/proc\/\d+\/ns\/net$/.test(opts.agentNetns)) {
-    throw new TypeError("planVethWiring: bad mac or agent netns");
-  }
-  const hostLines = [
-    ...(opts.hostLinkExists ? [`link del ${host}`] : []),
-    `link add ${host}${mtu} type veth peer name ${pod} address ${opts.mac}${mtu} netns ${ns}`,
-    `link set ${host} master ${bounds.bridge} up`,
-  ];
-  const podLines = ["link set lo up", ...addrLines, `link set ${pod} up`, ...routeLines];
-  const heredoc = (lines: string[]) => `<<'SKIFF_EOF'\n${lines.join("\n")}\nSKIFF_EOF`;
-  const script = [
-    "set -e",
-    "created=",
-    `while read -r l _; do case "$l" in ${pod}:*) created=no;; esac; done < /proc/net/dev`,
-    `if [ -z "$created" ]; then`,
-    `/usr/bin/nsenter --net=${opts.agentNetns} -- /usr/sbin/ip -batch - ${heredoc(hostLines)}`,
-    "created=yes",
-    "fi",
-    `/usr/sbin/ip -batch - ${heredoc(podLines)}`,
-    // Several attachments may share the interface (Wasm sandbox groups): deleting the first
-    // (primary) address must not take the others with it.
-    `if [ "$created" = yes ]; then echo 1 > /proc/sys/net/ipv4/conf/${pod}/promote_secondaries; echo created; fi`,
-  ].join("\n");
-  return { script, mac: opts.mac };
+    return { address, prefixLength };
+  };
+  const planned = {
+    addresses: addresses.map((a) => split(inside("address", a, CIDR))),
+    routes: routes.map((r) => {
+      const dst = r?.destination;
+      if (typeof dst !== "string" || !CIDR.test(dst)) {
+        throw new WiringRefused("invalid", `${JSON.stringify(dst)} is not a destination in CIDR notation`);
+      }
+      const gw = r.gateway;
+      if (gw != null) inside("gateway", gw, ADDRESS);
+      else inside("link route", dst, CIDR);
+      return { ...split(dst), ...(gw != null ? { gateway: split(`${gw}/32`).address } : {}) };
+    }),
+  };
+  const mtu = typeof w.mtu === "number" && w.mtu > 0 ? Math.min(65535, Math.max(68, Math.floor(w.mtu))) : 0;
+  if (!/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(opts.mac)) throw new TypeError("planVethWiring: bad mac");
+  return {
+    netns: ns,
+    bridge: bounds.bridge,
+    hostIfname: host,
+    podIfname: pod,
+    mtu,
+    mac: opts.mac,
+    ...planned,
+  };
 }

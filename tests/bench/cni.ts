@@ -4,8 +4,9 @@
  * the node, as on a node: node/cni/builtin_network.ts) against Debian's CNI binaries (`bridge` +
  * `host-local` run by the exec driver, node/cni/exec) — the baseline — in the same run, on the
  * same kind of namespace. And the node's half of a sandbox's wiring alone: one `host-net`
- * `wire-veth` call against the five one-step calls the bridge made before it (`list-addresses`,
- * `create-veth`, `add-address`, `set-link-up`, `add-route`), interleaved on fresh namespaces.
+ * `wire-veth` call (rtnetlink requests from the agent, node/hostcaps/veth_wire.ts) against the
+ * same wiring by `ip` with the fewest processes it allows (one `ip -batch` in the agent's netns
+ * for the pair, one `ip -n <netns> -batch` for the rest), interleaved on fresh namespaces.
  * @module
  */
 import { startBuiltinNetwork } from "../../node/cni/builtin_network.ts";
@@ -18,7 +19,17 @@ import { hostNet } from "../../node/hostcaps/host_net.ts";
 
 const PODS = 30;
 
-/** p50s (ms) of wiring one sandbox with `wire-veth` and with the five one-step calls, interleaved. */
+/** Runs `ip` with a batch on stdin. */
+async function ipBatch(args: string[], lines: string[]): Promise<void> {
+  const p = new Deno.Command("/usr/sbin/ip", { args: [...args, "-batch", "-"], stdin: "piped", stderr: "piped" }).spawn();
+  const w = p.stdin.getWriter();
+  await w.write(new TextEncoder().encode(lines.join("\n") + "\n"));
+  await w.close();
+  const out = await p.output();
+  if (out.code) throw new Error(`ip ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
+}
+
+/** p50s (ms) of wiring one sandbox with `wire-veth` and with two `ip` processes, interleaved. */
 async function wiring(bridge: string, podCIDR: string): Promise<{ batched: number; steps: number }> {
   const net = hostNet({ capability: "host-net" }, { bridge, podCIDR });
   const base = podCIDR.split("/")[0].split(".").slice(0, 3).join(".");
@@ -40,11 +51,8 @@ async function wiring(bridge: string, podCIDR: string): Promise<{ batched: numbe
       }], ctx);
       batched.push(performance.now() - t);
     } else {
-      await net["list-addresses"]([netns, "eth0"], ctx);
-      await net["create-veth"]([netns, veth, "eth0", 0], ctx);
-      await net["add-address"]([netns, "eth0", address], ctx);
-      await net["set-link-up"]([netns, "eth0"], ctx);
-      await net["add-route"]([netns, "0.0.0.0/0", gw], ctx);
+      await ipBatch([], [`link add ${veth} master ${bridge} up type veth peer name eth0 netns ${name}`]);
+      await ipBatch(["-n", name], ["link set lo up", `addr replace ${address} dev eth0`, "link set eth0 up", `route replace default via ${gw}`]);
       steps.push(performance.now() - t);
     }
     await deleteNetns(name);
@@ -108,12 +116,11 @@ export async function benchCni(): Promise<BenchRow[]> {
     const p50b = percentile(b, 50), p50e = percentile(e, 50);
     const w = await wiring(builtinBridge, builtin.podCIDR);
     return [{
-      name: "sandbox wiring by the node: one host-net wire-veth call, p50",
+      name: "sandbox wiring by the node: one host-net wire-veth call (rtnetlink), p50",
       value: w.batched,
       unit: "ms",
       baseline: {
-        name:
-          "the same by the five one-step calls (list-addresses, create-veth, add-address, set-link-up, add-route), p50",
+        name: "the same by `ip`: `ip -batch` (pair) + `ip -n <netns> -batch` (lo, address, up, route), p50",
         value: w.steps,
         unit: "ms",
       },

@@ -8,7 +8,7 @@
  * `ipam` import (the IPAM Plugin the configuration's `ipam.type` names).
  *
  * An ADD is one `host-net.wire-veth` call (the node wires the veth pair, the address, the link
- * and the default route in one process). Several attachments may share one netns and interface
+ * and the default route in one step, with rtnetlink requests of its own). Several attachments may share one netns and interface
  * (a Wasm sandbox group hosts several pods): the node finds the interface there and only adds
  * the second ADD's address; the DEL of the last one removes the interface.
  *
