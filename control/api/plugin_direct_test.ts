@@ -49,3 +49,46 @@ Deno.test("PluginDirectCaller does not use the direct path against a plugin host
   assert.equal(asked, 1, "asked once, then off for a minute");
   direct.close();
 });
+
+Deno.test("PluginDirectCaller gives up on a runner that never answers, about a second after the call's deadline", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "skiff-direct-unit-" });
+  const path = `${dir}/r1.sock`;
+  // A runner that reads every line and answers none (its host failed to kill it).
+  const listener = Deno.listen({ transport: "unix", path });
+  const conns: Deno.Conn[] = [];
+  const serving = (async () => {
+    for await (const conn of listener) {
+      conns.push(conn);
+      void (async () => {
+        const buf = new Uint8Array(4096);
+        while ((await conn.read(buf).catch(() => null)) !== null);
+      })();
+    }
+  })();
+  const direct = new PluginDirectCaller(() =>
+    Promise.resolve({ status: 200, body: { plugins: { p: { path, token: "t", runner: "r1" } } } })
+  );
+  try {
+    const call = () => direct.post("p", "/admission/p/validate", { request: { uid: "u" } }, "u", 100);
+    assert.equal(await call(), null, "no table yet: through the host");
+    for (let i = 0; i < 50 && !direct.runner("p"); i++) await wait(20);
+    // The table names the runner now: the call goes to its socket, waits, then gives up.
+    const t = performance.now();
+    await assert.rejects(call(), /no answer within the call's deadline/);
+    const waited = performance.now() - t;
+    assert.ok(
+      waited >= 1100 && waited < 1600,
+      `gave up after ${waited.toFixed(0)} ms (deadline 100 ms + 1 s)`,
+    );
+  } finally {
+    direct.close();
+    listener.close();
+    await serving;
+    for (const c of conns) {
+      try {
+        c.close();
+      } catch { /* closed */ }
+    }
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -3,7 +3,8 @@
  * over the nodes starting where the previous cycle stopped until `numFeasibleNodesToFind` nodes
  * fit (upstream's adaptive `percentageOfNodesToScore`), then PreScore/Score and the best node
  * (ties broken at random). Pure and synchronous: it reads the snapshot and changes nothing but
- * the rotating start index.
+ * the rotating start index. With batch (Wasm) plugins the cycle awaits their calls; the built-in
+ * scoring then runs while the Filter call is in flight (`scheduleWithBatches`).
  * @module
  */
 import { type Diagnosis, newDiagnosis } from "./fit_error.ts";
@@ -129,16 +130,33 @@ export class PodScheduler {
         if (err) return err;
       }
     }
+    /** The in-process scores of the first batch's nodes, computed while the batch plugins answer. */
+    let early: { nodes: readonly NodeInfoView[]; totals: number[] | ScheduleOutcome } | null = null;
     while (c.feasible.length < c.want && c.processed < c.nodes.length) {
       const candidates: NodeInfoView[] = [];
       const err = this.#filterInProcess(c, c.want - c.feasible.length, candidates);
       if (err) return err;
       // Nodes this cycle already batched (the nominated node) answer from runFilters.
       const ask = candidates.filter((n) => !fw.batchFiltered(pod, n.node.name));
-      const got = ask.length ? await fw.runBatchFilter(c.state, pod, ask) : [];
-      const verdict = new Map(ask.map((n, i) => [n, got[i]]));
-      for (const n of candidates) {
-        const s = verdict.get(n) ?? null;
+      const asking = ask.length ? fw.runBatchFilter(c.state, pod, ask) : null;
+      // While the batch plugins answer (their call is already on the wire): PreScore and Score of
+      // the in-process plugins over these nodes, which are the feasible nodes when the batch
+      // plugins reject none of them and no more are wanted (the usual case). When they reject
+      // some, these scores are dropped and the feasible nodes are scored again below (upstream
+      // scores, and normalizes, over the feasible nodes only). A PreScore run again rewrites
+      // what its plugin reads, or answers Skip and its Score is not called.
+      if (
+        asking && c.feasible.length === 0 && candidates.length > 1 &&
+        (candidates.length >= c.want || c.processed >= c.nodes.length)
+      ) {
+        early = { nodes: candidates, totals: this.#scoreOn(c, candidates) };
+      }
+      const got = asking ? await asking : [];
+      // (Usually every candidate was asked: answers by position, no lookup.)
+      const verdict = ask.length === candidates.length ? null : new Map(ask.map((n, i) => [n, got[i]]));
+      for (let i = 0; i < candidates.length; i++) {
+        const n = candidates[i];
+        const s = (verdict ? verdict.get(n) : got[i]) ?? null;
         if (s === null) c.feasible.push(n);
         else {
           const e = this.#record(c, n, s);
@@ -151,7 +169,7 @@ export class PodScheduler {
       return { kind: "unschedulable", numAllNodes: c.numAllNodes, diagnosis: c.diagnosis, state: c.state };
     }
     if (c.feasible.length === 1) return this.#scheduledOne(c, c.feasible[0].node.name, this.#evaluated(c));
-    const totals = this.#score(c);
+    const totals = early && sameNodes(early.nodes, c.feasible) ? early.totals : this.#score(c);
     if (!Array.isArray(totals)) return totals;
     const s = await fw.runBatchScore(c.state, pod, c.feasible, totals);
     if (s) return { kind: "error", status: s, diagnosis: c.diagnosis, state: c.state };
@@ -274,12 +292,17 @@ export class PodScheduler {
     return this.#select(c, totals);
   }
 
-  /** PreScore and the in-process Score plugins. */
+  /** PreScore and the in-process Score plugins over the feasible nodes. */
   #score(c: Pass): number[] | ScheduleOutcome {
+    return this.#scoreOn(c, c.feasible);
+  }
+
+  /** PreScore and the in-process Score plugins over `nodes`. */
+  #scoreOn(c: Pass, nodes: readonly NodeInfoView[]): number[] | ScheduleOutcome {
     const fw = this.framework;
-    const ps = fw.runPreScore(c.state, c.pod, c.feasible, c.snapshot);
+    const ps = fw.runPreScore(c.state, c.pod, nodes, c.snapshot);
     if (ps) return { kind: "error", status: ps, diagnosis: c.diagnosis, state: c.state };
-    const totals = fw.runScore(c.state, c.pod, c.feasible);
+    const totals = fw.runScore(c.state, c.pod, nodes);
     if (!Array.isArray(totals)) {
       return { kind: "error", status: totals, diagnosis: c.diagnosis, state: c.state };
     }
@@ -295,6 +318,13 @@ export class PodScheduler {
       state: c.state,
     };
   }
+}
+
+/** Whether two node lists hold the same nodes in the same order. Pure. */
+function sameNodes(a: readonly NodeInfoView[], b: readonly NodeInfoView[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** The highest-scoring node; ties are broken uniformly at random (reservoir sampling). */

@@ -32,7 +32,7 @@
  */
 import { Client, R } from "../../control/api/client.ts";
 import { InformerFactory } from "../../control/api/informer.ts";
-import { PluginHostCaller } from "../../control/api/plugin_channel.ts";
+import { lines, PluginHostCaller, writeAll } from "../../control/api/plugin_channel.ts";
 import { PluginDirectCaller } from "../../control/api/plugin_direct.ts";
 import { type PluginKind, type PluginObject, PLUGINS, type PluginSpec } from "../../control/api/plugins.ts";
 import type { KubeObject } from "../../control/api/types.ts";
@@ -146,6 +146,30 @@ async function servePlugins(apiUrl: string, port: number, dataDir: string): Prom
   client.close();
   Deno.exit(0);
 }
+
+/**
+ * Child: the raw baseline of a direct call's round trip — a unix socket at `path` answering each
+ * line with a line of the same length at once, with the same line helpers as both ends of the
+ * direct path (control/api/plugin_channel.ts), and nothing else: no JSON, routing or plugin.
+ */
+async function serveEcho(path: string): Promise<void> {
+  const listener = Deno.listen({ transport: "unix", path });
+  console.log(`URL ${path}`);
+  const serving = (async () => {
+    for await (const conn of listener) {
+      void (async () => {
+        for await (const line of lines(conn)) await writeAll(conn, ENCODER.encode(line + "\n")).catch(() => {});
+        conn.close();
+      })();
+    }
+  })().catch(() => {});
+  await untilSigterm();
+  listener.close();
+  await serving;
+  Deno.exit(0);
+}
+
+const ENCODER = new TextEncoder();
 
 /** Creates a Plugin of a benchmark source and waits until the plugin host runs it. */
 async function loadPlugin(client: Client, name: string, spec: Partial<PluginSpec> = {}): Promise<void> {
@@ -282,16 +306,31 @@ async function benchAdmission(): Promise<BenchRow[]> {
       body.request.uid = crypto.randomUUID();
       return await direct.post("disallow-latest", "/admission/disallow-latest/validate", body, body.request.uid, 10_000);
     };
+    // The raw baseline of the direct round trip: a line of the same length to another process's
+    // unix socket and back (serveEcho), with the same helpers; the rest is the direct path's own.
+    const echoDir = await Deno.makeTempDir({ prefix: "skiff-bench-echo-" });
+    const echo = await child(["--echo", `${echoDir}/echo.sock`]);
+    const echoConn = await Deno.connect({ transport: "unix", path: echo.url });
+    const echoLines = lines(echoConn);
+    const rawLine = ENCODER.encode(JSON.stringify({ id: 1, path: "/admission/disallow-latest/validate", body: JSON.parse(review), ms: 10_000 }) + "\n");
+    const rawHop: number[] = [];
+    const rawCall = async () => {
+      await writeAll(echoConn, rawLine);
+      if ((await echoLines.next()).done) throw new Error("the echo child closed the socket");
+    };
     try {
       for (let i = 0; i < 200 && !(await directCall()); i++) await new Promise((r) => setTimeout(r, 20));
       for (let i = 0; i < CREATES; i++) {
         // Back to back, then after 3 ms idle (as between creates): the second pays the wake-ups
         // of the plugin host's and the runner's processes (direct: the runner's only).
-        for (const into of [hop, idleHop, httpHop, directHop, idleDirectHop]) {
+        for (const into of [hop, idleHop, httpHop, directHop, idleDirectHop, rawHop]) {
           if (into === idleHop || into === idleDirectHop) await new Promise((r) => setTimeout(r, 3));
           const t = performance.now();
           let allowed: boolean | undefined;
-          if (into === directHop || into === idleDirectHop) {
+          if (into === rawHop) {
+            await rawCall();
+            allowed = true;
+          } else if (into === directHop || into === idleDirectHop) {
             const res = await directCall();
             if (!res) throw new Error("the direct path is not available");
             allowed = (res.body as { response?: { allowed?: boolean } }).response?.allowed;
@@ -309,6 +348,9 @@ async function benchAdmission(): Promise<BenchRow[]> {
     } finally {
       direct.close();
       caller.close();
+      echoConn.close();
+      await echo.stop();
+      await Deno.remove(echoDir, { recursive: true }).catch(() => {});
     }
     const [w50, w99, p50, p99] = [
       percentile(withPlugin, 50),
@@ -323,6 +365,7 @@ async function benchAdmission(): Promise<BenchRow[]> {
     const [x50, x99] = [percentile(httpHop, 50), percentile(httpHop, 99)];
     const [d50, d99] = [percentile(directHop, 50), percentile(directHop, 99)];
     const [e50, e99] = [percentile(idleDirectHop, 50), percentile(idleDirectHop, 99)];
+    const [r50, r99] = [percentile(rawHop, 50), percentile(rawHop, 99)];
     console.error(
       `admission: with the plugin p50 ${w50.toFixed(2)} ms p99 ${w99.toFixed(2)} ms; with the mutating plugin p50 ${
         m50.toFixed(2)
@@ -334,7 +377,9 @@ async function benchAdmission(): Promise<BenchRow[]> {
         x50.toFixed(2)
       } ms p99 ${x99.toFixed(2)} ms; direct to the runner p50 ${d50.toFixed(2)} ms p99 ${d99.toFixed(2)} ms, after 3 ms idle p50 ${
         e50.toFixed(2)
-      } ms p99 ${e99.toFixed(2)} ms`,
+      } ms p99 ${e99.toFixed(2)} ms; raw unix socket round trip of the same line p50 ${r50.toFixed(2)} ms p99 ${r99.toFixed(2)} ms; load ${
+        Deno.loadavg().map((x) => x.toFixed(2)).join(" ")
+      }`,
     );
     const baseline = {
       name: `the same pod create without it, p99 of ${CREATES.toLocaleString("en-US")}`,
@@ -405,6 +450,20 @@ async function benchAdmission(): Promise<BenchRow[]> {
         unit: "ms",
         baseline: { name: "through the plugin host, p50", value: h50, unit: "ms" },
         ratio: d50 / h50,
+      },
+      {
+        name: "admission: the direct round trip, back to back, p50 (informational)",
+        value: d50,
+        unit: "ms",
+        baseline: { name: "the same line to another process's unix socket and back (raw), p50", value: r50, unit: "ms" },
+        ratio: d50 / r50,
+      },
+      {
+        name: "admission: the direct round trip, back to back, p99 (informational)",
+        value: d99,
+        unit: "ms",
+        baseline: { name: "the raw round trip, p99", value: r99, unit: "ms" },
+        ratio: d99 / r99,
       },
       {
         name: "admission: the direct round trip after 3 ms idle, p99",
@@ -576,6 +635,7 @@ if (import.meta.main) {
   const [mode, ...rest] = Deno.args;
   if (mode === "--serve-api") await serveApi(rest[0], rest[1]);
   else if (mode === "--plugin-host") await servePlugins(rest[0], Number(rest[1]), rest[2]);
+  else if (mode === "--echo") await serveEcho(rest[0]);
   // The admission group alone: `--admission`.
   else if (mode === "--admission") console.log(table(await benchAdmission()));
   // One scheduling phase alone (profiling): `--scheduling label-c`, `--scheduling none`.

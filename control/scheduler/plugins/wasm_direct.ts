@@ -78,16 +78,20 @@ export class DirectCycles {
       const runner = this.#caller.runner(plugin.name);
       if (!runner) return null;
       const held = this.#heldBy(plugin.name, runner);
+      /** The nodes this call sends in full (the runner holds the others as last sent). */
+      const full: SentNode[] = [];
       const body: SchedulingCycleRequest = {
         plugins: [plugin],
         pod,
-        nodes: nodes.map(({ record, json }): NodeRecord | CachedNodeRef =>
-          held.get(record.name) === json ? record.name : record
-        ),
+        nodes: nodes.map((n): NodeRecord | CachedNodeRef => {
+          if (held.get(n.record.name) === n.json) return n.record.name;
+          full.push(n);
+          return n.record;
+        }),
         session: this.#session,
         key: `${pod.uid}/${++this.#seq}`,
       };
-      const refs = body.nodes.filter((n) => typeof n === "string").length;
+      const refs = nodes.length - full.length;
       // (Synchronously after runner(): the call goes to that runner, or through the host.)
       const sending = this.#caller.post(plugin.name, "/scheduler/cycle", body, body.key!, timeoutMs);
       let res;
@@ -111,7 +115,7 @@ export class DirectCycles {
       }
       const r = res.status === 200 ? answer?.results?.[plugin.name] : undefined;
       if (r && !r.failure) {
-        for (const { record, json } of nodes) held.set(record.name, json);
+        for (const { record, json } of full) held.set(record.name, json);
       } else held.clear();
       if (r || answer?.kind === "PluginFailure") {
         this.stats.calls++;
