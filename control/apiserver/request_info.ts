@@ -45,6 +45,11 @@ const METHOD_VERBS: Record<string, Verb> = {
   HEAD: "get",
 };
 
+/** A path segment, percent-decoded (most have no escapes: no decoding, no new string). */
+function decodeSegment(s: string): string {
+  return s.includes("%") ? decodeURIComponent(s) : s;
+}
+
 /** Parses `/api/v1/...` and `/apis/{group}/{version}/...` paths; anything else is a non-resource request. */
 export function parseRequestInfo(method: string, path: string, query: URLSearchParams): RequestInfo {
   const info: RequestInfo = {
@@ -59,7 +64,7 @@ export function parseRequestInfo(method: string, path: string, query: URLSearchP
     name: "",
     parts: [],
   };
-  const segs = path.split("/").filter((s) => s !== "").map(decodeURIComponent);
+  const segs = path.split("/").filter((s) => s !== "").map(decodeSegment);
   let i: number;
   if (segs[0] === "api" && segs.length >= 2) {
     info.version = segs[1];

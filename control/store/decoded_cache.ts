@@ -8,6 +8,11 @@ import type { KubeObject } from "../api/types.ts";
 
 export class DecodedCache {
   readonly #map = new Map<string, { obj: KubeObject; size: number }>();
+  /**
+   * Kept across evictions: a fresh iterator would start at the map's first slot and walk past
+   * every deleted one (each read deletes and re-adds its entry), several µs per write once full.
+   */
+  #oldest: MapIterator<[string, { obj: KubeObject; size: number }]> | null = null;
   readonly #maxBytes: number;
   #bytes = 0;
 
@@ -33,8 +38,13 @@ export class DecodedCache {
     if (size > this.#maxBytes / 8 || this.#map.has(key)) return;
     this.#map.set(key, { obj, size });
     this.#bytes += size;
-    for (const [k, v] of this.#map) {
-      if (this.#bytes <= this.#maxBytes) break;
+    while (this.#bytes > this.#maxBytes) {
+      // The least recently used entry is the next one the kept iterator reaches: entries before it
+      // were evicted, or moved to the end when read (a Map iterator follows later insertions).
+      let next = this.#oldest?.next();
+      if (!next || next.done) next = (this.#oldest = this.#map.entries()).next();
+      if (next.done) break;
+      const [k, v] = next.value;
       this.#map.delete(k);
       this.#bytes -= v.size;
     }

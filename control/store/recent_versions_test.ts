@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { ApiError, conflict, STALE_OBJECT } from "../api/status.ts";
 import type { KubeObject } from "../api/types.ts";
 import { Store, type StoreResource } from "./mod.ts";
+import { eventId } from "./keys.ts";
 import { RecentVersions } from "./recent_versions.ts";
 
 const pods: StoreResource = {
@@ -125,20 +126,71 @@ Deno.test("update() with readOnlyCurrent hands over the shared decoded object, o
   }));
 
 Deno.test("RecentVersions keeps the most recently written versions within its byte bound", () => {
-  const recent = new RecentVersions(8 * (1000 + 160));
-  const v = (i: number) => ({ kvVs: String(i), ev: String(i), bytes: new Uint8Array(1000) });
+  const recent = new RecentVersions(8 * 1000);
+  const vs = (i: number) => i.toString(16).padStart(20, "0");
+  const v = (i: number, fill = i) => ({
+    kvVs: vs(i),
+    ev: eventId(vs(i), 3),
+    bytes: new Uint8Array(1000).fill(fill),
+  });
   for (let i = 0; i < 10; i++) recent.set(`k${i}`, v(i));
+  // The ring holds eight versions; the ninth and tenth took the places of the two oldest.
   assert.equal(recent.size, 8);
   assert.equal(recent.get("k0"), undefined);
-  assert.equal(recent.get("k9")?.kvVs, "9");
-  // Writing an object again makes it the newest.
+  assert.equal(recent.get("k1"), undefined);
+  const k9 = recent.get("k9")!;
+  assert.equal(k9.kvVs, vs(9));
+  assert.equal(k9.ev, eventId(vs(9), 3));
+  assert.deepEqual(k9.bytes, new Uint8Array(1000).fill(9));
+  assert.deepEqual(recent.get("k2")!.bytes, new Uint8Array(1000).fill(2));
+  // Writing an object again makes it the newest (here in its own old place); the next write takes
+  // the place of the oldest left.
   recent.set("k2", v(20));
+  assert.equal(recent.get("k2")?.kvVs, vs(20));
+  assert.deepEqual(recent.get("k2")!.bytes, new Uint8Array(1000).fill(20));
+  assert.deepEqual(recent.get("k3")!.bytes, new Uint8Array(1000).fill(3));
   recent.set("k10", v(10));
-  assert.equal(recent.get("k2")?.kvVs, "20");
   assert.equal(recent.get("k3"), undefined);
+  assert.equal(recent.size, 8);
+  assert.deepEqual(recent.get("k4")!.bytes, new Uint8Array(1000).fill(4));
   recent.delete("k2");
   assert.equal(recent.get("k2"), undefined);
   // A version larger than an eighth of the bound is not kept.
-  recent.set("big", { kvVs: "x", ev: "x", bytes: new Uint8Array(2000) });
+  recent.set("big", { kvVs: vs(1), ev: eventId(vs(1), 0), bytes: new Uint8Array(2000) });
   assert.equal(recent.get("big"), undefined);
+  // The bytes handed out are a copy: changing them changes nothing kept.
+  recent.get("k4")!.bytes.fill(0);
+  assert.deepEqual(recent.get("k4")!.bytes, new Uint8Array(1000).fill(4));
+});
+
+Deno.test("RecentVersions keeps versions of mixed sizes intact across many laps of its ring", () => {
+  const recent = new RecentVersions(10_000);
+  const vs = (i: number) => i.toString(16).padStart(20, "0");
+  const sizes = (i: number) => 1 + ((i * 7919) % 1200);
+  const written = new Map<string, number>();
+  for (let i = 0; i < 5000; i++) {
+    const key = `k${i % 37}`;
+    recent.set(key, {
+      kvVs: vs(i),
+      ev: eventId(vs(i), i % 5),
+      bytes: new Uint8Array(sizes(i)).fill(i % 251),
+    });
+    written.set(key, i);
+    if (i % 11 === 0) {
+      recent.delete(`k${(i * 3) % 37}`);
+      written.delete(`k${(i * 3) % 37}`);
+    }
+    let kept = 0;
+    for (const [k, j] of written) {
+      const got = recent.get(k);
+      if (!got) continue;
+      kept++;
+      assert.equal(got.ev, eventId(vs(j), j % 5));
+      assert.equal(got.bytes.length, sizes(j));
+      assert.ok(got.bytes.every((b) => b === j % 251), `${k} from write ${j} is intact`);
+    }
+    assert.equal(kept, recent.size);
+  }
+  // The bound is bytes: with versions of ~600 bytes on average, a ring of 10,000 keeps several.
+  assert.ok(recent.size >= 5, `kept ${recent.size}`);
 });

@@ -9,6 +9,7 @@ import { fieldError, type StatusCause } from "../../api/status.ts";
 import { deepEqual, type KubeObject } from "../../api/types.ts";
 import { immutableField, validateObjectMeta } from "./metadata.ts";
 import { isConfigMapKey, nameIsDNSSubdomain } from "./names.ts";
+import { utf8Length } from "./utf8_length.ts";
 import { age, ageColumn, column, nameColumn } from "./table.ts";
 
 type Obj = Record<string, any>;
@@ -55,7 +56,7 @@ export function validateConfigMap(obj: KubeObject, old?: KubeObject): StatusCaus
   const errs = validateObjectMeta(obj, { namespaced: true, nameFn: nameIsDNSSubdomain });
   let size = 0;
   errs.push(...validateKeys(obj.data, "data"));
-  for (const v of Object.values((obj.data ?? {}) as Obj)) size += utf8.encode(String(v)).length;
+  for (const v of Object.values((obj.data ?? {}) as Obj)) size += utf8Length(String(v));
   for (const [key, v] of Object.entries((obj.binaryData ?? {}) as Obj)) {
     for (const msg of isConfigMapKey(key)) errs.push(fieldError.invalid(`binaryData[${key}]`, key, msg));
     if (obj.data && Object.hasOwn(obj.data, key)) {

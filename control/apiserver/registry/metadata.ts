@@ -7,12 +7,12 @@ import { fieldError, type StatusCause } from "../../api/status.ts";
 import { deepEqual, type KubeObject } from "../../api/types.ts";
 import { invalidRepr } from "./causes.ts";
 import { isDNS1123Label, isQualifiedName, isValidLabelValue, type NameValidator } from "./names.ts";
+import { utf8Length } from "./utf8_length.ts";
 
 /** Total size of all annotations (keys plus values), as upstream's `TotalAnnotationSizeLimitB`. */
 export const TOTAL_ANNOTATION_SIZE_LIMIT = 256 * 1024;
 
 const STANDARD_FINALIZERS = new Set(["kubernetes", "orphan", "foregroundDeletion"]);
-const utf8 = new TextEncoder();
 
 /** Label keys and values already found valid (objects repeat the same few): checked once. */
 const validLabelKeys = new Set<string>();
@@ -55,7 +55,7 @@ export function validateAnnotations(annotations: unknown, path: string): StatusC
   let size = 0;
   for (const [k, v] of Object.entries(annotations as Record<string, unknown>)) {
     for (const msg of isQualifiedName(k.toLowerCase())) errs.push(fieldError.invalid(path, k, msg));
-    size += utf8.encode(k).length + utf8.encode(String(v ?? "")).length;
+    size += utf8Length(k) + utf8Length(String(v ?? ""));
   }
   if (size > TOTAL_ANNOTATION_SIZE_LIMIT) errs.push(fieldError.tooLong(path, TOTAL_ANNOTATION_SIZE_LIMIT));
   return errs;
