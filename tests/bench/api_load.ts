@@ -4,7 +4,9 @@
  * it would with clients in other processes. The raw `kv.set` baseline runs in the same kind of
  * worker, on its own `Deno.openKv` of the server's KV file, so both sides are measured the same
  * way. Latencies are taken on the worker's side: from just before the request (or `kv.set`) is
- * issued to the moment its response has been read (or the commit has returned).
+ * issued to the moment its response has been read (or the commit has returned). HTTP requests are
+ * encoded before the clock starts and sent by a raw HTTP/1.1 client (api_raw_http.ts), so the
+ * worker allocates next to nothing per request and its own GC pauses stay out of the figures.
  *
  * Imported, the module only shares {@linkcode configMap} and {@linkcode startLoadWorker}; started
  * as a worker (its `import.meta.main`), it serves {@linkcode LoadJob}s.
@@ -16,6 +18,9 @@
  * ```
  * @module
  */
+
+import { allocatedBytes } from "./api_alloc.ts";
+import { encodeRequest, RawHttp } from "./api_raw_http.ts";
 
 /** A ConfigMap of ≈700 bytes, the object every API write phase creates. */
 export function configMap(name: string, i = 0) {
@@ -30,25 +35,59 @@ export function configMap(name: string, i = 0) {
 /** What job `i` does. */
 export type LoadTarget =
   /** `POST url` of `configMap(prefix + i, i)`; expects 201. */
-  | { kind: "create"; url: string; prefix: string }
+  | { kind: "create"; url: string; prefix: string; client?: HttpClient }
   /** `PUT url/<prefix + i>` of that ConfigMap with `data.index` changed; expects 200. */
-  | { kind: "update"; url: string; prefix: string }
+  | { kind: "update"; url: string; prefix: string; client?: HttpClient }
   /** `kv.set([...key, i], value)` on the worker's own handle of the KV file at `path`. */
   | { kind: "kv-set"; path: string; key: Deno.KvKeyPart[]; value: Uint8Array };
+
+/**
+ * The HTTP client of a write job: the raw HTTP/1.1 client with requests encoded beforehand (the
+ * default), or Deno's `fetch` with each body encoded as the request is sent (the bench's client
+ * until the 2026-11-27 morning session; kept for comparisons, see docs/benchmarks.md).
+ */
+export type HttpClient = "raw" | "fetch";
 
 /**
  * `count` jobs, either closed-loop with `concurrency` in flight (throughput) or open-loop at
  * `rate` per second, each issued on schedule whether or not earlier ones have finished (latency).
  */
 export type LoadJob =
-  & { target: LoadTarget; count: number }
+  & {
+    target: LoadTarget;
+    count: number;
+    /** Also measure the worker's own JS heap allocation over the job (`allocatedBytes`; slows it). */
+    measureAllocation?: boolean;
+  }
   & ({ concurrency: number; rate?: never } | { rate: number; concurrency?: never });
 
 /** The worker's measurement of one job: wall time of the whole job, and each job's latency. */
 export interface LoadResult {
   elapsedMs: number;
+  /** The worker's JS heap bytes allocated over the job, when the job asked for it. */
+  allocatedBytes?: number;
+  /** When the job started and ended, in the worker's `performance.now()` (to place its GCs). */
+  window?: [number, number];
   /** Milliseconds per job, in completion order. */
   latencies: number[];
+  /**
+   * Writes answered by a handler that stamps its response with an `x-bench-handler` header
+   * (`"<start> <end>"`, absolute ms on the process's clock, as `api_tail.ts` does): each one's
+   * latency split at those stamps. Absent otherwise.
+   */
+  stamps?: Stamp[];
+}
+
+/** One write's timeline, absolute ms (`performance.timeOrigin + performance.now()`). */
+export interface Stamp {
+  total: number;
+  sent: number;
+  /** The server's handler started... */
+  start: number;
+  /** ...and returned its Response. */
+  end: number;
+  /** The client has read the whole response. */
+  done: number;
 }
 
 type LoadRequest = { id: number; job: LoadJob } | { id: number; close: true };
@@ -130,30 +169,31 @@ async function openLoop(
   job: (i: number) => Promise<unknown>,
 ): Promise<LoadResult> {
   const latencies: number[] = [];
+  const stamps: Stamp[] = [];
   const inflight: Promise<void>[] = [];
   const t0 = performance.now();
   for (let i = 0; i < count; i++) {
     const wait = t0 + (i * 1000) / rate - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     const start = performance.now();
-    inflight.push(job(i).then(() => void latencies.push(performance.now() - start)));
+    inflight.push(
+      job(i).then((handler) => {
+        const end = performance.now();
+        latencies.push(end - start);
+        if (typeof handler !== "string") return;
+        const [hs, he] = handler.split(" ").map(Number);
+        const at = performance.timeOrigin;
+        stamps.push({ total: end - start, sent: at + start, start: hs, end: he, done: at + end });
+      }),
+    );
   }
   await Promise.all(inflight);
-  return { elapsedMs: performance.now() - t0, latencies };
-}
-
-/** Sends one write and reads its whole response; a status other than `expected` is an error. */
-async function send(method: string, url: string, body: unknown, expected: number): Promise<void> {
-  const res = await fetch(url, {
-    method,
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (res.status !== expected) throw new Error(`${method} ${url} failed: ${res.status} ${text}`);
+  const t1 = performance.now();
+  return { elapsedMs: t1 - t0, window: [t0, t1], latencies, ...(stamps.length ? { stamps } : {}) };
 }
 
 const kvs = new Map<string, Promise<Deno.Kv>>();
+const clients = new Map<string, RawHttp>();
 
 function openKv(path: string): Promise<Deno.Kv> {
   let kv = kvs.get(path);
@@ -161,16 +201,70 @@ function openKv(path: string): Promise<Deno.Kv> {
   return kv;
 }
 
-async function jobFor(target: LoadTarget): Promise<(i: number) => Promise<unknown>> {
+/**
+ * Job `i` of `count` writes: each request is encoded before the clock starts, sent on a keep-alive
+ * connection of the worker's raw HTTP/1.1 client (api_raw_http.ts) and read whole; a status other
+ * than `expected` is an error. Resolves to the response's `x-bench-handler` stamps, if any.
+ */
+function writes(
+  url: string,
+  count: number,
+  expected: number,
+  request: (i: number, path: string, host: string) => Uint8Array,
+): (i: number) => Promise<string | null> {
+  const u = new URL(url);
+  let http = clients.get(u.host);
+  if (!http) clients.set(u.host, http = new RawHttp(u.hostname, Number(u.port)));
+  const requests = Array.from({ length: count }, (_, i) => request(i, u.pathname, u.host));
+  return async (i) => {
+    const res = await http.send(requests[i], expected, "x-bench-handler");
+    if (res.status !== expected) throw new Error(`${url} failed: ${res.status} ${res.body}`);
+    return res.header;
+  };
+}
+
+/** A write sent with `fetch`, its JSON encoded as it is sent; same checks and result as `writes`. */
+async function fetchWrite(
+  method: string,
+  url: string,
+  body: unknown,
+  expected: number,
+): Promise<string | null> {
+  const res = await fetch(url, {
+    method,
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (res.status !== expected) throw new Error(`${method} ${url} failed: ${res.status} ${text}`);
+  return res.headers.get("x-bench-handler");
+}
+
+async function jobFor(target: LoadTarget, count: number): Promise<(i: number) => Promise<unknown>> {
+  if (target.kind !== "kv-set" && target.client === "fetch") {
+    const { url, prefix } = target;
+    if (target.kind === "create") return (i) => fetchWrite("POST", url, configMap(`${prefix}${i}`, i), 201);
+    return (i) => {
+      const cm = configMap(`${prefix}${i}`, i);
+      cm.data.index = `updated-${i}`;
+      return fetchWrite("PUT", `${url}/${cm.metadata.name}`, cm, 200);
+    };
+  }
   switch (target.kind) {
     case "create":
-      return (i) => send("POST", target.url, configMap(`${target.prefix}${i}`, i), 201);
+      return writes(
+        target.url,
+        count,
+        201,
+        (i, path, host) =>
+          encodeRequest("POST", path, host, JSON.stringify(configMap(`${target.prefix}${i}`, i))),
+      );
     case "update":
-      return (i) => {
+      return writes(target.url, count, 200, (i, path, host) => {
         const cm = configMap(`${target.prefix}${i}`, i);
         cm.data.index = `updated-${i}`;
-        return send("PUT", `${target.url}/${cm.metadata.name}`, cm, 200);
-      };
+        return encodeRequest("PUT", `${path}/${cm.metadata.name}`, host, JSON.stringify(cm));
+      });
     case "kv-set": {
       const kv = await openKv(target.path);
       return (i) => kv.set([...target.key, i], target.value);
@@ -182,14 +276,17 @@ async function serve(req: LoadRequest): Promise<LoadReply> {
   if ("close" in req) {
     for (const kv of kvs.values()) (await kv).close();
     kvs.clear();
+    for (const http of clients.values()) http.close();
+    clients.clear();
     return { id: req.id };
   }
-  const { target, count, rate, concurrency } = req.job;
-  const job = await jobFor(target);
-  const result = rate !== undefined
-    ? await openLoop(rate, count, job)
-    : await closedLoop(count, concurrency, job);
-  return { id: req.id, result };
+  const { target, count, rate, concurrency, measureAllocation } = req.job;
+  const job = await jobFor(target, count);
+  const run = () => rate !== undefined ? openLoop(rate, count, job) : closedLoop(count, concurrency, job);
+  if (!measureAllocation) return { id: req.id, result: await run() };
+  let result: LoadResult | undefined;
+  const bytes = await allocatedBytes(async () => void (result = await run()));
+  return { id: req.id, result: { ...result!, allocatedBytes: bytes } };
 }
 
 /** The worker global's part this module uses (the bench type-checks with the window's types). */
