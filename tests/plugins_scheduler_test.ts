@@ -122,6 +122,18 @@ testWith([NODE], "on the direct path, the scheduler's per-runner node cache rese
       }
       assert.equal(res?.status, 409);
       assert.equal((res?.body as { reason?: string }).reason, NODE_CACHE_MISS);
+      // The same by slot: a range over slots this session never put there.
+      const bySlot = (slots: unknown, key: string) =>
+        raw.post("trap", "/scheduler/cycle", { plugins: [plugin], pod: pod("trap"), slots, put: [], session: "another-session", key }, key, 5000);
+      res = await bySlot([[0, 2]], "k-miss-slot");
+      assert.equal(res?.status, 409);
+      assert.match((res?.body as { message?: string }).message!, /slot 0 is not in the session's cache/);
+      // A malformed range is a 400, and nothing runs either.
+      res = await bySlot([[-1, 2]], "k-bad-slot");
+      assert.equal(res?.status, 400);
+      // The plugin host itself takes nodes by name only: slots there are refused, not misread.
+      const viaHost = await host.post("/scheduler/cycle", { plugins: [plugin], pod: pod("trap"), slots: [[0, 1]], session: "s" });
+      assert.equal(viaHost.status, 400);
     } finally {
       raw.close();
     }

@@ -197,6 +197,33 @@ export interface SchedulingCycleRequest {
    * and `session` names the sender's node cache in that runner.
    */
   key?: string;
+  /**
+   * The direct path only, instead of `nodes`: the candidate nodes, in order, as `[start, count]`
+   * ranges of slots in the caller's slot table for `session` in that runner (a rotating window
+   * over the node list is one or two ranges). The caller numbers its nodes; a slot names the
+   * node last put there. A slot the runner does not hold gets 409 {@linkcode NODE_CACHE_MISS}.
+   */
+  slots?: SlotRange[];
+  /** With `slots`: nodes sent in full, each put into its slot before `slots` are read. */
+  put?: [slot: number, node: NodeRecord][];
+}
+
+/** Slots a caller may use: `[0, MAX_SLOTS)` (it reuses the slots of deleted nodes). */
+export const MAX_SLOTS = 1 << 17;
+
+/** A run of consecutive slots: `[start, count]`. */
+export type SlotRange = [start: number, count: number];
+
+/** `slots` as `[start, count]` ranges, in order (consecutive slots share a range). Pure. */
+export function slotRanges(slots: ArrayLike<number>): SlotRange[] {
+  const out: SlotRange[] = [];
+  let last: SlotRange | null = null;
+  for (let i = 0; i < slots.length; i++) {
+    const s = slots[i];
+    if (last && s === last[0] + last[1]) last[1]++;
+    else out.push(last = [s, 1]);
+  }
+  return out;
 }
 
 /** The reason of the host's 409 when a cached node reference misses: resend every node in full. */
@@ -232,6 +259,34 @@ export function filterAnswers(r: { filter?: FilterRecord[]; rejected?: Rejection
   }
   for (let i = 0; i < n; i++) out[i] ??= { code: "Success", reason: "" };
   return out;
+}
+
+/**
+ * A plugin's filter verdict on a cycle of `n` nodes without one object per node: a flag per
+ * node (1: rejected) and the rejections, from either form of {@linkcode SchedulingCycleResponse};
+ * null when there are none or they do not fit `n`. Pure.
+ */
+export function rejections(
+  r: { filter?: FilterRecord[]; rejected?: RejectionRecord[] } | undefined,
+  n: number,
+): { flags: Uint8Array; rejected: RejectionRecord[] } | null {
+  const flags = new Uint8Array(n);
+  if (r?.filter) {
+    if (r.filter.length !== n) return null;
+    const rejected: RejectionRecord[] = [];
+    r.filter.forEach((f, index) => {
+      if (f.code === "Success") return;
+      flags[index] = 1;
+      rejected.push({ index, code: f.code, reason: f.reason });
+    });
+    return { flags, rejected };
+  }
+  if (!Array.isArray(r?.rejected)) return null;
+  for (const x of r.rejected) {
+    if (!(Number.isInteger(x?.index) && x.index >= 0 && x.index < n) || flags[x.index]) return null;
+    flags[x.index] = 1;
+  }
+  return { flags, rejected: r.rejected };
 }
 
 /** Parses a quantity of bytes (`64Mi`, `1G`, `1048576`); NaN when malformed. */

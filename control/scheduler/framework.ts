@@ -77,8 +77,15 @@ export class Framework {
   readonly preScores: PreScorePlugin[] = [];
   readonly scores: { plugin: ScorePlugin; weight: number }[] = [];
   readonly batches: { plugin: BatchPlugin; weight: number }[] = [];
-  /** The batch plugins' Filter answers of the current cycle (preemption's dry runs reuse them). */
-  #verdicts: { uid: string; byNode: Map<string, Status | null> } | null = null;
+  /**
+   * The batch plugins' Filter answers of the current cycle (preemption's dry runs reuse them):
+   * each batch's nodes and answers as given, indexed by node name only when something asks.
+   */
+  #verdicts: {
+    uid: string;
+    batches: { nodes: readonly NodeInfoView[]; out: (Status | null)[] }[];
+    byNode: Map<string, Status | null> | null;
+  } | null = null;
   /** Which plugins care about each cluster event. */
   readonly #interested = new Map<ClusterEvent, Set<string>>();
 
@@ -165,19 +172,28 @@ export class Framework {
       const s = filters[i].filter(state, pod, node);
       if (s !== null) return s.plugin ? s : { ...s, plugin: filters[i].name };
     }
-    const v = this.#verdicts;
-    return v && v.uid === pod.uid ? v.byNode.get(node.node.name) ?? null : null;
+    return this.#verdictsOf(pod)?.get(node.node.name) ?? null;
   }
 
   /** Starts a cycle for `pod`: forgets the batch answers of the previous one. */
   beginCycle(pod: PodView): void {
-    this.#verdicts = this.batches.length ? { uid: pod.uid, byNode: new Map() } : null;
+    this.#verdicts = this.batches.length ? { uid: pod.uid, batches: [], byNode: null } : null;
   }
 
   /** Whether this cycle's batch Filter already answered for `node`. */
   batchFiltered(pod: PodView, node: string): boolean {
+    return this.#verdictsOf(pod)?.has(node) ?? false;
+  }
+
+  /** This cycle's batch answers by node name (null: none yet); indexed on first use after a batch. */
+  #verdictsOf(pod: PodView): Map<string, Status | null> | null {
     const v = this.#verdicts;
-    return !!v && v.uid === pod.uid && v.byNode.has(node);
+    if (!v || v.uid !== pod.uid || !v.batches.length) return null;
+    if (!v.byNode) {
+      v.byNode = new Map();
+      for (const { nodes, out } of v.batches) nodes.forEach((n, i) => v.byNode!.set(n.node.name, out[i]));
+    }
+    return v.byNode;
   }
 
   /**
@@ -190,20 +206,26 @@ export class Framework {
     nodes: readonly NodeInfoView[],
   ): Promise<(Status | null)[]> {
     const out = new Array<Status | null>(nodes.length).fill(null);
-    let idx = nodes.map((_, i) => i);
+    /** The positions still feasible (null: all of them, the usual case with one batch plugin). */
+    let idx: number[] | null = null;
     for (const { plugin } of this.batches) {
-      if (state.skipFilter.has(plugin.name) || !idx.length) continue;
-      const got = await plugin.filterBatch(pod, idx.map((i) => nodes[i]));
+      if (state.skipFilter.has(plugin.name) || idx?.length === 0) continue;
+      const got = await plugin.filterBatch(pod, idx ? idx.map((i) => nodes[i]) : nodes);
       const keep: number[] = [];
-      idx.forEach((i, j) => {
+      for (let j = 0; j < (idx ?? nodes).length; j++) {
+        const i = idx ? idx[j] : j;
         const s = got[j] ?? null;
         if (s === null) keep.push(i);
         else out[i] = s.plugin ? s : { ...s, plugin: plugin.name };
-      });
+      }
       idx = keep;
     }
     if (this.#verdicts?.uid !== pod.uid) this.beginCycle(pod);
-    nodes.forEach((n, i) => this.#verdicts?.byNode.set(n.node.name, out[i]));
+    const v = this.#verdicts;
+    if (v) {
+      v.batches.push({ nodes, out });
+      v.byNode = null;
+    }
     return out;
   }
 

@@ -11,7 +11,8 @@
  * `{"token"}`, then each line `{"id", "path", "body", "ms"}` is answered by `{"id", "status",
  * "body"}`, the status and body the plugin host would answer to `POST <path>`. Only this
  * runner's plugin's paths are served: an admission plugin's `/admission/<plugin>/<phase>`, a
- * scheduler plugin's `/scheduler/cycle` (naming only this plugin; nodes by reference resolve
+ * scheduler plugin's `/scheduler/cycle` (naming only this plugin; nodes by reference — by name
+ * in `nodes`, or as `[start, count]` ranges of `slots` with the full ones in `put` — resolve
  * against the calling session's own cache in this runner). Calls run one at a time, in arrival order, with
  * the calls arriving on stdin from the host (one instance).
  *
@@ -28,7 +29,7 @@ import {
   reviewAnswer,
   toWitRequest,
 } from "../admission/binding.ts";
-import { missingNode } from "../scheduler/binding.ts";
+import { missingNode, missingSlot, type SlotNodes, slotNodesProblem } from "../scheduler/binding.ts";
 import type { CallFailure, RunnerCall, RunnerMessage } from "./protocol.ts";
 import { startDeadlineWatch } from "./direct_watch.ts";
 
@@ -135,20 +136,26 @@ export function serveDirect(opts: DirectOptions): { drain(): Promise<void> } {
     const b = m.body;
     const p = b?.plugins?.[0];
     if (b?.plugins?.length !== 1 || p?.name !== opts.plugin) return notRouted(m);
-    if (!b.pod || !Array.isArray(b.nodes) || typeof b.key !== "string") {
-      return badBody("the body is not a scheduling cycle with a pod, nodes and a key");
+    // The candidates by slot (`slots`, `put`) or by name (`nodes`).
+    const bySlot = b.slots !== undefined;
+    if (!b.pod || !(bySlot || Array.isArray(b.nodes)) || typeof b.key !== "string") {
+      return badBody("the body is not a scheduling cycle with a pod, nodes (or slots) and a key");
     }
+    const problem = bySlot ? slotNodesProblem(b) : null;
+    if (problem) return badBody(`the scheduling cycle's ${problem}`);
+    const given: SlotNodes | unknown[] = bySlot ? { slots: b.slots!, put: b.put } : b.nodes!;
     const cache = `session:${typeof b.session === "string" ? b.session : ""}`;
     const results = (r: unknown) => ({ status: 200, body: { results: { [opts.plugin]: r } } });
     return {
-      call: { id, op: "cycle", args: [b.pod, b.nodes, { filter: !!p.filter, score: !!p.score }, cache] },
+      call: { id, op: "cycle", args: [b.pod, given, { filter: !!p.filter, score: !!p.score }, cache] },
       key: b.key,
       ok: results,
       fail: (f) => results({ failure: failureAnswer(opts.plugin, f).body }),
       refuse: () => {
-        const missing = missingNode(b.nodes, cache);
+        const missing = Array.isArray(given) ? missingNode(given, cache) : missingSlot(given, cache);
         if (missing === null) return null;
-        const message = `node ${missing} is not in the session's cache on this runner; send every node in full`;
+        const what = typeof missing === "number" ? `slot ${missing}` : `node ${missing}`;
+        const message = `${what} is not in the session's cache on this runner; send every node in full`;
         return { status: 409, body: { kind: "Status", reason: NODE_CACHE_MISS, message, code: 409 } };
       },
     };

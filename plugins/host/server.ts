@@ -499,6 +499,11 @@ export class PluginHost implements AsyncDisposable {
       return { status: 200, body: await this.#direct.failure(b?.runner, b?.key) };
     }
     if (path === "/scheduler/cycle") {
+      if ((body as { slots?: unknown } | null)?.slots !== undefined) {
+        // Slot ranges name a caller's slot table in ONE runner (the direct path, direct.ts).
+        const message = "slots are served only on a runner's direct endpoint; send nodes (by name) to the plugin host";
+        return { status: 400, body: { kind: "Status", message, code: 400 } };
+      }
       try {
         return { status: 200, body: await this.cycle(body as SchedulingCycleRequest) };
       } catch (e) {

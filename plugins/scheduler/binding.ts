@@ -10,6 +10,10 @@
  * the instance does not hold as they are now (`put-nodes`, usually none or the one node the
  * previous pod was placed on), then makes ONE `filter-and-score` call with the pod and the
  * nodes' handles. A fresh instance (after a recycle) holds nothing and gets every node again.
+ *
+ * Nodes come by name (the plugin host's calls: full records and references by name) or, on the
+ * direct path, by slot (`[start, count]` ranges into the calling scheduler's slot table here,
+ * with the nodes it sends in full put into their slots first).
  * @module
  */
 import {
@@ -17,7 +21,9 @@ import {
   type CachedNodeRef,
   type NodeRecord,
   type PodRecord,
+  MAX_SLOTS,
   type RejectionRecord,
+  type SlotRange,
 } from "../../control/api/plugins.ts";
 import { type GuestOps, MalformedResult } from "../host/protocol.ts";
 import { CODES, type CycleAnswer, type Phases } from "./binding_types.ts";
@@ -115,6 +121,74 @@ export function resolveNodes(nodes: (NodeRecord | CachedNodeRef)[], key = HOST_C
   });
 }
 
+/**
+ * The direct path's slot tables, one per caller (keyed as the node caches): slot → the node the
+ * caller last put there. The caller numbers its nodes, so a cycle names its candidates as a few
+ * `[start, count]` ranges instead of one name each.
+ */
+const slotTables = new Map<string, CycleNode[]>();
+
+/** A cycle's nodes by slot (the direct path): the candidates as ranges, and the nodes sent in full. */
+export interface SlotNodes {
+  slots: SlotRange[];
+  put?: [number, NodeRecord][];
+}
+
+function slotTableOf(key: string): CycleNode[] {
+  let table = slotTables.get(key);
+  if (table) {
+    slotTables.delete(key);
+  } else {
+    table = [];
+    if (slotTables.size >= MAX_CACHES) slotTables.delete(slotTables.keys().next().value!);
+  }
+  slotTables.set(key, table);
+  return table;
+}
+
+const isSlot = (x: unknown): x is number => Number.isInteger(x) && (x as number) >= 0 && (x as number) < MAX_SLOTS;
+
+/** What is wrong with a cycle's `slots` and `put` (null: nothing). Pure. */
+export function slotNodesProblem(given: { slots?: unknown; put?: unknown }): string | null {
+  if (!Array.isArray(given.slots)) return "slots is not a list of [start, count] ranges";
+  for (const r of given.slots) {
+    if (!Array.isArray(r) || !isSlot(r[0]) || !Number.isInteger(r[1]) || r[1] < 0 || r[0] + r[1] > MAX_SLOTS) {
+      return `slot range ${JSON.stringify(r)} is not [start, count] within [0, ${MAX_SLOTS})`;
+    }
+  }
+  if (given.put === undefined) return null;
+  if (!Array.isArray(given.put)) return "put is not a list of [slot, node]";
+  for (const p of given.put) {
+    if (!Array.isArray(p) || !isSlot(p[0]) || typeof p[1]?.name !== "string") return `put entry ${JSON.stringify(p).slice(0, 80)} is not [slot, node]`;
+  }
+  return null;
+}
+
+/** The first slot a cycle names that cache `key` does not hold (nor puts); null when every one resolves. */
+export function missingSlot(given: SlotNodes, key: string): number | null {
+  const table = slotTables.get(key);
+  const put = given.put?.length ? new Set(given.put.map(([slot]) => slot)) : null;
+  for (const [start, count] of given.slots) {
+    for (let i = start; i < start + count; i++) if (!table?.[i] && !put?.has(i)) return i;
+  }
+  return null;
+}
+
+/** Puts a cycle's full nodes into slot table `key`, then resolves its slot ranges, in order. */
+export function resolveSlots(given: SlotNodes, key = HOST_CACHE): CycleNode[] {
+  const table = slotTableOf(key);
+  for (const [slot, record] of given.put ?? []) table[slot] = { record, wit: witNode(record) };
+  const out: CycleNode[] = [];
+  for (const [start, count] of given.slots) {
+    for (let i = start; i < start + count; i++) {
+      const hit = table[i];
+      if (!hit) throw new Error(`the caller referred to slot ${i}, which this runner does not hold`);
+      out.push(hit);
+    }
+  }
+  return out;
+}
+
 /** Per instance (its exported interface object): the nodes its guest holds. */
 const held = new WeakMap<object, GuestNodes>();
 
@@ -181,8 +255,8 @@ export function cycleV02(
 /** What the runner calls on the `scheduling` export (0.2.0, or 0.1.0 by its functions). */
 export const schedulerOps: GuestOps = {
   configure: (s, settings: string) => (s.configure as (x: string) => void)(settings),
-  cycle(s, pod: PodRecord, given: (NodeRecord | CachedNodeRef)[], what: Phases, cache?: string): CycleAnswer {
-    const resolved = resolveNodes(given, cache ?? HOST_CACHE);
+  cycle(s, pod: PodRecord, given: (NodeRecord | CachedNodeRef)[] | SlotNodes, what: Phases, cache?: string): CycleAnswer {
+    const resolved = Array.isArray(given) ? resolveNodes(given, cache ?? HOST_CACHE) : resolveSlots(given, cache ?? HOST_CACHE);
     if (typeof s.filterAndScore === "function") return cycleV02(s, pod, resolved, what);
     return cycleV01(s, witPod(pod), resolved.map((r) => r.record), resolved.map((r) => r.wit), what);
   },

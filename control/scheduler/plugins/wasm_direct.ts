@@ -5,14 +5,17 @@
  * the four of the relay through the plugin host — with the body of the host's `POST
  * /scheduler/cycle` naming that plugin only.
  *
- * The node cache lives here, where the calls come from: per runner (by the id the plugin host
- * publishes for it; a recycled or replaced runner is a new process with a new id, holding
- * nothing), each node's JSON as last sent to it in full. A node unchanged since then travels as
- * a reference (its name), which the runner resolves against this scheduler's own cache there
- * (named by `session`). A reference the runner cannot resolve gets 409 NodeCacheMiss and the call
- * is sent again with every node in full; any failed or unanswered call forgets what that runner
- * holds (it may hold newer versions than this side knows of), so the next call sends every node
- * in full. The guest's own node handles are per instance (plugins/scheduler/guest_nodes.ts): a
+ * The node cache lives here, where the calls come from. This scheduler numbers its nodes (a
+ * slot per node name, in the order it first sends them, so the rotating window of candidates is
+ * one or two runs of slots; a deleted node's slot is reused), and keeps per runner (by the id
+ * the plugin host publishes for it; a recycled or replaced runner is a new process with a new id,
+ * holding nothing) each slot's node JSON as last sent to it in full. A call names its candidates
+ * as `[start, count]` ranges of slots (`slots`), with the nodes changed since (or never) sent put
+ * in full into their slots (`put`); the runner resolves them against this scheduler's own slot
+ * table there (named by `session`). A slot the runner does not hold gets 409 NodeCacheMiss and
+ * the call is sent again with every node in full; any failed or unanswered call forgets what
+ * that runner holds (it may hold newer versions than this side knows of), so the next call sends
+ * every node in full. The guest's own node handles are per instance (plugins/scheduler/guest_nodes.ts): a
  * fresh instance after a trap is given every node again by the runner.
  *
  * A call answers the plugin's result (or its failure, as the plugin host reports it), or null:
@@ -22,13 +25,14 @@
  */
 import { type AskHost, PluginDirectCaller } from "../../api/plugin_direct.ts";
 import {
-  type CachedNodeRef,
+  MAX_SLOTS,
   NODE_CACHE_MISS,
   type NodeRecord,
   type PluginFailure,
   type PodRecord,
   type SchedulingCycleRequest,
   type SchedulingCycleResponse,
+  slotRanges,
 } from "../../api/plugins.ts";
 
 /** One plugin's answer to a cycle. */
@@ -44,8 +48,13 @@ export interface SentNode {
 export class DirectCycles {
   readonly #caller: PluginDirectCaller;
   readonly #session: string;
-  /** Per runner id: each node's JSON as last sent to it in full. */
-  readonly #held = new Map<string, Map<string, string>>();
+  /** Each node name's slot (the same on every runner). */
+  readonly #slotOf = new Map<string, number>();
+  /** Slots of deleted nodes, to reuse. */
+  readonly #free: number[] = [];
+  #nextSlot = 0;
+  /** Per runner id: by slot, the JSON of the node last put there (what the runner holds). */
+  readonly #held = new Map<string, (string | undefined)[]>();
   /** Per plugin: the runner its last direct call went to. */
   readonly #runnerOf = new Map<string, string>();
   #seq = 0;
@@ -61,7 +70,11 @@ export class DirectCycles {
   /** What the runner serving `plugin` now holds of this scheduler's nodes (tests). */
   held(plugin: string): ReadonlyMap<string, string> | undefined {
     const runner = this.#runnerOf.get(plugin);
-    return runner ? this.#held.get(runner) : undefined;
+    const held = runner ? this.#held.get(runner) : undefined;
+    if (!held) return undefined;
+    const out = new Map<string, string>();
+    for (const [name, slot] of this.#slotOf) if (held[slot] !== undefined) out.set(name, held[slot]!);
+    return out;
   }
 
   /**
@@ -78,16 +91,23 @@ export class DirectCycles {
       const runner = this.#caller.runner(plugin.name);
       if (!runner) return null;
       const held = this.#heldBy(plugin.name, runner);
+      const slots = new Array<number>(nodes.length);
       /** The nodes this call sends in full (the runner holds the others as last sent). */
-      const full: SentNode[] = [];
-      const body: SchedulingCycleRequest = {
+      const put: [number, NodeRecord][] = [];
+      const full: number[] = [];
+      for (let i = 0; i < nodes.length; i++) {
+        const n = nodes[i];
+        const slot = slots[i] = this.#slot(n.record.name);
+        if (held[slot] === n.json) continue;
+        put.push([slot, n.record]);
+        full.push(i);
+      }
+      if (this.#nextSlot > MAX_SLOTS) return null;
+      const body: Omit<SchedulingCycleRequest, "nodes"> = {
         plugins: [plugin],
         pod,
-        nodes: nodes.map((n): NodeRecord | CachedNodeRef => {
-          if (held.get(n.record.name) === n.json) return n.record.name;
-          full.push(n);
-          return n.record;
-        }),
+        slots: slotRanges(slots),
+        put,
         session: this.#session,
         key: `${pod.uid}/${++this.#seq}`,
       };
@@ -98,25 +118,25 @@ export class DirectCycles {
       try {
         res = await sending;
       } catch (e) {
-        held.clear();
+        held.length = 0;
         const message = `the plugin's runner did not answer within its deadline: ${(e as Error).message}`;
         return { failure: { kind: "PluginFailure", plugin: plugin.name, reason: "Timeout", message } };
       }
       if (!res) {
-        held.clear();
+        held.length = 0;
         return null;
       }
       const answer = res.body as Partial<SchedulingCycleResponse & PluginFailure> | null;
       if (res.status === 409 && (answer as { reason?: string } | null)?.reason === NODE_CACHE_MISS) {
         // The runner's cache for this session is not what this side thought: everything in full.
         this.stats.misses++;
-        held.clear();
+        held.length = 0;
         continue;
       }
       const r = res.status === 200 ? answer?.results?.[plugin.name] : undefined;
       if (r && !r.failure) {
-        for (const { record, json } of full) held.set(record.name, json);
-      } else held.clear();
+        for (const i of full) held[slots[i]] = nodes[i].json;
+      } else held.length = 0;
       if (r || answer?.kind === "PluginFailure") {
         this.stats.calls++;
         this.stats.nodesReferenced += refs;
@@ -131,8 +151,11 @@ export class DirectCycles {
 
   /** Forgets nodes that no longer exist. */
   prune(live: Set<string>): void {
-    for (const held of this.#held.values()) {
-      for (const name of [...held.keys()]) if (!live.has(name)) held.delete(name);
+    for (const [name, slot] of this.#slotOf) {
+      if (live.has(name)) continue;
+      this.#slotOf.delete(name);
+      this.#free.push(slot);
+      for (const held of this.#held.values()) held[slot] = undefined;
     }
   }
 
@@ -140,15 +163,22 @@ export class DirectCycles {
     this.#caller.close();
   }
 
-  /** The nodes `runner` holds; a plugin's previous runner (recycled, replaced) is forgotten. */
-  #heldBy(plugin: string, runner: string): Map<string, string> {
+  /** A node's slot, numbered on first use (a free one first). */
+  #slot(name: string): number {
+    let slot = this.#slotOf.get(name);
+    if (slot === undefined) this.#slotOf.set(name, slot = this.#free.pop() ?? this.#nextSlot++);
+    return slot;
+  }
+
+  /** The nodes `runner` holds, by slot; a plugin's previous runner (recycled, replaced) is forgotten. */
+  #heldBy(plugin: string, runner: string): (string | undefined)[] {
     const prev = this.#runnerOf.get(plugin);
     if (prev !== runner) {
       if (prev !== undefined) this.#held.delete(prev);
       this.#runnerOf.set(plugin, runner);
     }
     let held = this.#held.get(runner);
-    if (!held) this.#held.set(runner, held = new Map());
+    if (!held) this.#held.set(runner, held = []);
     return held;
   }
 }

@@ -41,7 +41,6 @@ import { R } from "../../api/client.ts";
 import type { InformerFactory } from "../../api/informer.ts";
 import {
   type CachedNodeRef,
-  filterAnswers,
   NODE_CACHE_MISS,
   type NodeRecord,
   type PluginObject,
@@ -49,6 +48,7 @@ import {
   type PodRecord,
   type SchedulingCycleRequest,
   type SchedulingCycleResponse,
+  rejections,
 } from "../../api/plugins.ts";
 import { type PluginHostAnswer, PluginHostCaller, type PluginHostCallerOptions } from "../../api/plugin_channel.ts";
 import type { KubeObject } from "../../api/types.ts";
@@ -138,8 +138,11 @@ export class WasmPlugins implements BatchPlugin {
   /** This scheduler's node cache on the host: the JSON of each node as last sent in full. */
   readonly #session = crypto.randomUUID();
   #sent = new Map<string, string>();
-  /** The last Filter call's answers (scores included), for the Score of the same cycle. */
-  #speculative: { uid: string; nodes: readonly NodeInfoView[]; results: Results } | null = null;
+  /**
+   * The last Filter call's answers (scores included), for the Score of the same cycle; per
+   * filtering plugin, a flag per node it rejected.
+   */
+  #speculative: { uid: string; nodes: readonly NodeInfoView[]; results: Results; rejected: Map<string, Uint8Array> } | null = null;
   /** Per NodeInfo: what its JSON was computed from (generation, node view, Node object). */
   #json = new WeakMap<NodeInfoView, { generation: number; view: unknown; obj: unknown; json: string; record: NodeRecord }>();
 
@@ -180,12 +183,14 @@ export class WasmPlugins implements BatchPlugin {
     const scoring = all.filter((p) => p.spec.scheduler?.score ?? true);
     const called = [...new Set([...plugins, ...scoring])].sort((a, b) => a.metadata.name!.localeCompare(b.metadata.name!));
     const results = await this.#call(pod, nodes, called, "both");
-    this.#speculative = { uid: pod.uid, nodes, results };
+    const rejectedBy = new Map<string, Uint8Array>();
+    this.#speculative = { uid: pod.uid, nodes, results, rejected: rejectedBy };
     for (const p of plugins) {
       const name = p.metadata.name!;
       const r = results[name];
-      const answers = r && !r.failure ? filterAnswers(r, nodes.length) : null;
-      const failed = r?.failure ?? (answers ? null : {
+      // Only the rejections are read (by position), no answer object per node.
+      const verdict = r && !r.failure ? rejections(r, nodes.length) : null;
+      const failed = r?.failure ?? (verdict ? null : {
         reason: "MalformedResult",
         message: `answered ${r?.filter?.length ?? r?.rejected?.length ?? "no"} filter results that do not fit ${nodes.length} nodes`,
       });
@@ -195,12 +200,10 @@ export class WasmPlugins implements BatchPlugin {
         for (let i = 0; i < out.length; i++) out[i] ??= s;
         continue;
       }
-      // One answer per node, in the order given (the plugin host sends only the rejections).
-      r.filter = answers!;
-      delete r.rejected;
-      answers!.forEach((f, i) => {
-        if (out[i] === null && f.code !== "Success") out[i] = status(f.code, `${name}: ${f.reason || "rejected"}`);
-      });
+      rejectedBy.set(name, verdict!.flags);
+      for (const f of verdict!.rejected) {
+        if (out[f.index] === null) out[f.index] = status(f.code, `${name}: ${f.reason || "rejected"}`);
+      }
     }
     return out;
   }
@@ -237,7 +240,14 @@ export class WasmPlugins implements BatchPlugin {
     const sp = this.#speculative;
     this.#speculative = null;
     if (!sp || sp.uid !== pod.uid) return null;
-    const at = new Map(sp.nodes.map((n, i) => [n.node.name, i]));
+    // Where each of `nodes` was in the Filter call: the feasible nodes keep the candidates'
+    // order, so one walk over both finds them (no lookup by name); another order asks again.
+    const at = new Uint32Array(nodes.length);
+    for (let i = 0, j = 0; i < nodes.length; i++, j++) {
+      while (j < sp.nodes.length && sp.nodes[j] !== nodes[i]) j++;
+      if (j === sp.nodes.length) return null;
+      at[i] = j;
+    }
     const out: Results = {};
     for (const p of plugins) {
       const name = p.metadata.name!;
@@ -247,14 +257,15 @@ export class WasmPlugins implements BatchPlugin {
         continue;
       }
       if (!r.scores || r.scores.length !== sp.nodes.length) return null;
-      // (filterBatch replaced `rejected` by one answer per node.)
-      const scored = r.filter ? r.filter.filter((f) => f.code === "Success").length : sp.nodes.length;
-      if (scored !== nodes.length) return null;
-      const scores: number[] = [];
-      for (const n of nodes) {
-        const i = at.get(n.node.name);
-        if (i === undefined || (r.filter && r.filter[i].code !== "Success")) return null;
-        scores.push(r.scores[i]);
+      // A plugin that also filtered scored only the nodes it kept: they must be `nodes` exactly.
+      const flags = sp.rejected.get(name);
+      let kept = sp.nodes.length;
+      if (flags) for (let j = 0; j < flags.length; j++) kept -= flags[j];
+      if (kept !== nodes.length) return null;
+      const scores = new Array<number>(nodes.length);
+      for (let i = 0; i < nodes.length; i++) {
+        if (flags?.[at[i]]) return null;
+        scores[i] = r.scores[at[i]];
       }
       out[name] = { scores };
     }
