@@ -209,6 +209,12 @@ export interface ContainerEvent {
   createdAt: number;
 }
 
+/** A sandbox made by `runPodSandboxDeferred`: its id, and the setting up of its network. */
+export interface DeferredSandbox {
+  id: string;
+  networkReady: Promise<void>;
+}
+
 /** What a runtime can do beyond the CRI baseline; the agent rejects pods needing the rest. */
 export interface RuntimeCapabilities {
   /** `exec` probes and `kubectl exec`. */
@@ -263,6 +269,16 @@ export interface RuntimeService {
   capabilities(): RuntimeCapabilities;
 
   runPodSandbox(config: PodSandboxConfig, runtimeHandler: string): Promise<string>;
+  /**
+   * Optional: RunPodSandbox that answers before the sandbox's network is set up, so that the
+   * caller can create the pod's containers while the network Plugin's ADD runs (upstream's
+   * RunPodSandbox returns after the network; docs/containers.md, "The start-up path"). It
+   * resolves once containers can be created in the sandbox; `networkReady` settles when the
+   * network is set up (the pod's IP in the sandbox's status): no container of the sandbox may be
+   * started before it resolves. When it rejects (with the `CreatePodSandboxError` RunPodSandbox
+   * would have thrown), the caller removes the sandbox, and the containers created in it with it.
+   */
+  runPodSandboxDeferred?(config: PodSandboxConfig, runtimeHandler: string): Promise<DeferredSandbox>;
   stopPodSandbox(podSandboxId: string): Promise<void>;
   removePodSandbox(podSandboxId: string): Promise<void>;
   podSandboxStatus(podSandboxId: string): Promise<PodSandboxStatus | null>;

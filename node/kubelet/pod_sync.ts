@@ -15,7 +15,7 @@ import { computePodActions, type ProbeVerdicts } from "./pod_actions.ts";
 import type { StartFailure } from "./pod_status.ts";
 import { latestStatus, type RuntimePodStatus, sortNewestFirst, statusesOf } from "./runtime_pod.ts";
 import { podSandboxConfig } from "./sandbox_config.ts";
-import { startContainer, type StartContext } from "./start_container.ts";
+import { pullPolicy, SandboxNetworkError, startContainer, type StartContext } from "./start_container.ts";
 
 /** The runtime state of pod `uid`, newest first. */
 export async function runtimePodStatus(runtime: RuntimeService, uid: string): Promise<RuntimePodStatus> {
@@ -109,6 +109,7 @@ async function startWithBackoff(
   sandboxId: string,
   sandboxAttempt: number,
   init: boolean,
+  networkReady?: Promise<void>,
 ): Promise<number | undefined> {
   const prev = latestStatus(status, c.name);
   const key = `${pod.metadata!.uid}/${c.name}`;
@@ -133,7 +134,7 @@ async function startWithBackoff(
     ctx.backoff.next(key, finishedAt, now);
   }
   const attempt = prev ? prev.metadata.attempt + 1 : 0;
-  const outcome = await startContainer(ctx, pod, c, sandboxId, sandboxAttempt, attempt, init);
+  const outcome = await startContainer(ctx, pod, c, sandboxId, sandboxAttempt, attempt, init, networkReady);
   if (outcome.ok) {
     ctx.startFailures.delete(c.name);
     return undefined;
@@ -143,6 +144,18 @@ async function startWithBackoff(
   if (outcome.retryAfterMs !== undefined) return outcome.retryAfterMs;
   ctx.backoff.next(key, now, now);
   return ctx.backoff.get(key);
+}
+
+/**
+ * Whether the images of `containers` are on the node and need no pull (policy not `Always`): then
+ * a new sandbox's network may be set up while they are created. A pull takes longer than the
+ * network, and its failures and back-off are timed from the sync as upstream's (network first).
+ */
+async function imagesPresent(ctx: StartContext, containers: Container[]): Promise<boolean> {
+  for (const c of containers) {
+    if (pullPolicy(c) === "Always" || !(await ctx.images.imageStatus({ image: c.image ?? "" }))) return false;
+  }
+  return true;
 }
 
 /**
@@ -181,45 +194,80 @@ export async function syncPod(
     }));
   }
 
+  /** The sandbox could not be made: the event, its removal (with what was created in it), the back-off. */
+  const sandboxFailed = async (e: unknown, made?: string): Promise<SyncPodResult> => {
+    const message = `Failed to create pod sandbox: ${e instanceof Error ? e.message : e}`;
+    podEvent(ctx.recorder, pod, "Warning", "FailedCreatePodSandBox", message);
+    if (made) await ctx.runtime.removePodSandbox(made).catch(() => {});
+    const key = `${pod.metadata!.uid}/sandbox`;
+    ctx.backoff.next(key, ctx.now(), ctx.now());
+    return { requeueAfterMs: ctx.backoff.get(key), changedRuntime };
+  };
+
   let sandboxId = actions.sandboxId;
   let sandboxAttempt = actions.attempt;
+  // A new sandbox's network may still be on its way while its containers are created (a runtime
+  // with `runPodSandboxDeferred`); they start once it is there.
+  let networkReady: Promise<void> | undefined;
   if (actions.createSandbox) {
+    const config = podSandboxConfig(pod, actions.attempt, ctx.logRoot, ctx.clusterDns);
     try {
-      sandboxId = await ctx.runtime.runPodSandbox(
-        podSandboxConfig(pod, actions.attempt, ctx.logRoot, ctx.clusterDns),
-        ctx.handler,
-      );
+      const first = actions.nextInitContainerToStart
+        ? [actions.nextInitContainerToStart]
+        : actions.containersToStart.map((i) => pod.spec!.containers[i]);
+      if (ctx.runtime.runPodSandboxDeferred && await imagesPresent(ctx, first)) {
+        const made = await ctx.runtime.runPodSandboxDeferred(config, ctx.handler);
+        sandboxId = made.id;
+        networkReady = made.networkReady;
+        networkReady.catch(() => {}); // awaited below
+      } else {
+        sandboxId = await ctx.runtime.runPodSandbox(config, ctx.handler);
+      }
       sandboxAttempt = actions.attempt;
     } catch (e) {
-      const message = `Failed to create pod sandbox: ${e instanceof Error ? e.message : e}`;
-      podEvent(ctx.recorder, pod, "Warning", "FailedCreatePodSandBox", message);
-      const key = `${pod.metadata!.uid}/sandbox`;
-      ctx.backoff.next(key, ctx.now(), ctx.now());
-      return { requeueAfterMs: ctx.backoff.get(key), changedRuntime };
+      return await sandboxFailed(e);
     }
   }
   if (!sandboxId) return { changedRuntime };
+  /** The starts' outcomes; a failed network fails the sandbox (whatever else failed). */
+  const settle = async <T>(starts: Promise<T>[]): Promise<T[] | SyncPodResult> => {
+    const settled = await Promise.allSettled(starts);
+    const network = networkReady &&
+      await networkReady.then(() => undefined, (e) => e ?? new Error("no network"));
+    if (network) return await sandboxFailed(network, sandboxId);
+    const failed = settled.find((r) => r.status === "rejected");
+    if (failed) {
+      throw failed.reason instanceof SandboxNetworkError ? failed.reason.reason : failed.reason;
+    }
+    return settled.map((r) => (r as PromiseFulfilledResult<T>).value);
+  };
 
   // The runtime view changed if something was killed: re-read before starting.
   const fresh = killed ? await runtimePodStatus(ctx.runtime, pod.metadata!.uid!) : status;
   if (actions.nextInitContainerToStart) {
-    const d = await startWithBackoff(
-      ctx,
-      pod,
-      actions.nextInitContainerToStart,
-      fresh,
-      sandboxId,
-      sandboxAttempt,
-      true,
-    );
-    if (d !== undefined) delays.push(d);
+    const init = actions.nextInitContainerToStart;
+    const started = await settle([
+      startWithBackoff(ctx, pod, init, fresh, sandboxId, sandboxAttempt, true, networkReady),
+    ]);
+    if (!Array.isArray(started)) return started;
+    if (started[0] !== undefined) delays.push(started[0]);
     return { requeueAfterMs: requeue(), changedRuntime };
   }
-  const results = await Promise.all(
+  const results = await settle(
     actions.containersToStart.map((i) =>
-      startWithBackoff(ctx, pod, pod.spec!.containers[i], fresh, sandboxId!, sandboxAttempt, false)
+      startWithBackoff(
+        ctx,
+        pod,
+        pod.spec!.containers[i],
+        fresh,
+        sandboxId!,
+        sandboxAttempt,
+        false,
+        networkReady,
+      )
     ),
   );
+  if (!Array.isArray(results)) return results;
   for (const d of results) if (d !== undefined) delays.push(d);
   if (await pruneInstances(ctx.runtime, pod, fresh)) changedRuntime = true;
   return { requeueAfterMs: requeue(), changedRuntime };

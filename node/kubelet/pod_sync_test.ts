@@ -61,6 +61,8 @@ Deno.test("syncPod() that plans a start reports a changed runtime, even when the
 });
 
 Deno.test("syncPod() of a new pod makes its sandbox without reading the runtime again (nothing was killed)", async () => {
+  // The image is not on the node (and may not be pulled): the sandbox's network comes first, as
+  // upstream's, not alongside the create.
   const pod = testPod([{ imagePullPolicy: "Never" }]);
   const calls: string[] = [];
   const runtimeService = new Proxy({} as RuntimeService, {
@@ -74,4 +76,57 @@ Deno.test("syncPod() of a new pod makes its sandbox without reading the runtime 
   const result = await syncPod(context(runtimeService), pod, runtime([], []));
   assert.deepEqual(calls, ["runPodSandbox"]);
   assert.equal(result.changedRuntime, true);
+});
+
+/** A runtime whose new sandbox's network settles when `network` does; it logs each verb. */
+function deferredRuntime(calls: string[], network: Promise<void>): RuntimeService {
+  const verbs: Record<string, (...args: unknown[]) => Promise<unknown>> = {
+    runPodSandboxDeferred: () => Promise.resolve({ id: "sb-1", networkReady: network }),
+    createContainer: () => Promise.resolve("ctr-1"),
+    startContainer: () => Promise.resolve(),
+    removePodSandbox: () => Promise.resolve(),
+  };
+  return new Proxy({} as RuntimeService, {
+    get: (_, verb) => (...args: unknown[]) => {
+      calls.push(String(verb));
+      return verbs[String(verb)]?.(...args) ?? Promise.reject(new Error(`unexpected ${String(verb)}`));
+    },
+  });
+}
+
+function presentImage(ctx: SyncContext, events: string[]): SyncContext {
+  const images: Partial<ImageService> = { imageStatus: () => Promise.resolve({ id: "sha256:1" } as never) };
+  return {
+    ...ctx,
+    images: images as ImageService,
+    recorder: { event: (_o, _t, reason) => void events.push(reason), flush: () => Promise.resolve() },
+  };
+}
+
+Deno.test("syncPod() creates a new sandbox's container while its network is set up, and starts it after", async () => {
+  const calls: string[] = [];
+  let ready!: () => void;
+  const network = new Promise<void>((r) => ready = r);
+  const events: string[] = [];
+  const ctx = presentImage(context(deferredRuntime(calls, network)), events);
+  const sync = syncPod(ctx, testPod([{ imagePullPolicy: "IfNotPresent" }]), runtime([], []));
+  await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(calls, ["runPodSandboxDeferred", "createContainer"]);
+  ready();
+  const result = await sync;
+  assert.deepEqual(calls, ["runPodSandboxDeferred", "createContainer", "startContainer"]);
+  assert.deepEqual(events, ["Pulled", "Created", "Started"]);
+  assert.equal(result.requeueAfterMs, undefined);
+});
+
+Deno.test("syncPod() fails the sandbox, not the container, when its network fails during the create", async () => {
+  const calls: string[] = [];
+  const events: string[] = [];
+  const network = Promise.reject(new Error("bridge: no address left"));
+  const ctx = presentImage(context(deferredRuntime(calls, network)), events);
+  const result = await syncPod(ctx, testPod([{ imagePullPolicy: "IfNotPresent" }]), runtime([], []));
+  assert.deepEqual(calls, ["runPodSandboxDeferred", "createContainer", "removePodSandbox"]);
+  assert.deepEqual(events, ["Pulled", "FailedCreatePodSandBox"]);
+  assert.equal(ctx.startFailures.size, 0);
+  assert.ok(result.requeueAfterMs !== undefined && result.requeueAfterMs > 0);
 });

@@ -136,7 +136,28 @@ export async function ensureImage(
   }
 }
 
-/** Pulls, configures, creates and starts `c` (attempt `attempt`) in sandbox `sandboxId`. */
+/**
+ * The network of a sandbox made with `runPodSandboxDeferred` failed while one of its containers
+ * was being created: the sandbox failed (`FailedCreatePodSandBox`), not the container.
+ */
+export class SandboxNetworkError extends Error {
+  override name = "SandboxNetworkError";
+  constructor(readonly reason: unknown) {
+    super(reason instanceof Error ? reason.message : String(reason));
+  }
+}
+
+/** The rejection of `p`, undefined when it resolves. */
+function rejection(p: Promise<void>): Promise<unknown> {
+  return p.then(() => undefined, (e) => e ?? new Error("the pod's network failed"));
+}
+
+/**
+ * Pulls, configures, creates and starts `c` (attempt `attempt`) in sandbox `sandboxId`. With
+ * `networkReady` (a sandbox whose network is still being set up), the container is created
+ * meanwhile and started once it resolves; when it rejects, this throws
+ * {@linkcode SandboxNetworkError} and records nothing of the container's.
+ */
 export async function startContainer(
   ctx: StartContext,
   pod: Pod,
@@ -145,6 +166,7 @@ export async function startContainer(
   sandboxAttempt: number,
   attempt: number,
   init: boolean,
+  networkReady?: Promise<void>,
 ): Promise<StartOutcome> {
   const image = await ensureImage(ctx, pod, c);
   if ("ok" in image) return image;
@@ -171,10 +193,17 @@ export async function startContainer(
   try {
     id = await ctx.runtime.createContainer(sandboxId, config, sandboxConfig);
   } catch (e) {
+    // A create that failed along with its sandbox's network is the sandbox's failure.
+    const network = networkReady && await rejection(networkReady);
+    if (network) throw new SandboxNetworkError(network);
     const message = e instanceof Error ? e.message : String(e);
     event(ctx, pod, "Warning", "Failed", `Error: ${message}`, c.name);
     const reason = e instanceof RuntimeError ? e.reason : "CreateContainerError";
     return { ok: false, failure: { reason, message } };
+  }
+  if (networkReady) {
+    const network = await rejection(networkReady);
+    if (network) throw new SandboxNetworkError(network);
   }
   trace("created", c.name);
   event(ctx, pod, "Normal", "Created", `Created container: ${c.name}`, c.name);

@@ -106,4 +106,30 @@ export const runtimeCases: Case[] = [
       await p.call("removePodSandbox", sb);
     },
   },
+  {
+    // The node creates a pod's containers while its network is set up, then runs the sandbox
+    // again with the pod's IP (node/cri/plugin/plugin_oci_runtime.ts).
+    name:
+      "a sandbox takes containers before its IP; run again with the IP, it is the same one and reports it",
+    async fn(newImpl) {
+      await using p = await newImpl();
+      const { image, sandbox: SANDBOX, container: CONTAINER } = fixtures(p);
+      await p.call("pullImage", { image, annotations: [] }, undefined);
+      const sb = (await p.call("runPodSandbox", SANDBOX, "")) as string;
+      const c = (await p.call("createContainer", sb, CONTAINER, SANDBOX)) as string;
+      assert.equal(((await p.call("getPodSandboxStatus", sb)) as { ip?: string }).ip ?? undefined, undefined);
+      const withIp = { ...SANDBOX, ip: "198.18.0.7" };
+      assert.equal(await p.call("runPodSandbox", withIp, ""), sb);
+      assert.equal(await p.call("runPodSandbox", withIp, ""), sb);
+      assert.equal(((await p.call("getPodSandboxStatus", sb)) as { ip?: string }).ip, "198.18.0.7");
+      assert.ok(
+        ((await p.call("listPodSandbox")) as { id: string; ip?: string }[]).some((s) =>
+          s.id === sb && s.ip === "198.18.0.7"
+        ),
+      );
+      await p.call("startContainer", c);
+      assert.equal(((await p.call("getContainerStatus", c)) as { state: string }).state, "container-running");
+      await p.call("removePodSandbox", sb);
+    },
+  },
 ];

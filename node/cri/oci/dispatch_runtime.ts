@@ -19,6 +19,7 @@ import {
   type ContainerEvent,
   type ContainerFilter,
   type ContainerStatus,
+  type DeferredSandbox,
   type ExecRequest,
   LABEL_POD_UID,
   type PodSandbox,
@@ -60,6 +61,8 @@ export class DispatchRuntime implements RuntimeService {
   /** Why container images cannot run here (no crun), when they cannot. */
   readonly ociUnavailable?: string;
   readonly #subLocks = new Map<string, Promise<string>>();
+  /** OCI sandboxes whose network is still being set up (`runPodSandboxDeferred`). */
+  readonly #pendingNetworks = new Map<string, Promise<void>>();
 
   constructor(opts: { oci?: OciDriver; wasm: RuntimeService; images: DispatchImageService; ociUnavailable?: string }) {
     this.oci = opts.oci;
@@ -119,6 +122,22 @@ export class DispatchRuntime implements RuntimeService {
       throw new RuntimeError("CreatePodSandboxError", `no runtime for "${runtimeHandler}": ${this.ociUnavailable}`);
     }
     return await this.oci.runPodSandbox(config, runtimeHandler);
+  }
+
+  /**
+   * The OCI driver's deferred RunPodSandbox when it has one (a Wasm sandbox, or a driver
+   * without, answers with its network ready). A Wasm component created in the sandbox meanwhile
+   * waits for the network (its sub-sandbox serves on the pod's IP).
+   */
+  async runPodSandboxDeferred(config: PodSandboxConfig, runtimeHandler: string): Promise<DeferredSandbox> {
+    if (runtimeHandler === "wasm" || !this.oci?.runPodSandboxDeferred) {
+      return { id: await this.runPodSandbox(config, runtimeHandler), networkReady: Promise.resolve() };
+    }
+    const made = await this.oci.runPodSandboxDeferred(config, runtimeHandler);
+    const pending = made.networkReady;
+    this.#pendingNetworks.set(made.id, pending);
+    pending.catch(() => {}).finally(() => this.#pendingNetworks.delete(made.id));
+    return made;
   }
 
   async stopPodSandbox(podSandboxId: string): Promise<void> {
@@ -183,6 +202,7 @@ export class DispatchRuntime implements RuntimeService {
           `${image} is a WebAssembly component; it cannot run in a hostNetwork pod (see docs/containers.md)`,
         );
       }
+      await this.#pendingNetworks.get(podSandboxId);
       const sub = await this.#ensureSubSandbox(podSandboxId, sandboxConfig);
       return await this.wasm.createContainer(sub, config, sandboxConfig);
     }

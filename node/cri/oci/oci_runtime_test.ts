@@ -21,6 +21,8 @@ import type { DispatchImageService } from "./dispatch_images.ts";
 import type { DispatchRuntime } from "./dispatch_runtime.ts";
 import { eventually } from "../../../tests/harness.ts";
 import { type OciHarness, ociHarness, OCI_PREREQUISITES } from "./testing.ts";
+import { createNetns, listNetns, netnsPath } from "../../cni/netns.ts";
+import type { PluginOciRuntime } from "../plugin/plugin_oci_runtime.ts";
 
 const oci = (name: string, fn: () => Promise<void>) => testWith(OCI_PREREQUISITES, name, fn);
 
@@ -322,6 +324,33 @@ oci("a reopened runtime adopts running containers and learns the exits that happ
   assert.equal(dec.decode(ex.stdout), "adopted\n");
   await rt.runtime.stopContainer(web, 1);
   assert.equal((await rt.runtime.containerStatus(web))?.state, "CONTAINER_EXITED");
+});
+
+oci("a reopened runtime stops a sandbox whose network was never set up (the agent stopped during its ADD)", async () => {
+  await using h = await ociHarness();
+  const driver = (h.rt.runtime as DispatchRuntime).oci as unknown as PluginOciRuntime;
+  // What an agent that stopped between the sandbox's record and its network's ADD leaves
+  // (runPodSandboxDeferred): the plugin's record with a network namespace and no IP.
+  const cfg = h.sandboxConfig("half");
+  const netns = `${driver.opts.netnsPrefix}_half-${crypto.randomUUID().slice(0, 8)}`;
+  await createNetns(netns);
+  const podDir = `${driver.opts.host.dirs.sandboxes}/half`;
+  await Deno.mkdir(podDir, { recursive: true });
+  const id = await driver.opts.host.runPodSandbox({
+    metadata: cfg.metadata,
+    hostname: "half",
+    logDirectory: cfg.logDirectory,
+    labels: [],
+    annotations: [],
+    netns: netnsPath(netns),
+    ip: undefined,
+    podDir,
+    linux: "{}",
+  }, "oci") as string;
+  await h.rt.close({ keepPods: true });
+  const rt = await h.reopen();
+  assert.equal((await rt.runtime.podSandboxStatus(id))?.state, "SANDBOX_NOTREADY");
+  assert.ok(!listNetns(netns).includes(netns), "its network namespace is deleted");
 });
 
 oci("a pod mixes a WebAssembly component and a container sharing its IP and a volume", async () => {

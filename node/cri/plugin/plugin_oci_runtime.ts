@@ -31,6 +31,7 @@ import {
   type ContainerEvent,
   type ContainerFilter,
   type ContainerStatus,
+  type DeferredSandbox,
   type ExecRequest,
   type PodSandbox,
   type PodSandboxConfig,
@@ -73,6 +74,12 @@ interface SandboxView {
   podDir: string;
   uid: string;
   ready: boolean;
+  /** The network being set up (a sandbox made with `runPodSandboxDeferred`). */
+  network?: Promise<void>;
+  /** Its IPC/UTS namespaces and files, which a container's create waits for. */
+  prepared?: Promise<void>;
+  /** Its setting up failed: its release forces the network's DEL. */
+  networkFailed?: boolean;
 }
 
 const kv = (r: Record<string, string> | undefined) =>
@@ -209,6 +216,16 @@ export class PluginOciRuntime implements RuntimeService {
     }
     const used = new Set([...rt.#sandboxes.values()].map((s) => s.netns));
     rt.#spareNetns = await SpareNetns.open(opts.netnsPrefix, used);
+    // A sandbox with a network namespace and no IP: the agent stopped while its network was being
+    // set up (`runPodSandboxDeferred`). It is stopped (its containers never started), and the
+    // kubelet makes the pod a new one.
+    for (const s of [...rt.#sandboxes.values()]) {
+      if (!s.ready || !s.netns || s.ip) continue;
+      rt.#sandboxes.set(s.id, { ...s, networkFailed: true });
+      await rt.stopPodSandbox(s.id).catch((e) =>
+        console.error(`runtime plugin: stopping sandbox ${s.id}, whose network was never set up:`, e)
+      );
+    }
     return rt;
   }
 
@@ -245,6 +262,23 @@ export class PluginOciRuntime implements RuntimeService {
   // Sandboxes
 
   async runPodSandbox(config: PodSandboxConfig, runtimeHandler: string): Promise<string> {
+    const made = await this.runPodSandboxDeferred(config, runtimeHandler);
+    try {
+      await made.networkReady;
+    } catch (e) {
+      await this.removePodSandbox(made.id).catch(() => {});
+      throw e;
+    }
+    return made.id;
+  }
+
+  /**
+   * The sandbox without waiting for its network: the network Plugin's ADD runs while the
+   * namespaces, the pod's files and the plugin's record are made, and goes on after this
+   * answers. `networkReady` resolves once the pod's IP is in the files (`/etc/hosts`, written in
+   * place: containers bind-mount it) and in the plugin's record (its sandbox status).
+   */
+  async runPodSandboxDeferred(config: PodSandboxConfig, runtimeHandler: string): Promise<DeferredSandbox> {
     const m = config.metadata;
     trace("sandbox>", m.name);
     const namespaces = config.linux?.securityContext?.namespaceOptions ?? {};
@@ -259,54 +293,90 @@ export class PluginOciRuntime implements RuntimeService {
     // The node's resources of the sandbox are named by a key of its own (the plugin names the sandbox).
     const key = `${m.uid.slice(0, 8)}-${m.attempt}-${crypto.randomUUID().slice(0, 8)}`;
     const podDir = `${this.opts.host.dirs.sandboxes}/${key}`;
-    // The network namespace's name is set once it is taken (hostNetwork: none).
+    // The network first: the longest step, and it needs no directory. The directories and then
+    // the IPC/UTS namespaces (a process, whose spawn holds the agent's thread) follow once the
+    // network's first call is on its way.
+    const taken = hostNetwork
+      ? Promise.resolve("")
+      : this.#spareNetns.take(`${this.opts.netnsPrefix}_${key}`);
+    const added = hostNetwork ? Promise.resolve(undefined) : taken.then(async (netns) => {
+      trace("netns-added", key);
+      const result = await this.opts.network.add({
+        containerId: key,
+        netns: netnsPath(netns),
+        ifName: "eth0",
+      });
+      trace("network-added", key);
+      return result.ips[0].address.split("/")[0];
+    }).catch((e) => {
+      throw new RuntimeError("CreatePodSandboxError", (e as Error).message ?? String(e));
+    });
+    added.catch(() => {}); // awaited below
+    const own = [
+      ...(namespaces.ipc === "NODE" ? [] : ["ipc" as const]),
+      ...(hostNetwork ? [] : ["uts" as const]),
+    ];
+    // The pod's directories, then (at once) its files, which containers bind-mount (the IP goes
+    // into them in place once the network has it), and its IPC/UTS namespaces (a process): both
+    // are needed by the first `crun create`, not by the plugin's record.
+    const dirs = Promise.all([config.logDirectory, podDir].map((d) => Deno.mkdir(d, { recursive: true })));
+    const prepared = Promise.all([
+      dirs.then(() => writePodFiles(podDir, undefined, hostname, config.dnsConfig)),
+      dirs.then(() => createPodNamespaces(this.opts.ns, podDir, hostname, own))
+        .finally(() => trace("ipc-uts-done", key)),
+    ]).then(() => {}).catch((e) => {
+      throw new RuntimeError("CreatePodSandboxError", (e as Error).message ?? String(e));
+    });
+    prepared.catch(() => {}); // awaited below
+    // The network namespace's name once it is taken (hostNetwork: none).
     let netns = "";
-    let ip: string | undefined;
-    try {
-      // The network first: the longest step, and it needs no directory. The directories and then
-      // the IPC/UTS namespaces (a process, whose spawn holds the agent's thread) follow once the
-      // network's first call is on its way.
-      const network = hostNetwork ? Promise.resolve(undefined) : (async () => {
-        netns = await this.#spareNetns.take(`${this.opts.netnsPrefix}_${key}`);
-        const path = netnsPath(netns);
-        trace("netns-added", key);
-        const result = await this.opts.network.add({ containerId: key, netns: path, ifName: "eth0" });
-        trace("network-added", key);
-        return result.ips[0].address.split("/")[0];
-      })();
-      const own = [
-        ...(namespaces.ipc === "NODE" ? [] : ["ipc" as const]),
-        ...(hostNetwork ? [] : ["uts" as const]),
-      ];
-      const ipcUts = Promise.all([config.logDirectory, podDir].map((d) => Deno.mkdir(d, { recursive: true })))
-        .then(() => createPodNamespaces(this.opts.ns, podDir, hostname, own))
-        .finally(() => trace("ipc-uts-done", key));
-      const [net, nss] = await Promise.allSettled([network, ipcUts]);
-      if (net.status === "rejected") throw net.reason;
-      if (nss.status === "rejected") throw nss.reason;
-      ip = net.value;
-      await writePodFiles(podDir, ip, hostname, config.dnsConfig);
-      trace("pod-files-done", key);
-    } catch (e) {
+    /** Undoes a sandbox that failed, once its ADD is over (a DEL follows the ADD it undoes). */
+    const undo = async () => {
+      await Promise.allSettled([added, prepared]);
       await this.#release(key, netns, podDir, true).catch(() => {});
       await Deno.remove(podDir, { recursive: true }).catch(() => {});
       this.#spareNetns.refill();
+    };
+    try {
+      [netns] = await Promise.all([taken, dirs]);
+    } catch (e) {
+      await undo();
       throw new RuntimeError("CreatePodSandboxError", (e as Error).message ?? String(e));
     }
+    const handler = runtimeHandler || "oci";
     let id: string;
     try {
       id = await this.opts.host.runPodSandbox(
-        witSandbox(config, { hostname, netns, ip, podDir }),
-        runtimeHandler || "oci",
+        witSandbox(config, { hostname, netns, podDir }),
+        handler,
       ) as string;
+      trace("sandbox-recorded", key);
     } catch (e) {
-      await this.#release(key, netns, podDir, true).catch(() => {});
-      await Deno.remove(podDir, { recursive: true }).catch(() => {});
-      this.#spareNetns.refill();
+      await undo();
       throw criError(e, "CreatePodSandboxError");
     }
-    this.#sandboxes.set(id, { id, netns, ip, podDir, uid: m.uid, ready: true });
-    return id;
+    const networkReady = Promise.all([added, prepared]).then(async ([ip]) => {
+      if (hostNetwork) return;
+      await writePodFiles(podDir, ip, hostname, config.dnsConfig);
+      trace("pod-files-done", key);
+      // The same pod attempt on the same directory is the same sandbox: the plugin records the IP.
+      await this.opts.host.runPodSandbox(witSandbox(config, { hostname, netns, ip, podDir }), handler);
+      this.#sandboxChanges++;
+      this.#sandboxStatus.delete(id);
+      const s = this.#sandboxes.get(id);
+      if (s) this.#sandboxes.set(id, { ...s, ip, network: undefined });
+      // The status with the IP, which the kubelet reads after its sync, is asked for now: the
+      // runner is usually idle here (the node waits for crun's pid file).
+      this.#cachedSandboxStatus(id).catch(() => {});
+    }).catch((e) => {
+      const s = this.#sandboxes.get(id);
+      if (s) this.#sandboxes.set(id, { ...s, network: undefined, networkFailed: true });
+      this.#spareNetns.refill();
+      throw e instanceof RuntimeError ? e : criError(e, "CreatePodSandboxError");
+    });
+    networkReady.catch(() => {}); // the caller's
+    this.#sandboxes.set(id, { id, netns, podDir, uid: m.uid, ready: true, network: networkReady, prepared });
+    return { id, networkReady };
   }
 
   /**
@@ -331,6 +401,7 @@ export class PluginOciRuntime implements RuntimeService {
   async stopPodSandbox(podSandboxId: string): Promise<void> {
     const s = this.#sandboxes.get(podSandboxId);
     if (!s) return;
+    await s.network?.catch(() => {}); // a DEL after the ADD
     this.#sandboxChanges++;
     this.#sandboxStatus.delete(podSandboxId);
     try {
@@ -340,9 +411,15 @@ export class PluginOciRuntime implements RuntimeService {
     } finally {
       this.#sandboxChanges++;
     }
-    if (s.ready) {
-      await this.#release(s.podDir.slice(s.podDir.lastIndexOf("/") + 1), s.netns, s.podDir);
-      this.#sandboxes.set(podSandboxId, { ...s, ready: false });
+    const now = this.#sandboxes.get(podSandboxId) ?? s;
+    if (now.ready) {
+      await this.#release(
+        now.podDir.slice(now.podDir.lastIndexOf("/") + 1),
+        now.netns,
+        now.podDir,
+        now.networkFailed,
+      );
+      this.#sandboxes.set(podSandboxId, { ...now, ready: false });
     }
   }
 
@@ -456,7 +533,8 @@ export class PluginOciRuntime implements RuntimeService {
     sandboxConfig: PodSandboxConfig,
   ): Promise<string> {
     const s = this.#sandboxes.get(podSandboxId);
-    if (!s || !s.ready || (s.netns && !s.ip)) {
+    // A sandbox whose network is on its way takes containers (they start once it is there).
+    if (!s || !s.ready || s.networkFailed || (s.netns && !s.ip && !s.network)) {
       throw new RuntimeError("CreateContainerError", `pod sandbox ${podSandboxId} is not ready`);
     }
     const wit = {
@@ -482,6 +560,7 @@ export class PluginOciRuntime implements RuntimeService {
     };
     let id: string;
     try {
+      await s.prepared;
       // The next sandbox's network namespace is made while the node waits for crun's pid file
       // (its spawn would hold the agent's thread while the plugin's create needs it).
       const created = this.opts.host.createContainer(
@@ -491,8 +570,9 @@ export class PluginOciRuntime implements RuntimeService {
         () => this.#spareNetns.refill(),
       );
       // The runner is idle during that wait too: the sandbox's status, which the kubelet reads
-      // next, is asked for now and answered then (queued behind the create).
-      this.#cachedSandboxStatus(podSandboxId).catch(() => {});
+      // next, is asked for now and answered then (queued behind the create). A sandbox whose
+      // network is on its way has it asked for once its IP is recorded.
+      if (!s.network) this.#cachedSandboxStatus(podSandboxId).catch(() => {});
       id = await created;
     } catch (e) {
       throw criError(e, "CreateContainerError", "CreateContainerConfigError");

@@ -121,7 +121,12 @@ export const runtimeService = {
     const m = config.metadata;
     if (!m.uid || !m.name) fail("invalid-argument", "the sandbox needs metadata.name and metadata.uid");
     const same = all("s/").find((s) => s.metadata.uid === m.uid && s.metadata.attempt === m.attempt && s.ready);
-    if (same) return same.id;
+    // Asked again with the pod's IP once the node has set up its network (containers may be
+    // created before it is known, and are started after).
+    if (same) {
+      if (config.ip && same.ip !== config.ip) save(`s/${same.id}`, { ...same, ip: config.ip });
+      return same.id;
+    }
     const id = `${m.uid.slice(0, 8)}-${m.attempt}-${id8()}`;
     const { linux: _, ...rest } = config;
     save(`s/${id}`, { ...rest, id, ready: true, createdAt: Date.now(), runtimeHandler: runtimeHandler || "oci" });

@@ -145,11 +145,15 @@ export const runtimeService = {
   runPodSandbox(config: SandboxConfig, runtimeHandler: string): string {
     const m = config.metadata;
     if (!m?.uid || !m.name) fail("invalid-argument", "the sandbox needs metadata.name and metadata.uid");
-    // The same pod attempt on the same prepared directory is the same sandbox.
+    // The same pod attempt on the same prepared directory is the same sandbox; the node asks
+    // again with the pod's IP once its network is set up (the sandbox takes containers before).
     const same = all<SandboxRecord>(`s/${m.uid.slice(0, 8)}-`).find((s) =>
       s.metadata.uid === m.uid && s.metadata.attempt === m.attempt && s.podDir === config.podDir && s.ready
     );
-    if (same) return same.id;
+    if (same) {
+      if (config.ip && same.ip !== config.ip) store(`s/${same.id}`, { ...same, ip: config.ip });
+      return same.id;
+    }
     const id = `${m.uid.slice(0, 8)}-${m.attempt}-${newId()}`;
     store(
       `s/${id}`,
@@ -204,9 +208,9 @@ export const runtimeService = {
   createContainer(podSandboxId: string, config: ContainerConfig, sandboxConfig: SandboxConfig): string {
     const l = paths();
     const s = sandbox(podSandboxId);
-    if (!s || !s.ready || (s.netns && !s.ip)) {
-      fail("failed-precondition", `pod sandbox ${podSandboxId} is not ready`);
-    }
+    // Not its IP: the node creates a pod's first container while the network is set up, and
+    // starts it once the IP is known (node/cri/plugin/plugin_oci_runtime.ts).
+    if (!s || !s.ready) fail("failed-precondition", `pod sandbox ${podSandboxId} is not ready`);
     let img;
     try {
       img = resolveImage(config.image);
