@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { ipAvailable, ipJson } from "../cni/ip.ts";
-import { createNetns, deleteNetns, netnsPath } from "../cni/netns.ts";
+import { createNetns, deleteNetns } from "../cni/netns.ts";
 import { setUpBridge, tearDownBridge } from "../cni/node_bridge.ts";
 import { hostNet } from "./host_net.ts";
+import { promoteSecondaries } from "./net_testing.ts";
 
 Deno.test({
   name:
@@ -47,15 +48,7 @@ Deno.test({
         "198.18.241.7/24",
         "198.18.241.8/24",
       ]);
-      const promote = await new Deno.Command("/usr/bin/nsenter", {
-        args: [
-          `--net=${netnsPath(ns)}`,
-          "--",
-          "/bin/cat",
-          "/proc/sys/net/ipv4/conf/eth0/promote_secondaries",
-        ],
-      }).output();
-      assert.equal(new TextDecoder().decode(promote.stdout).trim(), "1");
+      assert.equal(await promoteSecondaries(ns, "eth0"), "1");
       await net["delete-address"]([netns, "eth0", "198.18.241.7/24"], ctx);
       await net["delete-address"]([netns, "eth0", "198.18.241.7/24"], ctx);
       assert.deepEqual(await net["list-addresses"]([netns, "eth0"], ctx), ["198.18.241.8/24"]);

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { ipAvailable, ipJson } from "../cni/ip.ts";
-import { createNetns, deleteNetns, netnsPath } from "../cni/netns.ts";
+import { createNetns, deleteNetns } from "../cni/netns.ts";
 import { setUpBridge, tearDownBridge } from "../cni/node_bridge.ts";
 import { hostNet } from "./host_net.ts";
+import { ipv4Addresses, promoteSecondaries } from "./net_testing.ts";
 import { planVethWiring, type VethWiring, WiringRefused } from "./veth_wiring.ts";
 
 const bounds = { bridge: "skiff0", grantedBridge: "skiff0", cidrs: ["198.18.4.0/24"] };
@@ -121,41 +122,15 @@ Deno.test({
         created: boolean;
       };
       assert.deepEqual(again, { mac: "", created: false });
-      const addrs = await ipJson<{ addr_info: { local: string }[] }[]>([
-        "-4",
-        "-n",
-        ns,
-        "addr",
-        "show",
-        "dev",
-        "eth0",
-      ]);
-      assert.deepEqual(addrs[0].addr_info.map((a) => a.local), ["198.18.242.7", "198.18.242.8"]);
-      const promote = await new Deno.Command("/usr/bin/nsenter", {
-        args: [
-          `--net=${netnsPath(ns)}`,
-          "--",
-          "/bin/cat",
-          "/proc/sys/net/ipv4/conf/eth0/promote_secondaries",
-        ],
-      }).output();
-      assert.equal(new TextDecoder().decode(promote.stdout).trim(), "1");
+      assert.deepEqual(await ipv4Addresses(ns, "eth0"), ["198.18.242.7", "198.18.242.8"]);
+      assert.equal(await promoteSecondaries(ns, "eth0"), "1");
       await assert.rejects(
         async () => await net["wire-veth"]([netns, { ...w, addresses: ["198.18.9.8/24"] }], ctx),
         /denied: address 198.18.9.8\/24 is outside the granted pod CIDRs 198.18.242.0\/24/,
       );
       // The first address goes (the first attachment's DEL): the second stays (promote_secondaries).
       await net["delete-address"]([netns, "eth0", "198.18.242.7/24"], ctx);
-      const kept = await ipJson<{ addr_info: { local: string }[] }[]>([
-        "-4",
-        "-n",
-        ns,
-        "addr",
-        "show",
-        "dev",
-        "eth0",
-      ]);
-      assert.deepEqual(kept[0].addr_info.map((a) => a.local), ["198.18.242.8"]);
+      assert.deepEqual(await ipv4Addresses(ns, "eth0"), ["198.18.242.8"]);
       await assert.rejects(
         async () => await net["wire-veth"](["/run/netns/other", w], ctx),
         /denied: netns \/run\/netns\/other is not the one of the sandbox being set up/,
