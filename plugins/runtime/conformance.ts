@@ -52,6 +52,15 @@ function fixtures(p: PluginImpl) {
   return { image, sandbox, container };
 }
 
+/** The fixtures' image pulled, their sandbox run and its container created (not started). */
+async function createdContainer(p: PluginImpl) {
+  const { image, sandbox, container } = fixtures(p);
+  await p.call("pullImage", { image, annotations: [] }, undefined);
+  const sb = (await p.call("runPodSandbox", sandbox, "")) as string;
+  const c = (await p.call("createContainer", sb, container, sandbox)) as string;
+  return { sandbox, sb, c };
+}
+
 export const runtimeCases: Case[] = [
   {
     name: "image pull, list, status and remove (twice)",
@@ -85,10 +94,7 @@ export const runtimeCases: Case[] = [
     name: "container create → start → running → stop → exited → remove (idempotent)",
     async fn(newImpl) {
       await using p = await newImpl();
-      const { image, sandbox: SANDBOX, container: CONTAINER } = fixtures(p);
-      await p.call("pullImage", { image, annotations: [] }, undefined);
-      const sb = (await p.call("runPodSandbox", SANDBOX, "")) as string;
-      const c = (await p.call("createContainer", sb, CONTAINER, SANDBOX)) as string;
+      const { sb, c } = await createdContainer(p);
       await p.call("startContainer", c);
       assert.equal(((await p.call("getContainerStatus", c)) as { state: string }).state, "container-running");
       const out = (await p.call("execSync", c, ["echo", "hi"], 5n)) as {
@@ -113,10 +119,7 @@ export const runtimeCases: Case[] = [
       "a sandbox takes containers before its IP; run again with the IP, it is the same one and reports it",
     async fn(newImpl) {
       await using p = await newImpl();
-      const { image, sandbox: SANDBOX, container: CONTAINER } = fixtures(p);
-      await p.call("pullImage", { image, annotations: [] }, undefined);
-      const sb = (await p.call("runPodSandbox", SANDBOX, "")) as string;
-      const c = (await p.call("createContainer", sb, CONTAINER, SANDBOX)) as string;
+      const { sandbox: SANDBOX, sb, c } = await createdContainer(p);
       assert.equal(((await p.call("getPodSandboxStatus", sb)) as { ip?: string }).ip ?? undefined, undefined);
       const withIp = { ...SANDBOX, ip: "198.18.0.7" };
       assert.equal(await p.call("runPodSandbox", withIp, ""), sb);
