@@ -15,8 +15,10 @@
  * @module
  */
 import { createHash } from "node:crypto";
+import { relative } from "node:path";
 import type { PluginKind } from "../../control/api/plugins.ts";
 import { assembleWit, KINDS, PLUGINS_DIR } from "./kinds.ts";
+import { localModuleGraph } from "./source_graph.ts";
 
 const ROOT = PLUGINS_DIR.replace(/\/plugins$/, "");
 const JCO = `${ROOT}/node_modules/@bytecodealliance/jco/dist/jco.js`;
@@ -77,6 +79,13 @@ async function hashInputs(opts: BuildOptions): Promise<string> {
   }
   // The entry's name, not its folder: the same sources build the same component wherever they are.
   h.update(opts.source.split("/").pop()!);
+  // Modules outside the folder that the entry imports (the crun plugin's plugins/runtime/oci/*.ts),
+  // named relative to the folder for the same reason.
+  if (!opts.source.endsWith(".c")) {
+    for (const f of await localModuleGraph(opts.source)) {
+      if (!f.startsWith(`${dir}/`)) h.update(relative(dir, f)).update(await Deno.readFile(f));
+    }
+  }
   const c = KINDS[opts.kind];
   for (const f of [opts.wit ?? `${PLUGINS_DIR}/${c.dir}/wit`, `${PLUGINS_DIR}/host/wit`]) {
     for (const e of [...Deno.readDirSync(f)].sort((a, b) => a.name.localeCompare(b.name))) {
@@ -85,7 +94,11 @@ async function hashInputs(opts: BuildOptions): Promise<string> {
   }
   h.update(await Deno.readFile(new URL(import.meta.url)));
   for (const pkg of ["jco", "componentize-js", "jco-transpile"]) {
-    h.update(await Deno.readFile(`${ROOT}/node_modules/@bytecodealliance/${pkg}/package.json`).catch(() => new Uint8Array()));
+    h.update(
+      await Deno.readFile(`${ROOT}/node_modules/@bytecodealliance/${pkg}/package.json`).catch(() =>
+        new Uint8Array()
+      ),
+    );
   }
   return h.digest("hex").slice(0, 16);
 }
@@ -135,7 +148,18 @@ async function buildJs(o: BuildOptions, tmp: string): Promise<void> {
     js,
     o.source,
   ], tmp);
-  await jco(["componentize", js, "--wit", `${tmp}/wit`, "-n", KINDS[o.kind].world, "--backend", "qjs", "-o", `${tmp}/out.wasm`], tmp);
+  await jco([
+    "componentize",
+    js,
+    "--wit",
+    `${tmp}/wit`,
+    "-n",
+    KINDS[o.kind].world,
+    "--backend",
+    "qjs",
+    "-o",
+    `${tmp}/out.wasm`,
+  ], tmp);
 }
 
 async function buildC(o: BuildOptions, tmp: string): Promise<void> {
@@ -152,14 +176,40 @@ async function buildC(o: BuildOptions, tmp: string): Promise<void> {
     `${tmp}/core.wasm`,
     o.source,
   ], tmp);
-  await jco(["embed", `${tmp}/core.wasm`, "--wit", `${tmp}/wit`, "-n", KINDS[o.kind].world, "-o", `${tmp}/embedded.wasm`], tmp);
+  await jco([
+    "embed",
+    `${tmp}/core.wasm`,
+    "--wit",
+    `${tmp}/wit`,
+    "-n",
+    KINDS[o.kind].world,
+    "-o",
+    `${tmp}/embedded.wasm`,
+  ], tmp);
   await jco(["new", `${tmp}/embedded.wasm`, "-o", `${tmp}/out.wasm`], tmp);
 }
 
 /** C with wasi-libc: a WASI preview 1 reactor, adapted to WASI 0.2 by jco's reactor adapter. */
 async function buildCWithLibc(o: BuildOptions, tmp: string): Promise<void> {
-  await run("clang", ["--target=wasm32-wasi", "-mexec-model=reactor", "-O2", "-Wl,--strip-all", "-o", `${tmp}/core.wasm`, o.source], tmp);
-  await jco(["embed", `${tmp}/core.wasm`, "--wit", `${tmp}/wit`, "-n", KINDS[o.kind].world, "-o", `${tmp}/embedded.wasm`], tmp);
+  await run("clang", [
+    "--target=wasm32-wasi",
+    "-mexec-model=reactor",
+    "-O2",
+    "-Wl,--strip-all",
+    "-o",
+    `${tmp}/core.wasm`,
+    o.source,
+  ], tmp);
+  await jco([
+    "embed",
+    `${tmp}/core.wasm`,
+    "--wit",
+    `${tmp}/wit`,
+    "-n",
+    KINDS[o.kind].world,
+    "-o",
+    `${tmp}/embedded.wasm`,
+  ], tmp);
   await jco(["new", `${tmp}/embedded.wasm`, "--wasi-reactor", "-o", `${tmp}/out.wasm`], tmp);
 }
 
