@@ -41,6 +41,7 @@ import { wasmAdmission } from "../../control/apiserver/admission/wasm_plugins.ts
 import { startControlPlane } from "../../control/mod.ts";
 import { defaultPlugins } from "../../control/scheduler/plugins/default_plugins.ts";
 import { WasmPlugins } from "../../control/scheduler/plugins/wasm_plugins.ts";
+import type { BatchPlugin } from "../../control/scheduler/framework.ts";
 import { Scheduler } from "../../control/scheduler/scheduler.ts";
 import { makeNode, makePod } from "../../control/scheduler/testing.ts";
 import { servePluginHost } from "../../cli/plugin_host.ts";
@@ -493,16 +494,43 @@ function schedulerCpuMs(since: { user: number; system: number }): number {
 }
 
 /**
+ * A batch plugin that passes every node with score 0, its Filter answering after one event-loop
+ * turn (`macrotask`) or in a microtask.
+ */
+function nullBatchPlugin(macrotask: boolean): BatchPlugin & { close(): void } {
+  // A MessageChannel hop: a macrotask without setTimeout's timer (≈1–2 ms in Deno).
+  const channel = new MessageChannel();
+  let resume: (() => void) | null = null;
+  channel.port1.onmessage = () => resume?.();
+  const turn = () => macrotask ? new Promise<void>((r) => (resume = r, channel.port2.postMessage(0))) : Promise.resolve();
+  return {
+    close: () => (channel.port1.close(), channel.port2.close()),
+    name: "NullBatch",
+    batch: true,
+    events: [],
+    filterBatch: async (_pod, nodes) => (await turn(), new Array(nodes.length).fill(null)),
+    // (As the Wasm adapter: one round trip per cycle, the scores come with the filter's answer.)
+    scoreBatch: (_pod, nodes) => Promise.resolve(new Array(nodes.length).fill(0)),
+  };
+}
+
+/**
  * One scheduling phase on a freshly seeded cluster, with one Wasm plugin or none. A name ending
  * in `@in-process` runs that plugin on a plugin host inside the scheduler's process
  * (WasmPluginsOptions.host: no channel hop; the plugin still runs in its runner process).
  */
 async function schedulingPhase(name: string | null): Promise<{ rate: number; summary: string }> {
-  const plugin = name?.replace(/@in-process$/, "") ?? null;
+  // `null-batch`: no Wasm plugin, an in-process batch plugin that answers after one event-loop
+  // turn (a MessageChannel hop: the framework's batch path and the await, without a runner or a
+  // socket).
+  // `null-batch-microtask`: the same, answering in a microtask (no event-loop turn).
+  const nullBatch = name === "null-batch" || name === "null-batch-microtask";
+  const plugin = nullBatch ? null : name?.replace(/@in-process$/, "") ?? null;
   const inProcess = name?.endsWith("@in-process") ?? false;
   const c = await cluster({ admission: false, plugins: plugin !== null });
   const { client } = c;
   let adapter: WasmPlugins | null = null;
+  let nullPlugin: ReturnType<typeof nullBatchPlugin> | null = null;
   let local: { host: PluginHost; stop: AbortController; running: Promise<void>; dir: string } | null = null;
   try {
     await pool(NODES, CONCURRENCY, async (i) => {
@@ -521,6 +549,8 @@ async function schedulingPhase(name: string | null): Promise<{ rate: number; sum
     });
     const informers = new InformerFactory(client);
     const plugins = defaultPlugins();
+    nullPlugin = nullBatch ? nullBatchPlugin(name === "null-batch") : null;
+    if (nullPlugin) plugins.push({ plugin: nullPlugin, weight: 1 });
     if (plugin) {
       await loadPlugin(client, plugin, { scheduler: { filter: true, score: true } });
       if (inProcess) {
@@ -584,6 +614,7 @@ async function schedulingPhase(name: string | null): Promise<{ rate: number; sum
     };
   } finally {
     adapter?.close();
+    nullPlugin?.close();
     if (local) {
       local.stop.abort();
       await local.running;
@@ -620,6 +651,8 @@ async function benchScheduling(
     "label-c-v0.1": "C guest built for skiff:scheduler@0.1.0",
     "label-c@in-process": "C guest, plugin host in the scheduler's process",
     "image-locality@in-process": "TypeScript guest (QuickJS), plugin host in the scheduler's process",
+    "null-batch": "none: an in-process batch plugin answering after one event-loop turn",
+    "null-batch-microtask": "none: an in-process batch plugin answering in a microtask",
   };
   return phases.map((r, i): BenchRow => {
     const base = (bases[i].rate + bases[i + 1].rate) / 2;
