@@ -176,17 +176,7 @@ async function buildC(o: BuildOptions, tmp: string): Promise<void> {
     `${tmp}/core.wasm`,
     o.source,
   ], tmp);
-  await jco([
-    "embed",
-    `${tmp}/core.wasm`,
-    "--wit",
-    `${tmp}/wit`,
-    "-n",
-    KINDS[o.kind].world,
-    "-o",
-    `${tmp}/embedded.wasm`,
-  ], tmp);
-  await jco(["new", `${tmp}/embedded.wasm`, "-o", `${tmp}/out.wasm`], tmp);
+  await componentize(o, tmp);
 }
 
 /** C with wasi-libc: a WASI preview 1 reactor, adapted to WASI 0.2 by jco's reactor adapter. */
@@ -200,17 +190,7 @@ async function buildCWithLibc(o: BuildOptions, tmp: string): Promise<void> {
     `${tmp}/core.wasm`,
     o.source,
   ], tmp);
-  await jco([
-    "embed",
-    `${tmp}/core.wasm`,
-    "--wit",
-    `${tmp}/wit`,
-    "-n",
-    KINDS[o.kind].world,
-    "-o",
-    `${tmp}/embedded.wasm`,
-  ], tmp);
-  await jco(["new", `${tmp}/embedded.wasm`, "--wasi-reactor", "-o", `${tmp}/out.wasm`], tmp);
+  await componentize(o, tmp, ["--wasi-reactor"]);
 }
 
 function exists(path: string): boolean {
@@ -220,4 +200,11 @@ function exists(path: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** `core.wasm` given the world's type section (`jco embed`) and made `out.wasm`, a component (`jco new`). */
+async function componentize(o: BuildOptions, tmp: string, adapter: string[] = []): Promise<void> {
+  const embedded = `${tmp}/embedded.wasm`;
+  await jco(["embed", `${tmp}/core.wasm`, "--wit", `${tmp}/wit`, "-n", KINDS[o.kind].world, "-o", embedded], tmp);
+  await jco(["new", embedded, ...adapter, "-o", `${tmp}/out.wasm`], tmp);
 }
