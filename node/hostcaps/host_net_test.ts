@@ -1,9 +1,7 @@
 import assert from "node:assert/strict";
 import { ipAvailable, ipJson } from "../cni/ip.ts";
-import { createNetns, deleteNetns } from "../cni/netns.ts";
-import { setUpBridge, tearDownBridge } from "../cni/node_bridge.ts";
-import { hostNet } from "./host_net.ts";
-import { promoteSecondaries } from "./net_testing.ts";
+import { deleteNetns } from "../cni/netns.ts";
+import { promoteSecondaries, withSandboxNet } from "./net_testing.ts";
 
 Deno.test({
   name:
@@ -11,12 +9,8 @@ Deno.test({
   ignore: Deno.uid() !== 0 || !ipAvailable(),
   async fn() {
     const tag = `skhn${Deno.pid % 10000}`;
-    const bridge = `${tag}b`, host = `${tag}h`, ns = `${tag}-ns`;
-    await setUpBridge(bridge, "198.18.241.1/24");
-    try {
-      const netns = await createNetns(ns);
-      const net = hostNet({ capability: "host-net" }, { bridge, podCIDR: "198.18.241.0/24" });
-      const ctx = { containerId: "c1", netns };
+    const host = `${tag}h`;
+    await withSandboxNet(tag, "198.18.241", async ({ bridge, ns, netns, net, ctx }) => {
       assert.deepEqual(await net["list-addresses"]([netns, "eth0"], ctx), []);
       const mac = await net["create-veth"]([netns, host, "eth0", 1450], ctx) as string;
       // Again (an earlier attempt's pair is replaced), then the rest, each twice.
@@ -75,10 +69,7 @@ Deno.test({
           }], ctx),
         new RegExp(`failed: wiring ${ns} failed: open /run/netns/${ns}: ENOENT`),
       );
-    } finally {
-      await deleteNetns(ns).catch(() => {});
-      await tearDownBridge(bridge);
-    }
+    });
   },
 });
 
@@ -87,29 +78,26 @@ Deno.test({
   ignore: Deno.uid() !== 0 || !ipAvailable(),
   async fn() {
     const tag = `skhr${Deno.pid % 10000}`;
-    const bridge = `${tag}b`, host = `${tag}h`, ns = `${tag}-ns`;
-    await setUpBridge(bridge, "198.18.240.1/24");
-    try {
-      const netns = await createNetns(ns);
-      const left = await new Deno.Command("ip", {
-        args: ["link", "add", host, "type", "veth", "peer", "name", `${tag}p`],
-      })
-        .output();
-      assert.equal(left.code, 0);
-      const net = hostNet({ capability: "host-net" }, { bridge, podCIDR: "198.18.240.0/24" });
-      const w = { hostIfname: host, podIfname: "eth0", mtu: 0, addresses: ["198.18.240.7/24"], routes: [] };
-      const r = await net["wire-veth"]([netns, w], { containerId: "c1", netns }) as { created: boolean };
-      assert.equal(r.created, true);
-      assert.equal(await Deno.stat(`/sys/class/net/${tag}p`).then(() => true, () => false), false);
-      const [hostEnd] = await ipJson<{ master?: string }[]>(["link", "show", "dev", host]);
-      assert.equal(hostEnd.master, bridge);
-      assert.deepEqual(await net["list-addresses"]([netns, "eth0"], { containerId: "c1", netns }), [
-        "198.18.240.7/24",
-      ]);
-    } finally {
-      await deleteNetns(ns).catch(() => {});
-      await new Deno.Command("ip", { args: ["link", "del", host], stderr: "null" }).output();
-      await tearDownBridge(bridge);
-    }
+    const host = `${tag}h`;
+    await withSandboxNet(tag, "198.18.240", async ({ bridge, netns, net, ctx }) => {
+      try {
+        const left = await new Deno.Command("ip", {
+          args: ["link", "add", host, "type", "veth", "peer", "name", `${tag}p`],
+        })
+          .output();
+        assert.equal(left.code, 0);
+        const w = { hostIfname: host, podIfname: "eth0", mtu: 0, addresses: ["198.18.240.7/24"], routes: [] };
+        const r = await net["wire-veth"]([netns, w], ctx) as { created: boolean };
+        assert.equal(r.created, true);
+        assert.equal(await Deno.stat(`/sys/class/net/${tag}p`).then(() => true, () => false), false);
+        const [hostEnd] = await ipJson<{ master?: string }[]>(["link", "show", "dev", host]);
+        assert.equal(hostEnd.master, bridge);
+        assert.deepEqual(await net["list-addresses"]([netns, "eth0"], ctx), [
+          "198.18.240.7/24",
+        ]);
+      } finally {
+        await new Deno.Command("ip", { args: ["link", "del", host], stderr: "null" }).output();
+      }
+    });
   },
 });

@@ -1,9 +1,6 @@
 import assert from "node:assert/strict";
 import { ipAvailable, ipJson } from "../cni/ip.ts";
-import { createNetns, deleteNetns } from "../cni/netns.ts";
-import { setUpBridge, tearDownBridge } from "../cni/node_bridge.ts";
-import { hostNet } from "./host_net.ts";
-import { ipv4Addresses, promoteSecondaries } from "./net_testing.ts";
+import { ipv4Addresses, promoteSecondaries, withSandboxNet } from "./net_testing.ts";
 import { planVethWiring, type VethWiring, WiringRefused } from "./veth_wiring.ts";
 
 const bounds = { bridge: "skiff0", grantedBridge: "skiff0", cidrs: ["198.18.4.0/24"] };
@@ -84,13 +81,7 @@ Deno.test({
   ignore: Deno.uid() !== 0 || !ipAvailable(),
   async fn() {
     const tag = `skvw${Deno.pid % 10000}`;
-    const bridge = `${tag}b`;
-    const ns = `${tag}-ns`;
-    await setUpBridge(bridge, "198.18.242.1/24");
-    try {
-      const netns = await createNetns(ns);
-      const net = hostNet({ capability: "host-net" }, { bridge, podCIDR: "198.18.242.0/24" });
-      const ctx = { containerId: "c1", netns };
+    await withSandboxNet(tag, "198.18.242", async ({ bridge, ns, netns, net, ctx }) => {
       const w = wiring({
         hostIfname: `${tag}h`,
         addresses: ["198.18.242.7/24"],
@@ -135,9 +126,6 @@ Deno.test({
         async () => await net["wire-veth"](["/run/netns/other", w], ctx),
         /denied: netns \/run\/netns\/other is not the one of the sandbox being set up/,
       );
-    } finally {
-      await deleteNetns(ns);
-      await tearDownBridge(bridge);
-    }
+    });
   },
 });
