@@ -135,6 +135,9 @@ export const runtimeOps: GuestOps = {
   removeImage: (p, image) => rt(p, "removeImage")(image) ?? null,
 };
 
+type ImageInfo = { id: string; repoTags: string[]; repoDigests: string[]; size: number | bigint };
+const imageInfo = (i: ImageInfo) => ({ ...i, size: BigInt(Math.max(0, Math.trunc(Number(i.size ?? 0)))) });
+
 /** The world's `node-images` import: each function is a nested host call. */
 export function runtimeImports(hostCall: HostCallFn): Record<string, Record<string, unknown>> {
   const call = (fn: string) => (...args: unknown[]) => hostCall("node-images", fn, args);
@@ -145,6 +148,15 @@ export function runtimeImports(hostCall: HostCallFn): Record<string, Record<stri
       resolveImage: call("resolve-image"),
       prepareBundle: call("prepare-bundle"),
       removeBundle: call("remove-bundle"),
+      // The image verbs: `image-info.size` is a u64 (a BigInt to jco), `option` none is undefined.
+      pullImage: call("pull-image"),
+      listImages: (...args: unknown[]) =>
+        (hostCall("node-images", "list-images", args) as ImageInfo[]).map(imageInfo),
+      imageStatus: (...args: unknown[]) => {
+        const i = hostCall("node-images", "image-status", args) as ImageInfo | null | undefined;
+        return i ? imageInfo(i) : undefined;
+      },
+      removeImage: call("remove-image"),
     },
   };
 }

@@ -52,6 +52,21 @@ function fixtures(p: PluginImpl) {
   return { image, sandbox, container };
 }
 
+/**
+ * The error variant a call failed with: the plugin's (`the plugin returned an error: <tag>: …`)
+ * or the node's (a host call's variant); undefined when the call succeeds.
+ */
+async function errorTag(p: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await p;
+    return undefined;
+  } catch (e) {
+    const variant = (e as { variant?: { tag?: string } })?.variant?.tag;
+    return variant ?? /the plugin returned an error: ([a-z-]+):/.exec(String((e as Error)?.message))?.[1] ??
+      `not an error variant: ${e}`;
+  }
+}
+
 /** The fixtures' image pulled, their sandbox run and its container created (not started). */
 async function createdContainer(p: PluginImpl) {
   const { image, sandbox, container } = fixtures(p);
@@ -63,17 +78,40 @@ async function createdContainer(p: PluginImpl) {
 
 export const runtimeCases: Case[] = [
   {
-    name: "image pull, list, status and remove (twice)",
+    name: "image pull (twice: one id), status, list, remove (twice), status after remove: none",
     async fn(newImpl) {
       await using p = await newImpl();
       const spec = { image: fixtures(p).image, annotations: [] };
       const id = (await p.call("pullImage", spec, undefined)) as string;
-      assert.ok(id);
-      const list = (await p.call("listImages")) as { id: string }[];
-      assert.ok(list.some((i) => i.id === id));
-      assert.ok(await p.call("getImageStatus", spec));
+      assert.match(id, /^sha256:[a-f0-9]{64}$/, "the image id is its config's digest");
+      assert.equal(await p.call("pullImage", spec, undefined), id, "pulling a present image answers its id");
+      const status = (await p.call("getImageStatus", spec)) as { id: string; size: number } | null;
+      assert.equal(status?.id, id);
+      assert.ok(Number(status?.size) > 0, "the status has the image's size");
+      assert.equal(((await p.call("getImageStatus", { image: id, annotations: [] })) as { id: string })?.id, id);
+      const list = (await p.call("listImages")) as { id: string; repoTags: string[] }[];
+      assert.ok(list.some((i) => i.id === id), "the pulled image is listed");
       await p.call("removeImage", spec);
       await p.call("removeImage", spec);
+      assert.equal(await p.call("getImageStatus", spec), null, "no status after remove");
+      assert.ok(!((await p.call("listImages")) as { id: string }[]).some((i) => i.id === id));
+    },
+  },
+  {
+    name: "a malformed reference is invalid-argument; an image the registry lacks is not-found",
+    async fn(newImpl) {
+      await using p = await newImpl();
+      const image = fixtures(p).image;
+      for (const bad of ["Not A Reference", "busybox@sha256:short", ""]) {
+        for (const op of ["pullImage", "getImageStatus", "removeImage"]) {
+          const args = op === "pullImage" ? [{ image: bad, annotations: [] }, undefined] : [{ image: bad, annotations: [] }];
+          assert.equal(await errorTag(p.call(op, ...args)), "invalid-argument", `${op} ${JSON.stringify(bad)}`);
+        }
+      }
+      const missing = `${image.slice(0, image.lastIndexOf("/"))}/does-not-exist:1`;
+      assert.equal(await errorTag(p.call("pullImage", { image: missing, annotations: [] }, undefined)), "not-found");
+      assert.equal(await p.call("getImageStatus", { image: missing, annotations: [] }), null);
+      await p.call("removeImage", { image: missing, annotations: [] });
     },
   },
   {

@@ -33,6 +33,7 @@ import { HANDLER, RUNTIME_NAME } from "../../../plugins/runtime/oci/records.ts";
 import { PLUGIN_RUNTIME_VERSION as RUNTIME_VERSION } from "../plugin/plugin_oci_runtime.ts";
 import { overlaySupported, type RootfsMode } from "./rootfs.ts";
 import { pluginOciRuntime } from "../plugin/mod.ts";
+import { PluginImages } from "../plugin/plugin_images.ts";
 import type { PluginOciRuntime } from "../plugin/plugin_oci_runtime.ts";
 
 export interface NodeRuntimeSettings {
@@ -136,7 +137,9 @@ export function nodeRuntime(settings: NodeRuntimeSettings = {}): (ctx: RuntimeCo
       };
     }
     const wasmImages = (wasm.images as WasmImageService);
-    const images = new DispatchImageService(store!, wasmImages, registry);
+    // Container images through the runtime Plugin's image-service (plugin_images.ts).
+    const pluginImages = new PluginImages(oci.opts.host, store!);
+    const images = new DispatchImageService(store!, wasmImages, registry, pluginImages);
     const runtime = new DispatchRuntime({ oci, wasm: wasm.runtime, images });
     // Image garbage collection: after pulls, and periodically.
     const gc = settings.imageGc ?? {};

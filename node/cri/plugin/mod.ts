@@ -14,7 +14,7 @@ import type { RootfsMode } from "../oci/rootfs.ts";
 import { SeccompBpfCache } from "../oci/seccomp_bpf.ts";
 import { PluginOciRuntime } from "./plugin_oci_runtime.ts";
 import { RuntimeHost, runtimeHostCalls } from "./runtime_host.ts";
-import { storeImages } from "./store_images.ts";
+import { NodeImageService } from "./node_image_service.ts";
 
 export interface PluginOciRuntimeSettings {
   /** `<data-dir>/oci`: the plugin's root (crun state, exits, bundles, sandboxes). */
@@ -45,6 +45,7 @@ export async function pluginOciRuntime(s: PluginOciRuntimeSettings): Promise<Plu
     throw new Error("the OCI driver is a runtime Plugin, but no Plugin of kind runtime applies to this node");
   }
   const seccompFilters = new SeccompBpfCache();
+  const images = new NodeImageService(s.images);
   plugins.provide(
     "runtime",
     runtimeHostCalls({
@@ -55,6 +56,7 @@ export async function pluginOciRuntime(s: PluginOciRuntimeSettings): Promise<Plu
       cgroupParent: s.cgroupParent,
       pidsLimit: s.pidsLimit,
       seccompFilters,
+      images,
     }),
   );
   const missing = await plugins.waitLoaded(["runtime"], Math.max(0, until - Date.now()));
@@ -64,14 +66,14 @@ export async function pluginOciRuntime(s: PluginOciRuntimeSettings): Promise<Plu
       root: s.dir,
       ns: s.ns,
       store: s.images,
-      images: storeImages(s.images, s.images.registry),
+      images,
       rootfsMode: s.rootfsMode,
       cgroupParent: s.cgroupParent,
       seccompFilters,
     },
     (op, args) => plugins.call(name, op, args),
   );
-  return await PluginOciRuntime.open({
+  const rt = await PluginOciRuntime.open({
     dir: s.dir,
     host,
     ns: s.ns,
@@ -81,4 +83,6 @@ export async function pluginOciRuntime(s: PluginOciRuntimeSettings): Promise<Plu
     cgroupParent: s.cgroupParent,
     plugin: name,
   });
+  images.inUse = () => rt.imagesInUse();
+  return rt;
 }

@@ -11,8 +11,10 @@
  * - watches conmon's exit directory (inotify, and a rescan) and reports each exit to the plugin
  *   (`container-exited`, with the OOM marker and the termination message), as a shim reports a
  *   task exit; on open, it reports the exits that happened while the node agent was away;
- * - serves the ImageService from the node's image store (the plugin's own image verbs answer
- *   `unimplemented`).
+ * - relays the ImageService verbs to the plugin's `image-service` (which serves them from the
+ *   node's image store through `node-images`), after downloading what a pull needs itself
+ *   (node_image_service.ts); a plugin whose image verbs answer `unimplemented` (built from an
+ *   older template) is served from the node's image store directly.
  *
  * Every method takes and returns the WIT records of `skiff:runtime@0.1.0` (as JSON crosses the
  * runner pipe: `s64` as numbers), so the runtime conformance suite drives it directly.
@@ -25,11 +27,13 @@ import type { WitContainerStatus, WitSandboxStatus } from "../../../plugins/runt
 import { hostProcess } from "../../hostcaps/host_process.ts";
 import type { ImageStore } from "../../images/image_store.ts";
 import type { MountNamespace } from "../../mountns/mount_ns.ts";
-import type { ImageService } from "../api.ts";
 import { Crun } from "../oci/crun.ts";
 import { type RootfsMode, unmountRootfs } from "../oci/rootfs.ts";
 import type { SeccompBpfCache } from "../oci/seccomp_bpf.ts";
 import { nodeImages } from "./node_images.ts";
+import { NodeImageService, type WitAuthConfig } from "./node_image_service.ts";
+import type { FetchedManifest } from "../../registry/mod.ts";
+import { PluginCallError } from "../../../control/api/plugins.ts";
 
 /** Calls one guest operation of the plugin (through its runner). */
 export type RuntimeCall = (op: string, args: unknown[], timeoutMs?: number) => Promise<unknown>;
@@ -49,8 +53,8 @@ export interface RuntimeHostOptions {
   root: string;
   ns: MountNamespace;
   store: ImageStore;
-  /** The node's ImageService (image verbs). */
-  images: ImageService;
+  /** The node's image verbs (what `node-images` serves; the fallback of `unimplemented`). */
+  images: NodeImageService;
   rootfsMode: RootfsMode;
   /** The plugin's `cgroupParent` setting (the OOM check reads the container's memory cgroup). */
   cgroupParent: string;
@@ -87,6 +91,8 @@ export const CRUN_GRANTS: Grant[] = [
 export function runtimeHostCalls(
   o: Pick<RuntimeHostOptions, "root" | "ns" | "store" | "rootfsMode" | "cgroupParent" | "seccompFilters"> & {
     pidsLimit?: number;
+    /** The image verbs of `node-images` (shared with the RuntimeHost; default over `store`). */
+    images?: NodeImageService;
   },
 ): {
   capabilities: Record<string, HostCapability>;
@@ -104,7 +110,13 @@ export function runtimeHostCalls(
   });
   return {
     capabilities: { "host-process": (grant) => hostProcess(grant, o.ns) },
-    imports: { "node-images": { ...images, "node-config": () => config } },
+    imports: {
+      "node-images": {
+        ...images,
+        ...(o.images ?? new NodeImageService(o.store)).hostFunctions(),
+        "node-config": () => config,
+      },
+    },
   };
 }
 
@@ -489,30 +501,61 @@ export class RuntimeHost implements AsyncDisposable {
   }
 
   // -------------------------------------------------------------------------------------------
-  // ImageService: the node's image store (the plugin's image verbs are not used).
+  // ImageService (WIT verbs): the plugin's `image-service`, the node's store when it has none.
 
-  /** Pulls through the node's image service; answers the image's id (WIT `pull-image`). */
-  async pullImage(spec: { image: string }): Promise<string> {
-    const ref = await this.opts.images.pullImage({ image: spec.image });
-    return (await this.opts.images.imageStatus({ image: ref }))?.id ?? ref;
+  /** The plugin's image verb `op`; `fallback` when the plugin answers `unimplemented`. */
+  async #image<T>(op: string, fallback: () => T | Promise<T>, ...args: unknown[]): Promise<T> {
+    try {
+      return await this.call(op, ...args) as T;
+    } catch (e) {
+      if (e instanceof PluginCallError && /^the plugin returned an error: unimplemented:/.test(e.message)) {
+        return await fallback();
+      }
+      throw e;
+    }
   }
 
-  async listImages(): Promise<unknown> {
-    return (await this.opts.images.listImages()).map((i) => ({
-      id: i.id,
-      repoTags: i.repoTags,
-      repoDigests: i.repoDigests,
-      size: i.size,
-    }));
+  /**
+   * CRI PullImage (WIT `pull-image`): answers the image's id. The node downloads the image first
+   * (outside the guest; `fetched`: the manifest when the caller has it; `signal` ends the
+   * download), then the plugin pulls it (its `pull-image` through `node-images` finds it present).
+   */
+  async pullImage(
+    spec: { image: string; annotations?: unknown[] },
+    auth?: WitAuthConfig | null,
+    opts: { fetched?: FetchedManifest; signal?: AbortSignal } = {},
+  ): Promise<string> {
+    const release = await this.opts.images.prepare(spec.image, auth, opts);
+    try {
+      return await this.#image(
+        "pullImage",
+        () => this.opts.images.pullImage(spec.image, auth),
+        { image: spec.image, annotations: spec.annotations ?? [] },
+        auth ?? null,
+      );
+    } finally {
+      release();
+    }
   }
 
-  async getImageStatus(spec: { image: string }): Promise<unknown> {
-    const i = await this.opts.images.imageStatus({ image: spec.image });
-    return i ? { id: i.id, repoTags: i.repoTags, repoDigests: i.repoDigests, size: i.size } : null;
+  listImages(): Promise<unknown> {
+    return this.#image("listImages", () => this.opts.images.listImages());
   }
 
-  removeImage(spec: { image: string }): Promise<void> {
-    return this.opts.images.removeImage({ image: spec.image });
+  getImageStatus(spec: { image: string; annotations?: unknown[] }): Promise<unknown> {
+    return this.#image(
+      "getImageStatus",
+      () => this.opts.images.imageStatus(spec.image),
+      { image: spec.image, annotations: spec.annotations ?? [] },
+    );
+  }
+
+  async removeImage(spec: { image: string; annotations?: unknown[] }): Promise<void> {
+    await this.#image(
+      "removeImage",
+      () => this.opts.images.removeImage(spec.image),
+      { image: spec.image, annotations: spec.annotations ?? [] },
+    );
   }
 
   /** Stops watching (containers keep running under conmon). */

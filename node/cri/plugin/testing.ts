@@ -17,7 +17,7 @@ import { RegistryClient } from "../../registry/mod.ts";
 import { removeCgroups } from "../oci/cgroups.ts";
 import { overlaySupported } from "../oci/rootfs.ts";
 import { CRUN_GRANTS, RuntimeHost, runtimeHostCalls } from "./runtime_host.ts";
-import { storeImages } from "./store_images.ts";
+import { NodeImageService } from "./node_image_service.ts";
 
 /** The built-in crun plugin's source. */
 export const CRUN_SOURCE: string =
@@ -63,7 +63,8 @@ export async function openRuntimeRig(prefix: string): Promise<RuntimeRig> {
     const rootfsMode = await overlaySupported(ns, root) ? "overlay" : "copy";
     const cgroupParent = `/skiff/runtimerig${Deno.pid}x${n++}`;
     cleanups.push(() => Promise.resolve(removeCgroups(cgroupParent)));
-    const calls = runtimeHostCalls({ root, ns, store, rootfsMode, cgroupParent });
+    const images = new NodeImageService(store);
+    const calls = runtimeHostCalls({ root, ns, store, rootfsMode, cgroupParent, images });
     await Deno.mkdir(`${dir}/plugins/state`, { recursive: true });
     return {
       dir,
@@ -83,7 +84,7 @@ export async function openRuntimeRig(prefix: string): Promise<RuntimeRig> {
         let host: RuntimeHost;
         try {
           host = await RuntimeHost.open(
-            { root, ns, store, images: storeImages(store, client), rootfsMode, cgroupParent },
+            { root, ns, store, images, rootfsMode, cgroupParent },
             (op, args, timeoutMs) => runner.call(op, args, timeoutMs ?? 30_000),
           );
         } catch (e) {

@@ -9,7 +9,8 @@
  *   the log; `start`, `stop` (a signal, never a wait), `exec-sync` and `delete` are crun verbs;
  * - every command runs on the node through skiff:host/host-process (grant `host-process` with
  *   `allow: [/usr/bin/crun, /usr/bin/conmon]`), the records through skiff:host/state;
- * - images are the node's (`node-images.resolve-image`): `image-service` answers `unimplemented`.
+ * - images are the node's: `resolve-image` for a create, and `image-service` relays CRI's image
+ *   verbs to `node-images` (`pull-image`, `list-images`, `image-status`, `remove-image`).
  *
  * The node does the waiting (a create until crun's pid file shows, a stop's grace period, the
  * exit, reported back with `container-exited`), so no verb here blocks.
@@ -17,8 +18,23 @@
  */
 import { exec } from "skiff:host/host-process@0.1.0";
 import { delete as remove, get, listKeys, set } from "skiff:host/state@0.1.0";
-import { nodeConfig, prepareBundle, removeBundle, resolveImage } from "skiff:runtime/node-images@0.1.0";
-import type { ContainerConfig, ContainerExit, PodSandboxConfig } from "skiff:runtime/types@0.1.0";
+import {
+  imageStatus,
+  listImages,
+  nodeConfig,
+  prepareBundle,
+  pullImage,
+  removeBundle,
+  removeImage,
+  resolveImage,
+} from "skiff:runtime/node-images@0.1.0";
+import type {
+  AuthConfig,
+  ContainerConfig,
+  ContainerExit,
+  ImageSpec,
+  PodSandboxConfig,
+} from "skiff:runtime/types@0.1.0";
 import { bundlePaths, conmonArgs, crunArgs, isGone, type Layout, layout } from "../oci/commands.ts";
 import { exitReason, normalizeSignal } from "../oci/records.ts";
 import { ociSpec } from "../oci/spec.ts";
@@ -319,19 +335,25 @@ export const runtimeService = {
   },
 };
 
-const NODE_IMAGES = "images are pulled and kept by the node's image store";
+/** A node-images call; its error variant (`invalid-argument`, `not-found`, ...) becomes ours. */
+function relay<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    const p = (e as { payload?: unknown })?.payload ?? e;
+    if (p && typeof p === "object" && "tag" in p) throw p;
+    fail("internal", why(e));
+  }
+}
 
+/**
+ * CRI's ImageService over the node's image store (the node downloads and unpacks; every verb is
+ * idempotent there). A plugin that keeps images elsewhere answers `unimplemented` here, and the
+ * node then serves the verbs from its own store.
+ */
 export const imageService = {
-  pullImage(): string {
-    fail("unimplemented", NODE_IMAGES);
-  },
-  listImages(): never {
-    fail("unimplemented", NODE_IMAGES);
-  },
-  getImageStatus(): never {
-    fail("unimplemented", NODE_IMAGES);
-  },
-  removeImage(): void {
-    fail("unimplemented", NODE_IMAGES);
-  },
+  pullImage: (image: ImageSpec, auth?: AuthConfig): string => relay(() => pullImage(image.image, auth)),
+  listImages: () => relay(() => listImages()),
+  getImageStatus: (image: ImageSpec) => relay(() => imageStatus(image.image)),
+  removeImage: (image: ImageSpec): void => relay(() => removeImage(image.image)),
 };

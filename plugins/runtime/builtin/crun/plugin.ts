@@ -5,7 +5,8 @@
  * `config.json` (plugins/runtime/oci/spec.ts), and the crun and conmon command lines, which
  * the host runs for it (`skiff:host/host-process`, allow-listed binaries inside the node agent's
  * mount namespace). The node keeps what a sandbox cannot do: images and bundles (the imported
- * `node-images`: pull, unpack, the overlay rootfs, writing config.json), the pod's network and
+ * `node-images`: pull, unpack, the overlay rootfs, writing config.json; the `image-service`
+ * verbs relay to its image verbs), the pod's network and
  * namespaces (prepared before `run-pod-sandbox`), watching conmon's exit files (reported with
  * `container-exited`) and streaming.
  *
@@ -22,7 +23,16 @@
 import { exec } from "skiff:host/host-process@0.1.0";
 import { delete as remove } from "skiff:host/state@0.1.0";
 import { write } from "skiff:host/log@0.1.0";
-import { nodeConfig, prepareBundle, removeBundle, resolveImage } from "skiff:runtime/node-images@0.1.0";
+import {
+  imageStatus,
+  listImages,
+  nodeConfig,
+  prepareBundle,
+  pullImage,
+  removeBundle,
+  removeImage,
+  resolveImage,
+} from "skiff:runtime/node-images@0.1.0";
 import type { ContainerConfig as CriContainerConfig } from "../../oci/container_config.ts";
 import { ociSpec, SpecError } from "../../oci/spec.ts";
 import { exitReason, normalizeSignal } from "../../oci/records.ts";
@@ -444,21 +454,41 @@ export const runtimeService = {
 };
 
 // ---------------------------------------------------------------------------------------------
-// ImageService: the node's image store pulls and keeps images (node-images); this plugin does not.
+// ImageService: the node's image store (node-images) pulls, keeps and removes images; this
+// plugin relays the verbs (idempotent there: pulling a present image answers its id, removing
+// an absent one succeeds) with the node's error variant and message.
 
-const NODE_IMAGES = "images are pulled and kept by the node's image store, not by this plugin";
+type ImageSpec = { image: string };
+type AuthConfig = {
+  username: string;
+  password: string;
+  auth: string;
+  identityToken: string;
+  registryToken: string;
+};
+
+/** `fn`'s answer, or the node's error variant as this plugin's. */
+function relay<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    const p = (e as { payload?: unknown })?.payload ?? e;
+    if (p && typeof p === "object" && "tag" in p) throw p;
+    fail("internal", why(e));
+  }
+}
 
 export const imageService = {
-  pullImage(): string {
-    fail("unimplemented", NODE_IMAGES);
+  pullImage(image: ImageSpec, auth?: AuthConfig): string {
+    return relay(() => pullImage(image.image, auth));
   },
-  listImages(): never {
-    fail("unimplemented", NODE_IMAGES);
+  listImages() {
+    return relay(() => listImages());
   },
-  getImageStatus(): never {
-    fail("unimplemented", NODE_IMAGES);
+  getImageStatus(image: ImageSpec) {
+    return relay(() => imageStatus(image.image));
   },
-  removeImage(): void {
-    fail("unimplemented", NODE_IMAGES);
+  removeImage(image: ImageSpec): void {
+    relay(() => removeImage(image.image));
   },
 };
