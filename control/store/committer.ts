@@ -6,13 +6,16 @@
  * keeps its own optimistic check, its own change-log entry and its own event id (the commit's
  * versionstamp plus its index in the commit), so resourceVersions stay unique per write. A batch
  * never holds two writes to the same object; if any check in a batch fails, its writes are retried
- * one commit each, so one failed check never fails a neighbour.
+ * one commit each, so one failed check never fails a neighbour. Optionally (off by default), a
+ * commit that starts from idle first lets the runtime take in the requests already waiting on
+ * their sockets, while that gathers more writes (gather.ts).
  * @module
  */
 import { CHUNK_SIZE, INLINE_MAX, splitChunks } from "./codec.ts";
 import { chunkKey, eventId, headKey, logKey, objectKey } from "./keys.ts";
 import { retryLocked } from "./kv_retry.ts";
 import type { LogEntry, ObjectValue } from "./log.ts";
+import { type GatherMode, GatherPolicy, MAX_TURNS, turn } from "./gather.ts";
 
 /** One write: the object's expected state, its new bytes (null to delete) and its log entry. */
 export interface WriteIntent {
@@ -77,11 +80,14 @@ export class Committer {
   #queue: Pending[] = [];
   #running = false;
   readonly #onCommit?: CommitListener;
+  /** Whether a commit from idle first gathers the writes already on their way (gather.ts). */
+  readonly gather: GatherPolicy;
 
   /** `onCommit` runs synchronously after each successful commit, before its writers resume. */
-  constructor(kv: Deno.Kv, onCommit?: CommitListener) {
+  constructor(kv: Deno.Kv, onCommit?: CommitListener, gather: GatherMode = "never") {
     this.#kv = kv;
     this.#onCommit = onCommit;
+    this.gather = new GatherPolicy(gather);
   }
 
   submit(intent: WriteIntent): Promise<CommitOutcome> {
@@ -94,6 +100,7 @@ export class Committer {
   async #drain() {
     this.#running = true;
     try {
+      if (this.gather.shouldGather()) await this.#gatherWrites();
       while (this.#queue.length) {
         const batch = this.#take();
         try {
@@ -109,6 +116,22 @@ export class Committer {
     } finally {
       this.#running = false;
     }
+  }
+
+  /** Lets the runtime take in ready requests while they bring more writes (at most MAX_TURNS turns). */
+  async #gatherWrites() {
+    const first = this.#queue.length;
+    let n = first;
+    for (let i = 0; i < MAX_TURNS; i++) {
+      try {
+        await turn();
+      } catch {
+        break; // never expected; the writes commit as they are
+      }
+      if (this.#queue.length === n) break;
+      n = this.#queue.length;
+    }
+    this.gather.record(n > first);
   }
 
   /** The next batch: queued writes in order, distinct objects, within the commit limits. */

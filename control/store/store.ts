@@ -20,6 +20,7 @@ import type { KubeObject } from "../api/types.ts";
 import { decodeObject, encodeObject, MAX_OBJECT_BYTES } from "./codec.ts";
 import { Committer, type WriteIntent } from "./committer.ts";
 import { DecodedCache } from "./decoded_cache.ts";
+import type { GatherMode, GatherPolicy } from "./gather.ts";
 import { RecentVersions } from "./recent_versions.ts";
 import { sameObject } from "./same_object.ts";
 import { eventId, headKey, objectKey, toEventId, toResourceVersion, watermarkKey, ZERO_EVENT } from "./keys.ts";
@@ -98,6 +99,12 @@ export interface StoreOptions {
    * object first (encoded bytes; default 16 MiB; 0 disables it).
    */
   recentVersionsBytes?: number;
+  /**
+   * Whether a commit that starts from idle first gathers the writes already on their way
+   * (control/store/gather.ts): `never` (default: no measured gain yet, see docs/benchmarks.md),
+   * `adaptive` (while that pays) or `always`.
+   */
+  gather?: GatherMode;
 }
 
 export class Store {
@@ -117,10 +124,15 @@ export class Store {
         this.#written.set(res, ev);
         for (const l of this.#listeners) l(res, ev);
       }
-    });
+    }, opts.gather);
     this.#decoded = new DecodedCache(opts.decodedCacheBytes ?? 32 * 1024 * 1024);
     this.#recent = new RecentVersions(opts.recentVersionsBytes ?? 16 * 1024 * 1024);
     this.#transformer = opts.transformer;
+  }
+
+  /** The group committer's gathering policy (its `mode` may be changed, e.g. by a benchmark). */
+  get gather(): GatherPolicy {
+    return this.#committer.gather;
   }
 
   /**

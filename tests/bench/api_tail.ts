@@ -11,6 +11,8 @@
  * busy), inside it, or after it (response write, the client's own thread). An event-loop probe on
  * the server thread records every gap over 2 ms, and `--v8-flags=--trace-gc` (to stderr: redirect
  * it) gives the collections in the same window (`GC window` lines mark it).
+ * The summary also gives the server thread's CPU per create and the writes per KV commit during
+ * the API slices themselves (`cpuAtRateUs`, `writesPerCommit`).
  *
  * Run: `deno run -A --config deno.json --v8-flags=--trace-gc tests/bench/api_tail.ts [rate] [slices]`
  * @module
@@ -85,13 +87,20 @@ try {
   };
   const t0 = now();
   console.log(`GC window start at ${performance.now().toFixed(0)} ms`);
+  // The server thread's CPU and KV commits during the API slices alone (the raw slices run in a worker).
+  let sliceCpuMs = 0;
+  let sliceCommits = 0;
   for (let s = 0; s < slices; s++) {
     raw.push(...(await rawLoad.run({ target: sets("raw-lat", s), count: 500, rate })).latencies);
+    const cpuStart = threadCpuMs();
+    const commitsStart = commits.length;
     const r = await apiLoad.run({
       target: { kind: "create", url: timedBase, prefix: `lat-${s}-`, client },
       count: 500,
       rate,
     });
+    sliceCpuMs += threadCpuMs() - cpuStart;
+    sliceCommits += commits.length - commitsStart;
     api.push(...r.stamps!);
     console.log(`client window ${r.window![0].toFixed(0)} ${r.window![1].toFixed(0)}`);
   }
@@ -178,6 +187,8 @@ try {
       allocKiB: Number((bytes / 1000 / 1024).toFixed(1)),
       clientAllocKiB: Number((clientBytes / 1024).toFixed(1)),
       cpuUs: Math.round(cpuPer * 1000),
+      cpuAtRateUs: Math.round(sliceCpuMs * 1000 / api.length),
+      writesPerCommit: Number((api.length / sliceCommits).toFixed(2)),
       gaps5: lens.filter((l) => l > 5).length,
       gaps10: lens.filter((l) => l > 10).length,
       gapMax: Number(Math.max(0, ...lens).toFixed(1)),
