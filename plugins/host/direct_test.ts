@@ -10,7 +10,7 @@ import { lines } from "../../control/api/plugin_channel.ts";
 import { ROOT, tempDir, testWith } from "../../tests/harness.ts";
 import { NODE } from "../../tests/fixtures/build.ts";
 import { buildPlugin } from "./build.ts";
-import { PluginHost } from "./server.ts";
+import { DIRECT_RUNNER_NICE, PluginHost, runnerNice } from "./server.ts";
 
 const STAMP = `${ROOT}/tests/fixtures/plugin_stamp/plugin.ts`;
 const HOSTILE = `${ROOT}/tests/fixtures/plugin_hostile/plugin.ts`;
@@ -279,3 +279,33 @@ testWith(
     await assert.rejects(Deno.connect({ transport: "unix", path: plugins.stamp.path }));
   },
 );
+
+Deno.test("runnerNice() gives scheduler runners nice -5 by default, admission runners the host's", () => {
+  assert.deepEqual(DIRECT_RUNNER_NICE, { admission: 0, scheduler: -5 });
+  assert.deepEqual(runnerNice("scheduler"), { nice: -5 });
+  assert.deepEqual(runnerNice("admission"), {});
+  assert.deepEqual(runnerNice("scheduler", { scheduler: 0 }), {});
+  assert.deepEqual(runnerNice("admission", { admission: -2 }), { nice: -2 });
+  assert.deepEqual(runnerNice("network", { admission: -2, scheduler: -2 }), {});
+});
+
+/** The nice value of a thread (`/proc/<pid>/task/<tid>/stat`, field 19). */
+function niceOf(pid: number, tid = pid): number {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/task/${tid}/stat`);
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]);
+}
+
+testWith([NODE], "a direct runner's main thread runs at the host's runnerNice for its kind", async () => {
+  await using dir = await tempDir("skiff-direct-nice-");
+  const built = await buildPlugin({ kind: "admission", source: STAMP });
+  await using host = new PluginHost({
+    dataDir: `${dir.path}/host`,
+    pull: () => Promise.resolve(built),
+    log: () => {},
+    runnerNice: { admission: -3 },
+  });
+  await host.apply(plugin("stamp", `test.local/p@${built.digest}`, {}));
+  const pid = host.list().find((e) => e.name === "stamp")!.pid!;
+  // Root (CAP_SYS_NICE) may raise the priority; anyone else keeps the host's.
+  assert.equal(niceOf(pid), Deno.uid() === 0 ? -3 : niceOf(Deno.pid));
+});

@@ -5,6 +5,7 @@
  * on it; the host starts a new one.
  * @module
  */
+import { setPriority } from "node:os";
 import { trace, tracing } from "./trace.ts";
 import { type FailureReason, PluginCallError } from "../../control/api/plugins.ts";
 import { decodeHostLine, encodeHostLine, type HostCall, type HostReply, type RunnerConfig, type RunnerMessage } from "./protocol.ts";
@@ -50,6 +51,13 @@ export interface RunnerOptions {
   heapMiB?: number;
   /** A direct call failed (reported by the runner, or its deadline passed and it was killed). */
   onDirectFailure?(reason: FailureReason, message: string): void;
+  /**
+   * The nice value of the runner's main thread (the one that serves calls), set right after
+   * the start (`setpriority(2)`; on Linux a thread's own attribute: threads the runner starts
+   * later inherit it, those already started keep the host's). Unset: the host's. A negative value needs CAP_SYS_NICE: without it the runner
+   * keeps the host's and `onLog` says so.
+   */
+  nice?: number;
 }
 
 interface Pending {
@@ -122,6 +130,13 @@ export class Runner implements AsyncDisposable {
       stderr: "piped",
     }).spawn();
     const r = new Runner(child, opts);
+    if (opts.nice !== undefined) {
+      try {
+        setPriority(child.pid, opts.nice);
+      } catch (e) {
+        opts.onLog?.("warn", `the runner keeps the host's priority: nice ${opts.nice}: ${(e as Error).message}`);
+      }
+    }
     const ready = Promise.withResolvers<void>();
     r.#read(ready);
     const stderr = r.#stderr();

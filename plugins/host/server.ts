@@ -82,12 +82,30 @@ export interface PluginHostOptions {
    */
   direct?: boolean;
   /**
+   * The nice value of the runners that serve callers directly, by kind. A scheduler plugin's
+   * call is on the scheduling cycle's critical path while the scheduler and the API server keep
+   * both cores busy, and most of its time was the runner waiting for a CPU after its wake-up
+   * (docs/benchmarks.md); an admission call showed no difference (its caller waits idle).
+   * Default {@linkcode DIRECT_RUNNER_NICE}; `0` keeps the host's. A negative value needs
+   * CAP_SYS_NICE (root), else the runner keeps the host's priority.
+   */
+  runnerNice?: { admission?: number; scheduler?: number };
+  /**
    * Facts of this host a Plugin's settings get (node agents: a storage plugin's `nodeId` and
    * `root`); `spec.config` keys win over them. Only merged when `spec.config` is an object.
    */
   settings?(plugin: PluginObject): Record<string, unknown> | undefined;
   log?(line: string): void;
   now?(): number;
+}
+
+/** The default nice values of direct runners, by kind ({@linkcode PluginHostOptions.runnerNice}). */
+export const DIRECT_RUNNER_NICE: Readonly<{ admission: number; scheduler: number }> = { admission: 0, scheduler: -5 };
+
+/** The `nice` option of a direct runner of `kind` (none: the host's priority). Pure. */
+export function runnerNice(kind: string, given?: PluginHostOptions["runnerNice"]): { nice?: number } {
+  const nice = kind === "admission" || kind === "scheduler" ? given?.[kind] ?? DIRECT_RUNNER_NICE[kind] : 0;
+  return nice ? { nice } : {};
 }
 
 interface Entry {
@@ -310,6 +328,7 @@ export class PluginHost implements AsyncDisposable {
         stateFile: grants.some((g) => g.capability === "state") ? `${stateDir}/${entry.name}.json` : undefined,
         ...(direct ? { direct: { path: direct.path, token: direct.token } } : {}),
       },
+      ...(direct ? runnerNice(spec.kind, this.#opts.runnerNice) : {}),
       onLog: (level, message) => this.#log(`plugin ${entry.name} [${level}]: ${message}`),
       onHostCall,
       onDirectFailure: (reason, message) => {

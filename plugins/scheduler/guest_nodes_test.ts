@@ -50,3 +50,18 @@ Deno.test("GuestNodes.stale() forgets nodes no cycle named for `idle` cycles and
   assert.deepEqual([...next.ids], [1, 2], "c takes b's freed handle; b comes back as new");
   assert.deepEqual(next.puts.map((p) => p.id), [1, 2]);
 });
+
+Deno.test("GuestNodes.plan() puts a node object another table (a fresh instance) planned, and each table keeps its own", () => {
+  const [old, fresh] = [new GuestNodes(), new GuestNodes()];
+  const [a, b] = [node("a"), node("b")];
+  old.plan([b, a]);
+  // The same node objects (the runner's slot table) given to a fresh instance's table: all put.
+  const first = fresh.plan([a, b]);
+  assert.deepEqual([...first.ids], [0, 1]);
+  assert.deepEqual(first.puts.map((p) => p.node), [a.wit, b.wit]);
+  // Back to the first table: it still holds them under its own handles, nothing to put.
+  const again = old.plan([a, b]);
+  assert.deepEqual([...again.ids], [1, 0]);
+  assert.deepEqual(again.puts, []);
+  assert.deepEqual(fresh.plan([b, a]).puts, []);
+});

@@ -18,7 +18,10 @@
  *   TypeScript built-in `image-locality` (QuickJS), each with both extension points on; the C
  *   example built for skiff:scheduler@0.1.0 (`label-c-v0.1`); and both 0.2.0 guests with the
  *   plugin host in the scheduler's process (`<name>@in-process`, WasmPluginsOptions.host).
- *   `--scheduling-all [names...]` runs this group alone.
+ *   `--scheduling-all [names...]` runs this group alone; `<name>@nice=<n>` runs that phase's
+ *   runner at nice n (PluginHostOptions.runnerNice). Each phase's summary gives, per pod, the CPU
+ *   and the run-queue wait of every process (sched_stat.ts); `SKIFF_BENCH_PERF_CTL=<fifo>`
+ *   brackets each timed window for `perf record --control`.
  *
  * Processes as in `./skiff up`: the API server and the plugin host are child processes of this
  * file (`--serve-api`, `--plugin-host`), each plugin runs in its own runner process, and the
@@ -48,6 +51,7 @@ import { servePluginHost } from "../../cli/plugin_host.ts";
 import { buildPlugin } from "../../plugins/host/build.ts";
 import { PluginHost } from "../../plugins/host/server.ts";
 import { type BenchRow, percentile, table } from "./bench_row.ts";
+import { benchRole, formatDelta, snapshotTree, treeDelta } from "./sched_stat.ts";
 
 const ROOT = decodeURIComponent(new URL("../..", import.meta.url).pathname).replace(/\/$/, "");
 const CREATES = 1_000;
@@ -123,11 +127,12 @@ async function serveApi(kvPath: string, pluginHostUrl?: string): Promise<void> {
 }
 
 /** Child: a plugin host on `port` watching the API server at `apiUrl`; images `bench.local/<name>@<digest>`. */
-async function servePlugins(apiUrl: string, port: number, dataDir: string): Promise<void> {
+async function servePlugins(apiUrl: string, port: number, dataDir: string, runnerNice?: string): Promise<void> {
   const client = new Client({ server: apiUrl });
   const host = new PluginHost({
     dataDir,
     client,
+    ...(runnerNice !== undefined ? { runnerNice: { admission: Number(runnerNice), scheduler: Number(runnerNice) } } : {}),
     log: () => {},
     pull: async (image) => {
       const name = /^bench\.local\/([^@]+)@/.exec(image)?.[1] ?? "";
@@ -193,13 +198,19 @@ async function loadPlugin(client: Client, name: string, spec: Partial<PluginSpec
 }
 
 /** A cluster for one phase: API server and (optionally) plugin host children, a client. */
-async function cluster(opts: { admission: boolean; plugins: boolean }) {
+async function cluster(opts: { admission: boolean; plugins: boolean; runnerNice?: number }) {
   const dir = await Deno.makeTempDir({ prefix: "skiff-bench-plugins-" });
   const port = freePort();
   const hostUrl = `http://127.0.0.1:${port}`;
   const api = await child(["--serve-api", `${dir}/state.kv`, ...(opts.admission ? [hostUrl] : [])]);
   const plugins = opts.plugins
-    ? await child(["--plugin-host", api.url, String(port), `${dir}/plugin-host`])
+    ? await child([
+      "--plugin-host",
+      api.url,
+      String(port),
+      `${dir}/plugin-host`,
+      ...(opts.runnerNice !== undefined ? [String(opts.runnerNice)] : []),
+    ])
     : null;
   const client = new Client({ server: api.url });
   return {
@@ -227,7 +238,9 @@ function pod(name: string, namespace: string): KubeObject {
 
 /** Admission: the latency one Wasm plugin adds to a create. */
 async function benchAdmission(): Promise<BenchRow[]> {
-  const c = await cluster({ admission: true, plugins: true });
+  // SKIFF_BENCH_RUNNER_NICE=<n>: the runners at nice n (the A/B of PluginHostOptions.runnerNice).
+  const nice = Deno.env.get("SKIFF_BENCH_RUNNER_NICE");
+  const c = await cluster({ admission: true, plugins: true, runnerNice: nice ? Number(nice) : undefined });
   const { client } = c;
   try {
     for (const ns of ["wasm", "plain", "mutating", "two"]) {
@@ -524,10 +537,14 @@ async function schedulingPhase(name: string | null): Promise<{ rate: number; sum
   // turn (a MessageChannel hop: the framework's batch path and the await, without a runner or a
   // socket).
   // `null-batch-microtask`: the same, answering in a microtask (no event-loop turn).
+  // `<plugin>@nice=<n>`: the plugin's runner at nice n (PluginHostOptions.runnerNice; the A/B of
+  // the direct runners' priority).
+  const nice = name ? /@nice=(-?\d+)$/.exec(name)?.[1] : undefined;
+  name = name?.replace(/@nice=-?\d+$/, "") ?? null;
   const nullBatch = name === "null-batch" || name === "null-batch-microtask";
   const plugin = nullBatch ? null : name?.replace(/@in-process$/, "") ?? null;
   const inProcess = name?.endsWith("@in-process") ?? false;
-  const c = await cluster({ admission: false, plugins: plugin !== null });
+  const c = await cluster({ admission: false, plugins: plugin !== null, runnerNice: nice === undefined ? undefined : Number(nice) });
   const { client } = c;
   let adapter: WasmPlugins | null = null;
   let nullPlugin: ReturnType<typeof nullBatchPlugin> | null = null;
@@ -590,6 +607,9 @@ async function schedulingPhase(name: string | null): Promise<{ rate: number; sum
     const t = performance.now();
     // The scheduler's CPU (this process: the API server and the plugin host are children).
     const cpu0 = process.cpuUsage();
+    // Run-queue waits and context switches of every process of the phase (Linux /proc).
+    const sched0 = snapshotTree(Deno.pid, benchRole);
+    perfControl("enable");
     const done = scheduler.run(ac.signal);
     while (scheduler.stats.bound < PODS) {
       await new Promise((r) => setTimeout(r, 10));
@@ -599,6 +619,8 @@ async function schedulingPhase(name: string | null): Promise<{ rate: number; sum
     }
     const s = (performance.now() - t) / 1000;
     const cpuMs = schedulerCpuMs(cpu0);
+    perfControl("disable");
+    const waits = formatDelta(treeDelta(sched0, snapshotTree(Deno.pid, benchRole)), PODS);
     ac.abort();
     await done;
     await informers.stop();
@@ -609,8 +631,8 @@ async function schedulingPhase(name: string | null): Promise<{ rate: number; sum
       : "";
     return {
       rate: PODS / s,
-      summary: `${name ?? "built-ins only"}: ${PODS} pods bound in ${s.toFixed(2)} s (scheduler process ${
-(cpuMs / PODS).toFixed(3)} ms CPU per pod)${stats}`,
+      summary: `${name ?? "built-ins only"}${nice !== undefined ? ` (runner nice ${nice})` : ""}: ${PODS} pods bound in ${s.toFixed(2)} s (scheduler process ${
+(cpuMs / PODS).toFixed(3)} ms CPU per pod)${stats}; per pod: ${waits}`,
     };
   } finally {
     adapter?.close();
@@ -623,6 +645,16 @@ async function schedulingPhase(name: string | null): Promise<{ rate: number; sum
     }
     await c.close();
   }
+}
+
+/**
+ * Profiling hook: with `SKIFF_BENCH_PERF_CTL=<fifo>`, writes `enable` / `disable` to a `perf
+ * record -D -1 --control=fifo:<fifo>` control FIFO around each phase's timed window, so a
+ * profile holds the scheduling alone (not the cluster's seeding).
+ */
+function perfControl(command: "enable" | "disable"): void {
+  const fifo = Deno.env.get("SKIFF_BENCH_PERF_CTL");
+  if (fifo) Deno.writeTextFileSync(fifo, `${command}\n`, { append: true });
 }
 
 /**
@@ -678,7 +710,7 @@ export async function benchPlugins(): Promise<BenchRow[]> {
 if (import.meta.main) {
   const [mode, ...rest] = Deno.args;
   if (mode === "--serve-api") await serveApi(rest[0], rest[1]);
-  else if (mode === "--plugin-host") await servePlugins(rest[0], Number(rest[1]), rest[2]);
+  else if (mode === "--plugin-host") await servePlugins(rest[0], Number(rest[1]), rest[2], rest[3]);
   else if (mode === "--echo") await serveEcho(rest[0]);
   // The admission group alone: `--admission`.
   else if (mode === "--admission") console.log(table(await benchAdmission()));

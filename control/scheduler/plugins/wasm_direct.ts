@@ -38,10 +38,16 @@ import {
 /** One plugin's answer to a cycle. */
 export type CycleResult = SchedulingCycleResponse["results"][string];
 
-/** A node of a cycle: its record and that record's JSON (what was sent, to compare). */
+/**
+ * A node of a cycle: its record and that record's JSON (what was sent, to compare). The caller
+ * keeps one object per node version (wasm_plugins.ts), so an unchanged node is the same object
+ * on every cycle: `cycle` compares objects (not JSON text) and remembers the node's slot on it.
+ */
 export interface SentNode {
   record: NodeRecord;
   json: string;
+  /** This node's slot in a {@linkcode DirectCycles} (its memo; checked against the slot's name). */
+  slot?: number;
 }
 
 /** Direct scheduling cycles of one scheduler. `close()` when done. */
@@ -53,8 +59,10 @@ export class DirectCycles {
   /** Slots of deleted nodes, to reuse. */
   readonly #free: number[] = [];
   #nextSlot = 0;
-  /** Per runner id: by slot, the JSON of the node last put there (what the runner holds). */
-  readonly #held = new Map<string, (string | undefined)[]>();
+  /** By slot, the name of the node it holds (undefined: free). */
+  readonly #nameAt: (string | undefined)[] = [];
+  /** Per runner id: by slot, the node last put there (what the runner holds: its JSON). */
+  readonly #held = new Map<string, (SentNode | undefined)[]>();
   /** Per plugin: the runner its last direct call went to. */
   readonly #runnerOf = new Map<string, string>();
   #seq = 0;
@@ -73,7 +81,7 @@ export class DirectCycles {
     const held = runner ? this.#held.get(runner) : undefined;
     if (!held) return undefined;
     const out = new Map<string, string>();
-    for (const [name, slot] of this.#slotOf) if (held[slot] !== undefined) out.set(name, held[slot]!);
+    for (const [name, slot] of this.#slotOf) if (held[slot] !== undefined) out.set(name, held[slot]!.json);
     return out;
   }
 
@@ -97,8 +105,17 @@ export class DirectCycles {
       const full: number[] = [];
       for (let i = 0; i < nodes.length; i++) {
         const n = nodes[i];
-        const slot = slots[i] = this.#slot(n.record.name);
-        if (held[slot] === n.json) continue;
+        let slot = n.slot;
+        if (slot === undefined || this.#nameAt[slot] !== n.record.name) n.slot = slot = this.#slot(n.record.name);
+        slots[i] = slot;
+        // The same object: unchanged since sent (one comparison, no text compared per node).
+        const h = held[slot];
+        if (h === n) continue;
+        // A new version with the same JSON: the runner holds it already.
+        if (h !== undefined && h.json === n.json) {
+          held[slot] = n;
+          continue;
+        }
         put.push([slot, n.record]);
         full.push(i);
       }
@@ -135,7 +152,7 @@ export class DirectCycles {
       }
       const r = res.status === 200 ? answer?.results?.[plugin.name] : undefined;
       if (r && !r.failure) {
-        for (const i of full) held[slots[i]] = nodes[i].json;
+        for (const i of full) held[slots[i]] = nodes[i];
       } else held.length = 0;
       if (r || answer?.kind === "PluginFailure") {
         this.stats.calls++;
@@ -154,6 +171,7 @@ export class DirectCycles {
     for (const [name, slot] of this.#slotOf) {
       if (live.has(name)) continue;
       this.#slotOf.delete(name);
+      this.#nameAt[slot] = undefined;
       this.#free.push(slot);
       for (const held of this.#held.values()) held[slot] = undefined;
     }
@@ -166,12 +184,15 @@ export class DirectCycles {
   /** A node's slot, numbered on first use (a free one first). */
   #slot(name: string): number {
     let slot = this.#slotOf.get(name);
-    if (slot === undefined) this.#slotOf.set(name, slot = this.#free.pop() ?? this.#nextSlot++);
+    if (slot === undefined) {
+      this.#slotOf.set(name, slot = this.#free.pop() ?? this.#nextSlot++);
+      this.#nameAt[slot] = name;
+    }
     return slot;
   }
 
   /** The nodes `runner` holds, by slot; a plugin's previous runner (recycled, replaced) is forgotten. */
-  #heldBy(plugin: string, runner: string): (string | undefined)[] {
+  #heldBy(plugin: string, runner: string): (SentNode | undefined)[] {
     const prev = this.#runnerOf.get(plugin);
     if (prev !== runner) {
       if (prev !== undefined) this.#held.delete(prev);

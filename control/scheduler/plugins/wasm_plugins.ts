@@ -53,7 +53,7 @@ import {
 import { type PluginHostAnswer, PluginHostCaller, type PluginHostCallerOptions } from "../../api/plugin_channel.ts";
 import type { KubeObject } from "../../api/types.ts";
 import type { BatchPlugin } from "../framework.ts";
-import { DirectCycles } from "./wasm_direct.ts";
+import { DirectCycles, type SentNode } from "./wasm_direct.ts";
 import { type ClusterEvent, type NodeInfoView, type PodView, type Status, status } from "../types.ts";
 
 type Results = SchedulingCycleResponse["results"];
@@ -144,7 +144,7 @@ export class WasmPlugins implements BatchPlugin {
    */
   #speculative: { uid: string; nodes: readonly NodeInfoView[]; results: Results; rejected: Map<string, Uint8Array> } | null = null;
   /** Per NodeInfo: what its JSON was computed from (generation, node view, Node object). */
-  #json = new WeakMap<NodeInfoView, { generation: number; view: unknown; obj: unknown; json: string; record: NodeRecord }>();
+  #json = new WeakMap<NodeInfoView, SentNode & { generation: number; view: unknown }>();
 
   constructor(opts: WasmPluginsOptions) {
     this.#opts = opts;
@@ -279,7 +279,8 @@ export class WasmPlugins implements BatchPlugin {
    */
   async #call(pod: PodView, nodes: readonly NodeInfoView[], plugins: PluginObject[], what: "filter" | "score" | "both"): Promise<Results> {
     const nodeInformer = this.#opts.informers.get(R.nodes);
-    const current = nodes.map((n) => this.#nodeJson(n, nodeInformer.get(undefined, n.node.name)));
+    const current = new Array<SentNode>(nodes.length);
+    for (let i = 0; i < nodes.length; i++) current[i] = this.#nodeJson(nodes[i], nodeInformer);
     const req: SchedulingCycleRequest = {
       plugins: plugins.map((p) => ({
         name: p.metadata.name!,
@@ -357,13 +358,19 @@ export class WasmPlugins implements BatchPlugin {
     for (const name of [...this.#sent.keys()]) if (!live.has(name)) this.#sent.delete(name);
   }
 
-  /** A node's record and its JSON, recomputed only when the node changed. */
-  #nodeJson(info: NodeInfoView, obj: KubeObject | undefined): { record: NodeRecord; json: string } {
+  /**
+   * A node's record and its JSON, recomputed only when the node changed: its NodeInfo's
+   * generation (pods added or removed) or its view, which the scheduler's cache replaces on every
+   * Node update (event_handlers.ts), so the same view means the same Node object and the Node is
+   * not looked up. One object per node version: the direct path compares these objects.
+   */
+  #nodeJson(info: NodeInfoView, nodeInformer: { get(ns: undefined, name: string): KubeObject | undefined }): SentNode {
     const generation = (info as { generation?: number }).generation;
     const prev = this.#json.get(info);
-    if (prev && generation !== undefined && prev.generation === generation && prev.view === info.node && prev.obj === obj) return prev;
+    if (prev && generation !== undefined && prev.generation === generation && prev.view === info.node) return prev;
+    const obj = nodeInformer.get(undefined, info.node.name);
     const record = nodeRecord(info, obj);
-    const entry = { generation: generation ?? -1, view: info.node, obj, json: JSON.stringify(record), record };
+    const entry = { generation: generation ?? -1, view: info.node, json: JSON.stringify(record), record };
     if (generation !== undefined) this.#json.set(info, entry);
     return entry;
   }
