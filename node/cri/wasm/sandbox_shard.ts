@@ -138,6 +138,10 @@ export class SandboxShard {
         }
         this.specs.delete(e.id);
         this.#events.exited(e.id, e.exit, e.at);
+        // Only a container that started gets an exit of its own: a start still waiting for
+        // "started" is over (a shim may report a quick command's exit first, or only).
+        this.#startWaiters.get(e.id)?.resolve();
+        this.#startWaiters.delete(e.id);
         for (const w of this.#exitWaiters.get(e.id) ?? []) w();
         this.#exitWaiters.delete(e.id);
         return;

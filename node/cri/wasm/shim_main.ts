@@ -121,7 +121,15 @@ async function start(cmd: Extract<ShimCommand, { op: "start" }>) {
     return;
   }
   const c = state.containers[id];
-  if (c.state !== "starting") return; // it already ended
+  if (c.state === "exited") {
+    // It ended before this continuation ran: the sandbox's "started" and "exit" came in one read
+    // (a quick command, a busy machine), so its exit went out first. It did start: say so, or the
+    // agent's start would wait for "started" forever.
+    c.startedAt ??= c.finishedAt;
+    persist();
+    toAgent({ ev: "started", id, at: c.startedAt ?? Date.now() });
+    return;
+  }
   c.state = "running";
   c.startedAt = Date.now();
   persist();
