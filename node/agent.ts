@@ -46,6 +46,7 @@ import { missingRuntimeClasses, missingRuntimeClassMessage } from "./runtime_cla
 import { ApiServerVerifier } from "./server/api_server_auth.ts";
 import { type NodeServer, startNodeServer } from "./server/node_server.ts";
 import { streamingHandler } from "./streaming/mod.ts";
+import { RUNTIME_REQUEST_TIMEOUT_MS, withRequestTimeout } from "./cri/request_timeout.ts";
 
 /** What a runtime factory gets. */
 export interface RuntimeContext {
@@ -123,6 +124,8 @@ export interface NodeAgentOptions {
   pluginBuildDir?: string;
   /** How long start waits for the network Plugins to load (default 60 s; the node stays NotReady until they are). */
   pluginLoadTimeoutMs?: number;
+  /** The kubelet's runtime request timeout (upstream `--runtime-request-timeout`; default 2 minutes). */
+  runtimeRequestTimeoutMs?: number;
   leaseIntervalMs?: number;
   statusReportMs?: number;
   /** Makes the runtime, once the network exists. */
@@ -187,7 +190,6 @@ export class NodeAgent implements AsyncDisposable {
     return this.#runtime!;
   }
 
-
   /**
    * The check of the endpoint's callers, from the cluster's published keys; null when the API
    * server publishes none (a development cluster without authentication).
@@ -250,7 +252,9 @@ export class NodeAgent implements AsyncDisposable {
       );
     }
     if (!verifier) {
-      console.error("node endpoint: the API server publishes no signing keys (a development cluster); it answers every caller");
+      console.error(
+        "node endpoint: the API server publishes no signing keys (a development cluster); it answers every caller",
+      );
     }
     this.#server = await startNodeServer({
       hostname: address,
@@ -302,7 +306,11 @@ export class NodeAgent implements AsyncDisposable {
       try {
         ensureSharedRoot(volumeRoots[0]);
       } catch (e) {
-        console.error(`node ${this.name}: ${volumeRoots[0]} is not a shared mount (${(e as Error).message}): container pods will not see published volumes`);
+        console.error(
+          `node ${this.name}: ${volumeRoots[0]} is not a shared mount (${
+            (e as Error).message
+          }): container pods will not see published volumes`,
+        );
       }
       this.plugins = new NodePlugins({
         client: this.client,
@@ -314,12 +322,17 @@ export class NodeAgent implements AsyncDisposable {
           "host-mount": (grant) => hostMount(grant, volumeRoots),
         },
         // A storage plugin's node facts: the node (topology) and where its new volumes go.
-        settings: (p) => p.spec.kind === "storage" ? { nodeId: this.name, root: `${dataDir}/storage/${p.metadata.name}/volumes` } : undefined,
+        settings: (p) =>
+          p.spec.kind === "storage"
+            ? { nodeId: this.name, root: `${dataDir}/storage/${p.metadata.name}/volumes` }
+            : undefined,
         buildCacheDir: this.opts.pluginBuildDir,
       });
       nodes.addHandler({
         onUpdate: (a, b) => {
-          if (JSON.stringify(a.metadata?.labels ?? {}) !== JSON.stringify(b.metadata?.labels ?? {})) this.plugins?.nodeChanged();
+          if (JSON.stringify(a.metadata?.labels ?? {}) !== JSON.stringify(b.metadata?.labels ?? {})) {
+            this.plugins?.nodeChanged();
+          }
         },
       });
       await this.plugins.start();
@@ -332,15 +345,27 @@ export class NodeAgent implements AsyncDisposable {
         cacheDir: `${dataDir}/network/cni`,
       });
     } else {
-      if (!this.plugins) throw new Error(`node ${this.name}: the pod network is a network Plugin; without Plugins, use standard CNI plugins (cni)`);
+      if (!this.plugins) {
+        throw new Error(
+          `node ${this.name}: the pod network is a network Plugin; without Plugins, use standard CNI plugins (cni)`,
+        );
+      }
       const clash = localOverlap(this.podCIDR, await localSubnets(bridge));
       if (clash) throw new Error(`node ${this.name}: ${clash}`);
-      this.network = new PluginNetwork({ bridge, podCIDR: this.podCIDR, dir: `${dataDir}/network/attachments`, plugins: this.plugins });
+      this.network = new PluginNetwork({
+        bridge,
+        podCIDR: this.podCIDR,
+        dir: `${dataDir}/network/attachments`,
+        plugins: this.plugins,
+      });
     }
     await this.network.setUp();
     if (this.network instanceof PluginNetwork && this.plugins) {
       // The node is NotReady (NetworkPluginNotReady) until its network Plugin loads; wait, bounded.
-      const missing = await this.plugins.waitLoaded(["network", "ipam", "storage"], this.opts.pluginLoadTimeoutMs ?? 60_000);
+      const missing = await this.plugins.waitLoaded(
+        ["network", "ipam", "storage"],
+        this.opts.pluginLoadTimeoutMs ?? 60_000,
+      );
       if (missing.length) console.error(`node ${this.name}: plugins not loaded yet: ${missing.join(", ")}`);
     }
     this.#runtime = await this.opts.runtime({
@@ -369,7 +394,10 @@ export class NodeAgent implements AsyncDisposable {
       client: this.client,
       nodeName: this.name,
       hostIP: address,
-      runtime: this.#runtime.runtime,
+      runtime: withRequestTimeout(
+        this.#runtime.runtime,
+        this.opts.runtimeRequestTimeoutMs ?? RUNTIME_REQUEST_TIMEOUT_MS,
+      ),
       images: this.#runtime.images,
       handlers: this.#runtime.handlers,
       dataDir,
@@ -377,7 +405,11 @@ export class NodeAgent implements AsyncDisposable {
       allocatable: () => (this.node.status?.allocatable ?? {}) as Record<string, string>,
       backoff: this.opts.backoff,
       clusterDns: this.addons?.dns
-        ? { servers: [this.network.gateway], domain: this.addons.dns.records.zone, hostResolvConf: hostResolvConf() }
+        ? {
+          servers: [this.network.gateway],
+          domain: this.addons.dns.records.zone,
+          hostResolvConf: hostResolvConf(),
+        }
         : undefined,
       storage: this.plugins ? nodeStorageHost(this.plugins) : undefined,
     });
@@ -393,7 +425,9 @@ export class NodeAgent implements AsyncDisposable {
     return this.#stopped ??= (async () => {
       const keepPods = opts.keepPods ?? false;
       await this.kubelet?.stop({ stopPods: !keepPods });
-      await this.addons?.stop().catch((e) => console.error(`node ${this.name}: network add-ons: ${e.message}`));
+      await this.addons?.stop().catch((e) =>
+        console.error(`node ${this.name}: network add-ons: ${e.message}`)
+      );
       await this.#heartbeat?.stop();
       await this.#nodes?.stop();
       await this.credential?.stop();
