@@ -7,6 +7,8 @@
  *   against a raw `crun run` of `/bin/true` in the same run (target p50 ≤ 3× raw; the Kubernetes
  *   SLO is 5 s); next to it, `crun run` with Skiff's config.json, with the seccomp profile
  *   compiled by crun and precompiled (as the agent hands it to every container after the first);
+ *   and the CPU a start costs, per pod, by process (this process's control plane, the agent and
+ *   the processes it waited for, its plugin runners, the conmon monitors; tests/bench/proc_cpu.ts);
  * - pull + unpack + start of a fresh small image (a busybox layer no other image shares);
  * - the rootfs: an overlay mount against the copy fallback, per container;
  * - density: 110 busybox pods (the Kubernetes per-node default) on the node, and the agent's own
@@ -38,6 +40,7 @@ import { BUSYBOX, busyboxImage, busyboxRootfs, pushImage } from "../fixtures/oci
 import { startRegistry } from "../registry.ts";
 import { benchNodeReady, ReadyWatch, spawnBenchNode } from "./bench_node.ts";
 import { type BenchRow, percentile, table } from "./bench_row.ts";
+import { machineBusy, processCpu, treeCpu } from "./proc_cpu.ts";
 
 /** Pods of the start-up figure (`SKIFF_BENCH_CTR_STARTUP` overrides, for quick runs). */
 const STARTUP_PODS = Number(Deno.env.get("SKIFF_BENCH_CTR_STARTUP") ?? 50);
@@ -223,6 +226,56 @@ async function rawCrunRun(
   return median(times);
 }
 
+/** CPU seconds so far of the processes a pod start runs in (see {@linkcode startupCpuRows}). */
+function startupCpu(agentPid: number, nodeDir: string) {
+  return {
+    bench: processCpu(Deno.pid),
+    agent: processCpu(agentPid),
+    agentOwn: processCpu(agentPid, false),
+    runners: sum(runners(agentPid).map((p) => processCpu(p))),
+    monitors: sum(conmons(nodeDir).map(treeCpu)),
+    machine: machineBusy(),
+  };
+}
+
+/**
+ * CPU per pod start, by process, against the wall time: this process (API server, store,
+ * scheduler, the bench's client and watch), the agent with the children it waited for
+ * (`nsenter`, `crun start`, `mount`, `unshare`, `ip`), its plugin runners, and the conmon
+ * monitors with theirs (`crun create`, the container); and the whole machine's busy time
+ * (other sessions' work included).
+ */
+function startupCpuRows(
+  a: ReturnType<typeof startupCpu>,
+  b: ReturnType<typeof startupCpu>,
+  pods: number,
+  wallMs: number,
+): BenchRow[] {
+  const per = (k: keyof typeof a) => ((b[k] - a[k]) * 1000) / pods;
+  const total = per("bench") + per("agent") + per("runners") + per("monitors");
+  const wall = wallMs / pods;
+  const part = (name: string, k: keyof typeof a): BenchRow => ({ name: `  ${name}`, value: per(k), unit: "ms CPU" });
+  return [
+    {
+      name: `CPU per pod start (create → Ready), the processes below, mean of ${pods}`,
+      value: total,
+      unit: "ms CPU",
+      baseline: { name: "wall time per pod", value: wall, unit: "ms" },
+      ratio: total / wall,
+    },
+    part("API server, store, scheduler and the bench's client (this process)", "bench"),
+    part("node agent, with the processes it waited for (nsenter, crun start, mount, unshare)", "agent"),
+    part("  of which the agent's own", "agentOwn"),
+    part("plugin runners (crun, bridge, host-local, …)", "runners"),
+    part("conmon monitors, with crun create and the containers", "monitors"),
+    {
+      name: "  the whole machine's busy CPU per pod (other sessions' work included)",
+      value: per("machine"),
+      unit: "ms CPU",
+    },
+  ];
+}
+
 /** Median ms of making one container rootfs both ways over the busybox layer. */
 async function rootfsCost(
   ns: MountNamespace,
@@ -314,7 +367,8 @@ export async function benchContainers(): Promise<BenchRow[]> {
     const onePodPss = pss(agent.pid);
     const oneRunnersPss = sum(oneRunners.map(pss));
 
-    // Start-up with the image cached: one pod after another.
+    // Start-up with the image cached: one pod after another, and the CPU its processes used.
+    const cpuBefore = startupCpu(agent.pid, `${dataDir}/node`);
     const latencies: number[] = [];
     for (let i = 0; i < STARTUP_PODS; i++) {
       const name = `s-${i}`;
@@ -326,6 +380,7 @@ export async function benchContainers(): Promise<BenchRow[]> {
       trace("ready-seen", name);
       latencies.push(performance.now() - t0);
     }
+    const cpuAfter = startupCpu(agent.pid, `${dataDir}/node`);
     const p50 = percentile(latencies, 50), p99 = percentile(latencies, 99);
     rows.push({
       name: `container pod create → Ready, image cached, p50 of ${STARTUP_PODS}`,
@@ -345,6 +400,8 @@ export async function benchContainers(): Promise<BenchRow[]> {
       target: "≤ 5 s (SLO)",
       met: p99 <= 5000,
     });
+
+    rows.push(...startupCpuRows(cpuBefore, cpuAfter, STARTUP_PODS, sum(latencies)));
 
     // Pull + unpack + start of fresh images (a layer nothing on the node shares).
     const fresh: number[] = [];

@@ -36,20 +36,36 @@ export function podResolvConf(host: string): string {
  * A `hostNetwork` pod (`ip` undefined) gets the node's hosts file and resolv.conf as they are,
  * as the kubelet gives it.
  */
-export async function writePodFiles(
+export function writePodFiles(
   dir: string,
   ip: string | undefined,
   hostname: string,
   dns?: DnsConfig,
 ): Promise<void> {
-  await Deno.mkdir(dir, { recursive: true });
-  const read = (path: string) => Deno.readTextFile(path).catch(() => "");
-  const hosts = ip ? etcHosts(ip, hostname) : `# Kubernetes-managed hosts file (host network).\n${await read("/etc/hosts")}`;
-  await Deno.writeTextFile(`${dir}/hosts`, hosts);
-  await Deno.writeTextFile(`${dir}/hostname`, `${hostname}\n`);
-  const host = await read("/etc/resolv.conf");
-  const resolv = dns ? resolvConf(dns) : ip ? podResolvConf(host) : host;
-  await Deno.writeTextFile(`${dir}/resolv.conf`, resolv);
+  try {
+    writePodFilesSync(dir, ip, hostname, dns);
+    return Promise.resolve();
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+function writePodFilesSync(dir: string, ip: string | undefined, hostname: string, dns?: DnsConfig): void {
+  // Synchronous: small files, cheaper on the agent's thread than round trips through the
+  // blocking-op pool (this runs on every pod's start path).
+  Deno.mkdirSync(dir, { recursive: true });
+  const read = (path: string) => {
+    try {
+      return Deno.readTextFileSync(path);
+    } catch {
+      return "";
+    }
+  };
+  const hosts = ip ? etcHosts(ip, hostname) : `# Kubernetes-managed hosts file (host network).\n${read("/etc/hosts")}`;
+  Deno.writeTextFileSync(`${dir}/hosts`, hosts);
+  Deno.writeTextFileSync(`${dir}/hostname`, `${hostname}\n`);
+  const resolv = dns ? resolvConf(dns) : ip ? podResolvConf(read("/etc/resolv.conf")) : read("/etc/resolv.conf");
+  Deno.writeTextFileSync(`${dir}/resolv.conf`, resolv);
 }
 
 /**

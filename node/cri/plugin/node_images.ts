@@ -119,15 +119,13 @@ export function nodeImages(o: NodeImagesOptions): HostFunctions {
       const img = typeof imageId === "string" ? byId(imageId) : undefined;
       if (!img) throw err("not-found", `image ${JSON.stringify(imageId)} is not present on this node`);
       try {
-        await Promise.all(
-          ["rootfs", "upper", "work", "persist"].map((d) =>
-            Deno.mkdir(`${bundle}/${d}`, { recursive: true })
-          ),
-        );
-        await Promise.all([
-          Deno.writeTextFile(`${bundle}/termination-log`, ""),
-          Deno.writeTextFile(`${bundle}/config.json`, config),
-        ]);
+        // Synchronous: a few metadata calls cost less on the agent's thread than as many round
+        // trips through the blocking-op pool.
+        for (const d of ["rootfs", "upper", "work", "persist"]) {
+          Deno.mkdirSync(`${bundle}/${d}`, { recursive: true });
+        }
+        Deno.writeTextFileSync(`${bundle}/termination-log`, "");
+        Deno.writeTextFileSync(`${bundle}/config.json`, config);
         if (o.rootfsMode === "copy") {
           await copyRootfs(img.layers.map((l) => o.images.layerPath(l)), `${bundle}/rootfs`);
         } else if (!mounted(`${bundle}/rootfs`)) {

@@ -29,7 +29,7 @@ import type { ImageStore } from "../../images/image_store.ts";
 import type { MountNamespace } from "../../mountns/mount_ns.ts";
 import { Crun } from "../oci/crun.ts";
 import { type RootfsMode, unmountRootfs } from "../oci/rootfs.ts";
-import type { SeccompBpfCache } from "../oci/seccomp_bpf.ts";
+import { SECCOMP_BPF_ANNOTATION, type SeccompBpfCache } from "../oci/seccomp_bpf.ts";
 import { nodeImages } from "./node_images.ts";
 import { NodeImageService, type WitAuthConfig } from "./node_image_service.ts";
 import type { FetchedManifest } from "../../registry/mod.ts";
@@ -129,6 +129,15 @@ function exists(path: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** The names in a directory (none when it cannot be read). */
+function fileNames(dir: string): Set<string> {
+  const out = new Set<string>();
+  try {
+    for (const e of Deno.readDirSync(dir)) out.add(e.name);
+  } catch { /* none */ }
+  return out;
 }
 
 function readPid(path: string): number | undefined {
@@ -389,7 +398,7 @@ export class RuntimeHost implements AsyncDisposable {
   ): Promise<string> {
     // conmon opens the log file: its folder must exist (the kubelet makes the pod's).
     const log = `${sandboxConfig.logDirectory}/${config.logPath}`;
-    await Deno.mkdir(log.slice(0, log.lastIndexOf("/")), { recursive: true });
+    Deno.mkdirSync(log.slice(0, log.lastIndexOf("/")), { recursive: true });
     const id = await this.call("createContainer", sandboxId, config, sandboxConfig) as string;
     trace("conmon-returned", id);
     whileWaiting?.();
@@ -410,7 +419,10 @@ export class RuntimeHost implements AsyncDisposable {
     const cache = this.opts.seccompFilters;
     if (!cache) return;
     try {
-      const spec = JSON.parse(await Deno.readTextFile(`${this.dirs.containers}/${id}/config.json`));
+      const text = await Deno.readTextFile(`${this.dirs.containers}/${id}/config.json`);
+      // The node gave it the filter already (node_images.ts): nothing to learn, nothing to parse.
+      if (text.includes(`"${SECCOMP_BPF_ANNOTATION}"`)) return;
+      const spec = JSON.parse(text);
       const seccomp = spec?.linux?.seccomp;
       if (seccomp && !cache.lookup(seccomp)) {
         await cache.learn(seccomp, `${this.dirs.crun}/${id}/seccomp.bpf`);
@@ -418,15 +430,22 @@ export class RuntimeHost implements AsyncDisposable {
     } catch { /* no config: nothing to learn */ }
   }
 
-  /** Waits for crun's pid file (created) or conmon's end (failed: crun's log says why). */
+  /**
+   * Waits for crun's pid file (created) or conmon's end (failed: crun's log says why). Each check
+   * lists the bundle (files that are not there yet cost no failed open and no thrown error, which
+   * were most of a check's cost); conmon's pid is read once it is there, and the exit file is
+   * looked for every 5th check (conmon's end tells a failed create first).
+   */
   async #waitCreated(id: string): Promise<void> {
     const bundle = `${this.dirs.containers}/${id}`;
     const start = Date.now();
     const deadline = start + CREATE_TIMEOUT_MS;
-    while (Date.now() < deadline) {
-      if (readPid(`${bundle}/pid`)) return;
-      const conmon = readPid(`${bundle}/conmon.pid`);
-      if ((conmon && !alive(conmon)) || exists(`${this.dirs.exits}/${id}`)) {
+    let conmon: number | undefined;
+    for (let check = 0; Date.now() < deadline; check++) {
+      const names = fileNames(bundle);
+      if (names.has("pid") && readPid(`${bundle}/pid`)) return;
+      if (conmon === undefined && names.has("conmon.pid")) conmon = readPid(`${bundle}/conmon.pid`);
+      if ((conmon && !alive(conmon)) || (check % 5 === 4 && exists(`${this.dirs.exits}/${id}`))) {
         if (readPid(`${bundle}/pid`)) return;
         let why = "";
         try {

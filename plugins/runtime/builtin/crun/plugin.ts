@@ -35,6 +35,7 @@ import {
 } from "skiff:runtime/node-images@0.1.0";
 import type { ContainerConfig as CriContainerConfig } from "../../oci/container_config.ts";
 import { ociSpec, SpecError } from "../../oci/spec.ts";
+import { specJson } from "../../oci/spec_json.ts";
 import { exitReason, normalizeSignal } from "../../oci/records.ts";
 import { resolveUser, runAsNonRootViolation, UserError } from "../../oci/user.ts";
 import { bundlePaths, conmonArgs, crunArgs, isGone, type Layout, layout } from "../../oci/commands.ts";
@@ -341,7 +342,7 @@ export const runtimeService = {
     // The record first: an exit reported while conmon starts must find it.
     store(`c/${id}`, record);
     try {
-      prepareBundle(id, img.id, JSON.stringify(spec));
+      prepareBundle(id, img.id, specJson(spec));
       run(
         l.conmon,
         conmonArgs(l, { id, logPath, stdin: config.stdin, stdinOnce: config.stdinOnce, tty: config.tty }),
