@@ -226,6 +226,30 @@ Deno.test("pods for another scheduler are left alone", async () => {
   assert.equal(s.stats.attempts, 1);
 });
 
+Deno.test("an isolated pod binds at once although bindings are held in bursts while the queue is busy", async () => {
+  await using env = await setup();
+  const c = env.client;
+  await createNode(c, "n");
+  // Bursts that would wait ten minutes: only the empty queue can release this pod's binding.
+  const { s } = env.start({ bindingBurst: 1000, bindingBurstMs: 600_000 });
+  await createPod(c, "alone");
+  await waitFor("the pod bound", async () => (await getPod(c, "alone")).spec.nodeName);
+  assert.equal(s.stats.bindingBursts, 1);
+});
+
+Deno.test("pods waiting together are bound in bursts, each bounded by parallelBindings", async () => {
+  await using env = await setup();
+  const c = env.client;
+  await createNode(c, "n", { pods: "200" });
+  for (let i = 0; i < 40; i++) await createPod(c, `p${i}`);
+  const { s } = env.start({ bindingBurst: 1000, bindingBurstMs: 600_000, parallelBindings: 8 });
+  await waitFor("all 40 pods bound", () => Promise.resolve(s.stats.bound === 40));
+  // 40 pods queued before the first cycle: bursts of 8 (held + in flight reach parallelBindings).
+  assert.ok(s.stats.bindingBursts <= 10, `${s.stats.bindingBursts} bursts for 40 bindings`);
+  const pods = await c.list(R.pods, "default");
+  assert.ok(pods.items.every((p) => p.spec.nodeName === "n"));
+});
+
 Deno.test("two scheduler replicas racing for the same pods never double-bind one", async () => {
   await using env = await setup();
   const c = env.client;

@@ -2,10 +2,11 @@
  * The scheduler process: informers feed the cache and the queue; while this replica leads (a
  * Lease, `kube-system/kube-scheduler`), one loop pops the next pod, runs the synchronous
  * scheduling cycle (schedule_pod.ts), assumes the pod on the chosen node and binds it in the
- * background through `POST pods/{name}/binding` with the pod's uid and resourceVersion as
- * preconditions, so two replicas can never both bind a pod. A pod no node fits runs preemption,
- * gets `PodScheduled=False` (`Unschedulable`) and a `FailedScheduling` event, and waits in the
- * queue for a cluster event that may help it.
+ * background (in bursts while more pods wait: binding_burst.ts) through
+ * `POST pods/{name}/binding` with the pod's uid and resourceVersion as preconditions, so two
+ * replicas can never both bind a pod. A pod no node fits runs preemption, gets
+ * `PodScheduled=False` (`Unschedulable`) and a `FailedScheduling` event, and waits in the queue
+ * for a cluster event that may help it.
  * @module
  */
 import { type Client, R } from "../api/client.ts";
@@ -15,6 +16,7 @@ import { defaultIdentity, type LeaderElectionOptions, LeaderElector } from "../a
 import { ApiError } from "../api/status.ts";
 import type { KubeObject } from "../api/types.ts";
 import { SchedulerCache } from "./cache.ts";
+import { BindingBurst } from "./binding_burst.ts";
 import { changeHandler, nodeHandler, podHandler } from "./event_handlers.ts";
 import { fitErrorMessage, type NodeToStatus, truncateMessage } from "./fit_error.ts";
 import { Framework } from "./framework.ts";
@@ -45,8 +47,15 @@ export interface SchedulerOptions {
   informers?: InformerFactory;
   /** Upstream `percentageOfNodesToScore`; 0 (default) is the adaptive rule. */
   percentageOfNodesToScore?: number;
-  /** Bindings in flight at once (default 32). */
+  /** Bindings in flight at once (default 32); held bindings count too. */
   parallelBindings?: number;
+  /**
+   * Bindings started while more pods wait in the active queue are held and started together, at
+   * most this many (default 16; 1 starts each at once), and for at most `bindingBurstMs` (default
+   * 8): see binding_burst.ts.
+   */
+  bindingBurst?: number;
+  bindingBurstMs?: number;
   plugins?: ProfilePlugin[];
   /** Plugins appended to the default profile (when `plugins` is not given), e.g. `WasmPlugins`. */
   extraPlugins?: ProfilePlugin[];
@@ -69,6 +78,8 @@ export interface SchedulerStats {
   unschedulable: number;
   errors: number;
   preemptions: number;
+  /** Groups of bindings started together (binding_burst.ts); `bound / bindingBursts` per group. */
+  bindingBursts: number;
 }
 
 const SLICE_MS = 10;
@@ -86,6 +97,7 @@ export class Scheduler {
     unschedulable: 0,
     errors: 0,
     preemptions: 0,
+    bindingBursts: 0,
   };
   readonly #client: Client;
   readonly #opts: SchedulerOptions;
@@ -101,6 +113,7 @@ export class Scheduler {
   readonly #runtimeClasses = new Map<string, RuntimeClassInfo>();
   readonly #inflight = new Set<Promise<void>>();
   #slotFree: (() => void) | null = null;
+  readonly #burst: BindingBurst;
   #leading = false;
   /** Bumped when PriorityClasses or RuntimeClasses change: views built before are stale. */
   #classGeneration = 0;
@@ -121,6 +134,11 @@ export class Scheduler {
         ],
     );
     this.#algo = new PodScheduler(this.framework);
+    this.#burst = new BindingBurst({
+      maxHeld: opts.bindingBurst,
+      maxWaitMs: opts.bindingBurstMs,
+      onRelease: () => this.stats.bindingBursts++,
+    });
     this.queue = new SchedulingQueue({
       eventMatters: (e, rejectedBy) => this.framework.eventMatters(e, rejectedBy),
       now: this.#now,
@@ -254,14 +272,19 @@ export class Scheduler {
         const q = await this.queue.pop(signal);
         if (!q) break;
         await this.#scheduleOne(q);
+        // Held bindings start together once the queue runs dry, the burst is full or old enough.
+        if (this.#burst.size + this.#inflight.size >= max) this.#burst.release();
+        else this.#burst.settle({ busy: this.queue.lengths.active > 0 });
         while (this.#inflight.size >= max) await new Promise<void>((r) => (this.#slotFree = r));
         if (performance.now() - slice > SLICE_MS) {
           // Let informer events and binding responses in between cycles.
+          this.#burst.release();
           await yieldToIo();
           slice = performance.now();
         }
       }
     } finally {
+      this.#burst.release();
       this.#leading = false;
       channel.port1.close();
       channel.port2.close();
@@ -296,7 +319,8 @@ export class Scheduler {
     if (out.kind === "scheduled") {
       this.cache.assumePod({ ...view, nodeName: out.node });
       this.nominator.delete(q.key);
-      this.#startBinding(q, view, out.node);
+      const node = out.node;
+      this.#burst.hold(() => this.#startBinding(q, view, node));
       return;
     }
     if (out.kind === "error") {
@@ -445,8 +469,9 @@ export class Scheduler {
     }
   }
 
-  /** Resolves when every binding started so far has finished. */
+  /** Resolves when every binding started so far (held ones started now) has finished. */
   async settled(): Promise<void> {
+    this.#burst.release();
     while (this.#inflight.size) await Promise.allSettled([...this.#inflight]);
     await this.#recorder.flush();
   }

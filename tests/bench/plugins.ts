@@ -19,7 +19,9 @@
  *   example built for skiff:scheduler@0.1.0 (`label-c-v0.1`); and both 0.2.0 guests with the
  *   plugin host in the scheduler's process (`<name>@in-process`, WasmPluginsOptions.host).
  *   `--scheduling-all [names...]` runs this group alone; `<name>@nice=<n>` runs that phase's
- *   runner at nice n (PluginHostOptions.runnerNice). Each phase's summary gives, per pod, the CPU
+ *   runner at nice n (PluginHostOptions.runnerNice), `<name>@burst=<n>` holds at most n bindings
+ *   per burst, `@burst=<n>/<ms>` for at most ms (SchedulerOptions.bindingBurst, bindingBurstMs;
+ *   1: none held). Each phase's summary gives, per pod, the CPU
  *   and the run-queue wait of every process (sched_stat.ts); `SKIFF_BENCH_PERF_CTL=<fifo>`
  *   brackets each timed window for `perf record --control`.
  *
@@ -539,6 +541,12 @@ async function schedulingPhase(name: string | null): Promise<{ rate: number; sum
   // `null-batch-microtask`: the same, answering in a microtask (no event-loop turn).
   // `<plugin>@nice=<n>`: the plugin's runner at nice n (PluginHostOptions.runnerNice; the A/B of
   // the direct runners' priority).
+  // `<plugin>@burst=<n>[/<ms>]`: the scheduler holds at most n bindings per burst, for at most
+  // ms (1: each binding leaves alone; SchedulerOptions.bindingBurst and bindingBurstMs, the A/B
+  // of binding bursts). Before `@nice`.
+  const burstMatch = name ? /@burst=(\d+)(?:\/(\d+(?:\.\d+)?))?(?=@nice=|$)/.exec(name) : null;
+  const [burst, burstMs] = [burstMatch?.[1], burstMatch?.[2]];
+  name = name?.replace(/@burst=\d+(?:\/\d+(?:\.\d+)?)?(?=@nice=|$)/, "") ?? null;
   const nice = name ? /@nice=(-?\d+)$/.exec(name)?.[1] : undefined;
   name = name?.replace(/@nice=-?\d+$/, "") ?? null;
   const nullBatch = name === "null-batch" || name === "null-batch-microtask";
@@ -600,6 +608,8 @@ async function schedulingPhase(name: string | null): Promise<{ rate: number; sum
       plugins,
       leaderElection: false,
       parallelBindings: CONCURRENCY,
+      bindingBurst: burst === undefined ? undefined : Number(burst),
+      bindingBurstMs: burstMs === undefined ? undefined : Number(burstMs),
       identity: "bench",
       recorder: { event() {}, flush: () => Promise.resolve() },
     });
@@ -631,8 +641,11 @@ async function schedulingPhase(name: string | null): Promise<{ rate: number; sum
       : "";
     return {
       rate: PODS / s,
-      summary: `${name ?? "built-ins only"}${nice !== undefined ? ` (runner nice ${nice})` : ""}: ${PODS} pods bound in ${s.toFixed(2)} s (scheduler process ${
-(cpuMs / PODS).toFixed(3)} ms CPU per pod)${stats}; per pod: ${waits}`,
+      summary: `${name ?? "built-ins only"}${nice !== undefined ? ` (runner nice ${nice})` : ""}${
+        burst !== undefined ? ` (bursts of ≤ ${burst}${burstMs ? `, ≤ ${burstMs} ms` : ""})` : ""
+      }: ${PODS} pods bound in ${s.toFixed(2)} s (scheduler process ${
+        (cpuMs / PODS).toFixed(3)
+      } ms CPU per pod, ${(scheduler.stats.bound / Math.max(1, scheduler.stats.bindingBursts)).toFixed(1)} bindings per burst)${stats}; per pod: ${waits}`,
     };
   } finally {
     adapter?.close();
