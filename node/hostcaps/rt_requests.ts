@@ -179,3 +179,49 @@ export function parseAddress(body: Uint8Array): { index: number; cidr: string } 
   const a = attrs.get(IFA_LOCAL) ?? attrs.get(IFA_ADDRESS);
   return a && a.length === 4 ? { index, cidr: `${[...a].join(".")}/${body[1]}` } : null;
 }
+
+const AF_BRIDGE = 7, IFLA_PROTINFO = 12, IFLA_BRPORT_MODE = 4, NLA_F_NESTED = 0x8000;
+
+/** `RTM_GETLINK` dump of the links whose master is `masterIndex` (`ip link show master <bridge>`). Pure. */
+export function dumpLinksOf(masterIndex: number): Request {
+  return {
+    type: RTM_GETLINK,
+    flags: NLM_F_DUMP,
+    header: ifinfomsg(),
+    attrs: [attr.u32(IFLA_MASTER, masterIndex)],
+  };
+}
+
+/** An `RTM_NEWLINK` message of a dump as its index, name and master index (0: none). Pure. */
+export function parseLink(body: Uint8Array): { index: number; name: string; master: number } | null {
+  if (body.length < 16) return null;
+  const index = new DataView(body.buffer, body.byteOffset).getInt32(4, true);
+  const attrs = decodeAttrs(body, 16);
+  const name = attrs.get(IFLA_IFNAME);
+  const master = attrs.get(IFLA_MASTER);
+  if (!name) return null;
+  return {
+    index,
+    name: new TextDecoder().decode(name).replace(/\0.*$/, ""),
+    master: master?.length === 4 ? new DataView(master.buffer, master.byteOffset).getUint32(0, true) : 0,
+  };
+}
+
+/**
+ * `RTM_SETLINK` of a bridge port, family `AF_BRIDGE`, nested `IFLA_PROTINFO { IFLA_BRPORT_MODE }`:
+ * hairpin on or off (`bridge link set dev <port> hairpin on`). The kernel finds the port by index
+ * only. Pure.
+ */
+export function setHairpin(index: number, on = true): Request {
+  const header = ifinfomsg(index);
+  header[0] = AF_BRIDGE;
+  return {
+    type: RTM_SETLINK,
+    flags: 0,
+    header,
+    attrs: [{
+      type: IFLA_PROTINFO | NLA_F_NESTED,
+      value: [{ type: IFLA_BRPORT_MODE, value: Uint8Array.of(on ? 1 : 0) }],
+    }],
+  };
+}

@@ -45,6 +45,8 @@ export class NetworkPolicyEnforcer {
   #stopped = false;
   #enabled = false;
   #compiled: PodPolicy[] = [];
+  /** The last sync saw no NetworkPolicy and left every table it programs empty. */
+  #unisolated = false;
   #waiters: (() => void)[] = [];
   readonly stats = { syncs: 0, syncMs: 0, errors: 0 };
 
@@ -58,7 +60,7 @@ export class NetworkPolicyEnforcer {
     return this.#enabled;
   }
 
-  /** The policies as last compiled, per local pod. */
+  /** The policies as last compiled, per local pod (none while no NetworkPolicy exists). */
   get compiled(): PodPolicy[] {
     return this.#compiled;
   }
@@ -114,8 +116,20 @@ export class NetworkPolicyEnforcer {
   async #sync(): Promise<void> {
     const t0 = performance.now();
     const o = this.opts;
+    const policies = o.policies.list();
+    if (!policies.length && this.#unisolated) {
+      // No NetworkPolicy now nor at the last sync, whose tables are therefore empty: a pod
+      // change isolates no one (a pod start no longer costs a compile over every pod). A sandbox
+      // netns made meanwhile has no table, or a stale one of a namespace deleted and made again:
+      // the next sync with policies gives every netns its table afresh.
+      this.#netns.clear();
+      this.#compiled = [];
+      this.stats.syncs++;
+      this.stats.syncMs += performance.now() - t0;
+      return;
+    }
     const pods = o.pods.list();
-    this.#compiled = compilePolicies(o.policies.list(), pods, o.namespaces.list(), o.nodeName);
+    this.#compiled = compilePolicies(policies, pods, o.namespaces.list(), o.nodeName);
     const next = policyState(this.#compiled);
     const plan = planUpdate(this.table, this.#host, next);
     if (plan.length) {
@@ -126,13 +140,17 @@ export class NetworkPolicyEnforcer {
       }
       this.#host = next;
     }
-    if (o.wasmNetns) await this.#syncNetns(pods);
+    const netnsDone = o.wasmNetns ? await this.#syncNetns(pods) : true;
+    this.#unisolated = !policies.length && netnsDone;
     this.stats.syncs++;
     this.stats.syncMs += performance.now() - t0;
   }
 
-  /** One table per Wasm sandbox namespace that exists, for the traffic between its pods. */
-  async #syncNetns(pods: KubeObject[]): Promise<void> {
+  /**
+   * One table per Wasm sandbox namespace that exists, for the traffic between its pods; resolves
+   * to whether every one was programmed.
+   */
+  async #syncNetns(pods: KubeObject[]): Promise<boolean> {
     const o = this.opts;
     const handlerOf = (rc: string) => o.runtimeClasses.get(undefined, rc)?.handler ?? (rc === "wasm" ? "wasm" : undefined);
     const { groups } = hairpinGroups(pods, o.nodeName, handlerOf);
@@ -140,6 +158,7 @@ export class NetworkPolicyEnforcer {
     const wanted = new Map<string, Set<string>>();
     for (const [g, ips] of groups) wanted.set(o.wasmNetns!(g.slice("wasm:".length)), new Set(ips));
     for (const ns of [...this.#netns.keys()]) if (!existing.has(ns)) this.#netns.delete(ns);
+    let done = true;
     for (const [ns, ips] of wanted) {
       if (!existing.has(ns)) continue;
       const next = policyState(this.#compiled, ips);
@@ -153,9 +172,11 @@ export class NetworkPolicyEnforcer {
         this.#netns.set(ns, next);
       } catch (err) {
         this.#netns.delete(ns);
+        done = false;
         (o.log ?? console.error)(`netpol: programming netns ${ns} failed: ${(err as Error).message}`);
       }
     }
+    return done;
   }
 
   /** Stops and removes every table it made. */

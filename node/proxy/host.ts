@@ -8,6 +8,7 @@
  */
 import { ip, ipBatch, IpError, ipJson, isExists, isMissing } from "../cni/ip.ts";
 import { shortHash } from "./nft_rules.ts";
+import { hairpinNewPorts } from "./hairpin.ts";
 
 /** Reads a sysctl (`net.ipv4.conf.skiff0.forwarding`); undefined when it does not exist. */
 export function readSysctl(key: string): string | undefined {
@@ -73,8 +74,17 @@ export class HostChanges {
     await this.route(["198.19.0.0/16", "dev", this.bridge, "src", gateway, "metric", metric]);
   }
 
-  /** Turns hairpin mode on for bridge ports not seen before (a pod reaching itself through a Service). */
+  /**
+   * Turns hairpin mode on for bridge ports not seen before (a pod reaching itself through a
+   * Service): with rtnetlink (hairpin.ts, no process), or with `ip` when rtnetlink cannot be used.
+   */
   async hairpin(): Promise<void> {
+    try {
+      await hairpinNewPorts(this.bridge, this.#hairpinned);
+      return;
+    } catch {
+      // No FFI (or the dump failed): the `ip` processes below do the same.
+    }
     const ports = await ipJson<{ ifname: string }[]>(["link", "show", "master", this.bridge]).catch(() => []);
     const fresh = ports.map((p) => p.ifname).filter((n) => !this.#hairpinned.has(n));
     if (!fresh.length) return;
