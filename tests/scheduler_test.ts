@@ -244,8 +244,10 @@ Deno.test("pods waiting together are bound in bursts, each bounded by parallelBi
   for (let i = 0; i < 40; i++) await createPod(c, `p${i}`);
   const { s } = env.start({ bindingBurst: 1000, bindingBurstMs: 600_000, parallelBindings: 8 });
   await waitFor("all 40 pods bound", () => Promise.resolve(s.stats.bound === 40));
-  // 40 pods queued before the first cycle: bursts of 8 (held + in flight reach parallelBindings).
-  assert.ok(s.stats.bindingBursts <= 10, `${s.stats.bindingBursts} bursts for 40 bindings`);
+  // 40 pods queued before the first cycle: bursts of up to 8 (held + in flight reach
+  // parallelBindings); the loop's I/O yield every 10 ms also releases a burst, so a slow machine
+  // makes a few more. Without holding there would be 40 (one per binding).
+  assert.ok(s.stats.bindingBursts <= 20, `${s.stats.bindingBursts} bursts for 40 bindings`);
   const pods = await c.list(R.pods, "default");
   assert.ok(pods.items.every((p) => p.spec.nodeName === "n"));
 });
