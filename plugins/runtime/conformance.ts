@@ -8,6 +8,7 @@
  */
 import assert from "node:assert/strict";
 import type { Case, PluginImpl } from "../host/conformance.ts";
+import { errorVariant } from "../host/plugin_error.ts";
 
 /** What a runtime implementation under test provides besides its verbs. */
 export interface RuntimeFixtures {
@@ -61,8 +62,7 @@ async function errorTag(p: Promise<unknown>): Promise<string | undefined> {
     await p;
     return undefined;
   } catch (e) {
-    const variant = (e as { variant?: { tag?: string } })?.variant?.tag;
-    return variant ?? /the plugin returned an error: ([a-z-]+):/.exec(String((e as Error)?.message))?.[1] ??
+    return (e as { variant?: { tag?: string } })?.variant?.tag ?? errorVariant(e)?.tag ??
       `not an error variant: ${e}`;
   }
 }

@@ -17,6 +17,7 @@ import type { ImageStore, StoredImage } from "../../images/image_store.ts";
 import { type Image, ImagePullError, type ImageService, type ImageSpec } from "../api.ts";
 import type { WitAuthConfig, WitImageInfo } from "./node_image_service.ts";
 import type { RuntimeHost } from "./runtime_host.ts";
+import { errorVariant } from "../../../plugins/host/plugin_error.ts";
 
 /** The pull options of the node's ImageService, with the manifest it fetched already. */
 export interface PluginPullOptions {
@@ -42,10 +43,7 @@ export function authConfig(image: string, pullSecrets: readonly unknown[] = []):
 
 /** The message of a runtime's error: the plugin's (or node's) text without the variant's tag. */
 export function runtimeMessage(e: unknown): string {
-  const variant = (e as { variant?: { tag?: string; val?: unknown } })?.variant;
-  if (variant && typeof variant.val === "string") return variant.val;
-  const msg = e instanceof Error ? e.message : String(e);
-  return /^the plugin returned an error: [a-z-]+: ([\s\S]*)$/.exec(msg)?.[1] ?? msg;
+  return errorVariant(e)?.message ?? (e instanceof Error ? e.message : String(e));
 }
 
 function image(i: WitImageInfo | StoredImage): Image {
@@ -82,7 +80,7 @@ export class PluginImages implements ImageService {
       return found ? image(found) : null;
     } catch (e) {
       // No image has a malformed name (the pull that follows says why).
-      if (/^(the plugin returned an error: )?invalid-argument:/.test((e as Error).message)) return null;
+      if (errorVariant(e)?.tag === "invalid-argument") return null;
       throw e;
     }
   }

@@ -14,6 +14,8 @@
  */
 import { trace } from "../../../plugins/host/trace.ts";
 import { PluginCallError } from "../../../control/api/plugins.ts";
+import { errorVariant } from "../../../plugins/host/plugin_error.ts";
+import { HostCallError } from "../../../plugins/host/runner_client.ts";
 import type { WitContainerStatus, WitSandboxStatus } from "../../../plugins/runtime/binding.ts";
 import type { NetworkPlugin } from "../../cni/api.ts";
 import { deleteNetns, netnsPath } from "../../cni/netns.ts";
@@ -92,13 +94,19 @@ const upper = (s: string) => s.replace(/-/g, "_").toUpperCase();
 function criError(e: unknown, reason: string, preconditionReason = reason): RuntimeError {
   if (e instanceof RuntimeError) return e;
   const msg = e instanceof Error ? e.message : String(e);
-  const m = /^the plugin returned an error: ([a-z-]+): (?:[a-z-]+: )?([\s\S]*)$/.exec(msg);
-  if (m) return new RuntimeError(m[1] === "failed-precondition" ? preconditionReason : reason, m[2]);
+  const v = e instanceof HostCallError ? undefined : errorVariant(e);
+  // The message without a nested variant's tag (a node error the plugin passed on).
+  if (v) {
+    return new RuntimeError(
+      v.tag === "failed-precondition" ? preconditionReason : reason,
+      v.message.replace(/^[a-z-]+: /, ""),
+    );
+  }
   return new RuntimeError(reason, e instanceof PluginCallError ? `runtime plugin: ${msg}` : msg);
 }
 
 function notFound(e: unknown): boolean {
-  return e instanceof PluginCallError && /returned an error: not-found/.test(e.message);
+  return e instanceof PluginCallError && errorVariant(e)?.tag === "not-found";
 }
 
 /** The WIT `pod-sandbox-config`: the kubelet's config with what the node prepared. */

@@ -34,6 +34,7 @@ import { nodeImages } from "./node_images.ts";
 import { NodeImageService, type WitAuthConfig } from "./node_image_service.ts";
 import type { FetchedManifest } from "../../registry/mod.ts";
 import { PluginCallError } from "../../../control/api/plugins.ts";
+import { errorVariant } from "../../../plugins/host/plugin_error.ts";
 
 /** Calls one guest operation of the plugin (through its runner). */
 export type RuntimeCall = (op: string, args: unknown[], timeoutMs?: number) => Promise<unknown>;
@@ -527,7 +528,7 @@ export class RuntimeHost implements AsyncDisposable {
     try {
       return await this.call(op, ...args) as T;
     } catch (e) {
-      if (e instanceof PluginCallError && /^the plugin returned an error: unimplemented:/.test(e.message)) {
+      if (e instanceof PluginCallError && errorVariant(e)?.tag === "unimplemented") {
         return await fallback();
       }
       throw e;
