@@ -151,19 +151,21 @@ function entryCredentials(entry: AuthEntry): Credentials | undefined {
   if (entry.username !== undefined || entry.password !== undefined) {
     return { username: entry.username ?? "", password: entry.password ?? "" };
   }
-  if (entry.auth) {
-    let decoded: string;
-    try {
-      const bin = atob(entry.auth);
-      decoded = new TextDecoder().decode(Uint8Array.from(bin, (c) => c.charCodeAt(0)));
-    } catch {
-      return undefined;
-    }
-    const colon = decoded.indexOf(":");
-    if (colon < 0) return undefined;
-    return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
-  }
+  if (entry.auth) return decodeAuth(entry.auth);
   return undefined;
+}
+
+/** A docker config's `auth` (base64 of `user:password`); undefined when it is not one. */
+export function decodeAuth(auth: string): { username: string; password: string } | undefined {
+  let decoded: string;
+  try {
+    decoded = new TextDecoder().decode(Uint8Array.from(atob(auth), (c) => c.charCodeAt(0)));
+  } catch {
+    return undefined;
+  }
+  const colon = decoded.indexOf(":");
+  if (colon < 0) return undefined;
+  return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
 
 /**

@@ -19,7 +19,7 @@
  * ```
  * @module
  */
-export { type Challenge, type Credentials, findCredentials, parseChallenges } from "./auth.ts";
+export { type Challenge, type Credentials, decodeAuth, findCredentials, parseChallenges } from "./auth.ts";
 export { BlobStore, DigestMismatchError, sha256Digest, verifyBytes } from "./blob_store.ts";
 export {
   type FetchedManifest,

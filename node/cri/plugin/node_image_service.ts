@@ -29,6 +29,7 @@ import { classifyArtifact } from "../../../wasm/artifact.ts";
 import type { ImageStore, StoredImage } from "../../images/image_store.ts";
 import {
   type Credentials,
+  decodeAuth,
   type FetchedManifest,
   type ImageReference,
   InvalidReferenceError,
@@ -89,15 +90,9 @@ export function authCredentials(auth: WitAuthConfig | null | undefined): Credent
   }
   let { username, password } = auth;
   if (!username && !password && auth.auth) {
-    let plain: string;
-    try {
-      plain = new TextDecoder().decode(Uint8Array.from(atob(auth.auth), (c) => c.charCodeAt(0)));
-    } catch {
-      throw err("invalid-argument", "auth-config auth is not base64");
-    }
-    const colon = plain.indexOf(":");
-    if (colon < 0) throw err("invalid-argument", "auth-config auth is not base64 of user:password");
-    [username, password] = [plain.slice(0, colon), plain.slice(colon + 1)];
+    const basic = decodeAuth(auth.auth);
+    if (!basic) throw err("invalid-argument", "auth-config auth is not base64 of user:password");
+    ({ username, password } = basic);
   }
   const creds: Credentials = {};
   if (username) creds.username = username;
