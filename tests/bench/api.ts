@@ -18,6 +18,7 @@ import { type BenchRow, percentile, table } from "./bench_row.ts";
 import { allocatedBytes, allocationRow } from "./api_alloc.ts";
 import { configMap, type Stamp, startLoadWorker } from "./api_load.ts";
 import { type Gap, lagSummary, startLagProbe } from "./api_lag.ts";
+import { timedListener } from "./api_timed.ts";
 
 const CONCURRENCY = 16;
 
@@ -354,13 +355,8 @@ export async function benchApi(): Promise<BenchRow[]> {
     const rawLatencies: number[] = [];
     const stamps: Stamp[] = [];
     const gaps: Gap[] = [];
-    const timed = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, async (req, info) => {
-      const start = performance.timeOrigin + performance.now();
-      const res = await cp.server.fetch(req, info);
-      res.headers.set("x-bench-handler", `${start} ${performance.timeOrigin + performance.now()}`);
-      return res;
-    });
-    const timedBase = `http://127.0.0.1:${timed.addr.port}/api/v1/namespaces/default/configmaps`;
+    const timed = timedListener(cp.server);
+    const timedBase = timed.configMaps;
     try {
       for (let round = 0; round < 4; round++) {
         rawLatencies.push(

@@ -12,6 +12,7 @@ import { startControlPlane } from "../../control/mod.ts";
 import type { GatherMode } from "../../control/store/gather.ts";
 import { percentile } from "./bench_row.ts";
 import { startLoadWorker } from "./api_load.ts";
+import { timedListener } from "./api_timed.ts";
 
 const arg = (name: string, dflt: string) =>
   Deno.args.find((a) => a.startsWith(`${name}=`))?.split("=")[1] ?? dflt;
@@ -61,13 +62,8 @@ try {
   }
   // The open-loop slices go through a listener that stamps each response with its handler's time
   // (request handed to the API server → Response returned), as the bench's p99 phase does.
-  const timed = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, async (req, info) => {
-    const start = performance.timeOrigin + performance.now();
-    const res = await cp.server.fetch(req, info);
-    res.headers.set("x-bench-handler", `${start} ${performance.timeOrigin + performance.now()}`);
-    return res;
-  });
-  const timedBase = `http://127.0.0.1:${timed.addr.port}/api/v1/namespaces/default/configmaps`;
+  const timed = timedListener(cp.server);
+  const timedBase = timed.configMaps;
   const stats = arms.map(() => ({
     lat: [] as number[],
     server: [] as number[],

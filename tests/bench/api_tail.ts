@@ -23,6 +23,7 @@ import { percentile } from "./bench_row.ts";
 import { allocatedBytes } from "./api_alloc.ts";
 import { configMap, startLoadWorker } from "./api_load.ts";
 import { startLagProbe } from "./api_lag.ts";
+import { timedListener } from "./api_timed.ts";
 
 const now = () => performance.timeOrigin + performance.now();
 
@@ -67,13 +68,8 @@ try {
       concurrency: 16,
     });
   }
-  const timed = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, async (req, info) => {
-    const start = now();
-    const res = await cp.server.fetch(req, info);
-    res.headers.set("x-bench-handler", `${start} ${now()}`);
-    return res;
-  });
-  const timedBase = `http://127.0.0.1:${timed.addr.port}/api/v1/namespaces/default/configmaps`;
+  const timed = timedListener(cp.server);
+  const timedBase = timed.configMaps;
   const raw: number[] = [];
   const api: { total: number; sent: number; start: number; end: number; done: number }[] = [];
   const probe = startLagProbe();
