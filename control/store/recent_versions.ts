@@ -13,7 +13,8 @@
  * writes a second is most of what they copy. The bytes go into one ring buffer (off the JS heap,
  * grown on demand up to the bound, then reused from its start: the oldest versions are the ones
  * overwritten); an entry holds the commit's versionstamp (one string shared by the writes of a
- * commit), the write's index in it and where its bytes are. `get` hands out a copy of the bytes.
+ * commit), the write's index in it and where its bytes are, in slots of flat arrays rather than an
+ * object per entry (the numbers in an `Int32Array`). `get` hands out a copy of the bytes.
  *
  * @example
  * ```ts
@@ -35,28 +36,32 @@ export interface RecentVersion {
   bytes: Uint8Array;
 }
 
-/** Where an entry's bytes are in the ring: written in lap `lap` at `off`, `len` bytes. */
-interface Entry {
-  key: string;
-  kvVs: string;
-  x: number;
-  lap: number;
-  off: number;
-  len: number;
-}
-
 const INITIAL_RING = 64 * 1024;
+const INITIAL_SLOTS = 1024;
+/** Int32 fields per slot in `#meta`: the write's index in its commit, the ring lap, offset, length. */
+const X = 0, LAP = 1, OFF = 2, LEN = 3, FIELDS = 4;
 
 export class RecentVersions {
-  readonly #map = new Map<string, Entry>();
   /**
-   * Entries in the order they were written (their ring positions increase along it) from `#first`
-   * on, including ones since replaced or deleted (the map no longer points at those). Evicting
-   * from here costs O(1) per entry; iterating the map from its start would skip every deleted slot
-   * each time.
+   * Object key → its entry's sequence number. Entries have no object of their own: an entry is a
+   * slot (`seq & #mask`) of the arrays below, so each write leaves behind only its key string and
+   * a map slot for scavenges to copy and promote (an object per entry was 80 B more per write).
    */
-  #order: Entry[] = [];
+  readonly #map = new Map<string, number>();
+  /**
+   * Slots in the order they were written (their ring positions increase along it) from sequence
+   * `#first` to `#next`, including entries since replaced or deleted (the map no longer points at
+   * those). Evicting from the front costs O(1) per entry; iterating the map from its start would
+   * skip every deleted slot each time.
+   */
+  #keys: (string | undefined)[] = new Array(INITIAL_SLOTS);
+  /** Each slot's commit versionstamp (one string shared by the writes of a commit). */
+  #kvVs: (string | undefined)[] = new Array(INITIAL_SLOTS);
+  /** Each slot's numbers (off the JS heap: nothing for a scavenge to copy). */
+  #meta = new Int32Array(INITIAL_SLOTS * FIELDS);
+  #mask = INITIAL_SLOTS - 1;
   #first = 0;
+  #next = 0;
   readonly #maxBytes: number;
   #ring = new Uint8Array(0);
   #lap = 0;
@@ -73,9 +78,16 @@ export class RecentVersions {
   }
 
   get(key: string): RecentVersion | undefined {
-    const e = this.#map.get(key);
-    if (!e) return undefined;
-    return { kvVs: e.kvVs, ev: eventId(e.kvVs, e.x), bytes: this.#ring.slice(e.off, e.off + e.len) };
+    const seq = this.#map.get(key);
+    if (seq === undefined) return undefined;
+    const s = seq & this.#mask, m = s * FIELDS;
+    const kvVs = this.#kvVs[s]!;
+    const off = this.#meta[m + OFF];
+    return {
+      kvVs,
+      ev: eventId(kvVs, this.#meta[m + X]),
+      bytes: this.#ring.slice(off, off + this.#meta[m + LEN]),
+    };
   }
 
   set(key: string, version: RecentVersion): void {
@@ -86,22 +98,45 @@ export class RecentVersions {
     }
     if (this.#head + len > this.#ring.length) this.#makeRoom(len);
     this.#ring.set(version.bytes, this.#head);
-    const entry = { key, kvVs: version.kvVs, x: indexOf(version.ev), lap: this.#lap, off: this.#head, len };
-    this.#map.set(key, entry);
-    this.#order.push(entry);
+    if (this.#next - this.#first > this.#mask) this.#growSlots();
+    const seq = this.#next++;
+    const s = seq & this.#mask, m = s * FIELDS;
+    this.#keys[s] = key;
+    this.#kvVs[s] = version.kvVs;
+    this.#meta[m + X] = indexOf(version.ev);
+    this.#meta[m + LAP] = this.#lap;
+    this.#meta[m + OFF] = this.#head;
+    this.#meta[m + LEN] = len;
+    this.#map.set(key, seq);
     this.#head += len;
     // Drop the entries whose bytes this lap has now overwritten (the oldest ones, at the front).
-    const order = this.#order;
-    while (this.#first < order.length) {
-      const e = order[this.#first];
-      if (e.lap === this.#lap || (e.lap === this.#lap - 1 && e.off >= this.#head)) break;
-      if (this.#map.get(e.key) === e) this.#map.delete(e.key);
+    while (this.#first < this.#next) {
+      const f = this.#first & this.#mask, fm = f * FIELDS;
+      const lap = this.#meta[fm + LAP];
+      if (lap === this.#lap || (lap === this.#lap - 1 && this.#meta[fm + OFF] >= this.#head)) break;
+      const k = this.#keys[f]!;
+      if (this.#map.get(k) === this.#first) this.#map.delete(k);
+      this.#keys[f] = this.#kvVs[f] = undefined;
       this.#first++;
     }
-    if (this.#first > 1024 && this.#first * 2 > order.length) {
-      this.#order = order.slice(this.#first);
-      this.#first = 0;
+  }
+
+  /** Doubles the slots, keeping every live one at its sequence number's new position. */
+  #growSlots() {
+    const size = 2 * (this.#mask + 1), mask = size - 1;
+    const keys: (string | undefined)[] = new Array(size);
+    const kvVs: (string | undefined)[] = new Array(size);
+    const meta = new Int32Array(size * FIELDS);
+    for (let seq = this.#first; seq < this.#next; seq++) {
+      const from = seq & this.#mask, to = seq & mask;
+      keys[to] = this.#keys[from];
+      kvVs[to] = this.#kvVs[from];
+      meta.set(this.#meta.subarray(from * FIELDS, from * FIELDS + FIELDS), to * FIELDS);
     }
+    this.#keys = keys;
+    this.#kvVs = kvVs;
+    this.#meta = meta;
+    this.#mask = mask;
   }
 
   /** Grows the ring (keeping its contents) while it is below the bound, else starts a new lap. */

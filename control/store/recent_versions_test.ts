@@ -194,3 +194,30 @@ Deno.test("RecentVersions keeps versions of mixed sizes intact across many laps 
   // The bound is bytes: with versions of ~600 bytes on average, a ring of 10,000 keeps several.
   assert.ok(recent.size >= 5, `kept ${recent.size}`);
 });
+
+Deno.test("RecentVersions keeps thousands of small versions, each write's own, as its slots grow", () => {
+  const recent = new RecentVersions(1 << 20);
+  const vs = (i: number) => i.toString(16).padStart(20, "0");
+  // 3,000 objects written twice (6,000 slots, the first writes replaced), well within the bytes.
+  for (let round = 0; round < 2; round++) {
+    for (let i = 0; i < 3000; i++) {
+      const w = round * 3000 + i;
+      recent.set(`k${i}`, {
+        kvVs: vs(w),
+        ev: eventId(vs(w), w % 7),
+        bytes: new Uint8Array(10).fill(w % 251),
+      });
+    }
+  }
+  assert.equal(recent.size, 3000);
+  for (let i = 0; i < 3000; i++) {
+    const w = 3000 + i;
+    const got = recent.get(`k${i}`)!;
+    assert.equal(got.kvVs, vs(w));
+    assert.equal(got.ev, eventId(vs(w), w % 7));
+    assert.deepEqual(got.bytes, new Uint8Array(10).fill(w % 251));
+  }
+  recent.delete("k5");
+  assert.equal(recent.get("k5"), undefined);
+  assert.equal(recent.size, 2999);
+});

@@ -14,7 +14,7 @@
  * The summary also gives the server thread's CPU per create and the writes per KV commit during
  * the API slices themselves (`cpuAtRateUs`, `writesPerCommit`).
  *
- * Run: `deno run -A --config deno.json --v8-flags=--trace-gc tests/bench/api_tail.ts [rate] [slices]`
+ * Run: `deno run -A --config deno.json --v8-flags=--trace-gc tests/bench/api_tail.ts [rate] [slices] [log=stderr]`
  * @module
  */
 import { encodeObject } from "../../control/store/codec.ts";
@@ -33,6 +33,8 @@ function threadCpuMs(): number {
   return Number(stat.split(" ")[0]) / 1e6;
 }
 
+// `log=stderr`: this script's output goes to stderr, leaving stdout to V8's GC trace (api_gc_nvp.ts).
+if (Deno.args.includes("log=stderr")) console.log = console.error;
 const rate = Number(Deno.args[0] ?? 1500);
 const slices = Number(Deno.args[1] ?? 4);
 /** `recent=0` turns off the kept versions (an A/B switch of the store's options). */
@@ -144,6 +146,12 @@ try {
       `>5 ms ${lens.filter((l) => l > 5).length}, >10 ms ${lens.filter((l) => l > 10).length}, max ${
         Math.max(0, ...lens).toFixed(1)
       }`,
+  );
+  // Every gap over 4 ms (ms after t0, length), to set beside a GC trace (api_gc_nvp.ts).
+  console.log(
+    `gaps over 4 ms: ${
+      gaps.filter(([, l]) => l > 4).map(([s, l]) => `${(s - t0).toFixed(0)}+${l.toFixed(1)}`).join(" ")
+    }`,
   );
   const cl = commits.map(([, l]) => l);
   console.log(`KV commits in the window: ${commits.length}, ${pct(cl)}`);
