@@ -4,7 +4,7 @@
  * `mutate-validate` call per plugin when its mutate does not patch, and a fresh `validate` of the
  * final object whenever the object changed after the plugin saw it (its own patch, or a later
  * plugin's). Against a stand-in host (`fetch`): the fallback for a host without
- * `mutate-validate`, and validating plugins called in parallel.
+ * `mutate-validate`, validating plugins called in parallel, and the step's duration reports.
  */
 import assert from "node:assert/strict";
 import { Client, R } from "../control/api/client.ts";
@@ -12,6 +12,11 @@ import { type PluginObject, PLUGINS, type PluginSpec } from "../control/api/plug
 import { ApiError } from "../control/api/status.ts";
 import type { KubeObject } from "../control/api/types.ts";
 import { wasmAdmission } from "../control/apiserver/admission/wasm_plugins.ts";
+import {
+  type AdmissionDuration,
+  CONTROLLER_DURATION,
+  WEBHOOK_DURATION,
+} from "../control/apiserver/admission/admission_duration.ts";
 import { startControlPlane } from "../control/mod.ts";
 import { servePluginHost } from "../cli/plugin_host.ts";
 import { buildPlugin } from "../plugins/host/build.ts";
@@ -203,6 +208,67 @@ Deno.test("validating plugins are called in parallel, as upstream's validating w
     const denied = await client.create(R.pods, pod).catch((e) => e);
     assert.ok(denied instanceof ApiError, String(denied));
     assert.equal(denied.message, 'admission webhook "first" denied the request: first says no');
+  } finally {
+    admission.close();
+    client.close();
+    await cp.close();
+  }
+});
+
+Deno.test("the step reports each plugin call and each phase with upstream's admission duration metrics", async () => {
+  await using dir = await tempDir("skiff-admission-durations-");
+  const cp = await startControlPlane({ kvPath: `${dir.path}/state.kv`, port: 0 });
+  const client = new Client({ server: cp.url });
+  const seen: AdmissionDuration[] = [];
+  // A stand-in plugin host: "slow" validates in 30 ms; "guard" (mutating) refuses pods named bad.
+  const admission = wasmAdmission(cp.server, {
+    url: "http://plugin-host.invalid",
+    direct: false,
+    observe: (o, attrs) => void (attrs.def.plural === "pods" && seen.push(o)),
+    fetch: async (req) => {
+      const [, , name, phase] = new URL(req.url).pathname.split("/");
+      const { request } = await req.json();
+      if (name === "slow") await new Promise((r) => setTimeout(r, 30));
+      const allowed = request.name !== "bad";
+      const response = { uid: request.uid, allowed: true };
+      const verdict = allowed ? response : { uid: request.uid, allowed, status: { code: 403, message: "no" } };
+      const body = phase === "mutate-validate" ? { response, validated: verdict } : { response: name === "guard" ? verdict : response };
+      return Response.json({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", ...body });
+    },
+  });
+  cp.server.admission.push(admission);
+  try {
+    for (const [name, mutating] of [["guard", true], ["slow", false]] as const) {
+      await client.create(PLUGINS, {
+        apiVersion: "skiff.dev/v1alpha1",
+        kind: "Plugin",
+        metadata: { name },
+        spec: { kind: "admission", image: "test.local/x@sha256:0", admission: { mutating } } satisfies PluginSpec,
+      });
+    }
+    const pod = (name: string) => ({ apiVersion: "v1", kind: "Pod", metadata: { name, namespace: "default" }, spec: { containers: [{ name: "c", image: "x:1" }] } });
+    await client.create(R.pods, pod("a"));
+    const labels = (o: AdmissionDuration) => `${o.metric} ${o.name} ${o.type} ${o.operation} ${o.rejected}`;
+    assert.deepEqual(seen.map(labels).sort(), [
+      `${CONTROLLER_DURATION} WasmPlugins admit CREATE false`,
+      `${CONTROLLER_DURATION} WasmPlugins validate CREATE false`,
+      `${WEBHOOK_DURATION} guard admit CREATE false`,
+      `${WEBHOOK_DURATION} slow validating CREATE false`,
+    ]);
+    // The slow plugin's 30 ms are in its call and in the validating phase, not in the others.
+    const secs = (m: string, n: string, t: string) => seen.find((o) => o.metric === m && o.name === n && o.type === t)!.seconds;
+    assert.ok(secs(WEBHOOK_DURATION, "slow", "validating") >= 0.029);
+    assert.ok(secs(CONTROLLER_DURATION, "WasmPlugins", "validate") >= secs(WEBHOOK_DURATION, "slow", "validating"));
+    assert.ok(secs(CONTROLLER_DURATION, "WasmPlugins", "admit") < 0.029);
+
+    // A refusal: the mutating call carried it (rejected), and the validating phase failed with it.
+    seen.length = 0;
+    const denied = await client.create(R.pods, pod("bad")).catch((e) => e);
+    assert.ok(denied instanceof ApiError, String(denied));
+    assert.deepEqual(seen.filter((o) => o.rejected).map(labels).sort(), [
+      `${CONTROLLER_DURATION} WasmPlugins validate CREATE true`,
+      `${WEBHOOK_DURATION} guard admit CREATE true`,
+    ]);
   } finally {
     admission.close();
     client.close();

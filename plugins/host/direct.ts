@@ -21,7 +21,7 @@
  * (the caller sends them through the plugin host, which routes them to the new version).
  * @module
  */
-import { lines, writeAll } from "../../control/api/plugin_channel.ts";
+import { writeAll } from "../../control/api/plugin_channel.ts";
 import { NODE_CACHE_MISS, type PluginFailure, type SchedulingCycleRequest } from "../../control/api/plugins.ts";
 import {
   type AdmissionPhase,
@@ -40,10 +40,16 @@ export interface DirectOptions {
   plugin: string;
   /** The plugin's kind: `admission` serves the admission paths, `scheduler` `/scheduler/cycle`. */
   kind?: string;
-  /** Runs one call on the instance, answering through `reply` (inside {@linkcode serial}). */
-  run(call: RunnerCall, reply: (m: RunnerMessage) => void): Promise<void>;
-  /** Runs `f` after every call queued before it (one instance: one call at a time). */
-  serial(f: () => Promise<void>): Promise<void>;
+  /**
+   * Runs one call on the instance, answering through `reply` (inside {@linkcode serial}); a
+   * promise only when it has to wait (a fresh instance), else it has answered on return.
+   */
+  run(call: RunnerCall, reply: (m: RunnerMessage) => void): Promise<void> | void;
+  /**
+   * Runs `f` after every call queued before it (one instance: one call at a time): at once when
+   * none is queued (undefined when `f` finished so), else later (a promise of its end).
+   */
+  serial(f: () => Promise<void> | void): Promise<void> | void;
   /** Tells the host (stdout). */
   notify(m: RunnerMessage): void;
 }
@@ -161,7 +167,11 @@ export function serveDirect(opts: DirectOptions): { drain(): Promise<void> } {
     };
   };
 
-  const call = async (m: DirectCall): Promise<DirectAnswer> => {
+  /**
+   * One call: its answer at once when the instance was free and the call did not wait (the
+   * usual case: no promise turn between the line and the answer's write), else a promise.
+   */
+  const call = (m: DirectCall): DirectAnswer | Promise<DirectAnswer> => {
     const id = -2 - (next++ % 1e9);
     const routed = opts.kind === "scheduler"
       ? (m.path === CYCLE ? cycle(m, id) : notRouted(m))
@@ -171,7 +181,7 @@ export function serveDirect(opts: DirectOptions): { drain(): Promise<void> } {
     const ms = typeof m.ms === "number" && m.ms > 0 ? m.ms : 10_000;
     const since = Date.now();
     let answer: DirectAnswer = routed.fail({ reason: "Trap", message: "the call was not run" });
-    await opts.serial(async () => {
+    const job = (): Promise<void> | void => {
       const refused = routed.refuse?.();
       if (refused) return void (answer = refused);
       // The watcher reports the call to the host only if it is still running at its next look.
@@ -180,54 +190,75 @@ export function serveDirect(opts: DirectOptions): { drain(): Promise<void> } {
         opts.notify({ id: 0, begin: { key, ms: Math.max(1, ms - (Date.now() - since)), deadline: ms } });
       }
       let fail: { fail: CallFailure; recycled?: boolean } | null = null;
+      const ended = () => {
+        if (watched) watch.end();
+        // The host records the plugin's failures (rare: a pipe write then is no cost).
+        if (fail || !watched) opts.notify({ id: 0, end: { key, ...(fail ?? {}) } });
+      };
+      let waiting: Promise<void> | void;
       try {
-        await opts.run(routed.call, (r) => {
+        waiting = opts.run(routed.call, (r) => {
           if ("ok" in r) answer = routed.ok(r.ok);
           else if ("fail" in r) {
             answer = routed.fail(r.fail);
             fail = { fail: r.fail, ...("recycled" in r && r.recycled ? { recycled: true } : {}) };
           }
         });
-      } finally {
-        if (watched) watch.end();
-        // The host records the plugin's failures (rare: a pipe write then is no cost).
-        if (fail || !watched) opts.notify({ id: 0, end: { key, ...(fail ?? {}) } });
+      } catch (e) {
+        ended();
+        throw e;
       }
-    });
-    return answer;
+      if (waiting) return waiting.finally(ended);
+      ended();
+    };
+    const queued = opts.serial(job);
+    return queued ? queued.then(() => answer) : answer;
   };
 
   const serve = async (conn: Deno.Conn, state: { calls: number }) => {
     let authenticated = false;
     let writing = Promise.resolve();
+    /** Writes started and not yet ended (0: the next one starts now, no promise turn first). */
+    let writes = 0;
     let idle = Promise.withResolvers<void>();
     idle.resolve();
-    for await (const line of lines(conn)) {
-      if (draining) break;
+    const trapped = (e: unknown) => failureAnswer(opts.plugin, { reason: "Trap", message: String((e as Error)?.message ?? e) });
+    const answer = (m: DirectCall, a: DirectAnswer) => {
+      const bytes = ENCODER.encode(JSON.stringify({ id: m.id, ...a }) + "\n");
+      writes++;
+      writing = (writes === 1 ? writeAll(conn, bytes) : writing.then(() => writeAll(conn, bytes)))
+        .catch(() => closeQuietly(conn))
+        .finally(() => {
+          writes--;
+          if (--state.calls === 0) idle.resolve();
+          if (draining && state.calls === 0) closeQuietly(conn);
+        });
+    };
+    await eachLine(conn, (line) => {
+      if (draining) return false;
       let m: DirectCall;
       try {
         m = JSON.parse(line);
       } catch {
-        break;
+        return false;
       }
       if (!authenticated) {
         // The first line presents the runner's token; a wrong one closes the connection.
-        if (!sameToken(m.token, opts.token)) break;
+        if (!sameToken(m.token, opts.token)) return false;
         authenticated = true;
-        continue;
+        return true;
       }
       if (state.calls++ === 0) idle = Promise.withResolvers<void>();
-      void call(m).catch((e) =>
-        failureAnswer(opts.plugin, { reason: "Trap", message: String((e as Error)?.message ?? e) })
-      ).then((a) => {
-        const bytes = ENCODER.encode(JSON.stringify({ id: m.id, ...a }) + "\n");
-        writing = writing.then(() => writeAll(conn, bytes)).catch(() => closeQuietly(conn));
-        return writing;
-      }).finally(() => {
-        if (--state.calls === 0) idle.resolve();
-        if (draining && state.calls === 0) closeQuietly(conn);
-      });
-    }
+      let a: DirectAnswer | Promise<DirectAnswer>;
+      try {
+        a = call(m);
+      } catch (e) {
+        a = trapped(e);
+      }
+      if (a instanceof Promise) void a.catch(trapped).then((x) => answer(m, x));
+      else answer(m, a);
+      return true;
+    });
     await idle.promise;
     await writing;
     closeQuietly(conn);
@@ -265,4 +296,35 @@ export function serveDirect(opts: DirectOptions): { drain(): Promise<void> } {
       await Deno.remove(opts.path).catch(() => {});
     },
   };
+}
+
+/** The longest line a direct connection accepts (characters), as the channel's. */
+const MAX_LINE = 32 << 20;
+
+/**
+ * Calls `onLine` with each newline-delimited line of `conn` until it returns false, the
+ * connection ends or fails, or a line passes {@linkcode MAX_LINE}. The lines of one read are
+ * handled in the read's own turn (no async generator between the socket and the call).
+ */
+export async function eachLine(conn: Deno.Conn, onLine: (line: string) => boolean): Promise<void> {
+  const decoder = new TextDecoder();
+  const buf = new Uint8Array(64 * 1024);
+  let text = "";
+  for (;;) {
+    let n: number | null;
+    try {
+      n = await conn.read(buf);
+    } catch {
+      return;
+    }
+    if (n === null) return;
+    text += decoder.decode(buf.subarray(0, n), { stream: true });
+    let start = 0;
+    for (let nl = text.indexOf("\n"); nl >= 0; nl = text.indexOf("\n", start)) {
+      if (nl > start && !onLine(text.slice(start, nl))) return;
+      start = nl + 1;
+    }
+    text = start === text.length ? "" : text.slice(start);
+    if (text.length > MAX_LINE) return;
+  }
 }

@@ -153,33 +153,46 @@ async function main(): Promise<void> {
     return startFailed({ reason: f.reason === "PluginError" ? "PluginError" : f.reason, message: `configure failed: ${f.message}` });
   }
 
-  /** Runs one call on the instance (one at a time), answering through `reply`. */
-  async function run(call: RunnerCall, reply: (m: RunnerMessage) => void): Promise<void> {
+  /**
+   * Runs one call on the instance (one at a time), answering through `reply`. Synchronous when
+   * the instance is there (the guest's calls are): a promise only when a fresh instance has to
+   * be made first, or after a failure, until the next one is ready.
+   */
+  function run(call: RunnerCall, reply: (m: RunnerMessage) => void): Promise<void> | void {
     serving = call.id;
-    let recycled = false;
+    if (!instance) {
+      return fresh().then((i) => {
+        instance = i;
+        return runOn(call, reply, true);
+      }, (e) => failed(call, reply, e));
+    }
+    return runOn(call, reply, false);
+  }
+
+  function runOn(call: RunnerCall, reply: (m: RunnerMessage) => void, recycled: boolean): Promise<void> | void {
     try {
-      if (!instance) {
-        instance = await fresh();
-        recycled = true;
-      }
       const op = ops![call.op];
       if (!op) throw new MalformedResult(`unknown operation ${call.op}`);
       // `?? null`: an undefined answer would vanish from the JSON.
-      const ok = op(instance.iface, ...call.args) ?? null;
+      const ok = op(instance!.iface, ...call.args) ?? null;
       flush();
       reply({ id: call.id, ok, ...(recycled ? { recycled } : {}) });
     } catch (e) {
-      const f = classify(e, instance?.memories ?? [], config.memoryBytes);
-      if (f.recycle && instance) {
-        instance.close();
-        instance = null;
-      }
-      flush();
-      reply({ id: call.id, fail: { reason: f.reason, message: f.message }, recycled: f.recycle });
-      // Make the fresh instance now, between calls, not on the next call's clock (instantiate
-      // and configure take ~1–3 ms); if that fails, the next call tries again and reports it.
-      if (!instance) instance = await fresh().catch(() => null);
+      return failed(call, reply, e);
     }
+  }
+
+  function failed(call: RunnerCall, reply: (m: RunnerMessage) => void, e: unknown): Promise<void> | void {
+    const f = classify(e, instance?.memories ?? [], config.memoryBytes);
+    if (f.recycle && instance) {
+      instance.close();
+      instance = null;
+    }
+    flush();
+    reply({ id: call.id, fail: { reason: f.reason, message: f.message }, recycled: f.recycle });
+    // Make the fresh instance now, between calls, not on the next call's clock (instantiate
+    // and configure take ~1–3 ms); if that fails, the next call tries again and reports it.
+    if (!instance) return fresh().then((i) => void (instance = i), () => {});
   }
 
   // Ready once the direct endpoint listens (the host publishes it when the runner is ready).
@@ -200,11 +213,30 @@ async function main(): Promise<void> {
  */
 async function serveBoth(
   config: RunnerConfig,
-  run: (c: RunnerCall, reply: (m: RunnerMessage) => void) => Promise<void>,
+  run: (c: RunnerCall, reply: (m: RunnerMessage) => void) => Promise<void> | void,
   ready: () => void,
 ): Promise<void> {
   let serial = Promise.resolve();
-  const enqueue = (f: () => Promise<void>) => (serial = serial.then(f, f));
+  /** Calls queued or waiting (0: the next one runs at once, in its caller's turn). */
+  let queued = 0;
+  const enqueue = (f: () => Promise<void> | void): Promise<void> | void => {
+    let waiting: Promise<void> | void;
+    if (queued === 0) {
+      try {
+        waiting = f();
+      } catch (e) {
+        waiting = Promise.reject(e);
+      }
+      if (!waiting) return;
+    } else waiting = serial.then(f, f);
+    queued++;
+    const settled = () => void queued--;
+    serial = waiting.then(settled, (e) => {
+      settled();
+      throw e;
+    });
+    return serial;
+  };
   let direct: { drain(): Promise<void> } | null = null;
   try {
     direct = serveDirect({
@@ -235,11 +267,11 @@ async function serveBoth(
         continue;
       }
       const call = JSON.parse(line) as RunnerCall;
-      void enqueue(() => run(call, (m) => send(m)));
+      void (enqueue(() => run(call, (m) => send(m))) as Promise<void> | undefined)?.catch(() => {});
     }
   }
   await direct?.drain();
-  await serial;
+  await serial.catch(() => {});
   Deno.exit(0);
 }
 

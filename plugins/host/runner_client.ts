@@ -49,6 +49,11 @@ export interface RunnerOptions {
   startTimeoutMs?: number;
   /** V8 heap of the runner, MiB (default 128). */
   heapMiB?: number;
+  /**
+   * More V8 flags for the runner (diagnostics such as `--trace-gc`, whose lines go to stdout:
+   * lines that are not the runner's JSON reach `onLog` as level `v8`).
+   */
+  v8Flags?: string[];
   /** A direct call failed (reported by the runner, or its deadline passed and it was killed). */
   onDirectFailure?(reason: FailureReason, message: string): void;
   /**
@@ -121,7 +126,7 @@ export class Runner implements AsyncDisposable {
         `--allow-read=${[...read, ...write].join(",")}`,
         ...(write.length ? [`--allow-write=${write.join(",")}`] : []),
         ...(config.direct ? [`--allow-net=unix:${config.direct.path}`] : []),
-        `--v8-flags=--max-old-space-size=${opts.heapMiB ?? 128},${RUNNER_V8_TIERING}`,
+        `--v8-flags=${[`--max-old-space-size=${opts.heapMiB ?? 128}`, RUNNER_V8_TIERING, ...opts.v8Flags ?? []].join(",")}`,
         ENTRY,
         JSON.stringify(config),
       ],
@@ -275,7 +280,9 @@ export class Runner implements AsyncDisposable {
         for (let nl = chunk.indexOf(10); nl >= 0; nl = chunk.indexOf(10, start)) {
           if (nl > start) {
             const line = decoder.decode(chunk.subarray(start, nl));
-            this.#message((line.startsWith('{"id":0,"host":') ? decodeHostLine(line) : JSON.parse(line)) as RunnerMessage, ready);
+            if (line.startsWith("{")) {
+              this.#message((line.startsWith('{"id":0,"host":') ? decodeHostLine(line) : JSON.parse(line)) as RunnerMessage, ready);
+            } else this.#opts.onLog?.("v8", line); // V8's own diagnostics (RunnerOptions.v8Flags)
           }
           start = nl + 1;
         }

@@ -90,6 +90,8 @@ export interface PluginHostOptions {
    * CAP_SYS_NICE (root), else the runner keeps the host's priority.
    */
   runnerNice?: { admission?: number; scheduler?: number };
+  /** More V8 flags for every runner (diagnostics: `--trace-gc`; RunnerOptions.v8Flags). */
+  runnerV8Flags?: string[];
   /**
    * Facts of this host a Plugin's settings get (node agents: a storage plugin's `nodeId` and
    * `root`); `spec.config` keys win over them. Only merged when `spec.config` is an object.
@@ -329,6 +331,7 @@ export class PluginHost implements AsyncDisposable {
         ...(direct ? { direct: { path: direct.path, token: direct.token } } : {}),
       },
       ...(direct ? runnerNice(spec.kind, this.#opts.runnerNice) : {}),
+      ...(this.#opts.runnerV8Flags?.length ? { v8Flags: this.#opts.runnerV8Flags } : {}),
       onLog: (level, message) => this.#log(`plugin ${entry.name} [${level}]: ${message}`),
       onHostCall,
       onDirectFailure: (reason, message) => {

@@ -7,7 +7,14 @@
  *   supervising; `SKIFF_BENCH_DIRECT=0`: through the plugin host's channel instead) → the
  *   guest. The bench also times the round trip alone, direct and through the host. Creates alternate between a namespace the plugin applies to and one it
  *   does not (the baseline, which still runs the step's matching), so drift in load hits both
- *   alike; the figures are the differences of the p99s and p50s. A third namespace has a
+ *   alike. The first figures are the API server's own spans per create, named after upstream's
+ *   histograms (admission_spans.ts): each plugin call
+ *   (`apiserver_admission_webhook_admission_duration_seconds`) and the step's two phases
+ *   (`apiserver_admission_controller_admission_duration_seconds`, minus the same step where no
+ *   plugin applies); then, as before, the differences of the client's p99s and p50s.
+ *   `SKIFF_BENCH_CREATES` creates per arm (3,000); `SKIFF_BENCH_SPANS_OUT=<file>` keeps every
+ *   span; `SKIFF_BENCH_RUNNER_V8_FLAGS` / `SKIFF_BENCH_API_V8_FLAGS` (e.g. `--trace-gc`) pass V8
+ *   flags to the runners / the API server (their lines on stderr). A third namespace has a
  *   mutating plugin (tests/fixtures/plugin_stamp, which allows without a patch): its mutate and
  *   validate travel in one `mutate-validate` call. A fourth has two validating plugins
  *   (`disallow-latest` and `require-limits`), called at once. `--admission` runs this group alone.
@@ -53,10 +60,13 @@ import { servePluginHost } from "../../cli/plugin_host.ts";
 import { buildPlugin } from "../../plugins/host/build.ts";
 import { PluginHost } from "../../plugins/host/server.ts";
 import { type BenchRow, percentile, table } from "./bench_row.ts";
+import { AdmissionSpans, readSpans, spanRows, type SpanTable } from "./admission_spans.ts";
 import { benchRole, formatDelta, snapshotTree, treeDelta } from "./sched_stat.ts";
 
 const ROOT = decodeURIComponent(new URL("../..", import.meta.url).pathname).replace(/\/$/, "");
 const CREATES = 1_000;
+/** Timed creates per admission arm (`SKIFF_BENCH_CREATES`). */
+const ADMISSION_CREATES = Number(Deno.env.get("SKIFF_BENCH_CREATES") ?? 3_000);
 const NODES = 500;
 const PODS = 2_000;
 const CONCURRENCY = 32;
@@ -81,9 +91,17 @@ const build = (name: string) =>
   });
 
 /** Runs this file as a child with `args`; resolves when it prints `URL <url>`. */
-async function child(args: string[]): Promise<{ url: string; stop(): Promise<void> }> {
+async function child(args: string[], v8Flags?: string): Promise<{ url: string; stop(): Promise<void> }> {
   const proc = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--config", `${ROOT}/deno.json`, new URL(import.meta.url).pathname, ...args],
+    args: [
+      "run",
+      "-A",
+      "--config",
+      `${ROOT}/deno.json`,
+      ...(v8Flags ? [`--v8-flags=${v8Flags}`] : []),
+      new URL(import.meta.url).pathname,
+      ...args,
+    ],
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
@@ -94,12 +112,23 @@ async function child(args: string[]): Promise<{ url: string; stop(): Promise<voi
     if (done) throw new Error(`the child ${args[0]} exited before listening`);
     buf += value;
   }
+  // Whatever else it prints (V8's --trace-gc lines) goes to stderr, so the child never blocks on a full pipe.
+  const rest = buf.slice(buf.indexOf("\n") + 1);
+  if (rest) console.error(rest.trimEnd());
+  const forwarding = (async () => {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      Deno.stderr.writeSync(new TextEncoder().encode(value));
+    }
+  })().catch(() => {});
   return {
     url: buf.split("\n")[0].replace(/^URL /, "").trim(),
     async stop() {
       proc.kill("SIGTERM");
-      await reader.cancel().catch(() => {});
       await proc.status;
+      await reader.cancel().catch(() => {});
+      await forwarding;
     },
   };
 }
@@ -113,16 +142,23 @@ function freePort(): number {
 
 const untilSigterm = () => new Promise<void>((resolve) => Deno.addSignalListener("SIGTERM", () => resolve()));
 
-/** Child: an API server on `kvPath`, with the WasmPlugins admission step when a plugin host URL is given. */
-async function serveApi(kvPath: string, pluginHostUrl?: string): Promise<void> {
+/**
+ * Child: an API server on `kvPath`, with the WasmPlugins admission step when a plugin host URL is
+ * given; with `spansPath`, the step's spans of the timed creates are written there on SIGTERM.
+ */
+async function serveApi(kvPath: string, pluginHostUrl?: string, spansPath?: string): Promise<void> {
   const cp = await startControlPlane({ kvPath, port: 0, compactionIntervalMs: 0 });
   // SKIFF_BENCH_DIRECT=0: every call through the plugin host (the A/B of the direct path).
   const direct = Deno.env.get("SKIFF_BENCH_DIRECT") !== "0";
-  const admission = pluginHostUrl ? wasmAdmission(cp.server, { url: pluginHostUrl, direct }) : null;
+  const spans = spansPath ? new AdmissionSpans("p-") : null;
+  const admission = pluginHostUrl
+    ? wasmAdmission(cp.server, { url: pluginHostUrl, direct, ...(spans ? { observe: spans.observe } : {}) })
+    : null;
   if (admission) cp.server.admission.push(admission);
   console.log(`URL ${cp.url}`);
   await untilSigterm();
   if (admission) console.error(`admission calls (direct path ${direct ? "on" : "off"}): ${JSON.stringify(admission.calls)}`);
+  if (spans) spans.save(spansPath!);
   admission?.close();
   await cp.close().catch(() => {});
   Deno.exit(0);
@@ -131,11 +167,15 @@ async function serveApi(kvPath: string, pluginHostUrl?: string): Promise<void> {
 /** Child: a plugin host on `port` watching the API server at `apiUrl`; images `bench.local/<name>@<digest>`. */
 async function servePlugins(apiUrl: string, port: number, dataDir: string, runnerNice?: string): Promise<void> {
   const client = new Client({ server: apiUrl });
+  // SKIFF_BENCH_RUNNER_V8_FLAGS=--trace-gc,...: more V8 flags for the runners; their lines (and
+  // the plugins' logs) then go to stderr.
+  const v8Flags = Deno.env.get("SKIFF_BENCH_RUNNER_V8_FLAGS")?.split(",").filter(Boolean);
   const host = new PluginHost({
     dataDir,
     client,
     ...(runnerNice !== undefined ? { runnerNice: { admission: Number(runnerNice), scheduler: Number(runnerNice) } } : {}),
-    log: () => {},
+    ...(v8Flags?.length ? { runnerV8Flags: v8Flags } : {}),
+    log: v8Flags?.length ? (line) => console.error(line) : () => {},
     pull: async (image) => {
       const name = /^bench\.local\/([^@]+)@/.exec(image)?.[1] ?? "";
       if (!SOURCES[name]) throw new Error(`no image ${image}`);
@@ -204,7 +244,12 @@ async function cluster(opts: { admission: boolean; plugins: boolean; runnerNice?
   const dir = await Deno.makeTempDir({ prefix: "skiff-bench-plugins-" });
   const port = freePort();
   const hostUrl = `http://127.0.0.1:${port}`;
-  const api = await child(["--serve-api", `${dir}/state.kv`, ...(opts.admission ? [hostUrl] : [])]);
+  const spans = `${dir}/spans.json`;
+  // SKIFF_BENCH_API_V8_FLAGS=--trace-gc: V8 flags for the API server's process (its lines on stderr).
+  const api = await child(
+    ["--serve-api", `${dir}/state.kv`, ...(opts.admission ? [hostUrl, spans] : [])],
+    Deno.env.get("SKIFF_BENCH_API_V8_FLAGS"),
+  );
   const plugins = opts.plugins
     ? await child([
       "--plugin-host",
@@ -218,11 +263,14 @@ async function cluster(opts: { admission: boolean; plugins: boolean; runnerNice?
   return {
     client,
     hostUrl,
-    async close() {
+    /** Stops the children; the API server's admission spans (admission_spans.ts) when it had the step. */
+    async close(): Promise<SpanTable | null> {
       client.close();
       await plugins?.stop();
       await api.stop();
+      const table = opts.admission ? readSpans(spans) : null;
       await Deno.remove(dir, { recursive: true }).catch(() => {});
+      return table;
     },
   };
 }
@@ -242,8 +290,10 @@ function pod(name: string, namespace: string): KubeObject {
 async function benchAdmission(): Promise<BenchRow[]> {
   // SKIFF_BENCH_RUNNER_NICE=<n>: the runners at nice n (the A/B of PluginHostOptions.runnerNice).
   const nice = Deno.env.get("SKIFF_BENCH_RUNNER_NICE");
+  const load0 = Deno.loadavg()[0];
   const c = await cluster({ admission: true, plugins: true, runnerNice: nice ? Number(nice) : undefined });
   const { client } = c;
+  let closed = false;
   try {
     for (const ns of ["wasm", "plain", "mutating", "two"]) {
       await client.create(R.namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
@@ -286,7 +336,7 @@ async function benchAdmission(): Promise<BenchRow[]> {
     const mutating: number[] = [];
     const two: number[] = [];
     const arms: [string, number[]][] = [["wasm", withPlugin], ["plain", without], ["mutating", mutating], ["two", two]];
-    for (let i = 0; i < CREATES; i++) {
+    for (let i = 0; i < ADMISSION_CREATES; i++) {
       // Rotate the order: no arm always follows the same other.
       for (let k = 0; k < arms.length; k++) {
         const [ns, into] = arms[(i + k) % arms.length];
@@ -369,6 +419,12 @@ async function benchAdmission(): Promise<BenchRow[]> {
       await echo.stop();
       await Deno.remove(echoDir, { recursive: true }).catch(() => {});
     }
+    // The API server's own spans of the step and of each call (stops the children).
+    const spans = await c.close();
+    closed = true;
+    // SKIFF_BENCH_SPANS_OUT=<file>: every span of the run, ms, for analysis (admission_spans.ts).
+    const spansOut = Deno.env.get("SKIFF_BENCH_SPANS_OUT");
+    if (spans && spansOut) Deno.writeTextFileSync(spansOut, JSON.stringify(spans));
     const [w50, w99, p50, p99] = [
       percentile(withPlugin, 50),
       percentile(withPlugin, 99),
@@ -394,16 +450,19 @@ async function benchAdmission(): Promise<BenchRow[]> {
         x50.toFixed(2)
       } ms p99 ${x99.toFixed(2)} ms; direct to the runner p50 ${d50.toFixed(2)} ms p99 ${d99.toFixed(2)} ms, after 3 ms idle p50 ${
         e50.toFixed(2)
-      } ms p99 ${e99.toFixed(2)} ms; raw unix socket round trip of the same line p50 ${r50.toFixed(2)} ms p99 ${r99.toFixed(2)} ms; load ${
+      } ms p99 ${e99.toFixed(2)} ms; raw unix socket round trip of the same line p50 ${r50.toFixed(2)} ms p99 ${r99.toFixed(2)} ms; load ${load0.toFixed(2)} → ${
         Deno.loadavg().map((x) => x.toFixed(2)).join(" ")
       }`,
     );
     const baseline = {
-      name: `the same pod create without it, p99 of ${CREATES.toLocaleString("en-US")}`,
+      name: `the same pod create without it, p99 of ${ADMISSION_CREATES.toLocaleString("en-US")}`,
       value: p99,
       unit: "ms",
     };
     return [
+      // The latency the plugin adds, as the API server times it per create (upstream's metrics).
+      ...(spans ? spanRows(spans, { validating: "wasm", mutating: "mutating", two: "two", plain: "plain" }) : []),
+      // The difference of the create's p99s with and without it, as the client sees it.
       {
         name: "admission: p99 latency one Wasm admission plugin adds to a pod create",
         value: w99 - p99,
@@ -491,7 +550,7 @@ async function benchAdmission(): Promise<BenchRow[]> {
       },
     ];
   } finally {
-    await c.close();
+    if (!closed) await c.close();
   }
 }
 
@@ -722,7 +781,7 @@ export async function benchPlugins(): Promise<BenchRow[]> {
 
 if (import.meta.main) {
   const [mode, ...rest] = Deno.args;
-  if (mode === "--serve-api") await serveApi(rest[0], rest[1]);
+  if (mode === "--serve-api") await serveApi(rest[0], rest[1], rest[2]);
   else if (mode === "--plugin-host") await servePlugins(rest[0], Number(rest[1]), rest[2], rest[3]);
   else if (mode === "--echo") await serveEcho(rest[0]);
   // The admission group alone: `--admission`.

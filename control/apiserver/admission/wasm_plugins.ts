@@ -50,13 +50,15 @@ import type { Served } from "../resources.ts";
 import { PluginHostCaller, type PluginHostCallerOptions } from "../../api/plugin_channel.ts";
 import { PluginDirectCaller } from "../../api/plugin_direct.ts";
 import { ObjectCache } from "./object_cache.ts";
+import { CONTROLLER_DURATION, type ObserveAdmission, WEBHOOK_DURATION } from "./admission_duration.ts";
 
 /**
- * How to reach the plugin host (its channel, or HTTP: control/api/plugin_channel.ts), and
- * whether to call plugins' runners directly when the host publishes their endpoints
- * (control/api/plugin_direct.ts; default true).
+ * How to reach the plugin host (its channel, or HTTP: control/api/plugin_channel.ts), whether
+ * to call plugins' runners directly when the host publishes their endpoints
+ * (control/api/plugin_direct.ts; default true), and where to report how long each plugin call
+ * and each phase of the step took (upstream's admission duration metrics: admission_duration.ts).
  */
-export type WasmAdmissionOptions = PluginHostCallerOptions & { direct?: boolean };
+export type WasmAdmissionOptions = PluginHostCallerOptions & { direct?: boolean; observe?: ObserveAdmission };
 
 const STATUS_REASONS: Record<number, string> = {
   400: "BadRequest",
@@ -154,7 +156,33 @@ export class WasmAdmission implements AdmissionPlugin {
       .sort((a, b) => (a.spec.admission?.order ?? 0) - (b.spec.admission?.order ?? 0) || a.metadata.name!.localeCompare(b.metadata.name!));
   }
 
-  async admit(attrs: AdmissionAttributes): Promise<void> {
+  admit(attrs: AdmissionAttributes): Promise<void> {
+    return this.#opts.observe ? this.#timed("admit", attrs, () => this.#admit(attrs)) : this.#admit(attrs);
+  }
+
+  /**
+   * The validating phase. As upstream dispatches validating webhooks, the plugins are called in
+   * parallel (one round trip for all of them, not one each); their answers are then taken in the
+   * declared order, so the error a client sees does not depend on which answered first.
+   */
+  validate(attrs: AdmissionAttributes): Promise<void> {
+    return this.#opts.observe ? this.#timed("validate", attrs, () => this.#validate(attrs)) : this.#validate(attrs);
+  }
+
+  /** One phase of the step, timed (`apiserver_admission_controller_admission_duration_seconds`). */
+  async #timed(type: "admit" | "validate", attrs: AdmissionAttributes, phase: () => Promise<void>): Promise<void> {
+    const t = performance.now();
+    let rejected = true;
+    try {
+      await phase();
+      rejected = false;
+    } finally {
+      const seconds = (performance.now() - t) / 1000;
+      this.#opts.observe!({ metric: CONTROLLER_DURATION, name: this.name, type, operation: attrs.operation, rejected, seconds }, attrs);
+    }
+  }
+
+  async #admit(attrs: AdmissionAttributes): Promise<void> {
     if (!attrs.object) return;
     for (const p of await this.matching(attrs, true)) {
       const review = await this.#mutate(p, attrs);
@@ -183,12 +211,7 @@ export class WasmAdmission implements AdmissionPlugin {
     }
   }
 
-  /**
-   * The validating phase. As upstream dispatches validating webhooks, the plugins are called in
-   * parallel (one round trip for all of them, not one each); their answers are then taken in the
-   * declared order, so the error a client sees does not depend on which answered first.
-   */
-  async validate(attrs: AdmissionAttributes): Promise<void> {
+  async #validate(attrs: AdmissionAttributes): Promise<void> {
     const kept = this.#validated.get(attrs);
     this.#validated.delete(attrs);
     let now: string | undefined;
@@ -239,9 +262,29 @@ export class WasmAdmission implements AdmissionPlugin {
 
   /**
    * One call; null when it failed and the plugin's failurePolicy is Ignore; NO_ROUTE when the
-   * plugin host does not serve the phase.
+   * plugin host does not serve the phase. Timed when observed
+   * (`apiserver_admission_webhook_admission_duration_seconds`).
    */
-  async #call(p: PluginObject, phase: AdmissionPhase, attrs: AdmissionAttributes): Promise<Review | null> {
+  #call(p: PluginObject, phase: AdmissionPhase, attrs: AdmissionAttributes): Promise<Review | null> {
+    const observe = this.#opts.observe;
+    if (!observe) return this.#callOnce(p, phase, attrs);
+    const t = performance.now();
+    const done = (r: Review | null, rejected: boolean) => {
+      const seconds = (performance.now() - t) / 1000;
+      const type = phase === "validate" ? "validating" : "admit";
+      observe({ metric: WEBHOOK_DURATION, name: p.metadata.name!, type, operation: attrs.operation, rejected, seconds }, attrs);
+      return r;
+    };
+    return this.#callOnce(p, phase, attrs).then(
+      (r) => done(r, r?.response?.allowed === false || r?.validated?.allowed === false),
+      (e) => {
+        done(null, true);
+        throw e;
+      },
+    );
+  }
+
+  async #callOnce(p: PluginObject, phase: AdmissionPhase, attrs: AdmissionAttributes): Promise<Review | null> {
     const name = p.metadata.name!;
     const deadlineMs = (p.spec.timeoutSeconds ?? 10) * 1000;
     const timeoutMs = deadlineMs + 1000;
