@@ -72,9 +72,10 @@ export const KINDS: Record<PluginKind, KindContract> = {
   },
   runtime: {
     dir: "runtime",
-    package: `skiff:runtime@${v}`,
+    package: "skiff:runtime@0.2.0",
     world: "runtime-plugin",
-    exports: [`skiff:runtime/runtime-service@${v}`, `skiff:runtime/image-service@${v}`],
+    exports: ["skiff:runtime/runtime-service@0.2.0", "skiff:runtime/image-service@0.2.0"],
+    olderExports: [[`skiff:runtime/runtime-service@${v}`, `skiff:runtime/image-service@${v}`]],
     imports: ["log", "state", "host-process", "host-mount", "host-net"],
     host: "node",
   },

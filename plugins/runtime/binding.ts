@@ -1,7 +1,7 @@
 /**
  * The runtime kind's guest side: {@linkcode runtimeOps} run in the runner on the plugin's
- * `runtime-service` and `image-service` exports (CRI verbs over `skiff:runtime@0.1.0` records,
- * jco's camelCase) and refuse malformed answers; {@linkcode runtimeImports} is the world's
+ * `runtime-service` and `image-service` exports (CRI verbs over `skiff:runtime@0.2.0` records,
+ * jco's camelCase, or 0.1.0's) and refuse malformed answers; {@linkcode runtimeImports} is the world's
  * `node-images` import, served by the node (nested host calls of `node-images`). Records cross
  * the runner pipe as JSON, so `s64` fields travel as numbers and are made BigInts here (and back).
  * Pure.
@@ -100,18 +100,30 @@ function exitRecord(e: { exitCode: number; oomKilled: boolean; finishedAt: numbe
   return { ...e, finishedAt: BigInt(Math.trunc(e.finishedAt)) };
 }
 
+/**
+ * `run-pod-sandbox`, `create-container` and `start-container` as they cross the pipe: a 0.2.0
+ * guest answers the status, a 0.1.0 guest the id (or nothing, for a start); the node tells
+ * them apart by the answer's type.
+ */
+function idOr<T>(v: unknown, status: (x: unknown) => T, what: string): string | T {
+  return typeof v === "string" ? id(v, what) : status(v);
+}
+
 /** The runtime kind's operations, as the runner calls them. */
 export const runtimeOps: GuestOps = {
   configure: (p, settings: string) => rt(p, "configure")(settings),
   runPodSandbox: (p, config, handler: string) =>
-    id(rt(p, "runPodSandbox")(config, handler), "run-pod-sandbox"),
+    idOr(rt(p, "runPodSandbox")(config, handler), sandboxStatus, "run-pod-sandbox"),
   stopPodSandbox: (p, sid: string) => rt(p, "stopPodSandbox")(sid) ?? null,
   removePodSandbox: (p, sid: string) => rt(p, "removePodSandbox")(sid) ?? null,
   getPodSandboxStatus: (p, sid: string) => sandboxStatus(rt(p, "getPodSandboxStatus")(sid)),
   listPodSandbox: (p) => list(rt(p, "listPodSandbox")(), sandboxStatus, "list-pod-sandbox"),
   createContainer: (p, sid: string, config, sandbox) =>
-    id(rt(p, "createContainer")(sid, config, sandbox), "create-container"),
-  startContainer: (p, cid: string) => rt(p, "startContainer")(cid) ?? null,
+    idOr(rt(p, "createContainer")(sid, config, sandbox), containerStatus, "create-container"),
+  startContainer: (p, cid: string) => {
+    const v = rt(p, "startContainer")(cid);
+    return v === undefined || v === null ? null : containerStatus(v);
+  },
   stopContainer: (p, cid: string, timeout: number) =>
     rt(p, "stopContainer")(cid, BigInt(Math.trunc(timeout))) ?? null,
   containerExited: (p, cid: string, exit) => rt(p, "containerExited")(cid, exitRecord(exit)) ?? null,

@@ -1,5 +1,6 @@
 /**
- * The runtime (CRI-style) conformance suite, over the WIT verbs of `skiff:runtime@0.1.0`. A
+ * The runtime (CRI-style) conformance suite, over the WIT verbs of `skiff:runtime@0.2.0` (and
+ * 0.1.0, whose verbs answer ids where 0.2.0's answer statuses). A
  * runtime plugin is run with its node-side half (node/cri/plugin/runtime_host.ts: it waits for
  * creates and exits, which no guest call may do), so the implementation under test is the two
  * together; it names the image to use (`image`, pushed to a registry it can pull from) and a
@@ -170,6 +171,43 @@ export const runtimeCases: Case[] = [
       );
       await p.call("startContainer", c);
       assert.equal(((await p.call("getContainerStatus", c)) as { state: string }).state, "container-running");
+      await p.call("removePodSandbox", sb);
+    },
+  },
+  {
+    // 0.2.0: the node reads no status back after these verbs (node/cri/plugin/container_lists.ts).
+    name:
+      "the statuses run-pod-sandbox, create-container and start-container answer (0.2.0) are the plugin's own; kept lists match its list",
+    async fn(newImpl) {
+      await using p = await newImpl();
+      const { image, sandbox: SANDBOX, container } = fixtures(p);
+      await p.call("pullImage", { image, annotations: [] }, undefined);
+      const made = (await p.call("runPodSandboxStatus", SANDBOX, "")) as { id: string; status?: unknown };
+      const sb = made.id;
+      // The plugin's list of the sandbox, not the node's kept one: the node-wide list.
+      const plugins = async () =>
+        ((await p.call("listContainers")) as { id: string; podSandboxId: string }[])
+          .filter((x) => x.podSandboxId === sb).sort((a, b) => a.id.localeCompare(b.id));
+      if (made.status) assert.deepEqual(made.status, await p.call("getPodSandboxStatus", sb));
+      const withIp = { ...SANDBOX, ip: "198.18.0.9" };
+      const again = (await p.call("runPodSandboxStatus", withIp, "")) as { id: string; status?: { ip?: string } };
+      assert.equal(again.id, sb);
+      if (again.status) {
+        assert.equal(again.status.ip, "198.18.0.9");
+        assert.deepEqual(again.status, await p.call("getPodSandboxStatus", sb));
+      }
+      assert.deepEqual(await p.call("listContainers", sb), [], "a new sandbox has no containers");
+      const c = (await p.call("createContainer", sb, container, withIp)) as string;
+      assert.deepEqual(await p.call("listContainers", sb), await plugins());
+      await p.call("startContainer", c);
+      const kept = (await p.call("listContainers", sb)) as { id: string; state: string }[];
+      assert.equal(kept.find((x) => x.id === c)?.state, "container-running");
+      assert.deepEqual(kept, await plugins());
+      assert.deepEqual(await p.call("getContainerStatus", c), (await plugins())[0]);
+      await p.call("stopContainer", c, 0n);
+      const stopped = (await p.call("listContainers", sb)) as { id: string; state: string }[];
+      assert.equal(stopped.find((x) => x.id === c)?.state, "container-exited", "a stop is not served from the kept list");
+      assert.deepEqual(stopped, await plugins());
       await p.call("removePodSandbox", sb);
     },
   },

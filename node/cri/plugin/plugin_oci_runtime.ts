@@ -354,10 +354,14 @@ export class PluginOciRuntime implements RuntimeService {
     const handler = runtimeHandler || "oci";
     let id: string;
     try {
-      id = await this.opts.host.runPodSandbox(
+      const made = await this.opts.host.runPodSandboxStatus(
         witSandbox(config, { hostname, netns, podDir }),
         handler,
-      ) as string;
+      );
+      id = made.id;
+      // A sandbox the node did not know has no containers yet; a 0.2.0 plugin answered its status.
+      if (!this.#sandboxes.has(id)) this.opts.host.seedSandbox(id);
+      if (made.status) this.#keepSandboxStatus(id, made.status);
       trace("sandbox-recorded", key);
     } catch (e) {
       await undo();
@@ -368,14 +372,18 @@ export class PluginOciRuntime implements RuntimeService {
       await writePodFiles(podDir, ip, hostname, config.dnsConfig);
       trace("pod-files-done", key);
       // The same pod attempt on the same directory is the same sandbox: the plugin records the IP.
-      await this.opts.host.runPodSandbox(witSandbox(config, { hostname, netns, ip, podDir }), handler);
+      const again = await this.opts.host.runPodSandboxStatus(
+        witSandbox(config, { hostname, netns, ip, podDir }),
+        handler,
+      );
       this.#sandboxChanges++;
       this.#sandboxStatus.delete(id);
       const s = this.#sandboxes.get(id);
       if (s) this.#sandboxes.set(id, { ...s, ip, network: undefined });
-      // The status with the IP, which the kubelet reads after its sync, is asked for now: the
-      // runner is usually idle here (the node waits for crun's pid file).
-      this.#cachedSandboxStatus(id).catch(() => {});
+      // The status with the IP, which the kubelet reads after its sync: a 0.2.0 plugin answered
+      // it; a 0.1.0 one is asked now (the runner is usually idle: the node waits for crun's pid file).
+      if (again.status) this.#keepSandboxStatus(id, again.status);
+      else this.#cachedSandboxStatus(id).catch(() => {});
     }).catch((e) => {
       const s = this.#sandboxes.get(id);
       if (s) this.#sandboxes.set(id, { ...s, network: undefined, networkFailed: true });
@@ -462,6 +470,11 @@ export class PluginOciRuntime implements RuntimeService {
     // Not the plugin's (a Wasm sandbox of the dispatcher's): no call, no error in its status.
     if (!this.#sandboxes.has(podSandboxId)) return null;
     return await this.#cachedSandboxStatus(podSandboxId);
+  }
+
+  /** Keeps the status a verb of the plugin's just answered (a 0.2.0 `run-pod-sandbox`). */
+  #keepSandboxStatus(id: string, s: WitSandboxStatus): void {
+    if (s.id === id) this.#sandboxStatus.set(id, sandboxStatusOf(s));
   }
 
   /** The sandbox's status: the one kept since the last change, or the plugin's (then kept). */

@@ -16,8 +16,11 @@
  *   (node_image_service.ts); a plugin whose image verbs answer `unimplemented` (built from an
  *   older template) is served from the node's image store directly.
  *
- * Every method takes and returns the WIT records of `skiff:runtime@0.1.0` (as JSON crosses the
- * runner pipe: `s64` as numbers), so the runtime conformance suite drives it directly.
+ * Every method takes and returns the WIT records of `skiff:runtime@0.2.0` (as JSON crosses the
+ * runner pipe: `s64` as numbers), so the runtime conformance suite drives it directly; a 0.1.0
+ * plugin's verbs answer ids where 0.2.0's answer statuses, and the methods answer alike for both.
+ * The containers' statuses the plugin answered are kept per sandbox until a verb that may change
+ * them (container_lists.ts), so reading a pod's runtime state again costs no call.
  * @module
  */
 import { trace } from "../../../plugins/host/trace.ts";
@@ -35,6 +38,19 @@ import { NodeImageService, type WitAuthConfig } from "./node_image_service.ts";
 import type { FetchedManifest } from "../../registry/mod.ts";
 import { PluginCallError } from "../../../control/api/plugins.ts";
 import { errorVariant } from "../../../plugins/host/plugin_error.ts";
+import { changedSandbox, ContainerLists, isContainerStatus } from "./container_lists.ts";
+
+/**
+ * `SKIFF_BENCH_RUNTIME_READS=plugin` (benchmarks' A/B only): every status read asks the plugin
+ * and the statuses its verbs answer are not used, as before container_lists.ts.
+ */
+function keepStatusesDefault(): boolean {
+  try {
+    return Deno.env.get("SKIFF_BENCH_RUNTIME_READS") !== "plugin";
+  } catch {
+    return true;
+  }
+}
 
 /** Calls one guest operation of the plugin (through its runner). */
 export type RuntimeCall = (op: string, args: unknown[], timeoutMs?: number) => Promise<unknown>;
@@ -65,6 +81,8 @@ export interface RuntimeHostOptions {
   callTimeoutMs?: number;
   /** Filters crun compiled (shared with `node-images`, which hands them to later creates). */
   seccompFilters?: SeccompBpfCache;
+  /** Keep the containers' statuses the plugin answered (default true; see container_lists.ts). */
+  keepStatuses?: boolean;
 }
 
 /** The node's facts a runtime plugin gets (`node-config`), as JSON. */
@@ -176,6 +194,10 @@ export class RuntimeHost implements AsyncDisposable {
   readonly #waiters = new Map<string, Set<() => void>>();
   readonly #exiting = new Map<string, Promise<void>>();
   readonly #listeners = new Set<(e: RuntimeHostEvent) => void>();
+  /** The containers' statuses the plugin answered, per sandbox, while nothing changed them. */
+  readonly #lists = new ContainerLists();
+  /** Whether statuses are kept and answers used (`keepStatuses`). */
+  readonly keepStatuses: boolean;
   #watcher?: Deno.FsWatcher;
   #rescan?: ReturnType<typeof setInterval>;
   #closed = false;
@@ -184,6 +206,7 @@ export class RuntimeHost implements AsyncDisposable {
     this.opts = opts;
     this.dirs = runtimeDirs(opts.root);
     this.#call = call;
+    this.keepStatuses = opts.keepStatuses ?? keepStatusesDefault();
   }
 
   /** Opens the host over a plugin's runner: watches exits and reports those that happened meanwhile. */
@@ -195,9 +218,31 @@ export class RuntimeHost implements AsyncDisposable {
     return h;
   }
 
-  /** One guest call. */
-  call(op: string, ...args: unknown[]): Promise<unknown> {
-    return this.#call(op, args, this.opts.callTimeoutMs ?? 30_000);
+  /**
+   * One guest call. A verb that may change containers drops its sandbox's kept list while it
+   * runs; the status a 0.2.0 verb answers goes into it (container_lists.ts).
+   */
+  async call(op: string, ...args: unknown[]): Promise<unknown> {
+    const scope = changedSandbox(op, args, (c) => this.#lists.sandboxOf(c));
+    if (scope === null) return await this.#call(op, args, this.opts.callTimeoutMs ?? 30_000);
+    const change = this.#lists.begin(scope);
+    let answer: unknown;
+    try {
+      answer = await this.#call(op, args, this.opts.callTimeoutMs ?? 30_000);
+    } catch (e) {
+      this.#lists.end(change);
+      throw e;
+    }
+    if (op === "createContainer" && typeof scope === "string") {
+      this.#lists.learn(typeof answer === "string" ? answer : (answer as { id: string }).id, scope);
+    }
+    this.#lists.end(change, this.keepStatuses && isContainerStatus(answer) ? answer : undefined);
+    return answer;
+  }
+
+  /** A sandbox the plugin has just made (no container yet): listing its containers needs no call. */
+  seedSandbox(id: string): void {
+    if (this.keepStatuses) this.#lists.seed(id);
   }
 
   events(handler: (e: RuntimeHostEvent) => void): () => void {
@@ -289,7 +334,7 @@ export class RuntimeHost implements AsyncDisposable {
     const bundle = `${this.dirs.containers}/${id}`;
     let c: WitContainerStatus | undefined;
     try {
-      c = await this.call("getContainerStatus", id) as WitContainerStatus;
+      c = await this.getContainerStatus(id) as WitContainerStatus;
     } catch { /* unknown to the plugin: a leftover */ }
     if (c && c.state !== "container-exited") {
       const sandbox = await this.call("getPodSandboxStatus", c.podSandboxId).catch(() => undefined) as
@@ -322,7 +367,7 @@ export class RuntimeHost implements AsyncDisposable {
 
   async #state(id: string): Promise<WitContainerStatus["state"] | undefined> {
     try {
-      return ((await this.call("getContainerStatus", id)) as WitContainerStatus).state;
+      return ((await this.getContainerStatus(id)) as WitContainerStatus).state;
     } catch {
       return undefined;
     }
@@ -355,16 +400,27 @@ export class RuntimeHost implements AsyncDisposable {
   // -------------------------------------------------------------------------------------------
   // RuntimeService (WIT verbs)
 
+  /** WIT `run-pod-sandbox`: the sandbox's id. */
   async runPodSandbox(
     config: { logDirectory: string } & Record<string, unknown>,
     handler: string,
-  ): Promise<unknown> {
+  ): Promise<string> {
+    return (await this.runPodSandboxStatus(config, handler)).id;
+  }
+
+  /** WIT `run-pod-sandbox`: the id, and the status a 0.2.0 plugin answers (none from 0.1.0). */
+  async runPodSandboxStatus(
+    config: { logDirectory: string } & Record<string, unknown>,
+    handler: string,
+  ): Promise<{ id: string; status?: WitSandboxStatus }> {
     if (config.logDirectory) await Deno.mkdir(config.logDirectory, { recursive: true });
-    return this.call("runPodSandbox", config, handler);
+    const answer = await this.call("runPodSandbox", config, handler) as string | WitSandboxStatus;
+    if (typeof answer === "string") return { id: answer };
+    return { id: answer.id, status: this.keepStatuses ? answer : undefined };
   }
 
   async stopPodSandbox(id: string): Promise<void> {
-    const containers = await this.call("listContainers", id).catch(() => []) as WitContainerStatus[];
+    const containers = await this.listContainers(id).catch(() => []) as WitContainerStatus[];
     await Promise.all(
       containers.filter((c) => c.state !== "container-exited").map((c) => this.stopContainer(c.id, 0)),
     );
@@ -373,9 +429,10 @@ export class RuntimeHost implements AsyncDisposable {
 
   async removePodSandbox(id: string): Promise<void> {
     await this.stopPodSandbox(id);
-    const containers = await this.call("listContainers", id).catch(() => []) as WitContainerStatus[];
+    const containers = await this.listContainers(id).catch(() => []) as WitContainerStatus[];
     for (const c of containers) await this.removeContainer(c.id);
     await this.call("removePodSandbox", id);
+    this.#lists.forget(id);
   }
 
   getPodSandboxStatus(id: string): Promise<unknown> {
@@ -400,7 +457,10 @@ export class RuntimeHost implements AsyncDisposable {
     // conmon opens the log file: its folder must exist (the kubelet makes the pod's).
     const log = `${sandboxConfig.logDirectory}/${config.logPath}`;
     Deno.mkdirSync(log.slice(0, log.lastIndexOf("/")), { recursive: true });
-    const id = await this.call("createContainer", sandboxId, config, sandboxConfig) as string;
+    const answer = await this.call("createContainer", sandboxId, config, sandboxConfig) as
+      | string
+      | WitContainerStatus;
+    const id = typeof answer === "string" ? answer : answer.id;
     trace("conmon-returned", id);
     whileWaiting?.();
     try {
@@ -494,7 +554,7 @@ export class RuntimeHost implements AsyncDisposable {
   async removeContainer(id: string): Promise<void> {
     let c: WitContainerStatus;
     try {
-      c = await this.call("getContainerStatus", id) as WitContainerStatus;
+      c = await this.getContainerStatus(id) as WitContainerStatus;
     } catch {
       return; // gone
     }
@@ -505,12 +565,22 @@ export class RuntimeHost implements AsyncDisposable {
     this.#emit(id, "CONTAINER_DELETED_EVENT");
   }
 
+  /** WIT `get-container-status`: the kept status while its sandbox's list is kept, else the plugin's. */
   getContainerStatus(id: string): Promise<unknown> {
+    const kept = this.keepStatuses ? this.#lists.container(id) : undefined;
+    if (kept) return Promise.resolve(kept);
     return this.call("getContainerStatus", id);
   }
 
-  listContainers(sandboxId?: string): Promise<unknown> {
-    return this.call("listContainers", sandboxId ?? null);
+  /** WIT `list-containers`: a sandbox's kept list, else the plugin's (then kept). */
+  async listContainers(sandboxId?: string): Promise<unknown> {
+    if (!sandboxId) return await this.call("listContainers", null);
+    const kept = this.keepStatuses ? this.#lists.list(sandboxId) : undefined;
+    if (kept) return kept;
+    const mark = this.#lists.reading(sandboxId);
+    const answer = await this.call("listContainers", sandboxId) as WitContainerStatus[];
+    if (this.keepStatuses && Array.isArray(answer)) this.#lists.answered(sandboxId, mark, answer);
+    return answer;
   }
 
   execSync(id: string, cmd: string[], timeoutSeconds: number | bigint): Promise<unknown> {

@@ -4,6 +4,8 @@ import { busyboxImage, pushImage } from "../../../tests/fixtures/oci/images.ts";
 import { runtimeCases } from "../../../plugins/runtime/conformance.ts";
 import { OCI_PREREQUISITES } from "../oci/testing.ts";
 import { crunPluginHarness } from "./testing.ts";
+import { buildPlugin } from "../../../plugins/host/build.ts";
+import { runtimeSuite } from "../../hostcaps/runtime_conformance.ts";
 
 testWith(
   OCI_PREREQUISITES,
@@ -86,5 +88,71 @@ testWith(
     assert.equal(st.state, "container-exited");
     assert.equal(st.exitCode, 137);
     for (const x of [a, b]) await h.host.removePodSandbox(x.sb);
+  },
+);
+
+testWith(
+  OCI_PREREQUISITES,
+  "the crun component answers statuses (skiff:runtime@0.2.0): a pod's start reads none back",
+  async () => {
+    await using h = await crunPluginHarness();
+    const image = (await pushImage(h.registry.host, "answers/busybox", "1", await busyboxImage())).reference;
+    await h.host.pullImage({ image });
+    const cfg = {
+      metadata: { name: "a", uid: "answers-uid", namespace: "default", attempt: 0 },
+      hostname: "a",
+      logDirectory: `${h.dir}/pods/a`,
+      labels: [],
+      annotations: [],
+      netns: "",
+      ip: undefined,
+      podDir: "",
+      linux: "{}",
+    };
+    const made = await h.host.runPodSandboxStatus(cfg, "oci");
+    assert.equal(made.status?.id, made.id, "run-pod-sandbox answered the sandbox's status");
+    assert.equal(made.status?.state, "sandbox-ready");
+    h.host.seedSandbox(made.id);
+    const calls: string[] = [];
+    const call = h.runner.call.bind(h.runner);
+    h.runner.call = (op: string, ...rest: unknown[]) => {
+      calls.push(op);
+      return (call as (...a: unknown[]) => Promise<unknown>)(op, ...rest);
+    };
+    const config = {
+      name: "a",
+      attempt: 0,
+      image,
+      command: ["sleep", "30"],
+      args: [],
+      workingDir: "",
+      envs: [],
+      mounts: [],
+      labels: [],
+      annotations: [],
+      logPath: "a/0.log",
+      linux: "{}",
+      stdin: false,
+      stdinOnce: false,
+      tty: false,
+    };
+    const c = await h.host.createContainer(made.id, config, cfg);
+    await h.host.startContainer(c);
+    const listed = await h.host.listContainers(made.id) as { id: string; state: string }[];
+    assert.deepEqual(listed.map((x) => [x.id, x.state]), [[c, "container-running"]]);
+    assert.deepEqual(calls, ["createContainer", "startContainer"], "no status read after the verbs");
+    h.runner.call = call;
+    await h.host.removePodSandbox(made.id);
+  },
+);
+
+testWith(
+  OCI_PREREQUISITES,
+  "runtime conformance: a plugin built against skiff:runtime@0.1.0 still loads and passes",
+  async (t) => {
+    const source = new URL("../../../plugins/runtime/v0_1/template/plugin.ts", import.meta.url).pathname;
+    const wit = new URL("../../../plugins/runtime/v0_1/wit", import.meta.url).pathname;
+    await using suite = await runtimeSuite(async () => (await buildPlugin({ kind: "runtime", source, wit })).bytes);
+    for (const c of suite.cases) await t.step(c.name, () => c.fn(suite.newImpl));
   },
 );

@@ -27,14 +27,14 @@ import {
   removeBundle,
   removeImage,
   resolveImage,
-} from "skiff:runtime/node-images@0.1.0";
+} from "skiff:runtime/node-images@0.2.0";
 import type {
   AuthConfig,
   ContainerConfig,
   ContainerExit,
   ImageSpec,
   PodSandboxConfig,
-} from "skiff:runtime/types@0.1.0";
+} from "skiff:runtime/types@0.2.0";
 import { bundlePaths, conmonArgs, crunArgs, isGone, type Layout, layout } from "../oci/commands.ts";
 import { exitReason, normalizeSignal } from "../oci/records.ts";
 import { ociSpec } from "../oci/spec.ts";
@@ -133,20 +133,23 @@ export const runtimeService = {
     dirs = undefined;
   },
 
-  runPodSandbox(config: PodSandboxConfig, runtimeHandler: string): string {
+  // `run-pod-sandbox`, `create-container` and `start-container` answer the record's status.
+  runPodSandbox(config: PodSandboxConfig, runtimeHandler: string) {
     const m = config.metadata;
     if (!m.uid || !m.name) fail("invalid-argument", "the sandbox needs metadata.name and metadata.uid");
     const same = all("s/").find((s) => s.metadata.uid === m.uid && s.metadata.attempt === m.attempt && s.ready);
     // Asked again with the pod's IP once the node has set up its network (containers may be
     // created before it is known, and are started after).
     if (same) {
-      if (config.ip && same.ip !== config.ip) save(`s/${same.id}`, { ...same, ip: config.ip });
-      return same.id;
+      if (!config.ip || same.ip === config.ip) return sandboxStatus(same);
+      save(`s/${same.id}`, { ...same, ip: config.ip });
+      return sandboxStatus({ ...same, ip: config.ip });
     }
     const id = `${m.uid.slice(0, 8)}-${m.attempt}-${id8()}`;
     const { linux: _, ...rest } = config;
-    save(`s/${id}`, { ...rest, id, ready: true, createdAt: Date.now(), runtimeHandler: runtimeHandler || "oci" });
-    return id;
+    const record = { ...rest, id, ready: true, createdAt: Date.now(), runtimeHandler: runtimeHandler || "oci" };
+    save(`s/${id}`, record);
+    return sandboxStatus(record);
   },
 
   stopPodSandbox(id: string): void {
@@ -173,7 +176,7 @@ export const runtimeService = {
     return all("s/").map(sandboxStatus);
   },
 
-  createContainer(podSandboxId: string, config: ContainerConfig, sandboxConfig: PodSandboxConfig): string {
+  createContainer(podSandboxId: string, config: ContainerConfig, sandboxConfig: PodSandboxConfig) {
     const l = paths();
     const s = load(`s/${podSandboxId}`);
     if (!s?.ready) fail("failed-precondition", `pod sandbox ${podSandboxId} is not ready`);
@@ -271,17 +274,20 @@ export const runtimeService = {
       remove(`c/${id}`);
       fail("internal", why(e));
     }
-    return id;
+    return containerStatus(load(`c/${id}`)!);
   },
 
-  startContainer(id: string): void {
+  startContainer(id: string) {
     const c = load(`c/${id}`);
     if (!c) fail("not-found", `container ${id} does not exist`);
-    if (c.state === "container-running") return;
+    if (c.state === "container-running") return containerStatus(c);
     if (c.state === "container-exited") fail("failed-precondition", `container ${id} has already run`);
     run(paths().crun, crunArgs(paths(), "start", id));
-    const now = load(`c/${id}`);
-    if (now?.state === "container-created") save(`c/${id}`, { ...now, state: "container-running", startedAt: Date.now() });
+    const now = load(`c/${id}`) ?? c;
+    if (now.state !== "container-created") return containerStatus(now);
+    const running = { ...now, state: "container-running", startedAt: Date.now() };
+    save(`c/${id}`, running);
+    return containerStatus(running);
   },
 
   stopContainer(id: string, timeoutSeconds: number): void {

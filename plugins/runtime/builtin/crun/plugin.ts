@@ -32,7 +32,7 @@ import {
   removeBundle,
   removeImage,
   resolveImage,
-} from "skiff:runtime/node-images@0.1.0";
+} from "skiff:runtime/node-images@0.2.0";
 import type { ContainerConfig as CriContainerConfig } from "../../oci/container_config.ts";
 import { ociSpec, SpecError } from "../../oci/spec.ts";
 import { specJson } from "../../oci/spec_json.ts";
@@ -153,7 +153,7 @@ export const runtimeService = {
     dirs = undefined; // the node's facts are asked for at the first verb that needs them
   },
 
-  runPodSandbox(config: SandboxConfig, runtimeHandler: string): string {
+  runPodSandbox(config: SandboxConfig, runtimeHandler: string) {
     const m = config.metadata;
     if (!m?.uid || !m.name) fail("invalid-argument", "the sandbox needs metadata.name and metadata.uid");
     // The same pod attempt on the same prepared directory is the same sandbox; the node asks
@@ -162,13 +162,13 @@ export const runtimeService = {
       s.metadata.uid === m.uid && s.metadata.attempt === m.attempt && s.podDir === config.podDir && s.ready
     );
     if (same) {
-      if (config.ip && same.ip !== config.ip) store(`s/${same.id}`, { ...same, ip: config.ip });
-      return same.id;
+      if (!config.ip || same.ip === config.ip) return sandboxStatus(same);
+      const withIp: SandboxRecord = { ...same, ip: config.ip };
+      store(`s/${same.id}`, withIp);
+      return sandboxStatus(withIp);
     }
     const id = `${m.uid.slice(0, 8)}-${m.attempt}-${newId()}`;
-    store(
-      `s/${id}`,
-      {
+    const record: SandboxRecord = {
         id,
         metadata: m,
         ready: true,
@@ -182,9 +182,9 @@ export const runtimeService = {
         annotations: config.annotations ?? [],
         linux: parseJson(config.linux, "linux"),
         runtimeHandler: runtimeHandler || "oci",
-      } satisfies SandboxRecord,
-    );
-    return id;
+    };
+    store(`s/${id}`, record);
+    return sandboxStatus(record);
   },
 
   stopPodSandbox(id: string): void {
@@ -216,7 +216,7 @@ export const runtimeService = {
     return all<SandboxRecord>("s/").map(sandboxStatus);
   },
 
-  createContainer(podSandboxId: string, config: ContainerConfig, sandboxConfig: SandboxConfig): string {
+  createContainer(podSandboxId: string, config: ContainerConfig, sandboxConfig: SandboxConfig) {
     const l = paths();
     const s = sandbox(podSandboxId);
     // Not its IP: the node creates a pod's first container while the network is set up, and
@@ -355,27 +355,25 @@ export const runtimeService = {
       remove(`c/${id}`);
       fail("internal", why(e));
     }
-    return id;
+    return containerStatus(record);
   },
 
-  startContainer(id: string): void {
+  startContainer(id: string) {
     const c = container(id);
     if (!c) fail("not-found", `container ${id} does not exist`);
-    if (c.state === "container-running") return;
+    if (c.state === "container-running") return containerStatus(c);
     if (c.state === "container-exited") fail("failed-precondition", `container ${id} has already run`);
+    // The record stays as loaded: the runner serves one call at a time (an exit reported during
+    // `crun start` waits for this call to end), so it is not read again.
     try {
       crun("start", id);
     } catch (e) {
-      const now = container(id) ?? c;
-      recordExit(now, 128, false, why(e), Date.now());
+      recordExit(c, 128, false, why(e), Date.now());
       fail("internal", why(e));
     }
-    const now = container(id);
-    if (now?.state === "container-created") {
-      store(`c/${id}`, { ...now, state: "container-running", startedAt: Date.now() });
-    } else if (now?.state === "container-exited" && !now.startedAt) {
-      store(`c/${id}`, { ...now, startedAt: now.finishedAt });
-    }
+    const running: ContainerRecord = { ...c, state: "container-running", startedAt: Date.now() };
+    store(`c/${id}`, running);
+    return containerStatus(running);
   },
 
   // s64 arrives as a number in QuickJS guests.
