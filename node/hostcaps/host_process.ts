@@ -13,15 +13,24 @@
  *
  * The process's stdout and stderr are read until it exits, then for at most 100 ms more: a
  * daemon it leaves behind (conmon) may keep the pipes open, and the call must not wait for it.
+ *
+ * The process is started by the namespace's spawner when one is ready (node/mountns/spawner.ts:
+ * no `nsenter`, and the agent's thread does not wait in `vfork`), else through `nsenter`.
  * @module
  */
 import type { Grant } from "../../control/api/plugins.ts";
 import { allowedBinary } from "../../plugins/host/capabilities.ts";
 import { hostDenied, hostFailed, type HostFunctions, hostInvalid } from "../../plugins/host/host_calls.ts";
+import type { MountNamespace } from "../mountns/mount_ns.ts";
+import { signalNumber } from "../mountns/spawner_protocol.ts";
 
-/** Where binaries run: the agent's mount namespace (`MountNamespace.argv`). */
+/**
+ * Where binaries run: the agent's mount namespace (`MountNamespace.argv`, and its spawner's
+ * `spawn` when it has one; `undefined` from `spawn` means "use argv").
+ */
 export interface ProcessNamespace {
   argv(cmd: string[]): string[];
+  spawn?: MountNamespace["spawn"];
 }
 
 const MAX_OUTPUT = 1 << 20;
@@ -89,13 +98,32 @@ export function hostProcess(grant: Grant, ns: ProcessNamespace): HostFunctions {
       }
       const pairs = (env as unknown[][]).map(([k, v]) => strings([k, v], "env"));
       const input = stdin instanceof Uint8Array ? stdin : new Uint8Array();
+      const environment = { PATH, ...Object.fromEntries(pairs) };
+      let spawned;
+      try {
+        spawned = await ns.spawn?.({
+          argv: [binary, ...words],
+          env: environment,
+          clearEnv: true,
+          stdin: input,
+          timeoutMs,
+          drainMs: DRAIN_MS,
+          maxOutput: MAX_OUTPUT,
+        });
+      } catch (e) {
+        throw hostFailed(`could not run ${binary}: ${(e as Error).message}`);
+      }
+      if (spawned) {
+        if (spawned.timedOut) throw hostFailed(`${binary} ran past its ${timeoutMs / 1000}s timeout and was killed`);
+        return { exitCode: spawned.code, stdout: spawned.stdout, stderr: spawned.stderr };
+      }
       const cmd = ns.argv([binary, ...words]);
       let child: Deno.ChildProcess;
       try {
         child = new Deno.Command(cmd[0], {
           args: cmd.slice(1),
           clearEnv: true,
-          env: { PATH, ...Object.fromEntries(pairs) },
+          env: environment,
           stdin: input.length ? "piped" : "null",
           stdout: "piped",
           stderr: "piped",
@@ -128,8 +156,4 @@ export function hostProcess(grant: Grant, ns: ProcessNamespace): HostFunctions {
       return { exitCode: status.signal ? 128 + signalNumber(status.signal) : status.code, stdout, stderr };
     },
   };
-}
-
-function signalNumber(s: Deno.Signal): number {
-  return ({ SIGKILL: 9, SIGTERM: 15, SIGINT: 2, SIGSEGV: 11, SIGABRT: 6 } as Record<string, number>)[s] ?? 1;
 }

@@ -10,7 +10,8 @@
  * - `socket`/`connect` of `AF_UNIX` `SOCK_SEQPACKET` sockets (conmon's attach socket);
  * - bind mounts with the new mount API (`open_tree` + `mount_setattr` + `move_mount`: a
  *   read-only bind mount is read-only from birth, so the copies propagation makes are too),
- *   `umount2`, and `mount(2)` for propagation changes (storage plugins' `host-mount`).
+ *   `umount2`, and `mount(2)` for propagation changes (storage plugins' `host-mount`) and for
+ *   file systems (the spawner's overlay mounts, node/mountns/spawner_main.ts).
  * @module
  */
 
@@ -386,6 +387,15 @@ export function unmount(target: string, detach = false): boolean {
   const e = errno();
   if (e === EINVAL || e === ENOENT) return false;
   throw new OsError("umount2", e, target);
+}
+
+/**
+ * `mount(2)` of a file system (`mount -t <fstype> <source> -o <data> <target>`); relative paths
+ * resolve from the process's working directory.
+ */
+export function mountFs(source: string, target: string, fstype: string, data: string): void {
+  const opts = cstr(data);
+  check("mount", libc().mount(cstr(source), cstr(target), cstr(fstype), 0n, Deno.UnsafePointer.of(opts)), target);
 }
 
 /** Makes `dir` a mount point of its own (a bind mount on itself) with shared propagation. */

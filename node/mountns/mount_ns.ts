@@ -14,17 +14,24 @@
  * `ip netns add` makes it) and the namespace is its slave: network namespaces added later on the
  * host appear inside; mounts made inside never appear on the host.
  *
- * Processes enter it with `nsenter --mount=<dir>/mnt` ({@linkcode MountNamespace.argv}); the agent
- * process itself stays on the host (a multi-threaded process cannot `setns` a mount namespace).
+ * The agent process itself stays on the host (a multi-threaded process cannot `setns` a mount
+ * namespace). Its short commands, mounts and unmounts inside are done by one long-lived spawner
+ * process started in the namespace ({@linkcode Spawner}, node/mountns/spawner.ts);
+ * when it is not running (starting, restarting, `SKIFF_MOUNTNS_SPAWNER=0`), and for streaming
+ * commands (exec, attach), processes enter it with `nsenter --mount=<dir>/mnt`
+ * ({@linkcode MountNamespace.argv}).
  *
  * @example
  * ```ts ignore
  * const ns = await MountNamespace.open(`${dataDir}/oci/ns`);
  * await ns.run(["crun", "--root", root, "list"]);
- * await ns.close(); // clean node shutdown only
+ * await ns.release(); // every shutdown: stops the spawner
+ * await ns.close(); // clean node shutdown only (the spawner and the namespace)
  * ```
  * @module
  */
+import { Spawner, type SpawnResult } from "./spawner.ts";
+import type { SpawnRequest } from "./spawner_protocol.ts";
 
 const NSENTER = "/usr/bin/nsenter";
 const UNSHARE = "/usr/bin/unshare";
@@ -121,47 +128,64 @@ export function hybridCgroups(): boolean {
   }
 }
 
-export class MountNamespace {
+/** Whether the spawner is wanted (`SKIFF_MOUNTNS_SPAWNER=0` turns it off, for A/B benchmarks). */
+function spawnerWanted(): boolean {
+  try {
+    return Deno.env.get("SKIFF_MOUNTNS_SPAWNER") !== "0";
+  } catch {
+    return true;
+  }
+}
+
+export class MountNamespace implements AsyncDisposable {
   /** The directory holding the namespace file (a private bind mount). */
   readonly dir: string;
   /** The namespace file, `<dir>/mnt`. */
   readonly file: string;
+  /** The long-lived process running commands inside (none with `SKIFF_MOUNTNS_SPAWNER=0`). */
+  readonly spawner?: Spawner;
 
-  private constructor(dir: string) {
+  private constructor(dir: string, spawner: boolean) {
     this.dir = dir;
     this.file = `${dir}/mnt`;
+    if (spawner) this.spawner = new Spawner(this.file);
   }
 
   /**
    * Opens the namespace kept in `dir`, creating it when there is none (or when the machine
    * rebooted and only the empty file is left). Idempotent.
    */
-  static async open(dir: string): Promise<MountNamespace> {
-    const ns = new MountNamespace(dir.replace(/\/+$/, ""));
+  static async open(dir: string, opts: { spawner?: boolean } = {}): Promise<MountNamespace> {
+    const ns = new MountNamespace(dir.replace(/\/+$/, ""), opts.spawner ?? spawnerWanted());
+    await ns.#create();
+    ns.spawner?.warm();
+    return ns;
+  }
+
+  async #create(): Promise<void> {
     await ensureSharedNetnsDir();
-    await Deno.mkdir(ns.dir, { recursive: true });
+    await Deno.mkdir(this.dir, { recursive: true });
     const all = mounts();
-    const dirMount = all.findLast((m) => m.mountPoint === ns.dir);
+    const dirMount = all.findLast((m) => m.mountPoint === this.dir);
     if (!dirMount) {
-      await run([MOUNT, "--bind", ns.dir, ns.dir]);
-      await run([MOUNT, "--make-private", ns.dir]);
+      await run([MOUNT, "--bind", this.dir, this.dir]);
+      await run([MOUNT, "--make-private", this.dir]);
     } else if (dirMount.optional.some((o) => o.startsWith("shared:"))) {
-      await run([MOUNT, "--make-private", ns.dir]);
+      await run([MOUNT, "--make-private", this.dir]);
     }
-    if (all.some((m) => m.mountPoint === ns.file && m.fsType === "nsfs")) return ns;
-    await Deno.writeFile(ns.file, new Uint8Array());
+    if (all.some((m) => m.mountPoint === this.file && m.fsType === "nsfs")) return;
+    await Deno.writeFile(this.file, new Uint8Array());
     // Inside: drop the cgroup2 mount (crun then sees cgroup v1 only). `-l` in case something
     // holds it; a machine without it has nothing to unmount.
     await run([
       UNSHARE,
-      `--mount=${ns.file}`,
+      `--mount=${this.file}`,
       "--propagation",
       "slave",
       "/bin/sh",
       "-c",
       "if grep -q ' /sys/fs/cgroup/unified ' /proc/self/mountinfo; then umount -l /sys/fs/cgroup/unified; fi",
     ]);
-    return ns;
   }
 
   /**
@@ -174,9 +198,70 @@ export class MountNamespace {
     return [NSENTER, `--mount=${this.file}`, "--", ...inner];
   }
 
-  /** Runs `cmd` inside the namespace; resolves to its stdout. */
-  run(cmd: string[], opts: { wd?: string; stdin?: string; timeoutMs?: number } = {}): Promise<string> {
-    return run(this.argv(cmd, opts.wd), { stdin: opts.stdin, timeoutMs: opts.timeoutMs });
+  /**
+   * Runs `cmd` inside the namespace (by the spawner, else through `nsenter`); resolves to its
+   * stdout, throws {@linkcode CommandError} on a non-zero exit.
+   */
+  async run(cmd: string[], opts: { wd?: string; stdin?: string; timeoutMs?: number } = {}): Promise<string> {
+    let r: SpawnResult | undefined;
+    try {
+      r = await this.spawner?.run({
+        argv: cmd,
+        cwd: opts.wd,
+        stdin: opts.stdin === undefined ? undefined : new TextEncoder().encode(opts.stdin),
+        timeoutMs: opts.timeoutMs,
+      });
+    } catch (e) {
+      throw new CommandError(cmd, 127, (e as Error).message);
+    }
+    if (!r) return run(this.argv(cmd, opts.wd), { stdin: opts.stdin, timeoutMs: opts.timeoutMs });
+    if (r.code !== 0) throw new CommandError(cmd, r.code, dec.decode(r.stderr));
+    return dec.decode(r.stdout);
+  }
+
+  /**
+   * Runs a command by the spawner and answers its exit and output (for callers that read both,
+   * such as the `host-process` capability); `undefined` when no spawner is ready: run
+   * {@linkcode argv} then. Rejects when the binary could not be started.
+   */
+  spawn(
+    req: Omit<SpawnRequest, "id" | "op" | "stdin"> & { stdin?: Uint8Array },
+  ): Promise<SpawnResult | undefined> {
+    return this.spawner?.run(req) ?? Promise.resolve(undefined);
+  }
+
+  /**
+   * Mounts a file system inside the namespace (`mount -t <fstype> <source> -o <data> <target>`):
+   * mount(2) by the spawner, else the `mount` command. Relative paths resolve from `wd`.
+   */
+  async mount(fs: { source: string; target: string; fstype: string; data: string; wd?: string }): Promise<void> {
+    const r = await this.spawner?.request({
+      op: "mount",
+      source: fs.source,
+      target: fs.target,
+      fstype: fs.fstype,
+      data: fs.data,
+      cwd: fs.wd,
+    });
+    const argv = [MOUNT, "-t", fs.fstype, fs.source, "-o", fs.data, fs.target];
+    if (!r) {
+      await this.run(argv, { wd: fs.wd });
+      return;
+    }
+    if (r.error !== undefined) throw new CommandError(argv, 32, r.error);
+  }
+
+  /**
+   * Unmounts `target` inside the namespace (lazily with `detach`) when it is a mount point;
+   * idempotent. umount2(2) by the spawner, else a shell with `umount`.
+   */
+  async unmount(target: string, opts: { detach?: boolean } = {}): Promise<void> {
+    const r = await this.spawner?.request({ op: "umount", target, detach: opts.detach });
+    if (!r) {
+      await this.sh(`if grep -qF ${shq(` ${target} `)} /proc/self/mountinfo; then umount ${opts.detach ? "-l " : ""}${shq(target)}; fi`);
+      return;
+    }
+    if (r.error !== undefined) throw new CommandError([UMOUNT, target], 32, r.error);
   }
 
   /** Runs a shell script inside the namespace (one process for several steps). */
@@ -186,17 +271,28 @@ export class MountNamespace {
     return this.run(["/bin/sh", "-ec", body], { timeoutMs: opts.timeoutMs });
   }
 
+  /** Stops the spawner (every agent shutdown; the namespace and its mounts stay). Idempotent. */
+  async release(): Promise<void> {
+    await this.spawner?.close();
+  }
+
   /**
    * Removes the namespace from the host (a clean node shutdown, after every container is gone):
-   * it ends once no process is left in it.
+   * it ends once no process is left in it. Stops the spawner first.
    */
   async close(): Promise<void> {
+    await this.release();
     for (const path of [this.file, this.dir]) {
       if (!isMountPoint(path)) continue;
       await run([UMOUNT, "-l", path]).catch((e) => {
         if (isMountPoint(path)) throw e;
       });
     }
+  }
+
+  /** {@linkcode release}: an `await using` scope leaves the namespace in place. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.release();
   }
 }
 

@@ -94,15 +94,25 @@ function conmons(dataDir: string): number[] {
   return out;
 }
 
+/** PIDs of the agent's mount-namespace spawner (node/mountns/spawner_main.ts), if it runs one. */
+function spawners(agentPid: number): number[] {
+  return childProcesses(agentPid, "node/mountns/spawner_main.ts");
+}
+
 /** PIDs of the agent's plugin runners (its child processes running plugins/host/runner.ts). */
 function runners(agentPid: number): number[] {
+  return childProcesses(agentPid, "plugins/host/runner.ts");
+}
+
+/** PIDs of `parentPid`'s children whose command line includes `marker`. */
+function childProcesses(parentPid: number, marker: string): number[] {
   const out: number[] = [];
   for (const e of Deno.readDirSync("/proc")) {
     if (!/^\d+$/.test(e.name)) continue;
     try {
       const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
-      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) !== agentPid) continue;
-      if (Deno.readTextFileSync(`/proc/${e.name}/cmdline`).includes("plugins/host/runner.ts")) {
+      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) !== parentPid) continue;
+      if (Deno.readTextFileSync(`/proc/${e.name}/cmdline`).includes(marker)) {
         out.push(Number(e.name));
       }
     } catch { /* gone */ }
@@ -233,6 +243,8 @@ function startupCpu(agentPid: number, nodeDir: string) {
     agent: processCpu(agentPid),
     agentOwn: processCpu(agentPid, false),
     runners: sum(runners(agentPid).map((p) => processCpu(p))),
+    spawner: sum(spawners(agentPid).map((p) => processCpu(p))),
+    spawnerOwn: sum(spawners(agentPid).map((p) => processCpu(p, false))),
     monitors: sum(conmons(nodeDir).map(treeCpu)),
     machine: machineBusy(),
   };
@@ -252,7 +264,7 @@ function startupCpuRows(
   wallMs: number,
 ): BenchRow[] {
   const per = (k: keyof typeof a) => ((b[k] - a[k]) * 1000) / pods;
-  const total = per("bench") + per("agent") + per("runners") + per("monitors");
+  const total = per("bench") + per("agent") + per("runners") + per("spawner") + per("monitors");
   const wall = wallMs / pods;
   const part = (name: string, k: keyof typeof a): BenchRow => ({ name: `  ${name}`, value: per(k), unit: "ms CPU" });
   return [
@@ -267,6 +279,8 @@ function startupCpuRows(
     part("node agent, with the processes it waited for (nsenter, crun start, mount, unshare)", "agent"),
     part("  of which the agent's own", "agentOwn"),
     part("plugin runners (crun, bridge, host-local, …)", "runners"),
+    part("the mount namespace's spawner, with what it waited for (unshare, crun start, conmon's first process)", "spawner"),
+    part("  of which the spawner's own", "spawnerOwn"),
     part("conmon monitors, with crun create and the containers", "monitors"),
     {
       name: "  the whole machine's busy CPU per pod (other sessions' work included)",

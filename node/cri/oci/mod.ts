@@ -173,7 +173,9 @@ export function nodeRuntime(settings: NodeRuntimeSettings = {}): (ctx: RuntimeCo
         await collecting;
         await oci!.close(opts);
         await wasm.close(opts);
+        // The spawner always stops; the namespace stays for the next agent with `keepPods`.
         if (!opts.keepPods) await ns!.close();
+        else await ns!.release();
       },
     };
   };

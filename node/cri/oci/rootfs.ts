@@ -3,7 +3,8 @@
  *
  * - **overlay** (the default where the kernel has overlayfs): the layers are the read-only lower
  *   directories, `<bundle>/upper` takes the container's writes; mounted inside the agent's mount
- *   namespace (invisible to the host), unmounted when the container is removed. Cost: one mount.
+ *   namespace (invisible to the host) by its spawner's mount(2), unmounted when the container is
+ *   removed. Cost: one mount(2), no process.
  * - **copy** (the fallback where overlayfs cannot be mounted, e.g. on a file system overlayfs
  *   does not accept as upper layer): the layers are copied into `<bundle>/rootfs`, bottom first,
  *   applying whiteouts and opaque directories. Cost: every byte of the image, per container
@@ -28,7 +29,8 @@ export async function overlaySupported(ns: MountNamespace, scratch: string): Pro
   const dir = `${scratch}/overlay-probe-${crypto.randomUUID().slice(0, 8)}`;
   try {
     for (const d of ["l", "u", "w", "m"]) await Deno.mkdir(`${dir}/${d}`, { recursive: true });
-    await ns.sh("mount -t overlay overlay -o lowerdir=l,upperdir=u,workdir=w m && umount m", { wd: dir });
+    await ns.mount({ source: "overlay", target: "m", fstype: "overlay", data: "lowerdir=l,upperdir=u,workdir=w", wd: dir });
+    await ns.unmount(`${dir}/m`);
     return true;
   } catch {
     return false;
@@ -60,9 +62,23 @@ export function overlayMountArgv(layerNames: string[], bundle: string): string[]
   ];
 }
 
-/** Unmounts a container's rootfs inside the namespace (idempotent). */
+/**
+ * Mounts a container's overlay rootfs inside the namespace (mount(2) by the namespace's spawner,
+ * else the `mount` command). Relative layer names resolve from `wd`.
+ */
+export async function mountRootfs(
+  ns: MountNamespace,
+  layers: string[],
+  bundle: string,
+  wd?: string,
+): Promise<void> {
+  const [, , fstype, source, , data, target] = overlayMountArgv(layers, bundle);
+  await ns.mount({ source, target, fstype, data, wd });
+}
+
+/** Unmounts a container's rootfs inside the namespace (lazily; idempotent). */
 export async function unmountRootfs(ns: MountNamespace, rootfs: string): Promise<void> {
-  await ns.sh(`if grep -qF ' ${rootfs} ' /proc/self/mountinfo; then umount -l '${rootfs}'; fi`).catch(() => {});
+  await ns.unmount(rootfs, { detach: true }).catch(() => {});
 }
 
 async function lstat(p: string): Promise<Deno.FileInfo | undefined> {

@@ -88,7 +88,5 @@ export async function createPodNamespaces(
 
 /** Releases the pod's IPC and UTS namespaces (idempotent). */
 export async function removePodNamespaces(ns: MountNamespace, dir: string): Promise<void> {
-  await ns.sh(
-    `for f in ipc uts; do if grep -qF " ${dir}/$f " /proc/self/mountinfo; then umount -l "${dir}/$f"; fi; done`,
-  ).catch(() => {});
+  await Promise.all(["ipc", "uts"].map((k) => ns.unmount(`${dir}/${k}`, { detach: true }).catch(() => {})));
 }

@@ -1,0 +1,187 @@
+/**
+ * The spawner: a long-lived process inside the node agent's mount namespace, started once per
+ * node (`nsenter --mount=<dir>/mnt -- deno run … spawner_main.ts`, node/mountns/spawner.ts). It
+ * reads requests from stdin and answers on stdout, one JSON line each
+ * (node/mountns/spawner_protocol.ts), several at once:
+ *
+ * - `run`: starts a short, non-streaming command here and answers its exit code, stdout and
+ *   stderr (killed with SIGKILL past its timeout);
+ * - `mount` / `umount`: calls mount(2) / umount2(2) itself, no process.
+ *
+ * So the agent's thread neither blocks in `vfork` until each child has exec'd nor pays an `exec`
+ * of `nsenter` per command: the spawns happen on this process's thread. It exits when its stdin
+ * ends (the agent closed it, or died); commands still running then go on as orphans, as they
+ * would under `nsenter`. It ignores SIGINT (a Ctrl-C at the agent's terminal reaches the whole
+ * process group; the agent still needs this process while it shuts down).
+ * @module
+ */
+import { mountFs, unmount } from "./libc.ts";
+import {
+  DEFAULT_MAX_OUTPUT,
+  type MountRequest,
+  parseRequest,
+  type Response,
+  signalNumber,
+  type SpawnRequest,
+  type UnmountRequest,
+} from "./spawner_protocol.ts";
+
+const enc = new TextEncoder();
+let writing: Promise<void> = Promise.resolve();
+
+/** Writes one line to stdout, after the lines before it (never interleaved). */
+function send(v: unknown): void {
+  const bytes = enc.encode(JSON.stringify(v) + "\n");
+  writing = writing.then(async () => {
+    let off = 0;
+    while (off < bytes.length) off += await Deno.stdout.write(bytes.subarray(off));
+  }).catch(() => Deno.exit(0)); // the agent is gone
+}
+
+/** Reads a stream into at most `max` bytes, until it ends or `stop` resolves. */
+async function collect(
+  stream: ReadableStream<Uint8Array>,
+  stop: Promise<void>,
+  max: number,
+): Promise<Uint8Array> {
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const stopped = stop.then(() => null);
+  try {
+    for (;;) {
+      const r = await Promise.race([reader.read(), stopped]);
+      if (!r || r.done) break;
+      if (size < max) chunks.push(r.value.subarray(0, max - size));
+      size += r.value.length;
+    }
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+  const out = new Uint8Array(Math.min(size, max));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+async function run(req: SpawnRequest): Promise<Response> {
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(req.argv[0], {
+      args: req.argv.slice(1),
+      cwd: req.cwd,
+      env: req.env,
+      clearEnv: req.clearEnv,
+      stdin: req.stdin ? "piped" : "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+  } catch (e) {
+    return { id: req.id, error: `could not run ${req.argv[0]}: ${(e as Error).message}` };
+  }
+  if (req.stdin) {
+    const w = child.stdin.getWriter();
+    w.write(Uint8Array.fromBase64(req.stdin)).then(() => w.close()).catch(() => {});
+  }
+  let timedOut = false;
+  let stop!: () => void;
+  const stopped = new Promise<void>((r) => stop = r);
+  const timers: ReturnType<typeof setTimeout>[] = [];
+  if (req.timeoutMs) {
+    timers.push(setTimeout(() => {
+      timedOut = true;
+      try {
+        child.kill("SIGKILL");
+      } catch { /* gone */ }
+      // A child it left may hold the pipes: stop reading soon after.
+      timers.push(setTimeout(stop, 100));
+    }, req.timeoutMs));
+  }
+  const max = req.maxOutput ?? DEFAULT_MAX_OUTPUT;
+  if (req.drainMs === undefined && !req.timeoutMs) {
+    // Read to the end in one op (cheaper than two streams read chunk by chunk).
+    const out = await child.output();
+    return answer(req.id, out, out.stdout.subarray(0, max), out.stderr.subarray(0, max), false);
+  }
+  const exited = child.status;
+  if (req.drainMs !== undefined) exited.then(() => timers.push(setTimeout(stop, req.drainMs)));
+  try {
+    const [status, stdout, stderr] = await Promise.all([
+      exited,
+      collect(child.stdout, stopped, max),
+      collect(child.stderr, stopped, max),
+    ]);
+    return answer(req.id, status, stdout, stderr, timedOut);
+  } finally {
+    for (const t of timers) clearTimeout(t);
+  }
+}
+
+function answer(
+  id: number,
+  status: Deno.CommandStatus,
+  stdout: Uint8Array,
+  stderr: Uint8Array,
+  timedOut: boolean,
+): Response {
+  return {
+    id,
+    code: status.signal ? 128 + signalNumber(status.signal) : status.code,
+    ...(status.signal ? { signal: status.signal } : {}),
+    ...(stdout.length ? { stdout: stdout.toBase64() } : {}),
+    ...(stderr.length ? { stderr: stderr.toBase64() } : {}),
+    ...(timedOut ? { timedOut } : {}),
+  };
+}
+
+function mount(req: MountRequest): Response {
+  // Synchronous: the working directory is the process's, and nothing else runs meanwhile.
+  if (req.cwd) Deno.chdir(req.cwd);
+  try {
+    mountFs(req.source, req.target, req.fstype, req.data);
+    return { id: req.id, code: 0 };
+  } finally {
+    if (req.cwd) Deno.chdir("/");
+  }
+}
+
+function umount(req: UnmountRequest): Response {
+  return { id: req.id, code: 0, unmounted: unmount(req.target, req.detach) };
+}
+
+async function serve(line: string): Promise<void> {
+  const req = parseRequest(line);
+  if ("invalid" in req) {
+    send({ id: req.id ?? -1, error: `invalid request: ${req.invalid}` });
+    return;
+  }
+  try {
+    send(req.op === "run" ? await run(req) : req.op === "mount" ? mount(req) : umount(req));
+  } catch (e) {
+    send({ id: req.id, error: (e as Error).message });
+  }
+}
+
+if (import.meta.main) {
+  Deno.addSignalListener("SIGINT", () => {});
+  send({ ready: true, pid: Deno.pid });
+  const dec = new TextDecoder();
+  const chunk = new Uint8Array(64 * 1024);
+  let buf = "";
+  for (;;) {
+    // Plain reads: cheaper per request than a stream with a decoder stage.
+    const n = await Deno.stdin.read(chunk);
+    if (n === null) break;
+    buf += dec.decode(chunk.subarray(0, n), { stream: true });
+    let nl;
+    while ((nl = buf.indexOf("\n")) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      if (line) serve(line);
+    }
+  }
+  Deno.exit(0);
+}
