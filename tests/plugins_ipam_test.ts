@@ -19,6 +19,7 @@ import { pushPlugin } from "../cli/plugin.ts";
 import { nodeLoads } from "../node/plugins.ts";
 import { buildPlugin } from "../plugins/host/build.ts";
 import { componentImpl, runTest } from "../plugins/host/conformance.ts";
+import { readStateFile } from "../plugins/host/state_file.ts";
 import { eventually, ROOT, testWith } from "./harness.ts";
 import { NODE } from "./fixtures/build.ts";
 import { pushFixture } from "./fixtures/push.ts";
@@ -149,11 +150,8 @@ async function podIPs(c: NetworkCluster, app: string, n: number): Promise<Map<st
 }
 
 function state(c: NetworkCluster, plugin: string): Map<string, string> {
-  const raw = JSON.parse(Deno.readTextFileSync(`${c.dataDir}/node/plugins/state/${plugin}.json`)) as [
-    string,
-    string,
-  ][];
-  return new Map(raw.map(([k, v]) => [k, atob(v)]));
+  const raw = readStateFile(`${c.dataDir}/node/plugins/state/${plugin}.json`);
+  return new Map([...raw].map(([k, v]) => [k, new TextDecoder().decode(v)]));
 }
 
 testWith(

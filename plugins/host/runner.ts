@@ -15,6 +15,7 @@ import { createWasi } from "../../wasm/wasi/mod.ts";
 import { GUEST_BINDINGS } from "./bindings.ts";
 import { capabilityImports } from "./capabilities.ts";
 import { serveDirect } from "./direct.ts";
+import { StateFile } from "./state_file.ts";
 import { findExport, KINDS } from "./kinds.ts";
 import {
   type CallFailure,
@@ -86,11 +87,19 @@ async function main(): Promise<void> {
    * host call), rather than once per `set`.
    */
   let unsaved: [string, Uint8Array][] | null = null;
+  /** The plugin's state file (plugins/host/state_file.ts), opened when the store is first loaded. */
+  let stateFile: StateFile | null = null;
+  const openState = (path: string) => {
+    if (stateFile) return stateFile;
+    stateFile = StateFile.open(path);
+    if (stateFile.problem) send({ id: 0, log: { level: "warn", message: stateFile.problem } });
+    return stateFile;
+  };
   const flush = () => {
     if (!unsaved) return;
     const entries = unsaved;
     unsaved = null;
-    writeState(config.stateFile, entries);
+    if (config.stateFile) openState(config.stateFile).save(entries);
   };
   /** A nested host call: ask the host, block on stdin until its reply (queueing calls meanwhile). */
   const hostCall = (capability: string, fn: string, args: unknown[]): unknown => {
@@ -118,7 +127,7 @@ async function main(): Promise<void> {
   };
   const sinks = {
     log: (level: string, message: string) => send({ id: 0, log: { level, message } }),
-    loadState: () => readState(config.stateFile),
+    loadState: () => config.stateFile ? openState(config.stateFile).entries() : [],
     saveState: (entries: [string, Uint8Array][]) => void (unsaved = entries),
     hostCall,
   };
@@ -318,41 +327,6 @@ export function lineReader(read: (b: Uint8Array) => number | null): { next(): st
 function startFailed(fail: CallFailure): void {
   send({ id: -1, fail });
   Deno.exit(1);
-}
-
-function readState(file?: string): [string, Uint8Array][] {
-  if (!file) return [];
-  try {
-    const data = JSON.parse(Deno.readTextFileSync(file)) as [string, string][];
-    return data.map(([k, v]) => [k, Uint8Array.from(atob(v), (c) => c.charCodeAt(0))]);
-  } catch {
-    return [];
-  }
-}
-
-/**
- * base64 of each stored value, kept while the value is stored (the state store keeps its own
- * copy of each value, so a value's bytes never change under the same object): every save
- * encodes only what changed since the last one (encoding them all was most of a save's cost,
- * ~25 ms at 240 records).
- */
-const encoded = new WeakMap<Uint8Array, string>();
-
-function base64(v: Uint8Array): string {
-  let s = encoded.get(v);
-  if (s === undefined) {
-    let bin = "";
-    for (let i = 0; i < v.length; i += 8192) bin += String.fromCharCode(...v.subarray(i, i + 8192));
-    encoded.set(v, s = btoa(bin));
-  }
-  return s;
-}
-
-function writeState(file: string | undefined, entries: [string, Uint8Array][]): void {
-  if (!file) return;
-  const data = entries.map(([k, v]) => [k, base64(v)]);
-  Deno.writeTextFileSync(`${file}.tmp`, JSON.stringify(data));
-  Deno.renameSync(`${file}.tmp`, file);
 }
 
 if (import.meta.main) await main();
