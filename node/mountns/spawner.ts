@@ -21,6 +21,7 @@
  * ```
  * @module
  */
+import { ownCgroupProcsFile } from "./cgroup_warm.ts";
 import type {
   MountRequest,
   Request,
@@ -275,14 +276,17 @@ export class Spawner implements AsyncDisposable {
 function defaultCommand(): string[] | undefined {
   const url = new URL("./spawner_main.ts", import.meta.url);
   if (url.protocol !== "file:") return undefined;
+  // SKIFF_CGROUP_WARM=0 turns the warming off, for A/B runs of the benchmarks (cgroup_warm.ts).
+  const procs = Deno.env.get("SKIFF_CGROUP_WARM") === "0" ? undefined : ownCgroupProcsFile();
   return [
     Deno.execPath(),
     "run",
     "--quiet",
     "--no-config",
-    "--allow-run",
-    "--allow-read",
-    "--allow-ffi",
+    // All permissions: --allow-run and --allow-ffi, which it needs, are already all of them, and
+    // Deno lets only such a process write /sys (cgroup_warm.ts).
+    "--allow-all",
     decodeURIComponent(url.pathname),
+    ...(procs ? [`--warm-cgroup-procs=${procs}`] : []),
   ];
 }

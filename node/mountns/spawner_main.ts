@@ -15,6 +15,7 @@
  * process group; the agent still needs this process while it shuts down).
  * @module
  */
+import { warmCgroupMove, warmsCgroupMove } from "./cgroup_warm.ts";
 import { mountFs, unmount } from "./libc.ts";
 import {
   DEFAULT_MAX_OUTPUT,
@@ -67,8 +68,12 @@ async function collect(
   return out;
 }
 
+/** `--warm-cgroup-procs=<file>`: this process's own `cgroup.procs`, for cgroup_warm.ts. */
+const warmProcs = Deno.args.find((a) => a.startsWith("--warm-cgroup-procs="))?.slice(20);
+
 async function run(req: SpawnRequest): Promise<Response> {
   let child: Deno.ChildProcess;
+  if (warmProcs && warmsCgroupMove(req.argv)) warmCgroupMove(warmProcs);
   try {
     child = new Deno.Command(req.argv[0], {
       args: req.argv.slice(1),
