@@ -18,6 +18,7 @@
  * no `nsenter`, and the agent's thread does not wait in `vfork`), else through `nsenter`.
  * @module
  */
+import { collectOutput } from "../mountns/collect_output.ts";
 import type { Grant } from "../../control/api/plugins.ts";
 import { allowedBinary } from "../../plugins/host/capabilities.ts";
 import { hostDenied, hostFailed, type HostFunctions, hostInvalid } from "../../plugins/host/host_calls.ts";
@@ -52,31 +53,6 @@ function strings(v: unknown, what: string): string[] {
     throw hostInvalid(`${what} must be strings without NUL`);
   }
   return v as string[];
-}
-
-/** Reads a stream into at most MAX_OUTPUT bytes, until it ends or `stop` resolves. */
-async function collect(stream: ReadableStream<Uint8Array>, stop: Promise<void>): Promise<Uint8Array> {
-  const reader = stream.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const stopped = stop.then(() => null);
-  try {
-    for (;;) {
-      const r = await Promise.race([reader.read(), stopped]);
-      if (!r || r.done) break;
-      if (size < MAX_OUTPUT) chunks.push(r.value.subarray(0, MAX_OUTPUT - size));
-      size += r.value.length;
-    }
-  } finally {
-    reader.cancel().catch(() => {});
-  }
-  const out = new Uint8Array(Math.min(size, MAX_OUTPUT));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }
 
 /** The capability's functions for one grant. */
@@ -147,8 +123,8 @@ export function hostProcess(grant: Grant, ns: ProcessNamespace): HostFunctions {
       const drained = exited.then(() => new Promise<void>((r) => drain = setTimeout(r, DRAIN_MS)));
       const [status, stdout, stderr] = await Promise.all([
         exited,
-        collect(child.stdout, drained),
-        collect(child.stderr, drained),
+        collectOutput(child.stdout, drained, MAX_OUTPUT),
+        collectOutput(child.stderr, drained, MAX_OUTPUT),
       ]);
       clearTimeout(timer);
       clearTimeout(drain);

@@ -16,6 +16,7 @@
  * @module
  */
 import { warmCgroupMove, warmsCgroupMove } from "./cgroup_warm.ts";
+import { collectOutput } from "./collect_output.ts";
 import { mountFs, unmount } from "./libc.ts";
 import {
   DEFAULT_MAX_OUTPUT,
@@ -37,35 +38,6 @@ function send(v: unknown): void {
     let off = 0;
     while (off < bytes.length) off += await Deno.stdout.write(bytes.subarray(off));
   }).catch(() => Deno.exit(0)); // the agent is gone
-}
-
-/** Reads a stream into at most `max` bytes, until it ends or `stop` resolves. */
-async function collect(
-  stream: ReadableStream<Uint8Array>,
-  stop: Promise<void>,
-  max: number,
-): Promise<Uint8Array> {
-  const reader = stream.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const stopped = stop.then(() => null);
-  try {
-    for (;;) {
-      const r = await Promise.race([reader.read(), stopped]);
-      if (!r || r.done) break;
-      if (size < max) chunks.push(r.value.subarray(0, max - size));
-      size += r.value.length;
-    }
-  } finally {
-    reader.cancel().catch(() => {});
-  }
-  const out = new Uint8Array(Math.min(size, max));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }
 
 /** `--warm-cgroup-procs=<file>`: this process's own `cgroup.procs`, for cgroup_warm.ts. */
@@ -116,8 +88,8 @@ async function run(req: SpawnRequest): Promise<Response> {
   try {
     const [status, stdout, stderr] = await Promise.all([
       exited,
-      collect(child.stdout, stopped, max),
-      collect(child.stderr, stopped, max),
+      collectOutput(child.stdout, stopped, max),
+      collectOutput(child.stderr, stopped, max),
     ]);
     return answer(req.id, status, stdout, stderr, timedOut);
   } finally {
