@@ -168,18 +168,20 @@ export class PluginHostCaller {
   }
 
   async #read(conn: Deno.Conn): Promise<void> {
-    for await (const line of lines(conn)) {
+    await eachLine(conn, (line) => {
       let r: Reply;
       try {
         r = JSON.parse(line);
       } catch {
-        break;
+        return false;
       }
       const p = this.#pending.get(r.id);
-      if (!p) continue;
-      this.#pending.delete(r.id);
-      p.resolve(r);
-    }
+      if (p) {
+        this.#pending.delete(r.id);
+        p.resolve(r);
+      }
+      return true;
+    });
     this.#drop(conn);
   }
 
@@ -198,8 +200,13 @@ export class PluginHostCaller {
 /** The channel closed before a call was answered (the call is sent again over HTTP). */
 class ChannelClosed extends Error {}
 
-/** Newline-delimited text of a connection (ends when it closes or fails, or a line passes 32 Mi characters). */
-export async function* lines(conn: Deno.Conn): AsyncGenerator<string> {
+/**
+ * Calls `onLine` with each newline-delimited line of `conn` until it returns false, the
+ * connection ends or fails, or a line passes {@linkcode MAX_LINE} (the peer is broken; the caller
+ * closes the connection). The lines of one read are handled in the read's own turn (no async
+ * generator between the socket and the handler).
+ */
+export async function eachLine(conn: Deno.Conn, onLine: (line: string) => boolean): Promise<void> {
   const decoder = new TextDecoder();
   const buf = new Uint8Array(64 * 1024);
   let text = "";
@@ -214,11 +221,10 @@ export async function* lines(conn: Deno.Conn): AsyncGenerator<string> {
     text += decoder.decode(buf.subarray(0, n), { stream: true });
     let start = 0;
     for (let nl = text.indexOf("\n"); nl >= 0; nl = text.indexOf("\n", start)) {
-      if (nl > start) yield text.slice(start, nl);
+      if (nl > start && !onLine(text.slice(start, nl))) return;
       start = nl + 1;
     }
-    text = text.slice(start);
-    // A line longer than any call or answer: the peer is broken (the caller closes the connection).
+    text = start === text.length ? "" : text.slice(start);
     if (text.length > MAX_LINE) return;
   }
 }

@@ -18,7 +18,7 @@
  * a failed connection or a drained runner, and when it lacks a plugin (at most once a second).
  * @module
  */
-import { lines, type PluginHostAnswer, writeAll } from "./plugin_channel.ts";
+import { eachLine, type PluginHostAnswer, writeAll } from "./plugin_channel.ts";
 import type { PluginFailure } from "./plugins.ts";
 
 /** Asks the plugin host `POST <path>` (its channel, or HTTP). */
@@ -248,18 +248,20 @@ export class PluginDirectCaller {
   }
 
   async #read(c: Conn, runner: string): Promise<void> {
-    for await (const line of lines(c.conn)) {
+    await eachLine(c.conn, (line) => {
       let r: { id: number; status: number; body: unknown };
       try {
         r = JSON.parse(line);
       } catch {
-        break;
+        return false;
       }
       const p = c.pending.get(r.id);
-      if (!p) continue;
-      c.pending.delete(r.id);
-      p.resolve({ status: r.status, body: r.body ?? null });
-    }
+      if (p) {
+        c.pending.delete(r.id);
+        p.resolve({ status: r.status, body: r.body ?? null });
+      }
+      return true;
+    });
     // The runner closed it: drained (replaced, stopped) or dead. Forget it; refresh the table.
     const cur = this.#conns.get(runner);
     if (cur) void cur.then((x) => x === c && this.#conns.get(runner) === cur && this.#conns.delete(runner));

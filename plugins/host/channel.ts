@@ -8,7 +8,7 @@
  * message over 1 KiB in two writes, and Nagle + delayed ACK then add 40 ms to every call).
  * @module
  */
-import { lines, writeAll } from "../../control/api/plugin_channel.ts";
+import { eachLine, writeAll } from "../../control/api/plugin_channel.ts";
 
 /** `POST <path>` of the plugin host's API on a parsed body. */
 export type PostFn = (path: string, body: unknown) => Promise<{ status: number; body: unknown }>;
@@ -84,21 +84,22 @@ async function serveConn(conn: Deno.Conn, post: PostFn, token: string | undefine
     send(JSON.stringify({ id: m.id, ...a }));
   };
   try {
-    for await (const line of lines(conn)) {
+    await eachLine(conn, (line) => {
       let m: { id?: unknown; path?: unknown; body?: unknown; token?: unknown };
       try {
         m = JSON.parse(line);
       } catch {
-        break;
+        return false;
       }
       if (!authenticated) {
         // The first line presents the token; a wrong one closes the connection.
-        if (token && m.token !== token) break;
+        if (token && m.token !== token) return false;
         authenticated = true;
-        continue;
+        return true;
       }
       void answer(m);
-    }
+      return true;
+    });
   } finally {
     await writing;
     closeQuietly(conn);

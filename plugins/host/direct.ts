@@ -21,7 +21,7 @@
  * (the caller sends them through the plugin host, which routes them to the new version).
  * @module
  */
-import { writeAll } from "../../control/api/plugin_channel.ts";
+import { eachLine, writeAll } from "../../control/api/plugin_channel.ts";
 import { NODE_CACHE_MISS, type PluginFailure, type SchedulingCycleRequest } from "../../control/api/plugins.ts";
 import {
   type AdmissionPhase,
@@ -296,35 +296,4 @@ export function serveDirect(opts: DirectOptions): { drain(): Promise<void> } {
       await Deno.remove(opts.path).catch(() => {});
     },
   };
-}
-
-/** The longest line a direct connection accepts (characters), as the channel's. */
-const MAX_LINE = 32 << 20;
-
-/**
- * Calls `onLine` with each newline-delimited line of `conn` until it returns false, the
- * connection ends or fails, or a line passes {@linkcode MAX_LINE}. The lines of one read are
- * handled in the read's own turn (no async generator between the socket and the call).
- */
-export async function eachLine(conn: Deno.Conn, onLine: (line: string) => boolean): Promise<void> {
-  const decoder = new TextDecoder();
-  const buf = new Uint8Array(64 * 1024);
-  let text = "";
-  for (;;) {
-    let n: number | null;
-    try {
-      n = await conn.read(buf);
-    } catch {
-      return;
-    }
-    if (n === null) return;
-    text += decoder.decode(buf.subarray(0, n), { stream: true });
-    let start = 0;
-    for (let nl = text.indexOf("\n"); nl >= 0; nl = text.indexOf("\n", start)) {
-      if (nl > start && !onLine(text.slice(start, nl))) return;
-      start = nl + 1;
-    }
-    text = start === text.length ? "" : text.slice(start);
-    if (text.length > MAX_LINE) return;
-  }
 }

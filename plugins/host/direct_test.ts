@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { PluginDirectCaller } from "../../control/api/plugin_direct.ts";
 import type { PluginObject, PluginSpec } from "../../control/api/plugins.ts";
-import { lines } from "../../control/api/plugin_channel.ts";
+import { eachLine } from "../../control/api/plugin_channel.ts";
 import { ROOT, tempDir, testWith } from "../../tests/harness.ts";
 import { NODE } from "../../tests/fixtures/build.ts";
 import { buildPlugin } from "./build.ts";
@@ -125,7 +125,7 @@ testWith([NODE], "a connection without the runner's token is closed before any c
     ),
   );
   const got: string[] = [];
-  for await (const line of lines(conn)) got.push(line);
+  await eachLine(conn, (line) => got.push(line) > 0);
   conn.close();
   assert.deepEqual(got, [], "no answer: the connection was closed");
 });
@@ -263,11 +263,12 @@ testWith(
     );
     const answers: { id: number; status: number; body: { response?: { warnings: string[] } } }[] = [];
     let removed: Promise<void> | null = null;
-    for await (const line of lines(conn)) {
+    await eachLine(conn, (line) => {
       answers.push(JSON.parse(line));
       // Drain once the runner is serving the calls: those it has read are answered.
       removed ??= s.host.remove("stamp");
-    }
+      return true;
+    });
     conn.close();
     await removed;
     assert.ok(answers.length >= 2, `the calls it had accepted were answered (${answers.length})`);
