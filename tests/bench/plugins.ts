@@ -45,7 +45,7 @@
 import process from "node:process";
 import { Client, R } from "../../control/api/client.ts";
 import { InformerFactory } from "../../control/api/informer.ts";
-import { lines, PluginHostCaller, writeAll } from "../../control/api/plugin_channel.ts";
+import { eachLine, PluginHostCaller, writeAll } from "../../control/api/plugin_channel.ts";
 import { PluginDirectCaller } from "../../control/api/plugin_direct.ts";
 import { type PluginKind, type PluginObject, PLUGINS, type PluginSpec } from "../../control/api/plugins.ts";
 import type { KubeObject } from "../../control/api/types.ts";
@@ -201,13 +201,40 @@ async function servePlugins(apiUrl: string, port: number, dataDir: string, runne
  * line with a line of the same length at once, with the same line helpers as both ends of the
  * direct path (control/api/plugin_channel.ts), and nothing else: no JSON, routing or plugin.
  */
+/** The next line of `conn` each time it is called (null once the connection has ended). */
+function nextLines(conn: Deno.Conn): () => Promise<string | null> {
+  const queue: string[] = [];
+  let ended = false;
+  let wake: (() => void) | null = null;
+  void eachLine(conn, (line) => {
+    queue.push(line);
+    wake?.();
+    return true;
+  }).then(() => {
+    ended = true;
+    wake?.();
+  });
+  return async () => {
+    while (!queue.length) {
+      if (ended) return null;
+      await new Promise<void>((r) => wake = r);
+    }
+    return queue.shift()!;
+  };
+}
+
 async function serveEcho(path: string): Promise<void> {
   const listener = Deno.listen({ transport: "unix", path });
   console.log(`URL ${path}`);
   const serving = (async () => {
     for await (const conn of listener) {
       void (async () => {
-        for await (const line of lines(conn)) await writeAll(conn, ENCODER.encode(line + "\n")).catch(() => {});
+        let writing = Promise.resolve();
+        await eachLine(conn, (line) => {
+          writing = writing.then(() => writeAll(conn, ENCODER.encode(line + "\n"))).catch(() => {});
+          return true;
+        });
+        await writing;
         conn.close();
       })();
     }
@@ -378,12 +405,12 @@ async function benchAdmission(): Promise<BenchRow[]> {
     const echoDir = await Deno.makeTempDir({ prefix: "skiff-bench-echo-" });
     const echo = await child(["--echo", `${echoDir}/echo.sock`]);
     const echoConn = await Deno.connect({ transport: "unix", path: echo.url });
-    const echoLines = lines(echoConn);
+    const echoLine = nextLines(echoConn);
     const rawLine = ENCODER.encode(JSON.stringify({ id: 1, path: "/admission/disallow-latest/validate", body: JSON.parse(review), ms: 10_000 }) + "\n");
     const rawHop: number[] = [];
     const rawCall = async () => {
       await writeAll(echoConn, rawLine);
-      if ((await echoLines.next()).done) throw new Error("the echo child closed the socket");
+      if ((await echoLine()) === null) throw new Error("the echo child closed the socket");
     };
     try {
       for (let i = 0; i < 200 && !(await directCall()); i++) await new Promise((r) => setTimeout(r, 20));
