@@ -18,12 +18,11 @@
  * no `nsenter`, and the agent's thread does not wait in `vfork`), else through `nsenter`.
  * @module
  */
-import { collectOutput } from "../mountns/collect_output.ts";
+import { runBounded } from "../mountns/run_bounded.ts";
 import type { Grant } from "../../control/api/plugins.ts";
 import { allowedBinary } from "../../plugins/host/capabilities.ts";
 import { hostDenied, hostFailed, type HostFunctions, hostInvalid } from "../../plugins/host/host_calls.ts";
 import type { MountNamespace } from "../mountns/mount_ns.ts";
-import { signalNumber } from "../mountns/spawner_protocol.ts";
 
 /**
  * Where binaries run: the agent's mount namespace (`MountNamespace.argv`, and its spawner's
@@ -75,61 +74,24 @@ export function hostProcess(grant: Grant, ns: ProcessNamespace): HostFunctions {
       const pairs = (env as unknown[][]).map(([k, v]) => strings([k, v], "env"));
       const input = stdin instanceof Uint8Array ? stdin : new Uint8Array();
       const environment = { PATH, ...Object.fromEntries(pairs) };
-      let spawned;
+      const cmd = {
+        argv: [binary, ...words],
+        env: environment,
+        clearEnv: true,
+        stdin: input,
+        timeoutMs,
+        drainMs: DRAIN_MS,
+        maxOutput: MAX_OUTPUT,
+      };
+      let r;
       try {
-        spawned = await ns.spawn?.({
-          argv: [binary, ...words],
-          env: environment,
-          clearEnv: true,
-          stdin: input,
-          timeoutMs,
-          drainMs: DRAIN_MS,
-          maxOutput: MAX_OUTPUT,
-        });
+        // By the spawner when one is ready, else through `nsenter`.
+        r = await ns.spawn?.(cmd) ?? await runBounded({ ...cmd, argv: ns.argv(cmd.argv) });
       } catch (e) {
         throw hostFailed(`could not run ${binary}: ${(e as Error).message}`);
       }
-      if (spawned) {
-        if (spawned.timedOut) throw hostFailed(`${binary} ran past its ${timeoutMs / 1000}s timeout and was killed`);
-        return { exitCode: spawned.code, stdout: spawned.stdout, stderr: spawned.stderr };
-      }
-      const cmd = ns.argv([binary, ...words]);
-      let child: Deno.ChildProcess;
-      try {
-        child = new Deno.Command(cmd[0], {
-          args: cmd.slice(1),
-          clearEnv: true,
-          env: environment,
-          stdin: input.length ? "piped" : "null",
-          stdout: "piped",
-          stderr: "piped",
-        }).spawn();
-      } catch (e) {
-        throw hostFailed(`could not run ${binary}: ${(e as Error).message}`);
-      }
-      if (input.length) {
-        const w = child.stdin.getWriter();
-        w.write(input).then(() => w.close()).catch(() => {});
-      }
-      let timedOut = false;
-      const timer = setTimeout(() => {
-        timedOut = true;
-        try {
-          child.kill("SIGKILL");
-        } catch { /* gone */ }
-      }, timeoutMs);
-      const exited = child.status;
-      let drain: ReturnType<typeof setTimeout> | undefined;
-      const drained = exited.then(() => new Promise<void>((r) => drain = setTimeout(r, DRAIN_MS)));
-      const [status, stdout, stderr] = await Promise.all([
-        exited,
-        collectOutput(child.stdout, drained, MAX_OUTPUT),
-        collectOutput(child.stderr, drained, MAX_OUTPUT),
-      ]);
-      clearTimeout(timer);
-      clearTimeout(drain);
-      if (timedOut) throw hostFailed(`${binary} ran past its ${timeoutMs / 1000}s timeout and was killed`);
-      return { exitCode: status.signal ? 128 + signalNumber(status.signal) : status.code, stdout, stderr };
+      if (r.timedOut) throw hostFailed(`${binary} ran past its ${timeoutMs / 1000}s timeout and was killed`);
+      return { exitCode: r.code, stdout: r.stdout, stderr: r.stderr };
     },
   };
 }

@@ -16,14 +16,13 @@
  * @module
  */
 import { warmCgroupMove, warmsCgroupMove } from "./cgroup_warm.ts";
-import { collectOutput } from "./collect_output.ts";
+import { runBounded } from "./run_bounded.ts";
 import { mountFs, unmount } from "./libc.ts";
 import {
   DEFAULT_MAX_OUTPUT,
   type MountRequest,
   parseRequest,
   type Response,
-  signalNumber,
   type SpawnRequest,
   type UnmountRequest,
 } from "./spawner_protocol.ts";
@@ -44,73 +43,29 @@ function send(v: unknown): void {
 const warmProcs = Deno.args.find((a) => a.startsWith("--warm-cgroup-procs="))?.slice(20);
 
 async function run(req: SpawnRequest): Promise<Response> {
-  let child: Deno.ChildProcess;
   if (warmProcs && warmsCgroupMove(req.argv)) warmCgroupMove(warmProcs);
+  let r;
   try {
-    child = new Deno.Command(req.argv[0], {
-      args: req.argv.slice(1),
+    r = await runBounded({
+      argv: req.argv,
       cwd: req.cwd,
       env: req.env,
       clearEnv: req.clearEnv,
-      stdin: req.stdin ? "piped" : "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+      stdin: req.stdin ? Uint8Array.fromBase64(req.stdin) : undefined,
+      timeoutMs: req.timeoutMs,
+      drainMs: req.drainMs,
+      maxOutput: req.maxOutput ?? DEFAULT_MAX_OUTPUT,
+    });
   } catch (e) {
     return { id: req.id, error: `could not run ${req.argv[0]}: ${(e as Error).message}` };
   }
-  if (req.stdin) {
-    const w = child.stdin.getWriter();
-    w.write(Uint8Array.fromBase64(req.stdin)).then(() => w.close()).catch(() => {});
-  }
-  let timedOut = false;
-  let stop!: () => void;
-  const stopped = new Promise<void>((r) => stop = r);
-  const timers: ReturnType<typeof setTimeout>[] = [];
-  if (req.timeoutMs) {
-    timers.push(setTimeout(() => {
-      timedOut = true;
-      try {
-        child.kill("SIGKILL");
-      } catch { /* gone */ }
-      // A child it left may hold the pipes: stop reading soon after.
-      timers.push(setTimeout(stop, 100));
-    }, req.timeoutMs));
-  }
-  const max = req.maxOutput ?? DEFAULT_MAX_OUTPUT;
-  if (req.drainMs === undefined && !req.timeoutMs) {
-    // Read to the end in one op (cheaper than two streams read chunk by chunk).
-    const out = await child.output();
-    return answer(req.id, out, out.stdout.subarray(0, max), out.stderr.subarray(0, max), false);
-  }
-  const exited = child.status;
-  if (req.drainMs !== undefined) exited.then(() => timers.push(setTimeout(stop, req.drainMs)));
-  try {
-    const [status, stdout, stderr] = await Promise.all([
-      exited,
-      collectOutput(child.stdout, stopped, max),
-      collectOutput(child.stderr, stopped, max),
-    ]);
-    return answer(req.id, status, stdout, stderr, timedOut);
-  } finally {
-    for (const t of timers) clearTimeout(t);
-  }
-}
-
-function answer(
-  id: number,
-  status: Deno.CommandStatus,
-  stdout: Uint8Array,
-  stderr: Uint8Array,
-  timedOut: boolean,
-): Response {
   return {
-    id,
-    code: status.signal ? 128 + signalNumber(status.signal) : status.code,
-    ...(status.signal ? { signal: status.signal } : {}),
-    ...(stdout.length ? { stdout: stdout.toBase64() } : {}),
-    ...(stderr.length ? { stderr: stderr.toBase64() } : {}),
-    ...(timedOut ? { timedOut } : {}),
+    id: req.id,
+    code: r.code,
+    ...(r.signal ? { signal: r.signal } : {}),
+    ...(r.stdout.length ? { stdout: r.stdout.toBase64() } : {}),
+    ...(r.stderr.length ? { stderr: r.stderr.toBase64() } : {}),
+    ...(r.timedOut ? { timedOut: true } : {}),
   };
 }
 
