@@ -39,41 +39,32 @@ export async function overlaySupported(ns: MountNamespace, scratch: string): Pro
   }
 }
 
+/** A container's overlay rootfs mount: the layers (topmost last) under `<bundle>/upper`. Pure. */
+export function overlayMount(layerNames: string[], bundle: string): OverlayMount {
+  const lower = [...layerNames].reverse().join(":"); // topmost first
+  return {
+    source: "overlay",
+    target: `${bundle}/rootfs`,
+    fstype: "overlay",
+    data: `lowerdir=${lower},upperdir=${bundle}/upper,workdir=${bundle}/work`,
+  };
+}
+
+/** What `MountNamespace.mount` takes for an overlay rootfs. */
+export interface OverlayMount {
+  source: string;
+  target: string;
+  fstype: string;
+  data: string;
+}
+
 /**
  * The shell command that mounts the overlay (run with the layers directory as working directory,
  * so lower directories are short relative names: the mount options must fit in one page).
  */
 export function overlayMountCommand(layerNames: string[], bundle: string): string {
-  const [, , , , , options, target] = overlayMountArgv(layerNames, bundle);
-  return `mount -t overlay overlay -o '${options}' '${target}'`;
-}
-
-/** The same mount as an argv (no shell: one process fewer). Pure. */
-export function overlayMountArgv(layerNames: string[], bundle: string): string[] {
-  const lower = [...layerNames].reverse().join(":"); // topmost first
-  return [
-    "mount",
-    "-t",
-    "overlay",
-    "overlay",
-    "-o",
-    `lowerdir=${lower},upperdir=${bundle}/upper,workdir=${bundle}/work`,
-    `${bundle}/rootfs`,
-  ];
-}
-
-/**
- * Mounts a container's overlay rootfs inside the namespace (mount(2) by the namespace's spawner,
- * else the `mount` command). Relative layer names resolve from `wd`.
- */
-export async function mountRootfs(
-  ns: MountNamespace,
-  layers: string[],
-  bundle: string,
-  wd?: string,
-): Promise<void> {
-  const [, , fstype, source, , data, target] = overlayMountArgv(layers, bundle);
-  await ns.mount({ source, target, fstype, data, wd });
+  const m = overlayMount(layerNames, bundle);
+  return `mount -t overlay overlay -o '${m.data}' '${m.target}'`;
 }
 
 /** Unmounts a container's rootfs inside the namespace (lazily; idempotent). */

@@ -21,8 +21,7 @@ import type { SeccompProfile } from "../../../plugins/runtime/oci/seccomp.ts";
 import { SECCOMP_BPF_ANNOTATION, type SeccompBpfCache } from "../oci/seccomp_bpf.ts";
 import {
   copyRootfs,
-  mountRootfs,
-  overlayMountArgv,
+  overlayMount,
   readImageFile,
   type RootfsMode,
   unmountRootfs,
@@ -133,14 +132,13 @@ export function nodeImages(o: NodeImagesOptions): HostFunctions {
           // Absolute layer paths when the options fit mount(2)'s page and the directory has no
           // character overlayfs' options treat specially (no shell to change directory first);
           // relative names from the layers' directory otherwise.
-          // mount(2) by the mount namespace's spawner (node/cri/oci/rootfs.ts mountRootfs).
-          const paths = img.layers.map((l) => o.images.layerPath(l));
-          const full = overlayMountArgv(paths, bundle);
-          if (full[5].length < MAX_MOUNT_OPTIONS && !/[:,\\]/.test(o.images.layersDir)) {
-            await mountRootfs(o.ns, paths, bundle);
+          // mount(2) by the mount namespace's spawner (else the `mount` command).
+          const full = overlayMount(img.layers.map((l) => o.images.layerPath(l)), bundle);
+          if (full.data.length < MAX_MOUNT_OPTIONS && !/[:,\\]/.test(o.images.layersDir)) {
+            await o.ns.mount(full);
           } else {
             const names = img.layers.map((l) => l.slice(l.indexOf(":") + 1));
-            await mountRootfs(o.ns, names, bundle, o.images.layersDir);
+            await o.ns.mount({ ...overlayMount(names, bundle), wd: o.images.layersDir });
           }
         }
       } catch (e) {
