@@ -173,12 +173,16 @@ export class RegistryClient {
 
   async #pull(ref: ImageReference, opts: PullOptions): Promise<PulledImage> {
     const fetched = await this.fetchManifest(ref, opts);
-    const [config, ...layers] = await Promise.all(
-      [fetched.manifest.config, ...fetched.manifest.layers].map(async (descriptor) => ({
-        descriptor,
-        path: await this.fetchBlob(ref, descriptor, opts),
-      })),
-    );
+    const descriptors = [fetched.manifest.config, ...fetched.manifest.layers];
+    // Every download settles before the pull answers, so a failed pull leaves nothing still
+    // writing into the blob store behind the caller's back.
+    const settled = await Promise.allSettled(descriptors.map((d) => this.fetchBlob(ref, d, opts)));
+    const failed = settled.find((s) => s.status === "rejected");
+    if (failed) throw failed.reason;
+    const [config, ...layers] = descriptors.map((descriptor, i) => ({
+      descriptor,
+      path: (settled[i] as PromiseFulfilledResult<string>).value,
+    }));
     return { ...fetched, config, layers };
   }
 

@@ -107,6 +107,10 @@ testWith(
     assert.equal(err.code, "DIGEST_INVALID");
     assert.match(err.message, /failed verification/);
     assert.equal(await fresh.client.blobs.has(layerDigest), false);
+    // The pull answers only after its other downloads settled: the config is complete on disk,
+    // and nothing is still writing into the store (the temp dir's removal must not race it).
+    const configDigest = sha256Digest(artifact("the real content").config.bytes);
+    assert.equal(await fresh.client.blobs.has(configDigest), true);
   },
 );
 
