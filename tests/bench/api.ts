@@ -19,6 +19,7 @@ import { allocatedBytes, allocationRow } from "./api_alloc.ts";
 import { configMap, type Stamp, startLoadWorker } from "./api_load.ts";
 import { type Gap, lagSummary, startLagProbe } from "./api_lag.ts";
 import { timedListener } from "./api_timed.ts";
+import { type ThreadWaits, threadWaits } from "./thread_waits.ts";
 
 const CONCURRENCY = 16;
 
@@ -357,17 +358,24 @@ export async function benchApi(): Promise<BenchRow[]> {
     const gaps: Gap[] = [];
     const timed = timedListener(cp.server);
     const timedBase = timed.configMaps;
+    // The threads' CPU and waits for a CPU over the API slices (schedstat; api_stalls.ts has the
+    // full attribution): the server thread, KV's SQLite writers and the load worker. Linux only:
+    // elsewhere the worker cannot name its thread and the row is left out.
+    const clientTid = await apiLoad.thread().catch(() => undefined);
+    let waits: ThreadWaits | undefined;
     try {
       for (let round = 0; round < 4; round++) {
         rawLatencies.push(
           ...(await rawLoad.run({ target: sets("raw-lat", round), count: slice, rate })).latencies,
         );
         const probe = startLagProbe();
+        const w0 = clientTid === undefined ? undefined : threadWaits(clientTid);
         const r = await apiLoad.run({
           target: { kind: "create", url: timedBase, prefix: `lat-${round}-` },
           count: slice,
           rate,
         });
+        if (clientTid !== undefined && w0) waits = threadWaits(clientTid, w0, waits);
         probe.stop();
         latencies.push(...r.latencies);
         stamps.push(...r.stamps ?? []);
@@ -418,6 +426,20 @@ export async function benchApi(): Promise<BenchRow[]> {
       unit: "ms longest",
       target: "informational",
     });
+    if (waits) {
+      const per = (ms: number) => (ms / (waits!.wallMs / 1000)).toFixed(0);
+      rows.push({
+        name:
+          `server thread's wait for a CPU during the API p99 slices (schedstat, per second of slice; on a CPU ${
+            per(waits.server.runMs)
+          } ms/s; SQLite writers waited ${per(waits.sqlite.waitMs)} ms/s, the load worker ${
+            per(waits.client.waitMs)
+          } ms/s; steal ${waits.stealMs} ms)`,
+        value: waits.server.waitMs / (waits.wallMs / 1000),
+        unit: "ms/s",
+        target: "informational",
+      });
+    }
 
     // Watch delivery: one HTTP watcher; each event's latency from the moment its commit returned to
     // the writer until the watcher has parsed it (and, for the record, from just before the write).

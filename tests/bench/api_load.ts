@@ -21,6 +21,7 @@
 
 import { allocatedBytes } from "./api_alloc.ts";
 import { encodeRequest, RawHttp } from "./api_raw_http.ts";
+import { setThreadCpus, setThreadNice, threadId } from "./thread_ctl.ts";
 
 /** A ConfigMap of ≈700 bytes, the object every API write phase creates. */
 export function configMap(name: string, i = 0) {
@@ -90,12 +91,26 @@ export interface Stamp {
   done: number;
 }
 
-type LoadRequest = { id: number; job: LoadJob } | { id: number; close: true };
-type LoadReply = { id: number; result?: LoadResult; error?: string };
+/**
+ * The worker thread's scheduling: its nice value (`setpriority`, this thread only) and the CPUs it
+ * may run on (`sched_setaffinity`); absent fields stay as they are.
+ */
+export interface ThreadSettings {
+  nice?: number;
+  cpus?: number[];
+}
+
+type LoadRequest =
+  | { id: number; job: LoadJob }
+  | { id: number; close: true }
+  | { id: number; thread: ThreadSettings };
+type LoadReply = { id: number; result?: LoadResult; tid?: number; error?: string };
 
 /** A started load worker; `run` one job at a time. */
 export interface LoadWorker extends AsyncDisposable {
   run(job: LoadJob): Promise<LoadResult>;
+  /** Applies `settings` to the worker's thread; resolves to its kernel thread id. */
+  thread(settings?: ThreadSettings): Promise<number>;
   /** Closes the worker's KV handles, then terminates it. */
   close(): Promise<void>;
 }
@@ -135,6 +150,12 @@ export function startLoadWorker(): LoadWorker {
       const reply = await call({ id: nextId++, job });
       if (reply.error !== undefined) throw new Error(reply.error);
       return reply.result!;
+    },
+    async thread(settings = {}) {
+      if (closed) throw new Error("load worker is closed");
+      const reply = await call({ id: nextId++, thread: settings });
+      if (reply.error !== undefined) throw new Error(reply.error);
+      return reply.tid!;
     },
     close,
     [Symbol.asyncDispose]: close,
@@ -279,6 +300,11 @@ async function serve(req: LoadRequest): Promise<LoadReply> {
     for (const http of clients.values()) http.close();
     clients.clear();
     return { id: req.id };
+  }
+  if ("thread" in req) {
+    if (req.thread.nice !== undefined) setThreadNice(req.thread.nice);
+    if (req.thread.cpus !== undefined) setThreadCpus(req.thread.cpus);
+    return { id: req.id, tid: threadId() };
   }
   const { target, count, rate, concurrency, measureAllocation } = req.job;
   const job = await jobFor(target, count);
