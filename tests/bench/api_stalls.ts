@@ -13,7 +13,10 @@
  * - `pin-writer`: KV's SQLite writer threads ("sw-*") on CPU 1, the rest anywhere;
  * - `split`: the server's thread on CPU 0 and the SQLite writers on CPU 1;
  * - `helpers<N>`: V8's helper threads of the process (GC and compile tasks, "V8 DefaultWorker")
- *   at nice N during the slice (a diagnostic: does their CPU make the server thread wait?).
+ *   at nice N during the slice (a diagnostic: does their CPU make the server thread wait?);
+ * - `slice<µs>`: the server's thread with an EEVDF slice of that many µs (`sched_setattr`,
+ *   `thread_slice.ts`) during the slice; `slice<µs>w` also KV's SQLite writers; `slice<µs>all`
+ *   every thread of the process but the two load workers' main threads.
  *
  * Every stall of the server thread over 4 ms (a 1 ms timer running late, `api_lag.ts`) is then
  * attributed from the kernel's scheduler trace (`perf record -e sched:sched_switch,sched_wakeup`
@@ -48,6 +51,13 @@ import {
   wakeupsOf,
 } from "./sched_trace.ts";
 import { monotonicOffsetMs, setThreadCpus, setThreadNice, threadId } from "./thread_ctl.ts";
+import {
+  applyThreadSlice,
+  describeSliceResult,
+  getThreadAttr,
+  sliceAttr,
+  type SliceResult,
+} from "./thread_slice.ts";
 
 const arg = (name: string) => Deno.args.find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1);
 const rounds = Number(arg("rounds") ?? 4);
@@ -61,8 +71,19 @@ const STALL_MS = 4;
 /** The load worker's settings and the server thread's CPUs for an arm. */
 function armSettings(
   arm: string,
-): { worker: ThreadSettings; serverCpus?: number[]; helpersNice?: number; writerCpus?: number[] } {
+): {
+  worker: ThreadSettings;
+  serverCpus?: number[];
+  helpersNice?: number;
+  writerCpus?: number[];
+  slice?: { ns: number; scope: "server" | "writer" | "all" };
+} {
   if (arm === "default") return { worker: { nice: 0, cpus: [0, 1] } };
+  const sl = /^slice(\d+)(w|all)?$/.exec(arm);
+  if (sl) {
+    const scope = sl[2] === "w" ? "writer" : sl[2] === "all" ? "all" : "server";
+    return { worker: { nice: 0, cpus: [0, 1] }, slice: { ns: Number(sl[1]) * 1000, scope } };
+  }
   if (arm === "pin") return { worker: { nice: 0, cpus: [1] }, serverCpus: [0] };
   if (arm === "pin-client") return { worker: { nice: 0, cpus: [1] } };
   if (arm === "split") return { worker: { nice: 0, cpus: [0, 1] }, serverCpus: [0], writerCpus: [1] };
@@ -72,10 +93,13 @@ function armSettings(
   const m = /^nice(\d+)$/.exec(arm);
   if (m) return { worker: { nice: Number(m[1]), cpus: [0, 1] } };
   throw new Error(
-    `unknown arm ${arm}: use default, nice<N>, pin, pin-client, pin-writer, split or helpers<N>`,
+    `unknown arm ${arm}: use default, nice<N>, pin, pin-client, pin-writer, split, helpers<N> or slice<µs>[w|all]`,
   );
 }
-for (const a of arms) armSettings(a);
+for (const a of arms) {
+  const s = armSettings(a).slice;
+  if (s) sliceAttr(getThreadAttr(0), s.ns); // a bad slice fails before the run
+}
 if (usePerf) {
   try {
     await new Deno.Command("perf", { args: ["--version"], stdout: "null", stderr: "null" }).output();
@@ -233,6 +257,17 @@ try {
       if (s.helpersNice !== undefined) { for (const tid of helpers) setThreadNice(s.helpersNice, tid); }
       const writers = [...ownComms()].filter(([, c]) => c.startsWith("sw-")).map(([tid]) => tid);
       if (s.writerCpus) { for (const tid of writers) setThreadCpus(s.writerCpus, tid); }
+      const sliceOn = (ns: number): SliceResult | undefined => {
+        if (!s.slice) return undefined;
+        const skip = [...ownComms().keys()].filter((tid) =>
+          tid === clientTid || tid === rawTid ||
+          (s.slice!.scope === "server" && tid !== serverTid) ||
+          (s.slice!.scope === "writer" && tid !== serverTid && !writers.includes(tid))
+        );
+        return applyThreadSlice(Deno.pid, ns, { skip });
+      };
+      const sliced = sliceOn(s.slice?.ns ?? 0);
+      if (sliced && round === 0) console.log(`arm ${arm}: ${describeSliceResult(sliced)}`);
       const before = schedSnap();
       const steal0 = stealMs();
       const probe = startLagProbe(STALL_MS);
@@ -249,6 +284,7 @@ try {
       if (s.serverCpus) setThreadCpus([0, 1]);
       if (s.helpersNice !== undefined) { for (const tid of helpers) setThreadNice(0, tid); }
       if (s.writerCpus) { for (const tid of writers) setThreadCpus([0, 1], tid); }
+      sliceOn(0);
       await apiLoad.thread({ nice: 0, cpus: [0, 1] });
       a.latencies.push(...r.latencies);
       a.stamps.push(...r.stamps ?? []);

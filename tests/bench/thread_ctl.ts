@@ -4,7 +4,8 @@
  * (Deno has no API for them). On Linux both are attributes of one thread, not of the process
  * (`setpriority(PRIO_PROCESS, 0, n)` and `sched_setaffinity(0, …)` change only the caller), so a
  * Web Worker can lower its own priority without touching the server's thread. Also the process's
- * CLOCK_MONOTONIC, to place `performance.now()` times on the kernel's trace clock.
+ * CLOCK_MONOTONIC, to place `performance.now()` times on the kernel's trace clock. A thread's
+ * EEVDF slice (`sched_setattr`, Linux ≥ 6.12) is in `thread_slice.ts`, re-exported here.
  *
  * @example
  * ```ts ignore
@@ -14,6 +15,8 @@
  * ```
  * @module
  */
+
+export { applyThreadSlice, getThreadAttr, setThreadSlice } from "./thread_slice.ts";
 
 const SYMBOLS = {
   syscall: { parameters: ["i64"], result: "i64" },
