@@ -260,6 +260,8 @@ export interface TarInput {
   linkname?: string;
   devmajor?: number;
   devminor?: number;
+  /** Extended attributes, written as pax `SCHILY.xattr.<name>` records. */
+  xattrs?: Record<string, string>;
 }
 
 const FLAGS: Record<TarEntryType, string> = {
@@ -317,8 +319,8 @@ function paxRecord(key: string, value: string): string {
 }
 
 /**
- * Builds a tar archive in memory. Long paths and link names get a pax header. Paths are written
- * as given (tests use this to craft hostile archives).
+ * Builds a tar archive in memory. Long paths, long link names and xattrs get a pax header. Paths
+ * are written as given (tests use this to craft hostile archives).
  */
 export function writeTar(entries: TarInput[]): Uint8Array {
   const parts: Uint8Array[] = [];
@@ -337,6 +339,7 @@ export function writeTar(entries: TarInput[]): Uint8Array {
       pax.push(paxRecord("linkpath", link));
       link = link.slice(0, 99);
     }
+    for (const [k, v] of Object.entries(e.xattrs ?? {})) pax.push(paxRecord(`SCHILY.xattr.${k}`, v));
     if (pax.length) {
       const body = enc.encode(pax.join(""));
       parts.push(header("PaxHeader", "x", body.length, { path: "" }, ""), ...padTo(body));

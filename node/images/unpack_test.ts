@@ -6,6 +6,7 @@ import { getXattr } from "../mountns/libc.ts";
 import { copyRootfs, readImageFile } from "../cri/oci/rootfs.ts";
 import { type TarInput, writeTar } from "./tar.ts";
 import { LayerError, safeComponents, unpackLayer } from "./unpack.ts";
+import { holdUnpackWorker, unpackLayerInWorker, unpackWorkerRunning } from "./unpack_worker.ts";
 
 /** Whiteouts are 0:0 character devices and opaque directories `trusted.*` xattrs: root only. */
 const ROOT = { name: "root", available: () => Deno.uid() === 0, hint: "run as root" };
@@ -15,7 +16,12 @@ function stream(bytes: Uint8Array): ReadableStream<Uint8Array> {
   return new Blob([bytes as Uint8Array<ArrayBuffer>]).stream();
 }
 
-async function unpack(entries: TarInput[], dest: string, compress?: "gzip" | "zstd") {
+async function unpack(
+  entries: TarInput[],
+  dest: string,
+  compress?: "gzip" | "zstd",
+  how: typeof unpackLayer = unpackLayer,
+) {
   const tar = writeTar(entries);
   const bytes = compress === "gzip"
     ? new Uint8Array(zlib.gzipSync(tar))
@@ -25,7 +31,7 @@ async function unpack(entries: TarInput[], dest: string, compress?: "gzip" | "zs
     )
     : tar;
   await Deno.mkdir(dest, { recursive: true });
-  const result = await unpackLayer(stream(bytes), dest);
+  const result = await how(stream(bytes), dest);
   return { result, diffId: `sha256:${createHash("sha256").update(tar).digest("hex")}` };
 }
 
@@ -175,3 +181,155 @@ root(
     }
   },
 );
+
+/** What unpacking decides about a tree, path by path (hard links as "same inode as <path>"). */
+function describeTree(root: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const inodes = new Map<number, string>();
+  const walk = (rel: string) => {
+    const abs = rel ? `${root}/${rel}` : root;
+    const st = Deno.lstatSync(abs);
+    const kind = st.isSymlink
+      ? `symlink -> ${Deno.readLinkSync(abs)}`
+      : st.isDirectory
+      ? "dir"
+      : st.isFile
+      ? `file ${createHash("sha256").update(Deno.readFileSync(abs)).digest("hex").slice(0, 16)}`
+      : st.isFifo
+      ? "fifo"
+      : st.isCharDevice
+      ? `char ${st.rdev}`
+      : "other";
+    const xattrs = ["trusted.overlay.opaque", "user.note", "security.capability"]
+      .map((n) => [n, getXattr(abs, n)]).filter(([, v]) => v !== undefined).map(([n, v]) => `${n}=${v}`);
+    const first = st.isFile && st.nlink! > 1 ? inodes.get(st.ino!) : undefined;
+    if (st.isFile && !first) inodes.set(st.ino!, rel);
+    out[rel || "."] = [
+      kind,
+      `mode ${(st.mode! & 0o7777).toString(8)}`,
+      `owner ${st.uid}:${st.gid}`,
+      // Directories the archive does not list get the time they were made.
+      st.isSymlink ? "" : st.mtime!.getTime() > 1.7e12 ? "mtime (unpack time)" : `mtime ${st.mtime!.getTime() / 1000}`,
+      first ? `same inode as ${first}` : "",
+      ...xattrs,
+    ].filter(Boolean).join(", ");
+    if (st.isDirectory) {
+      for (const e of [...Deno.readDirSync(abs)].sort((a, b) => a.name < b.name ? -1 : 1)) {
+        walk(rel ? `${rel}/${e.name}` : e.name);
+      }
+    }
+  };
+  walk("");
+  return out;
+}
+
+/** A layer touching every rule of the writer. */
+const EVERYTHING: TarInput[] = [
+  { path: "./", mode: 0o755, mtime: 1_600_000_000 },
+  { path: "bin/", mode: 0o755, mtime: 1_600_000_001 },
+  { path: "bin/busybox", data: "#!busybox\n".repeat(5000), mode: 0o4755, uid: 0, gid: 0, mtime: 1_600_000_002 },
+  ...Array.from({ length: 40 }, (_, i) => ({
+    path: `bin/applet-${i}`,
+    type: "symlink" as const,
+    linkname: "busybox",
+    uid: i % 3,
+    gid: i % 5,
+  })),
+  { path: "bin/hard", type: "hardlink", linkname: "bin/busybox" },
+  { path: "etc/passwd", data: "root:x:0:0::/:/bin/sh\n", mode: 0o644, mtime: 1_600_000_003 },
+  { path: "etc/passwd", data: "replaced:x:0:0::/:/bin/sh\n", mode: 0o600, mtime: 1_600_000_004 },
+  { path: "home/app/", mode: 0o750, uid: 1000, gid: 1000, mtime: 1_600_000_005 },
+  { path: "home/app/.profile", data: "x=1\n", uid: 1000, gid: 1000, mtime: 1_600_000_006 },
+  { path: "tmp/", mode: 0o1777, mtime: 1_600_000_007 },
+  { path: "run/fifo", type: "fifo", mode: 0o620, uid: 5, gid: 6, mtime: 1_600_000_008 },
+  { path: "data/.wh.gone", data: "" },
+  { path: "opq/", mode: 0o711 },
+  { path: "opq/.wh..wh..opq", data: "" },
+  { path: "opq/kept", data: "k\n", mode: 0o640, uid: 7, gid: 8 },
+  {
+    path: "attrs",
+    data: "a\n",
+    xattrs: { "user.note": "hello", "trusted.overlay.opaque": "y", "trusted.overlay.redirect": "/etc" },
+  },
+  { path: "was-file", data: "f\n" },
+  { path: "was-file/", mode: 0o700 },
+  { path: "was-file/inner", data: "i\n" },
+  { path: "was-dir/sub/deep", data: "d\n" },
+  { path: "was-dir", type: "symlink", linkname: "bin" },
+  { path: `long/${"n".repeat(120)}/file`, data: "long\n", mtime: 1_600_000_009 },
+];
+
+root("unpackLayerInWorker() and a sliced unpackLayer() produce the very tree unpackLayer() does, and refuse the same layers", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "skiff-unpack-" });
+  using _worker = holdUnpackWorker(); // one Worker for every layer below
+  try {
+    const here = await unpack(EVERYTHING, `${dir}/here`, "gzip");
+    const there = await unpack(EVERYTHING, `${dir}/there`, "gzip", unpackLayerInWorker);
+    const sliced = await unpack(EVERYTHING, `${dir}/sliced`, "gzip", (b, d) => unpackLayer(b, d, { sliceMs: 0 }));
+    assert.deepEqual(there.result, here.result, "same diffID, size and entry count");
+    assert.deepEqual(sliced.result, here.result);
+    assert.equal(here.result.diffId, here.diffId);
+    const tree = describeTree(`${dir}/here`);
+    assert.deepEqual(describeTree(`${dir}/there`), tree);
+    assert.deepEqual(describeTree(`${dir}/sliced`), tree, "yielding after every entry changes nothing");
+    // The rules, so that both paths being wrong the same way fails too.
+    assert.match(tree["bin/busybox"], /mode 4755/);
+    assert.match(tree["bin/hard"], /same inode as bin\/busybox/);
+    assert.match(tree["bin/applet-4"], /^symlink -> busybox, mode 777, owner 1:4$/);
+    assert.match(tree["etc/passwd"], /mode 600, owner 0:0, mtime 1600000004/);
+    assert.match(tree["home/app"], /^dir, mode 750, owner 1000:1000, mtime 1600000005$/);
+    assert.match(tree["tmp"], /mode 1777/);
+    assert.match(tree["run/fifo"], /^fifo, mode 620, owner 5:6/);
+    assert.match(tree["data/gone"], /^char 0,/);
+    assert.match(tree["opq"], /trusted.overlay.opaque=y$/);
+    assert.match(tree["attrs"], /user.note=hello$/, "user.* kept, trusted.* dropped");
+    assert.match(tree["was-file"], /^dir, mode 700/);
+    assert.match(tree["was-dir"], /^symlink -> bin/);
+    assert.equal(tree["was-dir/sub"], undefined);
+    assert.match(tree[`long/${"n".repeat(120)}/file`], /mtime 1600000009/);
+    assert.match(tree["."], /^dir, mode 755/);
+
+    const hostile: [string, TarInput[]][] = [
+      ["symlink", [{ path: "link", type: "symlink", linkname: dir }, { path: "link/x", data: "pwned" }]],
+      ["device", [{ path: "dev/mem", type: "char", devmajor: 1, devminor: 1 }]],
+      ["hardlink", [{ path: "h", type: "hardlink", linkname: "etc/shadow" }]],
+    ];
+    for (const [name, entries] of hostile) {
+      const why = await unpack(entries, `${dir}/h-${name}`).then(() => "unpacked", (e) => e);
+      await assert.rejects(() => unpack(entries, `${dir}/w-${name}`, undefined, unpackLayerInWorker), (e) => {
+        assert.ok(e instanceof LayerError, `${name}: ${e}`);
+        assert.equal((e as Error).message, (why as Error).message);
+        return true;
+      });
+    }
+    await assert.rejects(
+      () => unpackLayerInWorker(stream(new Uint8Array(1024).fill(7)), `${dir}/garbage`),
+      (e) => (e as Error).name === "TarError",
+      "a malformed archive is a TarError",
+    );
+    assert.ok(unpackWorkerRunning(), "held: still running");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("unpackLayerInWorker() rethrows the error the layer stream itself raised", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "skiff-unpack-" });
+  try {
+    class DigestMismatch extends Error {}
+    const tar = writeTar([{ path: "a", data: "a".repeat(100_000) }]);
+    const failing = stream(tar).pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        flush() {
+          throw new DigestMismatch("blob failed verification");
+        },
+      }),
+    );
+    await assert.rejects(() => unpackLayerInWorker(failing, dir), DigestMismatch);
+    assert.equal(unpackWorkerRunning(), false, "the Worker stops once no unpack is in flight");
+    await unpackLayerInWorker(stream(tar), dir);
+    assert.equal(unpackWorkerRunning(), false, "after a success too");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
