@@ -155,11 +155,27 @@ export class MountNamespace implements AsyncDisposable {
    * Opens the namespace kept in `dir`, creating it when there is none (or when the machine
    * rebooted and only the empty file is left). Idempotent.
    */
-  static async open(dir: string, opts: { spawner?: boolean } = {}): Promise<MountNamespace> {
+  static async open(
+    dir: string,
+    opts: { spawner?: boolean; readOnlyBinaries?: readonly string[] } = {},
+  ): Promise<MountNamespace> {
     const ns = new MountNamespace(dir.replace(/\/+$/, ""), opts.spawner ?? spawnerWanted());
     await ns.#create();
+    if (opts.readOnlyBinaries?.length) await ns.#bindReadOnly(opts.readOnlyBinaries);
     ns.spawner?.warm();
     return ns;
+  }
+
+  /**
+   * Binds each binary read-only onto itself inside the namespace (where it is not already a
+   * read-only mount), so that crun, which finds its own `/proc/self/exe` on a read-only mount,
+   * runs as it is instead of bind-mounting and re-executing a copy of itself on every call
+   * (its CVE-2019-5736 protection; see {@linkcode readOnlyBindScript}). One process.
+   */
+  async #bindReadOnly(binaries: readonly string[]): Promise<void> {
+    // The mount lands on the file a symlink names, and mountinfo shows that path.
+    const real = binaries.map((b) => Deno.realPathSync(b));
+    await run(this.argv(["/bin/sh", "-ec", readOnlyBindScript(real)]));
   }
 
   async #create(): Promise<void> {
@@ -294,6 +310,26 @@ export class MountNamespace implements AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.release();
   }
+}
+
+/**
+ * The shell script that binds each of `binaries` read-only onto itself, unless it already is a
+ * read-only mount point (idempotent: a restarted agent finds its namespace as it left it). Pure.
+ *
+ * crun (1.8's `is_self_cloned`) skips its copy of itself when its binary is on a read-only mount,
+ * the case of ostree's read-only bind mount; runc ≥ 1.2 protects its binary with a private
+ * read-only overlayfs mount of it. A container cannot open the binary for writing
+ * through `/proc/<pid>/exe` (EROFS), nor remount a mount of the agent's namespace. The host's
+ * own mount table is not touched, and replacing the binary on the host (a package upgrade renames
+ * a new file over it) detaches the bind in the namespace: crun then copies itself again until the
+ * next agent start binds the new file.
+ */
+export function readOnlyBindScript(binaries: readonly string[]): string {
+  return binaries.map((b) => {
+    const q = shq(b);
+    return `if ! awk -v p=${q} '$5 == p && $6 ~ /^ro(,|$)/ { f = 1 } END { exit !f }' /proc/self/mountinfo; then ` +
+      `mount --bind ${q} ${q} && mount -o remount,bind,ro ${q}; fi`;
+  }).join("\n");
 }
 
 /** Quotes a word for `/bin/sh`. */

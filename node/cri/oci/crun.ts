@@ -14,6 +14,24 @@ import type { MountNamespace } from "../../mountns/mount_ns.ts";
 export const CRUN = "/usr/bin/crun";
 export const CONMON = "/usr/bin/conmon";
 
+/**
+ * The binaries the node binds read-only onto themselves inside its mount namespace: crun, which
+ * then runs as it is instead of copying and re-executing itself on every call (its CVE-2019-5736
+ * protection; node/mountns/mount_ns.ts `readOnlyBindScript`). `SKIFF_CRUN_READONLY_BIND=0` in
+ * the agent's environment leaves it out (A/B benchmarks; it applies to a namespace made then).
+ */
+export function readOnlyBinaries(env: (name: string) => string | undefined = envGet): string[] {
+  return env("SKIFF_CRUN_READONLY_BIND") === "0" ? [] : [CRUN];
+}
+
+function envGet(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Whether crun and conmon are installed; the reason when not. */
 export function ociToolsMissing(): string | undefined {
   const missing = [CRUN, CONMON].filter((p) => {

@@ -26,7 +26,7 @@ import { hybridCgroups, MountNamespace } from "../../mountns/mount_ns.ts";
 import { RegistryClient } from "../../registry/mod.ts";
 import { WasmImageService } from "../wasm/image_service.ts";
 import { netnsPrefixFor, wasmRuntime, type WasmRuntimeSettings } from "../wasm/mod.ts";
-import { ociToolsMissing } from "./crun.ts";
+import { ociToolsMissing, readOnlyBinaries } from "./crun.ts";
 import { DispatchImageService } from "./dispatch_images.ts";
 import { DispatchRuntime } from "./dispatch_runtime.ts";
 import { HANDLER, RUNTIME_NAME } from "../../../plugins/runtime/oci/records.ts";
@@ -102,7 +102,7 @@ export function nodeRuntime(settings: NodeRuntimeSettings = {}): (ctx: RuntimeCo
     let store: ImageStore | undefined;
     if (!missing) {
       try {
-        ns = await MountNamespace.open(`${ctx.dataDir}/oci/ns`);
+        ns = await MountNamespace.open(`${ctx.dataDir}/oci/ns`, { readOnlyBinaries: readOnlyBinaries() });
         const mode = settings.rootfsMode ?? (await overlaySupported(ns, `${ctx.dataDir}/oci`) ? "overlay" : "copy");
         store = await ImageStore.open({ dir: `${ctx.dataDir}/images`, registry });
         oci = await pluginOciRuntime({
