@@ -15,6 +15,7 @@ import { ImageStore } from "../../images/image_store.ts";
 import { MountNamespace } from "../../mountns/mount_ns.ts";
 import { RegistryClient } from "../../registry/mod.ts";
 import { removeCgroups } from "../oci/cgroups.ts";
+import { readOnlyBinaries } from "../oci/crun.ts";
 import { overlaySupported } from "../oci/rootfs.ts";
 import { CRUN_GRANTS, RuntimeHost, runtimeHostCalls } from "./runtime_host.ts";
 import { NodeImageService } from "./node_image_service.ts";
@@ -55,7 +56,8 @@ export async function openRuntimeRig(prefix: string): Promise<RuntimeRig> {
   try {
     const registry = await startRegistry();
     cleanups.push(() => registry.close());
-    const ns = await MountNamespace.open(`${dir}/oci/ns`);
+    // The node's own namespace layout, crun's read-only bind included (node/cri/oci/mod.ts).
+    const ns = await MountNamespace.open(`${dir}/oci/ns`, { readOnlyBinaries: readOnlyBinaries() });
     cleanups.push(() => ns.close());
     const client = new RegistryClient({ blobDir: `${dir}/images/blobs` });
     const store = await ImageStore.open({ dir: `${dir}/images`, registry: client });
