@@ -16,7 +16,7 @@ import { ensureClusterPki } from "../../cli/pki.ts";
 import { clusterSecurity } from "../../cli/up.ts";
 import { type BenchRow, percentile, table } from "./bench_row.ts";
 import { allocatedBytes, allocationRow } from "./api_alloc.ts";
-import { configMap, type Stamp, startLoadWorker } from "./api_load.ts";
+import { configMap, type Stamp, startLoadWorker, warmUp } from "./api_load.ts";
 import { type Gap, lagSummary, startLagProbe } from "./api_lag.ts";
 import { timedListener } from "./api_timed.ts";
 import { type ThreadWaits, threadWaits } from "./thread_waits.ts";
@@ -283,14 +283,7 @@ export async function benchApi(): Promise<BenchRow[]> {
     const value = encodeObject(configMap("raw"));
     const creates = (prefix: string) => ({ kind: "create", url: base, prefix }) as const;
     const sets = (...key: Deno.KvKeyPart[]) => ({ kind: "kv-set", path: kvPath, key, value }) as const;
-    // Warm-up (JIT, caches; the workers' too) of both paths, outside the clock.
-    await rawLoad.run({ target: sets("raw-warm"), count: 300, concurrency: CONCURRENCY });
-    await apiLoad.run({ target: creates("warm-"), count: 300, concurrency: CONCURRENCY });
-    await apiLoad.run({
-      target: { kind: "update", url: base, prefix: "warm-" },
-      count: 300,
-      concurrency: CONCURRENCY,
-    });
+    await warmUp({ api: apiLoad, raw: rawLoad }, { base, kvPath, value }, CONCURRENCY);
     // Raw baseline: kv.set of the same encoded object size, same file, same concurrency. The three
     // phases alternate in rounds (raw first in even rounds, last in odd ones; each round's PUTs
     // replace that round's creates), so a change in the machine's load between phases moves both

@@ -36,7 +36,7 @@ import { Session } from "node:inspector/promises";
 import { encodeObject } from "../../control/store/codec.ts";
 import { startControlPlane } from "../../control/mod.ts";
 import { percentile } from "./bench_row.ts";
-import { configMap, type Stamp, startLoadWorker, type ThreadSettings } from "./api_load.ts";
+import { configMap, type Stamp, startLoadWorker, type ThreadSettings, warmUp } from "./api_load.ts";
 import { type Gap, startLagProbe } from "./api_lag.ts";
 import { timedListener } from "./api_timed.ts";
 import { parseThread } from "./sched_stat.ts";
@@ -126,9 +126,7 @@ try {
   const value = encodeObject(configMap("raw"));
   const sets = (...key: Deno.KvKeyPart[]) => ({ kind: "kv-set", path: kvPath, key, value }) as const;
   // The bench's phases before its p99 slices, in its order.
-  await rawLoad.run({ target: sets("raw-warm"), count: 300, concurrency: 16 });
-  await apiLoad.run({ target: { kind: "create", url: base, prefix: "warm-" }, count: 300, concurrency: 16 });
-  await apiLoad.run({ target: { kind: "update", url: base, prefix: "warm-" }, count: 300, concurrency: 16 });
+  await warmUp({ api: apiLoad, raw: rawLoad }, { base, kvPath, value }, 16);
   let createMs = 0;
   for (let round = 0; round < 3; round++) {
     if (round % 2 === 0) await rawLoad.run({ target: sets("raw", round), count: 1000, concurrency: 16 });

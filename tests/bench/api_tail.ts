@@ -21,7 +21,7 @@ import { encodeObject } from "../../control/store/codec.ts";
 import { startControlPlane } from "../../control/mod.ts";
 import { percentile } from "./bench_row.ts";
 import { allocatedBytes } from "./api_alloc.ts";
-import { configMap, startLoadWorker } from "./api_load.ts";
+import { configMap, startLoadWorker, warmUp } from "./api_load.ts";
 import { startLagProbe } from "./api_lag.ts";
 import { timedListener } from "./api_timed.ts";
 
@@ -56,8 +56,7 @@ try {
   const base = `${cp.url}/api/v1/namespaces/default/configmaps`;
   const value = encodeObject(configMap("raw"));
   const sets = (...key: Deno.KvKeyPart[]) => ({ kind: "kv-set", path: kvPath, key, value }) as const;
-  await rawLoad.run({ target: sets("raw-warm"), count: 300, concurrency: 16 });
-  await apiLoad.run({ target: { kind: "create", url: base, prefix: "warm-" }, count: 300, concurrency: 16 });
+  await warmUp({ api: apiLoad, raw: rawLoad }, { base, kvPath, value }, 16, false);
   for (let round = 0; round < 3; round++) {
     await apiLoad.run({
       target: { kind: "create", url: base, prefix: `cm-${round}-` },
