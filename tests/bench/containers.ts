@@ -423,8 +423,8 @@ export async function benchContainers(): Promise<BenchRow[]> {
       unit: "ms",
       baseline: rawSpaced,
       ratio: p50 / rawSpaced.value,
-      target: "≤ 3× raw",
-      met: p50 <= 3 * rawSpaced.value,
+      // Not the issue's baseline (that is the back-to-back run above): shown for the kernel's share.
+      target: "informational",
     });
     rows.push({
       name: `container pod create → Ready, image cached, p99 of ${STARTUP_PODS}`,
