@@ -2,6 +2,8 @@
  * The few Linux calls Deno has no API for, through `Deno.dlopen` of glibc, opened on first use
  * (so modules importing this need `--allow-ffi` only when they call it):
  *
+ * - `ioctl(FS_IOC_GETFLAGS/SETFLAGS)`: inode flags, as `lsattr`/`chattr` (the image store's
+ *   top directory, node/images/top_dir.ts);
  * - `mknod` and `lsetxattr`: overlayfs whiteouts (a 0:0 character device) and opaque directories
  *   (`trusted.overlay.opaque=y`) in unpacked layers; `lchown` for symlinks;
  * - pseudo-terminals: `posix_openpt`, `grantpt`, `unlockpt`, `ptsname`, `ioctl(TIOCSWINSZ)`, and
@@ -55,7 +57,11 @@ function libc(): Lib {
 export class OsError extends Error {
   override name = "OsError";
   constructor(readonly call: string, readonly errno: number, what = "") {
-    super(`${call}${what ? ` ${what}` : ""} failed: errno ${errno}${ERRNO_NAMES[errno] ? ` (${ERRNO_NAMES[errno]})` : ""}`);
+    super(
+      `${call}${what ? ` ${what}` : ""} failed: errno ${errno}${
+        ERRNO_NAMES[errno] ? ` (${ERRNO_NAMES[errno]})` : ""
+      }`,
+    );
   }
 }
 
@@ -124,6 +130,40 @@ export function lchown(path: string, uid: number, gid: number): void {
 }
 
 const O_RDWR = 2, O_NOCTTY = 0o400, O_CLOEXEC = 0o2000000;
+const O_RDONLY = 0, O_DIRECTORY = 0o200000;
+/** `_IOR('f', 1, long)` and `_IOW('f', 2, long)`; the kernel reads and writes an int. */
+const FS_IOC_GETFLAGS = 0x80086601n, FS_IOC_SETFLAGS = 0x40086602n;
+
+/**
+ * The inode flags of the directory `dir` (`lsattr -d`), or undefined when it cannot be opened or
+ * its file system has none.
+ */
+export function inodeFlags(dir: string): number | undefined {
+  return withDirFd(
+    dir,
+    (fd, buf) =>
+      libc().ioctl(fd, FS_IOC_GETFLAGS, buf) === 0 ? new DataView(buf.buffer).getInt32(0, true) : undefined,
+  );
+}
+
+/** Sets the inode flags of the directory `dir` (`chattr`); false when it cannot. */
+export function setInodeFlags(dir: string, flags: number): boolean {
+  return withDirFd(dir, (fd, buf) => {
+    new DataView(buf.buffer).setInt32(0, flags, true);
+    return libc().ioctl(fd, FS_IOC_SETFLAGS, buf) === 0;
+  }) ?? false;
+}
+
+function withDirFd<T>(dir: string, fn: (fd: number, buf: Uint8Array<ArrayBuffer>) => T): T | undefined {
+  const fd = libc().open(cstr(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+  if (fd < 0) return undefined;
+  try {
+    return fn(fd, new Uint8Array(8));
+  } finally {
+    libc().close(fd);
+  }
+}
+
 const TIOCSWINSZ = 0x5414n;
 
 /** A pseudo-terminal master, read and written through libc. */
@@ -368,11 +408,19 @@ const MNT_DETACH = 2, UMOUNT_NOFOLLOW = 8, EINVAL = 22, ENOENT = 2;
  */
 export function bindMount(source: string, target: string, readOnly: boolean): void {
   const l = libc();
-  const fd = check("open_tree", l.open_tree(AT_FDCWD, cstr(source), OPEN_TREE_CLONE | AT_RECURSIVE | O_CLOEXEC), source);
+  const fd = check(
+    "open_tree",
+    l.open_tree(AT_FDCWD, cstr(source), OPEN_TREE_CLONE | AT_RECURSIVE | O_CLOEXEC),
+    source,
+  );
   try {
     if (readOnly) {
       const attr = new BigUint64Array([BigInt(MOUNT_ATTR_RDONLY), 0n, 0n, 0n]);
-      check("mount_setattr", l.mount_setattr(fd, cstr(""), AT_EMPTY_PATH | AT_RECURSIVE, new Uint8Array(attr.buffer), 32n), source);
+      check(
+        "mount_setattr",
+        l.mount_setattr(fd, cstr(""), AT_EMPTY_PATH | AT_RECURSIVE, new Uint8Array(attr.buffer), 32n),
+        source,
+      );
     }
     check("move_mount", l.move_mount(fd, cstr(""), AT_FDCWD, cstr(target), MOVE_MOUNT_F_EMPTY_PATH), target);
   } finally {
@@ -395,12 +443,18 @@ export function unmount(target: string, detach = false): boolean {
  */
 export function mountFs(source: string, target: string, fstype: string, data: string): void {
   const opts = cstr(data);
-  check("mount", libc().mount(cstr(source), cstr(target), cstr(fstype), 0n, Deno.UnsafePointer.of(opts)), target);
+  check(
+    "mount",
+    libc().mount(cstr(source), cstr(target), cstr(fstype), 0n, Deno.UnsafePointer.of(opts)),
+    target,
+  );
 }
 
 /** Makes `dir` a mount point of its own (a bind mount on itself) with shared propagation. */
 export function makeSharedMount(dir: string, alreadyMounted: boolean): void {
   const l = libc();
-  if (!alreadyMounted) check("mount", l.mount(cstr(dir), cstr(dir), null, BigInt(MS_BIND | MS_REC), null), dir);
+  if (!alreadyMounted) {
+    check("mount", l.mount(cstr(dir), cstr(dir), null, BigInt(MS_BIND | MS_REC), null), dir);
+  }
   check("mount", l.mount(cstr("none"), cstr(dir), null, BigInt(MS_SHARED), null), dir);
 }
