@@ -170,12 +170,12 @@ export class MountNamespace implements AsyncDisposable {
    * Binds each binary read-only onto itself inside the namespace (where it is not already a
    * read-only mount), so that crun, which finds its own `/proc/self/exe` on a read-only mount,
    * runs as it is instead of bind-mounting and re-executing a copy of itself on every call
-   * (its CVE-2019-5736 protection; see {@linkcode readOnlyBindScript}). One process.
+   * (its CVE-2019-5736 protection; see {@linkcode readOnlyBindScript}). One shell.
    */
   async #bindReadOnly(binaries: readonly string[]): Promise<void> {
     // The mount lands on the file a symlink names, and mountinfo shows that path.
     const real = binaries.map((b) => Deno.realPathSync(b));
-    await run(this.argv(["/bin/sh", "-ec", readOnlyBindScript(real)]));
+    await this.sh(readOnlyBindScript(real));
   }
 
   async #create(): Promise<void> {
