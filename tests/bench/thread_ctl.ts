@@ -5,7 +5,8 @@
  * (`setpriority(PRIO_PROCESS, 0, n)` and `sched_setaffinity(0, …)` change only the caller), so a
  * Web Worker can lower its own priority without touching the server's thread. Also the process's
  * CLOCK_MONOTONIC, to place `performance.now()` times on the kernel's trace clock. A thread's
- * EEVDF slice (`sched_setattr`, Linux ≥ 6.12) is in `thread_slice.ts`, re-exported here.
+ * EEVDF slice (`sched_setattr`, Linux ≥ 6.12) is set by `thread_slice.ts` through
+{@linkcode schedGetattr} and {@linkcode schedSetattr} here.
  *
  * @example
  * ```ts ignore
@@ -16,10 +17,9 @@
  * @module
  */
 
-export { applyThreadSlice, getThreadAttr, setThreadSlice } from "./thread_slice.ts";
-
 const SYMBOLS = {
   syscall: { parameters: ["i64"], result: "i64" },
+  syscall4: { name: "syscall", parameters: ["i64", "i64", "buffer", "i64", "i64"], result: "i64" },
   setpriority: { parameters: ["i32", "u32", "i32"], result: "i32" },
   getpriority: { parameters: ["i32", "u32"], result: "i32" },
   sched_setaffinity: { parameters: ["i32", "usize", "buffer"], result: "i32" },
@@ -69,6 +69,33 @@ export function setThreadCpus(cpus: number[], tid = 0): void {
   }
   if (libc().sched_setaffinity(tid, BigInt(mask.length), mask) !== 0) {
     throw new Error(`sched_setaffinity(${cpus.join(",")}) failed: errno ${errno()}`);
+  }
+}
+
+const SCHED_ATTR_SYSCALLS: Record<string, { setattr: bigint; getattr: bigint }> = {
+  x86_64: { setattr: 314n, getattr: 315n },
+  aarch64: { setattr: 274n, getattr: 275n },
+};
+
+function schedAttrSyscalls(): { setattr: bigint; getattr: bigint } {
+  const nr = Deno.build.os === "linux" ? SCHED_ATTR_SYSCALLS[Deno.build.arch] : undefined;
+  if (!nr) {
+    throw new Error(`thread slices need Linux on x86_64 or aarch64, not ${Deno.build.os}/${Deno.build.arch}`);
+  }
+  return nr;
+}
+
+/** `sched_getattr(tid)` into `buf` (a `struct sched_attr` of `buf.length` bytes). */
+export function schedGetattr(tid: number, buf: Uint8Array): void {
+  if (libc().syscall4(schedAttrSyscalls().getattr, BigInt(tid), buf, BigInt(buf.length), 0n) !== 0n) {
+    throw new Error(`sched_getattr(${tid}) failed: errno ${errno()}`);
+  }
+}
+
+/** `sched_setattr(tid, attr)`; `what` names the request in the error. */
+export function schedSetattr(tid: number, attr: Uint8Array, what: string): void {
+  if (libc().syscall4(schedAttrSyscalls().setattr, BigInt(tid), attr, 0n, 0n) !== 0n) {
+    throw new Error(`sched_setattr(${tid}, ${what}) failed: errno ${errno()}`);
   }
 }
 

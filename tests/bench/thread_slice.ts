@@ -19,6 +19,7 @@
  * ```
  * @module
  */
+import { schedGetattr, schedSetattr } from "./thread_ctl.ts";
 
 /** `SCHED_OTHER` (`SCHED_NORMAL`), the policy the slice applies to. */
 export const SCHED_OTHER = 0;
@@ -98,36 +99,10 @@ export function sliceAttr(current: SchedAttr, sliceNs: number): SchedAttr | unde
   };
 }
 
-const SYSCALLS: Record<string, { setattr: bigint; getattr: bigint }> = {
-  x86_64: { setattr: 314n, getattr: 315n },
-  aarch64: { setattr: 274n, getattr: 275n },
-};
-
-const SYMBOLS = {
-  syscall4: { name: "syscall", parameters: ["i64", "i64", "buffer", "i64", "i64"], result: "i64" },
-  __errno_location: { parameters: [], result: "pointer" },
-} as const;
-
-let lib: Deno.DynamicLibrary<typeof SYMBOLS>["symbols"] | undefined;
-function libc() {
-  if (Deno.build.os !== "linux" || !SYSCALLS[Deno.build.arch]) {
-    throw new Error(`thread slices need Linux on x86_64 or aarch64, not ${Deno.build.os}/${Deno.build.arch}`);
-  }
-  return lib ??= Deno.dlopen("libc.so.6", SYMBOLS).symbols;
-}
-
-function errno(): number {
-  const p = libc().__errno_location();
-  return p ? new Deno.UnsafePointerView(p).getInt32() : 0;
-}
-
 /** `sched_getattr(tid)`: a thread's policy, nice and (fair, ≥ 6.12) slice. */
 export function getThreadAttr(tid: number): SchedAttr {
   const buf = new Uint8Array(SCHED_ATTR_SIZE);
-  const nr = SYSCALLS[Deno.build.arch]?.getattr ?? 0n;
-  if (libc().syscall4(nr, BigInt(tid), buf, BigInt(SCHED_ATTR_SIZE), 0n) !== 0n) {
-    throw new Error(`sched_getattr(${tid}) failed: errno ${errno()}`);
-  }
+  schedGetattr(tid, buf);
   return decodeSchedAttr(buf);
 }
 
@@ -139,10 +114,7 @@ export function getThreadAttr(tid: number): SchedAttr {
 export function setThreadSlice(tid: number, sliceNs: number): number {
   const attr = sliceAttr(getThreadAttr(tid), sliceNs);
   if (!attr) return Number(getThreadAttr(tid).runtimeNs);
-  const nr = SYSCALLS[Deno.build.arch].setattr;
-  if (libc().syscall4(nr, BigInt(tid), encodeSchedAttr(attr), 0n, 0n) !== 0n) {
-    throw new Error(`sched_setattr(${tid}, slice ${sliceNs} ns) failed: errno ${errno()}`);
-  }
+  schedSetattr(tid, encodeSchedAttr(attr), `slice ${sliceNs} ns`);
   return Number(getThreadAttr(tid).runtimeNs);
 }
 
