@@ -169,6 +169,7 @@ export function runtimeImports(hostCall: HostCallFn): Record<string, Record<stri
         return i ? imageInfo(i) : undefined;
       },
       removeImage: call("remove-image"),
+      writeExecFifo: call("write-exec-fifo"),
     },
   };
 }

@@ -40,6 +40,7 @@ export const STEPS: [string, string, string][] = [
   ["crun's pid file until the network is set up (0 when it was first)", "pidfile-seen", "created"],
   ["plugin `start-container`", "created", "started"],
   ["  `crun start`", "host>:host-process.exec crun start", "host<:host-process.exec"],
+  ["  `write-exec-fifo` (the node's start)", "host>:node-images.write-exec-fifo", "host<:node-images.write-exec-fifo"],
   ["runtime status read after the sync", "started", "status-put>"],
   ["status `PUT`", "status-put>", "status-put<"],
   ["watch event to the client", "status-put<", "ready-seen"],

@@ -4,7 +4,8 @@
  * this host
  *
  * - serves the plugin's host calls: `host-process` (node/hostcaps/host_process.ts) and
- *   `node-images` (node_images.ts), see {@linkcode runtimeHostCalls};
+ *   `node-images` (node_images.ts; its `write-exec-fifo`, `crun start` without a process, in
+ *   exec_fifo.ts), see {@linkcode runtimeHostCalls};
  * - waits where the plugin must not (one runner serves one call at a time): a create until
  *   crun's pid file shows (or conmon died: crun's log says why), a stop until the exit or the
  *   end of the grace period (then SIGKILL through the plugin again);
@@ -34,6 +35,7 @@ import { Crun } from "../oci/crun.ts";
 import { type RootfsMode, unmountRootfs } from "../oci/rootfs.ts";
 import { SECCOMP_BPF_ANNOTATION, type SeccompBpfCache } from "../oci/seccomp_bpf.ts";
 import { nodeImages } from "./node_images.ts";
+import { execFifoHost } from "./exec_fifo.ts";
 import { NodeImageService, type WitAuthConfig } from "./node_image_service.ts";
 import type { FetchedManifest } from "../../registry/mod.ts";
 import { PluginCallError } from "../../../control/api/plugins.ts";
@@ -134,6 +136,7 @@ export function runtimeHostCalls(
         ...images,
         ...(o.images ?? new NodeImageService(o.store)).hostFunctions(),
         "node-config": () => config,
+        ...execFifoHost(d.crun),
       },
     },
   };

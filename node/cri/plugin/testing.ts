@@ -8,6 +8,7 @@
 import type { PluginObject } from "../../../control/api/plugins.ts";
 import { buildPlugin } from "../../../plugins/host/build.ts";
 import { hostCallHandler } from "../../../plugins/host/host_calls.ts";
+import type { HostCallHandler } from "../../../plugins/host/runner_client.ts";
 import { type PluginComponent, PluginCache } from "../../../plugins/host/prepare.ts";
 import { Runner } from "../../../plugins/host/runner_client.ts";
 import { startRegistry, type TestRegistry } from "../../../tests/registry.ts";
@@ -39,7 +40,14 @@ export interface RuntimeRig extends AsyncDisposable {
   /** Checks and transpiles a runtime component (cached under the rig's dir). */
   prepare(bytes: Uint8Array): Promise<PluginComponent>;
   /** Starts `plugin`'s component in a runner whose host calls this rig's node serves. */
-  start(o: { plugin: PluginObject; component: PluginComponent; settings?: string; stateFile: string }): Promise<RigRuntime>;
+  start(o: {
+    plugin: PluginObject;
+    component: PluginComponent;
+    settings?: string;
+    stateFile: string;
+    /** Wraps the node's host call handler (tests that watch or change the plugin's host calls). */
+    wrapHostCalls?: (h: HostCallHandler) => HostCallHandler;
+  }): Promise<RigRuntime>;
   /** Runs `fn` on dispose (before what the rig made itself). */
   defer(fn: () => Promise<unknown>): void;
 }
@@ -75,12 +83,12 @@ export async function openRuntimeRig(prefix: string): Promise<RuntimeRig> {
         using cache = new PluginCache(`${dir}/plugins`);
         return await cache.prepare("runtime", bytes);
       },
-      async start({ plugin, component, settings = "{}", stateFile }) {
+      async start({ plugin, component, settings = "{}", stateFile, wrapHostCalls = (h) => h }) {
         const name = plugin.metadata.name!;
         const grants = plugin.spec.grants ?? [];
         const runner = await Runner.start({
           config: { plugin: name, kind: "runtime", component, settings, grants, memoryBytes: 64 << 20, stateFile },
-          onHostCall: hostCallHandler(plugin, calls.capabilities, calls.imports),
+          onHostCall: wrapHostCalls(hostCallHandler(plugin, calls.capabilities, calls.imports)),
           onLog: (level, message) => console.error(`${name} ${level}: ${message}`),
         });
         let host: RuntimeHost;
@@ -122,8 +130,10 @@ export interface CrunPluginHarness extends AsyncDisposable {
   runner: Runner;
 }
 
-/** Builds the component, starts its runner and host. */
-export async function crunPluginHarness(): Promise<CrunPluginHarness> {
+/** Builds the component, starts its runner and host (`wrapHostCalls`: see the rig's `start`). */
+export async function crunPluginHarness(
+  o: { wrapHostCalls?: (h: HostCallHandler) => HostCallHandler } = {},
+): Promise<CrunPluginHarness> {
   const rig = await openRuntimeRig("skiff-crun-plugin-");
   try {
     const { bytes } = await buildPlugin({ kind: "runtime", source: CRUN_SOURCE });
@@ -137,6 +147,7 @@ export async function crunPluginHarness(): Promise<CrunPluginHarness> {
       plugin,
       component: await rig.prepare(bytes),
       stateFile: `${rig.dir}/plugins/state/crun.json`,
+      wrapHostCalls: o.wrapHostCalls,
     });
     rig.defer(() => crun.stop());
     return {

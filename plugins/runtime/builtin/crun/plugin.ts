@@ -4,7 +4,10 @@
  * store, `skiff:host/state`), their ids, every state transition and its idempotency, the OCI
  * `config.json` (plugins/runtime/oci/spec.ts), and the crun and conmon command lines, which
  * the host runs for it (`skiff:host/host-process`, allow-listed binaries inside the node agent's
- * mount namespace). The node keeps what a sandbox cannot do: images and bundles (the imported
+ * mount namespace). A created container is started by the node writing crun's exec fifo
+ * (`node-images.write-exec-fifo`, what `crun start` does, without its process) when its config
+ * has no poststart hooks, and by `crun start` whenever the node did not do it. The node keeps
+ * what a sandbox cannot do: images and bundles (the imported
  * `node-images`: pull, unpack, the overlay rootfs, writing config.json; the `image-service`
  * verbs relay to its image verbs), the pod's network and
  * namespaces (prepared before `run-pod-sandbox`), watching conmon's exit files (reported with
@@ -32,6 +35,7 @@ import {
   removeBundle,
   removeImage,
   resolveImage,
+  writeExecFifo,
 } from "skiff:runtime/node-images@0.2.0";
 import type { ContainerConfig as CriContainerConfig } from "../../oci/container_config.ts";
 import { ociSpec, SpecError } from "../../oci/spec.ts";
@@ -108,6 +112,25 @@ function run(binary: string, args: string[]): string {
 function crun(...args: string[]): string {
   const l = paths();
   return run(l.crun, crunArgs(l, ...args));
+}
+
+/**
+ * Starts a created container: the node writes its exec fifo (`write-exec-fifo`: `crun start`'s
+ * work without a process) when its config has no poststart hooks (`startByFifo`; and crun runs
+ * here with an empty environment, so `crun start` would have no notify socket to wait on either);
+ * `crun start` when the node did nothing (no fifo, no process reading it, a node without the
+ * function) or the record is older. An error after the node removed the fifo is the start's.
+ */
+function start(c: ContainerRecord): void {
+  if (c.startByFifo) {
+    try {
+      if (writeExecFifo(c.id)) return;
+    } catch (e) {
+      const p = (e as { payload?: { tag?: string } })?.payload ?? e as { tag?: string };
+      if (p?.tag !== "denied") throw e;
+    }
+  }
+  crun("start", c.id);
 }
 
 /** `crun delete -f`, where a container crun does not know is already deleted. */
@@ -338,6 +361,7 @@ export const runtimeService = {
       stopSignal: normalizeSignal(imageConfig.StopSignal as string | undefined),
       stdin: config.stdin,
       tty: config.tty,
+      startByFifo: !(spec as { hooks?: { poststart?: unknown[] } }).hooks?.poststart?.length,
     };
     // The record first: an exit reported while conmon starts must find it.
     store(`c/${id}`, record);
@@ -364,9 +388,9 @@ export const runtimeService = {
     if (c.state === "container-running") return containerStatus(c);
     if (c.state === "container-exited") fail("failed-precondition", `container ${id} has already run`);
     // The record stays as loaded: the runner serves one call at a time (an exit reported during
-    // `crun start` waits for this call to end), so it is not read again.
+    // the start waits for this call to end), so it is not read again.
     try {
-      crun("start", id);
+      start(c);
     } catch (e) {
       recordExit(c, 128, false, why(e), Date.now());
       fail("internal", why(e));

@@ -96,6 +96,11 @@ export interface ContainerRecord {
   stopSignal: string;
   stdin: boolean;
   tty: boolean;
+  /**
+   * Its config.json has no poststart hooks, so the node's `write-exec-fifo` may start it instead
+   * of `crun start` (set at create; absent from an older plugin's records: `crun start`).
+   */
+  startByFifo?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------
