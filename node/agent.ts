@@ -19,6 +19,7 @@
  * @module
  */
 import type { Pod } from "kubernetes-types/core/v1.d.ts";
+import { trace, tracing } from "../plugins/host/trace.ts";
 import { Client, R } from "../control/api/client.ts";
 import { type EventRecorder, eventRecorder } from "../control/api/events.ts";
 import { Informer } from "../control/api/informer.ts";
@@ -138,6 +139,31 @@ export interface NodeAgentOptions {
   network?: NetworkAddonOptions | false;
 }
 
+/**
+ * With `SKIFF_TRACE_API=1` (and `SKIFF_TRACE_STARTUP=1`, plugins/host/trace.ts), every request
+ * of the agent's API client is a trace line (`api> <METHOD> <path>`) and so is every watch event
+ * it reads (`api-watch-event <path>`): tests/bench/trace_counts.ts counts them per pod start.
+ * A diagnostic: off by default.
+ */
+const TRACE_API = tracing && Deno.env.get("SKIFF_TRACE_API") === "1";
+
+async function tracedFetch(req: Request): Promise<Response> {
+  const path = new URL(req.url).pathname;
+  trace("api>", `${req.method} ${path}`);
+  const res = await fetch(req);
+  if (!new URL(req.url).searchParams.has("watch") || !res.body) return res;
+  // Watch events are newline-delimited JSON: one trace line per line read.
+  const counted = res.body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, out) {
+        for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) trace("api-watch-event", path);
+        out.enqueue(chunk);
+      },
+    }),
+  );
+  return new Response(counted, { status: res.status, statusText: res.statusText, headers: res.headers });
+}
+
 export class NodeAgent implements AsyncDisposable {
   readonly client: Client;
   readonly name: string;
@@ -178,6 +204,7 @@ export class NodeAgent implements AsyncDisposable {
       token: credential ? () => credential.token : undefined,
       caCerts: opts.caCerts,
       userAgent: "skiff-node",
+      fetch: TRACE_API && !opts.caCerts?.length ? tracedFetch : undefined,
     });
   }
 

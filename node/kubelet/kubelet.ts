@@ -32,6 +32,7 @@ import { ObjectManager } from "./object_manager.ts";
 import { generatePodStatus, type StartFailure } from "./pod_status.ts";
 import { killPod, runtimePodStatus, type SyncContext, syncPod } from "./pod_sync.ts";
 import { PodWorkers, type SyncResult } from "./pod_workers.ts";
+import { updateNeedsSync } from "./pod_update.ts";
 import type { RuntimePodStatus } from "./runtime_pod.ts";
 import { podLogDirName } from "./sandbox_config.ts";
 import { evictedStatus, hasStorageLimits, measurePodStorage, storageEviction } from "./eviction.ts";
@@ -79,6 +80,18 @@ interface PodState {
 }
 
 const TERMINAL = new Set(["Succeeded", "Failed"]);
+
+/**
+ * `SKIFF_KUBELET_ECHO_SYNC=1`: sync a pod on the watch's echo of the kubelet's own status write
+ * too, as before pod_update.ts (for A/B measurements; docs/benchmarks.md).
+ */
+const ECHO_SYNC = (() => {
+  try {
+    return Deno.env.get("SKIFF_KUBELET_ECHO_SYNC") === "1";
+  } catch {
+    return false;
+  }
+})();
 
 function decodeDockerConfig(secret: KubeObject | undefined): unknown | undefined {
   const raw = secret?.data?.[".dockerconfigjson"] ?? secret?.data?.[".dockercfg"];
@@ -189,6 +202,11 @@ export class Kubelet implements AsyncDisposable {
       onAdd: (p) => this.#podChanged(p as Pod),
       onUpdate: (old, p) => {
         if (old.metadata.uid !== p.metadata.uid) this.#podGone(old as Pod);
+        // The echo of this kubelet's own status write: the newer object, no sync (pod_update.ts).
+        if (!ECHO_SYNC && !updateNeedsSync(old as Pod, p as Pod, this.status.ownStatuses(p.metadata.uid!))) {
+          this.#byUid.set(p.metadata.uid!, p as Pod);
+          return;
+        }
         this.#podChanged(p as Pod);
       },
       onDelete: (p) => this.#podGone(p as Pod),

@@ -14,6 +14,8 @@ import { deepEqual, type KubeObject } from "../../control/api/types.ts";
 export class StatusManager {
   readonly #client: Client;
   readonly #written = new Map<string, PodStatus>();
+  /** The status being written per pod (its watch event may arrive before the write's answer). */
+  readonly #writing = new Map<string, PodStatus>();
 
   constructor(client: Client) {
     this.#client = client;
@@ -24,6 +26,11 @@ export class StatusManager {
     return this.#written.get(uid);
   }
 
+  /** The statuses of `uid` this manager wrote last or is writing now (kubelet.ts: pod_update.ts). */
+  ownStatuses(uid: string): PodStatus[] {
+    return [this.#writing.get(uid), this.#written.get(uid)].filter((s): s is PodStatus => s !== undefined);
+  }
+
   /** Writes `status` for `pod` unless it is already there. Resolves to whether it wrote. */
   async setStatus(pod: Pod, status: PodStatus): Promise<boolean> {
     const uid = pod.metadata!.uid!;
@@ -31,7 +38,16 @@ export class StatusManager {
       this.#written.set(uid, status);
       return false;
     }
-    let current: KubeObject = pod as KubeObject;
+    this.#writing.set(uid, status);
+    try {
+      return await this.#write(uid, pod as KubeObject, status);
+    } finally {
+      if (this.#writing.get(uid) === status) this.#writing.delete(uid);
+    }
+  }
+
+  async #write(uid: string, current: KubeObject, status: PodStatus): Promise<boolean> {
+    const pod = current as Pod;
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
         trace("status-put>", pod.metadata!.name);
@@ -56,5 +72,6 @@ export class StatusManager {
 
   forget(uid: string): void {
     this.#written.delete(uid);
+    this.#writing.delete(uid);
   }
 }

@@ -35,6 +35,18 @@ const ENTRY = new URL("./runner.ts", import.meta.url).pathname;
  */
 const RUNNER_V8_TIERING = "--wasm-tiering-budget=20000";
 const ENCODER = new TextEncoder();
+/**
+ * More `deno run` flags for every runner, from `SKIFF_RUNNER_DENO_FLAGS` (split on spaces), for
+ * diagnostics: `--cpu-prof --cpu-prof-dir=<dir>` writes a V8 CPU profile per runner when it
+ * exits (tests/bench/cpu_profile.ts summarizes it). Empty by default.
+ */
+const RUNNER_DENO_FLAGS = (() => {
+  try {
+    return (Deno.env.get("SKIFF_RUNNER_DENO_FLAGS") ?? "").split(" ").filter(Boolean);
+  } catch {
+    return []; // no env permission
+  }
+})();
 
 /** Options of {@linkcode Runner.start}. */
 export interface RunnerOptions {
@@ -123,6 +135,7 @@ export class Runner implements AsyncDisposable {
         "--no-lock",
         "--no-prompt",
         "--no-remote",
+        ...RUNNER_DENO_FLAGS,
         `--allow-read=${[...read, ...write].join(",")}`,
         ...(write.length ? [`--allow-write=${write.join(",")}`] : []),
         ...(config.direct ? [`--allow-net=unix:${config.direct.path}`] : []),

@@ -14,6 +14,15 @@ import { ROOT } from "../harness.ts";
 export const BENCH_NODE = "bench-node";
 
 /**
+ * More `deno run` flags for the bench node's process, from `SKIFF_BENCH_AGENT_FLAGS` (split on
+ * spaces), e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` for a V8 CPU profile of the agent
+ * (tests/bench/cpu_profile.ts summarizes it). Empty by default.
+ */
+function agentFlags(): string[] {
+  return (Deno.env.get("SKIFF_BENCH_AGENT_FLAGS") ?? "").split(" ").filter(Boolean);
+}
+
+/**
  * Starts `./skiff node` against `server` with a free /`mask` of 198.18.128.0/17 on `bridge`, no
  * Ingress and room for `maxPods`; its stderr goes to the benchmark's.
  */
@@ -26,6 +35,7 @@ export async function spawnBenchNode(
     args: [
       "run",
       "-A",
+      ...agentFlags(),
       "--config",
       `${ROOT}/deno.json`,
       `${ROOT}/cli/node.ts`,
