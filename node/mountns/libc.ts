@@ -13,7 +13,9 @@
  * - bind mounts with the new mount API (`open_tree` + `mount_setattr` + `move_mount`: a
  *   read-only bind mount is read-only from birth, so the copies propagation makes are too),
  *   `umount2`, and `mount(2)` for propagation changes (storage plugins' `host-mount`) and for
- *   file systems (the spawner's overlay mounts, node/mountns/spawner_main.ts).
+ *   file systems (the spawner's overlay mounts, node/mountns/spawner_main.ts);
+ * - `unshare`, `setns` and `sethostname`: a pod's IPC and UTS namespaces, made by the spawner on
+ *   its own thread (node/mountns/pod_namespaces.ts).
  * @module
  */
 
@@ -43,6 +45,9 @@ const SYMBOLS = {
   open_tree: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   move_mount: { parameters: ["i32", "buffer", "i32", "buffer", "u32"], result: "i32" },
   mount_setattr: { parameters: ["i32", "buffer", "u32", "buffer", "usize"], result: "i32" },
+  unshare: { parameters: ["i32"], result: "i32" },
+  setns: { parameters: ["i32", "i32"], result: "i32" },
+  sethostname: { parameters: ["buffer", "usize"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
 } as const;
 
@@ -51,6 +56,14 @@ let lib: Lib | undefined;
 
 function libc(): Lib {
   return lib ??= Deno.dlopen("libc.so.6", SYMBOLS).symbols;
+}
+
+/**
+ * Opens libc now (`Deno.dlopen` and the symbols' bindings take about 5 ms): for a process that
+ * will call it on a latency-sensitive path (the spawner, before it says it is ready).
+ */
+export function preloadLibc(): void {
+  libc();
 }
 
 /** A failed libc call, with its errno. */
@@ -75,6 +88,7 @@ const ERRNO_NAMES: Record<number, string> = {
   16: "EBUSY",
   20: "ENOTDIR",
   22: "EINVAL",
+  36: "ENAMETOOLONG",
   95: "EOPNOTSUPP",
   111: "ECONNREFUSED",
 };
@@ -457,4 +471,41 @@ export function makeSharedMount(dir: string, alreadyMounted: boolean): void {
     check("mount", l.mount(cstr(dir), cstr(dir), null, BigInt(MS_BIND | MS_REC), null), dir);
   }
   check("mount", l.mount(cstr("none"), cstr(dir), null, BigInt(MS_SHARED), null), dir);
+}
+
+/** `unshare(2)` of the calling thread (these are synchronous FFI calls: the JS thread's). */
+export function unshareThread(flags: number): void {
+  check("unshare", libc().unshare(flags));
+}
+
+/** `setns(2)` of the calling thread into the namespace open as `fd` (of type `nstype`). */
+export function setns(fd: number, nstype: number, what = ""): void {
+  check("setns", libc().setns(fd, nstype), what);
+}
+
+/** `sethostname(2)`: the hostname of the calling thread's UTS namespace. */
+export function setHostname(name: string): void {
+  const b = new TextEncoder().encode(name);
+  check("sethostname", libc().sethostname(b, BigInt(b.length)), name);
+}
+
+/** Opens `path` read-only, close-on-exec (a namespace file, for {@linkcode setns}). */
+export function openReadOnly(path: string): number {
+  return check("open", libc().open(cstr(path), O_RDONLY | O_CLOEXEC, 0), path);
+}
+
+/** Creates the empty file `path` when it is missing (an existing one, or a mount on it, is left as is). */
+export function touch(path: string, mode = 0o644): void {
+  const O_CREAT = 0o100;
+  libc().close(check("open", libc().open(cstr(path), O_RDONLY | O_CREAT | O_CLOEXEC, mode), path));
+}
+
+/** Closes a file descriptor opened here. */
+export function closeFd(fd: number): void {
+  libc().close(fd);
+}
+
+/** `mount --bind source target` with mount(2) (not recursive; a namespace file onto a file). */
+export function bindFile(source: string, target: string): void {
+  check("mount", libc().mount(cstr(source), cstr(target), null, BigInt(MS_BIND), null), target);
 }

@@ -137,6 +137,15 @@ function spawnerWanted(): boolean {
   }
 }
 
+/** `SKIFF_SPAWNER_UNSHARE=0`: a pod's namespaces by the `unshare` command even with a spawner (A/B). */
+function unshareByCommand(): boolean {
+  try {
+    return Deno.env.get("SKIFF_SPAWNER_UNSHARE") === "0";
+  } catch {
+    return false;
+  }
+}
+
 export class MountNamespace implements AsyncDisposable {
   /** The directory holding the namespace file (a private bind mount). */
   readonly dir: string;
@@ -278,6 +287,27 @@ export class MountNamespace implements AsyncDisposable {
       return;
     }
     if (r.error !== undefined) throw new CommandError([UMOUNT, target], 32, r.error);
+  }
+
+  /**
+   * Makes a pod's IPC and/or UTS namespaces, kept by bind mounts onto the files given (created
+   * when missing), the UTS one with `hostname` set. By the spawner on its own thread, no process
+   * (node/mountns/pod_namespaces.ts); without a spawner (or with `SKIFF_SPAWNER_UNSHARE=0`, for
+   * A/B benchmarks) one `unshare --ipc=… --uts=… hostname <name>` process.
+   */
+  async unshare(files: { ipc?: string; uts?: string; hostname?: string }): Promise<void> {
+    const kinds = (["ipc", "uts"] as const).filter((k) => files[k] !== undefined);
+    if (kinds.length === 0) return;
+    const r = unshareByCommand() ? undefined : await this.spawner?.request({ op: "unshare", ...files });
+    if (r) {
+      if (r.error !== undefined) throw new CommandError([UNSHARE, ...kinds.map((k) => `--${k}=${files[k]}`)], 1, r.error);
+      return;
+    }
+    // The files the namespaces are bound onto are made here (the pod's directory is the same on
+    // the host and in the mount namespace); then one `unshare`, no shell.
+    await Promise.all(kinds.map((k) => Deno.writeFile(files[k]!, new Uint8Array())));
+    const cmd = files.hostname !== undefined ? ["hostname", files.hostname] : ["true"];
+    await this.run([UNSHARE, ...kinds.map((k) => `--${k}=${files[k]}`), ...cmd]);
   }
 
   /** Runs a shell script inside the namespace (one process for several steps). */

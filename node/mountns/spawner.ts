@@ -29,7 +29,15 @@ import type {
   SpawnerReady,
   SpawnRequest,
   UnmountRequest,
+  UnshareRequest,
 } from "./spawner_protocol.ts";
+
+/** A request without its id (the spawner's client numbers them). */
+export type RequestBody =
+  | Omit<SpawnRequest, "id">
+  | Omit<MountRequest, "id">
+  | Omit<UnmountRequest, "id">
+  | Omit<UnshareRequest, "id">;
 
 const NSENTER = "/usr/bin/nsenter";
 const enc = new TextEncoder();
@@ -134,7 +142,7 @@ class SpawnerProcess {
   }
 
   request(
-    req: Omit<SpawnRequest, "id"> | Omit<MountRequest, "id"> | Omit<UnmountRequest, "id">,
+    req: RequestBody,
   ): Promise<Response> {
     if (this.exited) return Promise.reject(new SpawnerExitedError("the mount namespace's spawner exited"));
     const id = this.#next++;
@@ -224,7 +232,7 @@ export class Spawner implements AsyncDisposable {
    * Rejects with {@linkcode SpawnerExitedError} when the spawner dies before answering.
    */
   request(
-    req: Omit<SpawnRequest, "id"> | Omit<MountRequest, "id"> | Omit<UnmountRequest, "id">,
+    req: RequestBody,
   ): Promise<Response> | undefined {
     if (this.#closed) return undefined;
     return this.#ready()?.request(req);

@@ -6,7 +6,9 @@
  *
  * - `run`: starts a short, non-streaming command here and answers its exit code, stdout and
  *   stderr (killed with SIGKILL past its timeout);
- * - `mount` / `umount`: calls mount(2) / umount2(2) itself, no process.
+ * - `mount` / `umount`: calls mount(2) / umount2(2) itself, no process;
+ * - `unshare`: makes a pod's IPC/UTS namespaces on its own thread, no process
+ *   (pod_namespaces.ts); if its thread cannot return to its own namespaces it exits.
  *
  * So the agent's thread neither blocks in `vfork` until each child has exec'd nor pays an `exec`
  * of `nsenter` per command: the spawns happen on this process's thread. It exits when its stdin
@@ -17,7 +19,9 @@
  */
 import { warmCgroupMove, warmsCgroupMove } from "./cgroup_warm.ts";
 import { runBounded } from "./run_bounded.ts";
-import { mountFs, unmount } from "./libc.ts";
+import { mountFs, preloadLibc, unmount } from "./libc.ts";
+import { NamespaceRestoreError, unsharePodNamespaces } from "./pod_namespaces.ts";
+import { trace } from "../../plugins/host/trace.ts";
 import {
   DEFAULT_MAX_OUTPUT,
   type MountRequest,
@@ -25,6 +29,7 @@ import {
   type Response,
   type SpawnRequest,
   type UnmountRequest,
+  type UnshareRequest,
 } from "./spawner_protocol.ts";
 
 const enc = new TextEncoder();
@@ -84,6 +89,26 @@ function umount(req: UnmountRequest): Response {
   return { id: req.id, code: 0, unmounted: unmount(req.target, req.detach) };
 }
 
+function unshare(req: UnshareRequest): Response {
+  trace("spawner-unshare>", req.uts ?? req.ipc);
+  unsharePodNamespaces({ ipc: req.ipc, uts: req.uts, hostname: req.hostname });
+  trace("spawner-unshare<");
+  return { id: req.id, code: 0 };
+}
+
+function perform(req: Exclude<ReturnType<typeof parseRequest>, { invalid: string }>): Promise<Response> | Response {
+  switch (req.op) {
+    case "run":
+      return run(req);
+    case "mount":
+      return mount(req);
+    case "umount":
+      return umount(req);
+    case "unshare":
+      return unshare(req);
+  }
+}
+
 async function serve(line: string): Promise<void> {
   const req = parseRequest(line);
   if ("invalid" in req) {
@@ -91,14 +116,20 @@ async function serve(line: string): Promise<void> {
     return;
   }
   try {
-    send(req.op === "run" ? await run(req) : req.op === "mount" ? mount(req) : umount(req));
+    send(await perform(req));
   } catch (e) {
     send({ id: req.id, error: (e as Error).message });
+    // Its thread is still in a pod's namespaces: every later spawn would inherit them.
+    if (e instanceof NamespaceRestoreError) await writing.then(() => Deno.exit(70));
   }
 }
 
 if (import.meta.main) {
   Deno.addSignalListener("SIGINT", () => {});
+  // libc's FFI bindings now, not in the first pod's `unshare` or overlay mount (≈5 ms).
+  try {
+    preloadLibc();
+  } catch { /* no FFI permission: mount and unshare requests fail with the reason */ }
   send({ ready: true, pid: Deno.pid });
   const dec = new TextDecoder();
   const chunk = new Uint8Array(64 * 1024);

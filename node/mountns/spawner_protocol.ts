@@ -51,7 +51,22 @@ export interface UnmountRequest {
   detach?: boolean;
 }
 
-export type Request = SpawnRequest | MountRequest | UnmountRequest;
+/**
+ * A pod's IPC and/or UTS namespace made by the spawner itself, no process (node/mountns/
+ * pod_namespaces.ts): `unshare --ipc=<ipc> --uts=<uts> hostname <hostname>`.
+ */
+export interface UnshareRequest {
+  id: number;
+  op: "unshare";
+  /** The file to bind the new IPC namespace onto (created when missing); absent: no IPC one. */
+  ipc?: string;
+  /** The same for a UTS namespace. */
+  uts?: string;
+  /** Set inside the new UTS namespace. */
+  hostname?: string;
+}
+
+export type Request = SpawnRequest | MountRequest | UnmountRequest | UnshareRequest;
 
 /** The answer to one request. */
 export interface Response {
@@ -114,6 +129,12 @@ export function parseRequest(line: string): Request | { id?: number; invalid: st
     case "umount":
       if (!str(v.target)) return { id, invalid: "target must be a string" };
       return v as unknown as UnmountRequest;
+    case "unshare":
+      if (!optStr(v.ipc) || !optStr(v.uts) || !optStr(v.hostname) || (v.ipc === undefined && v.uts === undefined)) {
+        return { id, invalid: "ipc or uts must be given; ipc, uts and hostname must be strings" };
+      }
+      if (v.hostname !== undefined && v.uts === undefined) return { id, invalid: "a hostname needs uts" };
+      return v as unknown as UnshareRequest;
     default:
       return { id, invalid: `unknown op ${JSON.stringify(v.op)}` };
   }

@@ -30,7 +30,7 @@ function alive(pid: number): boolean {
   }
 }
 
-Deno.test("parseRequest() accepts the three operations and names what is wrong with the rest", () => {
+Deno.test("parseRequest() accepts run, mount and umount and names what is wrong with the rest", () => {
   assert.deepEqual(parseRequest('{"id":1,"op":"run","argv":["true"]}'), { id: 1, op: "run", argv: ["true"] });
   assert.equal((parseRequest('{"id":2,"op":"umount","target":"/x"}') as { op: string }).op, "umount");
   assert.deepEqual(parseRequest("nope"), { invalid: "not JSON" });

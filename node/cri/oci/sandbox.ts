@@ -6,6 +6,7 @@
  * @module
  */
 import { resolvConf } from "../../dns/pod_dns.ts";
+import { trace } from "../../../plugins/host/trace.ts";
 import type { MountNamespace } from "../../mountns/mount_ns.ts";
 import type { DnsConfig } from "../api.ts";
 
@@ -70,7 +71,8 @@ function writePodFilesSync(dir: string, ip: string | undefined, hostname: string
 
 /**
  * Creates the pod's namespaces of `kinds` (`<dir>/ipc`, `<dir>/uts`; the UTS one with its
- * hostname set). Kinds not given are the node's (`hostIPC`, `hostNetwork`).
+ * hostname set). Kinds not given are the node's (`hostIPC`, `hostNetwork`). The mount
+ * namespace's spawner makes them on its own thread, no process (`MountNamespace.unshare`).
  */
 export async function createPodNamespaces(
   ns: MountNamespace,
@@ -79,11 +81,11 @@ export async function createPodNamespaces(
   kinds: readonly ("ipc" | "uts")[] = ["ipc", "uts"],
 ): Promise<void> {
   if (kinds.length === 0) return;
-  // The files the namespaces are bound onto are made here (the pod's directory is the same on
-  // the host and in the mount namespace); then one `unshare`, no shell.
-  await Promise.all(kinds.map((k) => Deno.writeFile(`${dir}/${k}`, new Uint8Array())));
-  const cmd = kinds.includes("uts") ? ["hostname", hostname.slice(0, 64)] : ["true"];
-  await ns.run(["unshare", ...kinds.map((k) => `--${k}=${dir}/${k}`), ...cmd]);
+  trace("ipc-uts>", dir.slice(dir.lastIndexOf("/") + 1));
+  await ns.unshare({
+    ...(kinds.includes("ipc") ? { ipc: `${dir}/ipc` } : {}),
+    ...(kinds.includes("uts") ? { uts: `${dir}/uts`, hostname: hostname.slice(0, 64) } : {}),
+  });
 }
 
 /** Releases the pod's IPC and UTS namespaces (idempotent). */
