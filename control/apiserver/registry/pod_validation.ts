@@ -304,9 +304,15 @@ export function validatePodSpecUpdate(newSpec: Obj, oldSpec: Obj): StatusCause[]
   return errs;
 }
 
-/** Pod validation: metadata, spec, and on update the immutability rules. */
+/**
+ * Pod validation: metadata, spec, and on update the immutability rules. An update that keeps the
+ * stored spec as it is (every `pods/status` write: the kubelet's, the scheduler's conditions)
+ * skips the spec's rules, as upstream's `ValidatePodStatusUpdate` does: the stored spec passed
+ * them when it was written, and re-checking it cost more than the rest of a status write's checks.
+ */
 export function validatePod(obj: KubeObject, old?: KubeObject): StatusCause[] {
   const errs = validateObjectMeta(obj, { namespaced: true, nameFn: nameIsDNSSubdomain });
+  if (old && deepEqual(obj.spec, old.spec)) return errs;
   errs.push(...validatePodSpec(obj.spec, "spec"));
   if (old) errs.push(...validatePodSpecUpdate(obj.spec ?? {}, old.spec ?? {}));
   return errs;

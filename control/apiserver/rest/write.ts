@@ -13,7 +13,7 @@ import {
   STALE_OBJECT,
 } from "../../api/status.ts";
 import type { KubeObject } from "../../api/types.ts";
-import { parseApiVersion } from "../../api/types.ts";
+import { clone, parseApiVersion } from "../../api/types.ts";
 import { PreconditionFailed, type WriteOptions } from "../../store/mod.ts";
 import { type AdmissionAttributes, type Operation, type RequestContext, requestBody } from "../context.ts";
 import { bodyMediaType, decodeBody, parseJson } from "../negotiate.ts";
@@ -200,17 +200,20 @@ async function updateWith(
     ctx.warnings.length = 0;
     ctx.warnings.push(...validateFields(next, def, mode, patch));
     if (sub === "status") {
-      // Only status changes; metadata and spec stay as stored.
-      next = { ...structuredClone(current), status: next.status };
+      // Only status changes; metadata and spec stay as stored (copied: later steps may set them).
+      const out: KubeObject = { ...current };
+      for (const k in out) if (k !== "status") (out as Record<string, unknown>)[k] = clone(out[k]);
+      out.status = next.status;
+      next = out;
     } else if (sub === "finalize") {
       // Only spec.finalizers changes (namespaces).
       next = {
-        ...structuredClone(current),
-        spec: { ...structuredClone(current.spec), finalizers: next.spec?.finalizers ?? [] },
+        ...clone(current),
+        spec: { ...clone(current.spec), finalizers: next.spec?.finalizers ?? [] },
       };
     } else if (def.subresources?.status) {
       if (current.status === undefined) delete next.status;
-      else next.status = structuredClone(current.status);
+      else next.status = clone(current.status);
     }
     prepareForUpdate(next, current, def);
     if (!sub) strategy.prepareForUpdate?.(next, current);
@@ -278,7 +281,7 @@ export async function updateObject(server: ApiServer, ctx: RequestContext): Prom
       if (scale.metadata.resourceVersion && scale.metadata.resourceVersion !== cur.metadata.resourceVersion) {
         throw conflict(served.store.gr, info.name, STALE_OBJECT);
       }
-      return applyScale(served.def, structuredClone(cur), scale);
+      return applyScale(served.def, clone(cur), scale);
     });
   }
   const obj = checkKind(ctx, body);
@@ -322,12 +325,12 @@ export async function patchObject(server: ApiServer, ctx: RequestContext): Promi
   const typeName = served.custom ? undefined : served.def.schema;
   if (info.subresource === "scale") {
     return updateWith(server, ctx, (cur) => {
-      const copy = structuredClone(cur);
+      const copy = clone(cur);
       const scale = applyPatch(type, scaleOf(served.def, copy) as KubeObject, patch, "V1Scale");
       return applyScale(served.def, copy, scale);
     });
   }
-  return updateWith(server, ctx, (cur) => applyPatch(type, structuredClone(cur), patch, typeName), { body: patch });
+  return updateWith(server, ctx, (cur) => applyPatch(type, clone(cur), patch, typeName), { body: patch });
 }
 
 /** Used by PUT of a missing object: 404, as upstream for kinds that do not allow create-on-update. */
