@@ -37,8 +37,22 @@ export interface WriteIntent {
 /** `vs`: the commit's versionstamp, now the KV versionstamp of every key the write set. */
 export type CommitOutcome = { ok: true; ev: string; vs: string } | { ok: false };
 
-/** Called after each successful commit with the last event id it wrote per resource key. */
-export type CommitListener = (heads: ReadonlyMap<string, string>) => void;
+/**
+ * A commit's log entries of one resource. `after` is the commit that wrote the resource's previous
+ * log entries when the commit proved it (a check on the resource's head key: nothing else was
+ * logged for the resource in between), else null.
+ */
+export interface CommittedLog {
+  vs: string;
+  after: string | null;
+  entries: readonly LogEntry[];
+}
+
+/**
+ * Called after each successful commit with the last event id it wrote per resource key, and the
+ * commit's log entries per resource key.
+ */
+export type CommitListener = (heads: ReadonlyMap<string, string>, logs: ReadonlyMap<string, CommittedLog>) => void;
 
 interface Pending {
   intent: WriteIntent;
@@ -57,6 +71,10 @@ const MAX_BYTES = 790_000;
 /** Room for inline bytes in one log value (a KV value holds 65,536). */
 const LOG_VALUE_BUDGET = 60_000;
 const ENTRY_OVERHEAD = 96;
+/** KV's limit of checks per atomic commit. */
+const KV_MAX_CHECKS = 100;
+/** After another writer's commit to a resource is seen, its head stays unchecked this long (ms). */
+const SHARED_HEAD_MS = 60_000;
 
 /** Bytes of an entry in the log value, without inline version bytes (V8 serialization, generously). */
 function entryMeta(w: WriteIntent): number {
@@ -93,6 +111,14 @@ export class Committer {
   #queue: Pending[] = [];
   #running = false;
   readonly #onCommit?: CommitListener;
+  /**
+   * The KV versionstamp of each resource's head key as this committer last wrote it. The next
+   * commit to the resource checks it: when it holds, no other writer logged anything for the
+   * resource in between, and the listener may take the commit's entries as the next ones.
+   */
+  readonly #heads = new Map<string, string>();
+  /** Resources another writer (process or store) also writes, until when their head is not checked. */
+  readonly #shared = new Map<string, number>();
   /** Whether a commit from idle first gathers the writes already on their way (gather.ts). */
   readonly gather: GatherPolicy;
 
@@ -159,15 +185,16 @@ export class Committer {
     const rest: Pending[] = [];
     for (const p of this.#queue) {
       const meta = (logMeta.get(p.intent.res) ?? 0) + p.meta;
+      const head = logMeta.has(p.intent.res) ? 0 : 1; // the resource's head check
       const fits = !p.solo && batch.length < MAX_WRITES && !hasObject(batch, p.intent) &&
-        checks + 1 + p.intent.checks.length <= MAX_CHECKS &&
+        checks + 1 + p.intent.checks.length + head <= MAX_CHECKS &&
         mutations + mutationsOf(p) + 2 <= MAX_MUTATIONS &&
         bytes + sizeOf(p) <= MAX_BYTES &&
         meta <= LOG_VALUE_BUDGET;
       if (fits || batch.length === 0) {
         batch.push(p);
         logMeta.set(p.intent.res, meta);
-        checks += 1 + p.intent.checks.length;
+        checks += 1 + p.intent.checks.length + head;
         mutations += mutationsOf(p) + 2;
         bytes += sizeOf(p);
       } else rest.push(p);
@@ -177,6 +204,41 @@ export class Committer {
   }
 
   async #commit(batch: Pending[]): Promise<boolean> {
+    for (;;) {
+      const checked = this.#headsToCheck(batch);
+      const result = await this.#commitOnce(batch, checked);
+      if (result !== "heads-changed") return result;
+    }
+  }
+
+  /** The head versionstamps the next commit of `batch` checks, per resource (within KV's limit). */
+  #headsToCheck(batch: Pending[]): Map<string, string> {
+    const out = new Map<string, string>();
+    let checks = 0;
+    for (const { intent: w } of batch) checks += 1 + w.checks.length;
+    const now = Date.now();
+    for (const { intent: w } of batch) {
+      // A margin for the checks a write's `mutate` may add (allocations).
+      if (out.has(w.res) || checks >= KV_MAX_CHECKS - 4) continue;
+      const until = this.#shared.get(w.res);
+      if (until !== undefined) {
+        if (now < until) continue;
+        this.#shared.delete(w.res);
+      }
+      const vs = this.#heads.get(w.res);
+      if (vs === undefined) continue;
+      out.set(w.res, vs);
+      checks++;
+    }
+    return out;
+  }
+
+  /**
+   * One commit of `batch`, checking the head keys in `checked`. `heads-changed`: it failed and a
+   * checked head key has moved (another writer logged for that resource; it is no longer checked
+   * for a while), so the batch is to be committed again.
+   */
+  async #commitOnce(batch: Pending[], checked: Map<string, string>): Promise<boolean | "heads-changed"> {
     const kv = this.#kv;
     const vs = kv.commitVersionstamp() as unknown as string;
     const op = kv.atomic();
@@ -214,20 +276,37 @@ export class Committer {
       w.mutate?.(op);
       log.entries.push(entry);
     });
+    for (const [res, head] of checked) op.check({ key: headKey(res), versionstamp: head });
     for (const [res, log] of logs) {
       op.set(logKey(res, vs), log.entries);
       op.set(headKey(res), log.entries[log.entries.length - 1].x);
     }
     op.set(headKey("*"), batch.length - 1);
     const result = await retryLocked(() => op.commit());
-    if (!result.ok) return false;
+    if (!result.ok) {
+      if (!checked.size) return false;
+      // Which check failed? A head that moved means another writer: commit again without it.
+      const keys = [...checked.keys()];
+      const now = await retryLocked(() => kv.getMany(keys.map((res) => headKey(res))));
+      let moved = false;
+      keys.forEach((res, i) => {
+        if (now[i].versionstamp === checked.get(res)) return;
+        moved = true;
+        this.#heads.delete(res);
+        this.#shared.set(res, Date.now() + SHARED_HEAD_MS);
+      });
+      return moved ? "heads-changed" : false;
+    }
+    for (const res of logs.keys()) this.#heads.set(res, result.versionstamp);
     if (this.#onCommit) {
       const heads = new Map<string, string>();
+      const committed = new Map<string, CommittedLog>();
       for (const [res, log] of logs) {
         heads.set(res, eventId(result.versionstamp, log.entries[log.entries.length - 1].x));
+        committed.set(res, { vs: result.versionstamp, after: checked.get(res) ?? null, entries: log.entries });
       }
       try {
-        this.#onCommit(heads);
+        this.#onCommit(heads, committed);
       } catch (e) {
         console.error("commit listener failed:", e);
       }

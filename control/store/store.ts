@@ -16,9 +16,9 @@ import {
   STALE_OBJECT,
   tooLarge,
 } from "../api/status.ts";
-import type { KubeObject } from "../api/types.ts";
+import { clone, type KubeObject } from "../api/types.ts";
 import { decodeObject, encodeObject, MAX_OBJECT_BYTES } from "./codec.ts";
-import { Committer, type WriteIntent } from "./committer.ts";
+import { type CommittedLog, Committer, type WriteIntent } from "./committer.ts";
 import { DecodedCache } from "./decoded_cache.ts";
 import type { GatherMode, GatherPolicy } from "./gather.ts";
 import { RecentVersions } from "./recent_versions.ts";
@@ -115,14 +115,14 @@ export class Store {
   readonly #transformer?: ValueTransformer;
   /** The last event id this process committed, per resource key. */
   readonly #written = new Map<string, string>();
-  readonly #listeners = new Set<(res: string, ev: string) => void>();
+  readonly #listeners = new Set<(res: string, ev: string, log: CommittedLog) => void>();
 
   constructor(kv: Deno.Kv, opts: StoreOptions = {}) {
     this.kv = kv;
-    this.#committer = new Committer(kv, (heads) => {
+    this.#committer = new Committer(kv, (heads, logs) => {
       for (const [res, ev] of heads) {
         this.#written.set(res, ev);
-        for (const l of this.#listeners) l(res, ev);
+        for (const l of this.#listeners) l(res, ev, logs.get(res)!);
       }
     }, opts.gather);
     this.#decoded = new DecodedCache(opts.decodedCacheBytes ?? 32 * 1024 * 1024);
@@ -144,10 +144,11 @@ export class Store {
   }
 
   /**
-   * Calls `fn(res, ev)` synchronously after every commit of this store, for each resource key it
-   * wrote (the watch hub uses it to read the new log entries at once). Returns the unsubscribe.
+   * Calls `fn(res, ev, log)` synchronously after every commit of this store, for each resource
+   * key it wrote, with the commit's log entries of that resource (the watch hub dispatches them,
+   * or reads the new log entries at once). Returns the unsubscribe.
    */
-  onCommit(fn: (res: string, ev: string) => void): () => void {
+  onCommit(fn: (res: string, ev: string, log: CommittedLog) => void): () => void {
     this.#listeners.add(fn);
     return () => this.#listeners.delete(fn);
   }
@@ -305,7 +306,7 @@ export class Store {
       const currentRv = cur.obj.metadata.resourceVersion;
       let next: KubeObject;
       try {
-        next = await tryUpdate(opts.readOnlyCurrent ? cur.obj : structuredClone(cur.obj));
+        next = await tryUpdate(opts.readOnlyCurrent ? cur.obj : clone(cur.obj));
       } catch (e) {
         if (isCurrent) throw e;
         // Maybe an error of a version that is no longer current: judge the stored one.

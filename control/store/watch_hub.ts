@@ -8,7 +8,9 @@
  * listener), `kv.watch` on the resource's head key covers other stores of this process on the same
  * KV, and writes from other processes sharing the KV file are found by polling the head keys. Each
  * wake-up names the event that is committed, so a feed that has already read past it does not read
- * the log again.
+ * the log again. A commit of this process that proved it follows the entries the feed dispatched
+ * last (its check on the resource's head key held: nothing else was logged in between) hands its
+ * entries to the feed directly, without reading them back from KV.
  * @module
  */
 import { type FieldSelector, type LabelSelector, matchesFields, matchesLabels } from "../api/selector.ts";
@@ -19,6 +21,7 @@ import { retryLocked } from "./kv_retry.ts";
 import { list } from "./list.ts";
 import { entriesOf, entryBytes, type LogEntry } from "./log.ts";
 import { Store, type StoreResource } from "./store.ts";
+import type { CommittedLog } from "./committer.ts";
 
 export interface WatchOptions {
   namespace?: string;
@@ -145,6 +148,8 @@ class Feed {
   /** The commit whose log entries have all been dispatched (the next read starts after it). */
   #doneCommit = "";
   #watchReader: ReadableStreamDefaultReader<[Deno.KvEntryMaybe<number>]> | null = null;
+  #soon = "";
+  #soonTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(hub: WatchHub, res: StoreResource) {
     this.#hub = hub;
@@ -166,10 +171,53 @@ class Feed {
           const { done, value } = await this.#watchReader!.read();
           if (done) return;
           const [head] = value;
-          this.pull(head.versionstamp ? eventId(head.versionstamp, head.value ?? 0) : undefined);
+          const ev = head.versionstamp ? eventId(head.versionstamp, head.value ?? 0) : undefined;
+          if (ev !== undefined && ev > this.cursor) this.#pullSoon(ev);
+          else this.pull(ev);
         }
       } catch { /* closed */ }
     })();
+  }
+
+  /**
+   * A pull a little later (a timer's turn): `kv.watch` also reports this process's own commits,
+   * often before the commit itself has returned to its writer; by the timer's turn the store's
+   * commit listener has handed those entries over (see {@linkcode take}) and nothing is read.
+   * Another store's writes in this process wait that turn (1–3 ms) longer.
+   */
+  #pullSoon(ev: string) {
+    if (ev > this.#soon) this.#soon = ev;
+    if (this.#soonTimer !== undefined) return;
+    this.#soonTimer = setTimeout(() => {
+      this.#soonTimer = undefined;
+      const target = this.#soon;
+      this.#soon = "";
+      if (target > this.cursor) this.pull(target);
+    }, 0);
+  }
+
+  /**
+   * Dispatches a commit's entries without reading the log, when they are the next ones: the
+   * commit proved nothing was logged for the resource since the commit this feed dispatched last,
+   * no read is under way, and every entry carries its version inline. Returns whether it did.
+   */
+  take(log: CommittedLog): boolean {
+    if (!this.#started || this.#pulling || log.after === null || this.#doneCommit !== log.after) return false;
+    if (commitOf(this.cursor) !== log.after) return false;
+    for (const e of log.entries) if (!e.o) return false;
+    for (const e of log.entries) this.#dispatch(feedEvent(this.#hub.store, this.res, eventId(log.vs, e.x), e, e.o!));
+    this.#doneCommit = log.vs;
+    if (this.cursor > this.#known) this.#known = this.cursor;
+    return true;
+  }
+
+  #dispatch(event: FeedEvent) {
+    this.cursor = event.vs;
+    if (this.buffer.length >= this.#hub.bufferSize) {
+      this.bufferStart = this.buffer.shift()!.vs;
+    }
+    this.buffer.push(event);
+    for (const s of this.subs) s.deliver(event);
   }
 
   /**
@@ -227,13 +275,7 @@ class Feed {
         for (const { ev, e } of entriesOf(vs, entry.value)) {
           if (ev <= this.cursor) continue;
           fresh++;
-          const event = await decodeEvent(this.#hub.store, this.res, ev, e);
-          this.cursor = ev;
-          if (this.buffer.length >= this.#hub.bufferSize) {
-            this.bufferStart = this.buffer.shift()!.vs;
-          }
-          this.buffer.push(event);
-          for (const s of this.subs) s.deliver(event);
+          this.#dispatch(await decodeEvent(this.#hub.store, this.res, ev, e));
         }
         this.#doneCommit = vs;
       }
@@ -242,6 +284,8 @@ class Feed {
   }
 
   close() {
+    clearTimeout(this.#soonTimer);
+    this.#soonTimer = undefined;
     this.#watchReader?.cancel().catch(() => {});
     for (const s of this.subs) s.close();
     this.subs.clear();
@@ -251,6 +295,10 @@ class Feed {
 async function decodeEvent(store: Store, res: StoreResource, ev: string, e: LogEntry): Promise<FeedEvent> {
   const bytes = await entryBytes(store.kv, res.key, ev, e);
   if (!bytes) throw new Error(`log entry ${res.key}@${ev} refers to missing chunks`);
+  return feedEvent(store, res, ev, e, bytes);
+}
+
+function feedEvent(store: Store, res: StoreResource, ev: string, e: LogEntry, bytes: Uint8Array): FeedEvent {
   // A DELETED event carries the deleted object with the deletion's resourceVersion.
   const object = e.t === "D" ? store.decodeBytes(res.key, bytes, toResourceVersion(ev)) : store.decode(res.key, e.ns, e.n, ev, bytes);
   return {
@@ -288,8 +336,9 @@ export class WatchHub {
     this.bufferSize = opts.bufferSize ?? 2000;
     this.#maxQueued = opts.maxQueued ?? 50_000;
     // Writes of this process wake their feed at once, without waiting for kv.watch.
-    this.#unsubscribe = store.onCommit((res, ev) => {
-      this.#feeds.get(res)?.pull(ev);
+    this.#unsubscribe = store.onCommit((res, ev, log) => {
+      const feed = this.#feeds.get(res);
+      if (feed && !feed.take(log)) feed.pull(ev);
     });
   }
 
