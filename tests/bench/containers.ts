@@ -255,7 +255,7 @@ function startupCpu(agentPid: number, nodeDir: string) {
 /**
  * CPU per pod start, by process, against the wall time: this process (API server, store,
  * scheduler, the bench's client and watch), the agent with the children it waited for
- * (`nsenter`, `crun start`, `mount`, `unshare`, `ip`), its plugin runners, and the conmon
+ * (`nsenter`, `ip`, and `crun start` or `unshare` where a fallback runs them), its plugin runners, and the conmon
  * monitors with theirs (`crun create`, the container); and the whole machine's busy time
  * (other sessions' work included).
  */
@@ -278,10 +278,10 @@ function startupCpuRows(
       ratio: total / wall,
     },
     part("API server, store, scheduler and the bench's client (this process)", "bench"),
-    part("node agent, with the processes it waited for (nsenter, crun start, mount, unshare)", "agent"),
+    part("node agent, with the processes it waited for (nsenter, ip; crun start only as a fallback)", "agent"),
     part("  of which the agent's own", "agentOwn"),
     part("plugin runners (crun, bridge, host-local, …)", "runners"),
-    part("the mount namespace's spawner, with what it waited for (unshare, crun start, conmon's first process)", "spawner"),
+    part("the mount namespace's spawner, with what it waited for (conmon's first process; crun start only as a fallback)", "spawner"),
     part("  of which the spawner's own", "spawnerOwn"),
     part("conmon monitors, with crun create and the containers", "monitors"),
     {
