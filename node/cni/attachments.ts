@@ -63,9 +63,15 @@ export class AttachmentRecords {
 
   async put(r: AttachmentRecord): Promise<void> {
     await this.#load();
-    await Deno.mkdir(this.dir, { recursive: true });
     const file = `${this.dir}/${fileName(r.containerId)}`;
-    await Deno.writeTextFile(`${file}.tmp`, JSON.stringify(r));
+    try {
+      await Deno.writeTextFile(`${file}.tmp`, JSON.stringify(r));
+    } catch (e) {
+      // The first record (or the folder was removed): make the folder, once, not per record.
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+      await Deno.mkdir(this.dir, { recursive: true });
+      await Deno.writeTextFile(`${file}.tmp`, JSON.stringify(r));
+    }
     await Deno.rename(`${file}.tmp`, file);
     this.#cache.set(r.containerId, r);
   }

@@ -1,10 +1,34 @@
 /**
  * Named network namespaces (`/run/netns/<name>`, as `ip netns` makes them) for sandboxes:
  * create, delete, list ours (by prefix), and the `nsenter` argv that starts a process inside one.
+ * Made and removed with the system calls `ip netns add/del` makes, from the agent through FFI
+ * (node/hostcaps/named_netns.ts, no process); with `ip` when FFI cannot be used, or when
+ * `SKIFF_NETNS_IP=1` asks for it.
  * @module
  */
 import { CniError } from "./api.ts";
 import { ip, isExists, isMissing } from "./ip.ts";
+import {
+  addNamedNetns,
+  deleteNamedNetns,
+  namedNetnsAvailable,
+  NetnsSyscallError,
+} from "../hostcaps/named_netns.ts";
+
+const EEXIST = 17;
+let viaFfi: boolean | undefined;
+/** Whether namespaces are made through FFI (decided once). */
+function ffi(): boolean {
+  return viaFfi ??= Deno.env.get("SKIFF_NETNS_IP") !== "1" && namedNetnsAvailable();
+}
+
+/** The name checked as `ip netns` checks it (one path element). */
+function checked(name: string): string {
+  if (!/^[A-Za-z0-9_.-]{1,200}$/.test(name) || name === "." || name === "..") {
+    throw new TypeError(`invalid netns name ${JSON.stringify(name)}`);
+  }
+  return name;
+}
 
 export const NETNS_DIR = "/run/netns";
 
@@ -21,6 +45,18 @@ export function netnsName(path: string): string {
 
 /** Creates the namespace (idempotent); resolves to its path. */
 export async function createNetns(name: string): Promise<string> {
+  if (ffi()) {
+    // The system calls hold the agent's thread (≈0.6 ms, the kernel setting the namespace up):
+    // after what the caller does next synchronously (e.g. its first check of a wait it starts).
+    await Promise.resolve();
+    try {
+      addNamedNetns(netnsPath(checked(name)));
+    } catch (e) {
+      // There already (the file is made with O_EXCL), as `ip netns add` failing with EEXIST.
+      if (!(e instanceof NetnsSyscallError && e.errno === EEXIST)) throw e;
+    }
+    return netnsPath(name);
+  }
   try {
     await Deno.stat(netnsPath(name));
     return netnsPath(name); // already there: no need to run `ip`
@@ -35,6 +71,7 @@ export async function createNetns(name: string): Promise<string> {
 
 /** Deletes the namespace (idempotent). Interfaces inside it go with it. */
 export async function deleteNetns(name: string): Promise<void> {
+  if (ffi()) return deleteNamedNetns(netnsPath(checked(name)));
   try {
     await ip(["netns", "del", name]);
   } catch (e) {

@@ -182,28 +182,62 @@ export function parseAddress(body: Uint8Array): { index: number; cidr: string } 
 
 const AF_BRIDGE = 7, IFLA_PROTINFO = 12, IFLA_BRPORT_MODE = 4, NLA_F_NESTED = 0x8000;
 
-/** `RTM_GETLINK` dump of the links whose master is `masterIndex` (`ip link show master <bridge>`). Pure. */
-export function dumpLinksOf(masterIndex: number): Request {
+const IFLA_INFO_SLAVE_KIND = 4, IFLA_INFO_SLAVE_DATA = 5;
+
+/**
+ * `RTM_NEWLINK` of an existing bridge port by name, with `IFLA_INFO_SLAVE_DATA {
+ * IFLA_BRPORT_MODE = 1 }`: hairpin on (`ip link set dev <port> type bridge_slave hairpin on`).
+ * Unlike {@linkcode setHairpin} it needs no index, so it can follow the request that makes the
+ * port in one datagram. Pure.
+ */
+export function setHairpinByName(name: string): Request {
   return {
-    type: RTM_GETLINK,
-    flags: NLM_F_DUMP,
+    type: RTM_NEWLINK,
+    flags: 0,
     header: ifinfomsg(),
-    attrs: [attr.u32(IFLA_MASTER, masterIndex)],
+    attrs: [
+      attr.str(IFLA_IFNAME, name),
+      {
+        type: IFLA_LINKINFO,
+        value: [
+          attr.str(IFLA_INFO_SLAVE_KIND, "bridge"),
+          { type: IFLA_INFO_SLAVE_DATA, value: [{ type: IFLA_BRPORT_MODE, value: Uint8Array.of(1) }] },
+        ],
+      },
+    ],
   };
 }
 
-/** An `RTM_NEWLINK` message of a dump as its index, name and master index (0: none). Pure. */
-export function parseLink(body: Uint8Array): { index: number; name: string; master: number } | null {
+/**
+ * `RTM_GETLINK` dump, family `AF_BRIDGE`: one short message per bridge port of the netns, every
+ * bridge's (`bridge link show`), with the port's settings in `IFLA_PROTINFO`. Pure.
+ */
+export function dumpBridgePorts(): Request {
+  const header = ifinfomsg();
+  header[0] = AF_BRIDGE;
+  return { type: RTM_GETLINK, flags: NLM_F_DUMP, header };
+}
+
+/**
+ * A bridge port of an `AF_BRIDGE` dump: index, name and bridge index; `hairpin()` reads its
+ * hairpin mode from `IFLA_PROTINFO` (decoded only when asked: a dump lists every bridge's ports).
+ * Pure.
+ */
+export function parseBridgePort(
+  body: Uint8Array,
+): { index: number; name: string; master: number; hairpin(): boolean } | null {
   if (body.length < 16) return null;
-  const index = new DataView(body.buffer, body.byteOffset).getInt32(4, true);
   const attrs = decodeAttrs(body, 16);
-  const name = attrs.get(IFLA_IFNAME);
-  const master = attrs.get(IFLA_MASTER);
+  const name = attrs.get(IFLA_IFNAME), master = attrs.get(IFLA_MASTER);
   if (!name) return null;
   return {
-    index,
+    index: new DataView(body.buffer, body.byteOffset).getInt32(4, true),
     name: new TextDecoder().decode(name).replace(/\0.*$/, ""),
     master: master?.length === 4 ? new DataView(master.buffer, master.byteOffset).getUint32(0, true) : 0,
+    hairpin() {
+      const protinfo = attrs.get(IFLA_PROTINFO);
+      return protinfo !== undefined && decodeAttrs(protinfo, 0).get(IFLA_BRPORT_MODE)?.[0] === 1;
+    },
   };
 }
 

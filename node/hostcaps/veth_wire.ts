@@ -2,12 +2,16 @@
  * Performs a checked {@linkcode WiringPlan} (node/hostcaps/veth_wiring.ts) with rtnetlink
  * requests from the agent (node/hostcaps/netlink.ts), the ones `ip` would send, without a process:
  *
- * 1. in the netns: `RTM_GETLINK` of the pod interface (there already: nothing is created);
- * 2. else, in the agent's netns, one `RTM_NEWLINK` makes the veth pair: the host end with the
- *    bridge as master and up, the pod end (its MAC, the MTU) straight into the netns
- *    (`IFLA_NET_NS_FD`); when the host end's name is taken (`EEXIST`) by a pair whose pod end is
- *    not in the netns (left by an earlier attempt), that pair is deleted and made again; when the
- *    pod end is there by now (a concurrent ADD for the same netns made it), it is used as is;
+ * 1. in the agent's netns, one datagram: `RTM_NEWLINK` makes the veth pair (the host end with the
+ *    bridge as master and up, the pod end with its MAC and MTU straight into the netns,
+ *    `IFLA_NET_NS_FD`), then turns hairpin mode on for the host end (`ip link set dev <host>
+ *    type bridge_slave hairpin on`, as the CNI bridge plugin's `hairpinMode`). The pod end is not
+ *    looked for first: when it is there (an earlier or concurrent ADD for the netns; several
+ *    attachments may share it) the request fails with `EEXIST`, changes nothing, and it is used
+ *    as is; when only the host end's name is taken (a pair left by an earlier attempt) that pair
+ *    is deleted and made again. The bridge's index is looked up once per bridge (again when a
+ *    request fails because the bridge was made again);
+ * 2. in the netns: `RTM_GETLINK` of the pod interface (its index);
  * 3. in the netns, in one datagram: `lo` up, `RTM_NEWADDR` (replace) per address, the pod
  *    interface up (with `promote_secondaries` when created: `IFLA_AF_SPEC`), `RTM_NEWROUTE`
  *    (replace) per route.
@@ -16,10 +20,18 @@
  * @module
  */
 import { closeFd, NetlinkError, openNetnsFd, type Request, RtSocket } from "./netlink.ts";
-import { address, deleteLink, getLink, newVethPair, route, setLinkUp } from "./rt_requests.ts";
+import {
+  address,
+  deleteLink,
+  getLink,
+  newVethPair,
+  route,
+  setHairpinByName,
+  setLinkUp,
+} from "./rt_requests.ts";
 import type { WiringPlan } from "./veth_wiring.ts";
 
-const ENODEV = 19, EEXIST = 17;
+const ENODEV = 19, EEXIST = 17, EINVAL = 22, EOPNOTSUPP = 95;
 
 /** The index of a link, from an `RTM_GETLINK` answer (`ifinfomsg.ifi_index`). */
 export async function linkIndex(sock: RtSocket, name: string): Promise<number | null> {
@@ -32,42 +44,78 @@ export async function linkIndex(sock: RtSocket, name: string): Promise<number | 
   }
 }
 
+/**
+ * Bridge indexes already looked up (a bridge keeps its index; one made again gets a new one, and
+ * a request naming the old one fails: then it is looked up again).
+ */
+const bridgeIndexes = new Map<string, number>();
+
+async function bridgeIndex(sock: RtSocket, bridge: string, fresh: boolean): Promise<number> {
+  const known = fresh ? undefined : bridgeIndexes.get(bridge);
+  if (known !== undefined) return known;
+  const i = await linkIndex(sock, bridge);
+  if (i === null) {
+    bridgeIndexes.delete(bridge);
+    throw new NetlinkError(`bridge ${bridge}`, ENODEV);
+  }
+  bridgeIndexes.set(bridge, i);
+  return i;
+}
+
 /** Performs `p`; resolves to whether it made the pair. Throws {@linkcode NetlinkError}. */
 export async function wireVeth(p: WiringPlan): Promise<boolean> {
   const path = `/run/netns/${p.netns}`;
   using pod = RtSocket.open(path);
-  let index = await linkIndex(pod, p.podIfname);
-  let created = index === null;
-  if (created) {
+  let created = true;
+  {
+    // The pair is made without asking first whether the pod end is there: when it is, the
+    // request fails (EEXIST) and changes nothing, and the pod end is used as is.
     using agent = RtSocket.open();
-    const bridge = await linkIndex(agent, p.bridge);
-    if (bridge === null) throw new NetlinkError(`bridge ${p.bridge}`, ENODEV);
     const fd = openNetnsFd(path);
     try {
-      const add = newVethPair(p, bridge, fd);
-      const [a] = await agent.transact([add], { slow: true });
-      if (a.errno === EEXIST && (await linkIndex(pod, p.podIfname)) !== null) {
-        created = false; // a concurrent ADD for this netns made it
-      } else if (a.errno === EEXIST) {
+      // The port's hairpin mode in the same datagram (a pod reaching itself through a Service).
+      const make = async (fresh: boolean) =>
+        (await agent.transact([
+          newVethPair(p, await bridgeIndex(agent, p.bridge, fresh), fd),
+          setHairpinByName(p.hostIfname),
+        ], { slow: true }))[0].errno;
+      // A bridge made again since its index was looked up: EINVAL (no such master) or EOPNOTSUPP.
+      const attempt = async () => {
+        const errno = await make(false);
+        return errno === EINVAL || errno === EOPNOTSUPP ? await make(true) : errno;
+      };
+      let errno;
+      try {
+        errno = await attempt();
+      } catch (e) {
+        // No bridge: an interface already there is still used as is (as before any request).
+        if (!(e instanceof NetlinkError && e.errno === ENODEV)) throw e;
+        if ((await linkIndex(pod, p.podIfname)) === null) throw e;
+        errno = EEXIST;
+      }
+      if (errno === EEXIST && (await linkIndex(pod, p.podIfname)) !== null) {
+        created = false; // there already (an earlier ADD, or a concurrent one, for this netns)
+      } else if (errno === EEXIST) {
         // A host end left by an earlier attempt (its pod end is gone with its netns, or never moved).
         await agent.transact([deleteLink(p.hostIfname)], { slow: true });
-        await agent.request(`RTM_NEWLINK ${p.hostIfname}`, add, { slow: true });
-      } else if (a.errno) throw new NetlinkError(`RTM_NEWLINK ${p.hostIfname}`, a.errno);
+        errno = await attempt();
+      }
+      if (errno && created) throw new NetlinkError(`RTM_NEWLINK ${p.hostIfname}`, errno);
     } finally {
       closeFd(fd);
     }
-    index = await linkIndex(pod, p.podIfname);
-    if (index === null) throw new NetlinkError(`${p.podIfname} did not appear in ${p.netns}`, ENODEV);
   }
+  const index = await linkIndex(pod, p.podIfname);
+  if (index === null) throw new NetlinkError(`${p.podIfname} did not appear in ${p.netns}`, ENODEV);
   const steps: [string, Request][] = [
     ["lo up", setLinkUp("lo")],
     ...p.addresses.map((
       a,
-    ): [string, Request] => [`address ${a.address}/${a.prefixLength}`, address(a, index!)]),
+    ): [string, Request] => [`address ${a.address}/${a.prefixLength}`, address(a, index)]),
     [`${p.podIfname} up`, setLinkUp(p.podIfname, created)],
     ...p.routes.map((r): [string, Request] => [
       `route ${r.address}/${r.prefixLength}${r.gateway ? ` via ${r.gateway}` : ""}`,
-      route(r, index!),
+      route(r, index),
     ]),
   ];
   const answers = await pod.transact(steps.map(([, r]) => r));

@@ -101,6 +101,8 @@ Deno.test({
       assert.equal(link[0].mtu, 1400);
       const host = await ipJson<{ master?: string }[]>(["link", "show", "dev", `${tag}h`]);
       assert.equal(host[0].master, bridge);
+      const hairpin = Deno.readTextFileSync(`/sys/class/net/${tag}h/brport/hairpin_mode`).trim();
+      assert.equal(hairpin, "1", "the host end is in hairpin mode from the start");
       const routes = await ipJson<{ dst: string; gateway?: string }[]>([
         "-n",
         ns,
@@ -126,6 +128,25 @@ Deno.test({
         async () => await net["wire-veth"](["/run/netns/other", w], ctx),
         /denied: netns \/run\/netns\/other is not the one of the sandbox being set up/,
       );
+    });
+  },
+});
+
+Deno.test({
+  name: "wire-veth joins a bridge made again since its last wiring (its index looked up again)",
+  ignore: Deno.uid() !== 0 || !ipAvailable(),
+  async fn() {
+    const tag = `skvx${Deno.pid % 10000}`;
+    const w = wiring({ hostIfname: `${tag}h`, addresses: ["198.18.243.7/24"], routes: [] });
+    // The first wiring learns the bridge's index; the bridge then goes with its netns' pair.
+    await withSandboxNet(tag, "198.18.243", async ({ netns, net, ctx }) => {
+      await net["wire-veth"]([netns, w], ctx);
+    });
+    await withSandboxNet(tag, "198.18.243", async ({ bridge, netns, net, ctx }) => {
+      const r = await net["wire-veth"]([netns, w], ctx) as { created: boolean };
+      assert.equal(r.created, true);
+      const host = await ipJson<{ master?: string }[]>(["link", "show", "dev", `${tag}h`]);
+      assert.equal(host[0].master, bridge);
     });
   },
 });

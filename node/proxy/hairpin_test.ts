@@ -53,10 +53,16 @@ Deno.test({
       assert.deepEqual(await hairpinNewPorts(bridge, seen), [`${tag}h1`]);
       assert.equal(hairpinMode(`${tag}h1`), "1");
       assert.deepEqual(await hairpinNewPorts(bridge, seen), []);
+      // A port whose hairpin mode its plugin set already (wire-veth does) is seen, and stays on.
+      await port(bridge, ns, `${tag}h4`);
+      await ip(["link", "set", "dev", `${tag}h4`, "type", "bridge_slave", "hairpin", "on"]);
+      assert.deepEqual(await hairpinNewPorts(bridge, seen), [`${tag}h4`]);
+      assert.equal(hairpinMode(`${tag}h4`), "1");
       assert.deepEqual(await hairpinNewPorts(`${tag}none`, new Set()), []);
       await ip(["link", "del", `${tag}h1`]);
       await ip(["link", "del", `${tag}h2`]);
       await ip(["link", "del", `${tag}h3`]);
+      await ip(["link", "del", `${tag}h4`]);
     });
   },
 });

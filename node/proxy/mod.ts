@@ -76,6 +76,42 @@ export function hairpinGroups(
   return { groups, groupOf };
 }
 
+/**
+ * What the proxy reads of a pod (hairpinGroups, hostPortPlan), as a string: "" for a pod that
+ * contributes nothing (another node's, `hostNetwork`, or without an address yet). A pod update
+ * that leaves it unchanged (a condition, a container's state, the binding of a pod with no
+ * address) needs no sync. Pure.
+ */
+export function proxyView(p: KubeObject | undefined, nodeName: string): string {
+  if (!p || p.spec?.nodeName !== nodeName || p.spec?.hostNetwork) return "";
+  const ips = (p.status?.podIPs ?? []).map((x: { ip: string }) => x.ip);
+  if (p.status?.podIP) ips.push(p.status.podIP);
+  if (!ips.some(Boolean)) return "";
+  const hostPorts = (p.spec?.containers ?? []).flatMap((c: { ports?: unknown[] }) => c.ports ?? [])
+    .filter((x: { hostPort?: number }) => x.hostPort);
+  const m = p.metadata ?? {};
+  return JSON.stringify([
+    m.namespace,
+    m.name,
+    m.creationTimestamp,
+    p.spec?.runtimeClassName,
+    ips,
+    p.status?.phase === "Succeeded" || p.status?.phase === "Failed",
+    hostPorts,
+  ]);
+}
+
+/** The addresses of this node's pods (those with a {@linkcode proxyView}). */
+function localPodIPs(pods: Iterable<KubeObject>, nodeName: string): Set<string> {
+  const out = new Set<string>();
+  for (const p of pods) {
+    if (p.spec?.nodeName !== nodeName || p.spec?.hostNetwork) continue;
+    for (const x of p.status?.podIPs ?? []) if (x?.ip) out.add(x.ip);
+    if (p.status?.podIP) out.add(p.status.podIP);
+  }
+  return out;
+}
+
 export class ServiceProxy {
   readonly opts: ServiceProxyOptions;
   #backend!: ProxyBackend;
@@ -84,6 +120,10 @@ export class ServiceProxy {
   #dirty = false;
   #stopped = false;
   #lastPorts: ServicePort[] = [];
+  /** `SKIFF_PROXY_POD_FILTER=0`: every update of this node's pods syncs, every sync looks for ports. */
+  readonly #everyUpdate = Deno.env.get("SKIFF_PROXY_POD_FILTER") === "0";
+  /** This node's pod addresses at the last hairpin pass (undefined: none yet). */
+  #hairpinIPs?: Set<string>;
   /** Host-port conflicts already logged (each once). */
   #conflictsLogged = new Set<string>();
   #listeners = new Set<() => void>();
@@ -147,11 +187,16 @@ export class ServiceProxy {
     const kick = () => p.#schedule();
     const { services, slices, pods } = opts.informers;
     for (const inf of [services, slices]) inf.addHandler({ onAdd: kick, onUpdate: kick, onDelete: kick });
-    const mine = (o: KubeObject) => o.spec?.nodeName === opts.nodeName;
+    // Only changes of what the proxy reads of this node's pods (SKIFF_PROXY_POD_FILTER=0: every
+    // update of one of them syncs, as before).
+    const node = opts.nodeName;
+    const everyUpdate = p.#everyUpdate;
+    const mine = (o: KubeObject) => o.spec?.nodeName === node;
     pods.addHandler({
-      onAdd: (o) => mine(o) && kick(),
-      onUpdate: (a, b) => (mine(a) || mine(b)) && kick(),
-      onDelete: (o) => mine(o) && kick(),
+      onAdd: (o) => proxyView(o, node) !== "" && kick(),
+      onUpdate: (a, b) =>
+        (everyUpdate ? mine(a) || mine(b) : proxyView(a, node) !== proxyView(b, node)) && kick(),
+      onDelete: (o) => (everyUpdate ? mine(o) : proxyView(o, node) !== "") && kick(),
     });
     p.#schedule();
     return p;
@@ -203,8 +248,14 @@ export class ServiceProxy {
         `proxy: hostPort ${c.protocol}/${c.hostIP ?? "0.0.0.0"}:${c.hostPort} of pod ${c.pod} not published: held by ${c.holder}`,
       );
     }
+    // Bridge ports appear with new pods: look for them (hairpin) only when this node has a pod
+    // address it had not at the last look, and at the first sync.
+    const ips = localPodIPs(pods.list(), this.opts.nodeName);
+    const before = this.#hairpinIPs;
+    const hairpin = !before || this.#everyUpdate || [...ips].some((ip) => !before.has(ip));
     try {
-      await this.#backend.sync(ports, groups, hostPorts.mappings);
+      await this.#backend.sync(ports, groups, hostPorts.mappings, { hairpin });
+      if (hairpin) this.#hairpinIPs = ips;
       this.#lastPorts = ports;
     } catch (e) {
       this.stats.errors++;

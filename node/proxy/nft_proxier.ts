@@ -14,8 +14,16 @@ import { HostChanges, readSysctl } from "./host.ts";
 /** What the proxy drives: the kernel (nftables) or the userspace fallback. */
 export interface ProxyBackend {
   readonly mode: "nftables" | "userspace";
-  /** Programs `ports` and the pods' host ports; `groups` maps hairpin groups to their addresses. */
-  sync(ports: ServicePort[], groups: Map<string, string[]>, hostPorts?: HostPortMapping[]): Promise<void>;
+  /**
+   * Programs `ports` and the pods' host ports; `groups` maps hairpin groups to their addresses.
+   * `hairpin: false`: no new pod since the last sync, so no new bridge port to look for.
+   */
+  sync(
+    ports: ServicePort[],
+    groups: Map<string, string[]>,
+    hostPorts?: HostPortMapping[],
+    opts?: { hairpin?: boolean },
+  ): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -74,7 +82,12 @@ export class NftProxier implements ProxyBackend {
     return p;
   }
 
-  async sync(ports: ServicePort[], groups: Map<string, string[]>, hostPorts: HostPortMapping[] = []): Promise<void> {
+  async sync(
+    ports: ServicePort[],
+    groups: Map<string, string[]>,
+    hostPorts: HostPortMapping[] = [],
+    opts: { hairpin?: boolean } = {},
+  ): Promise<void> {
     const next = desiredState(ports, groups, hostPorts);
     const plan = planUpdate(this.table, this.#state, next);
     if (plan.length) {
@@ -90,7 +103,7 @@ export class NftProxier implements ProxyBackend {
       }
       this.#state = next;
     }
-    await this.#host.hairpin();
+    if (opts.hairpin !== false) await this.#host.hairpin();
   }
 
   async stop(): Promise<void> {
