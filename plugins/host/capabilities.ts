@@ -23,6 +23,8 @@ export interface CapabilitySinks {
    * guest). Absent on the plugin host: a granted node-side capability then answers `denied`.
    */
   hostCall?(capability: string, fn: string, args: unknown[]): unknown;
+  /** Sees each state store operation the guest makes (start-up tracing; absent: nothing). */
+  traceState?(fn: "get" | "set" | "delete" | "list-keys", key: string, bytes: number): void;
 }
 
 /** The node-side capabilities and their WIT functions (performed by the host, bounds checked there). */
@@ -70,32 +72,45 @@ export function capabilityImports(
   const maxKeys = num(stateGrant?.bounds, "maxKeys", 1024);
   const maxStateBytes = num(stateGrant?.bounds, "maxBytes", 1024 * 1024);
   const store = new Map<string, Uint8Array>(stateGrant ? sinks.loadState?.() ?? [] : []);
-  const size = () => [...store].reduce((n, [k, v]) => n + k.length + v.byteLength, 0);
+  /** Bytes held (keys and values), kept up to date rather than summed at every `set`. */
+  let size = 0;
+  for (const [k, v] of store) size += k.length + v.byteLength;
   const need = (fn: string) => {
     if (!stateGrant) denied(plugin, "state", fn);
   };
   const save = () => sinks.saveState?.([...store]);
+  const seen = sinks.traceState;
   const state = {
     get(key: string) {
       need("get");
-      return store.get(key);
+      const v = store.get(key);
+      seen?.("get", key, v?.byteLength ?? 0);
+      return v;
     },
     set(key: string, value: Uint8Array) {
       need("set");
+      seen?.("set", key, value.byteLength);
       const grows = !store.has(key);
       if (grows && store.size >= maxKeys) throw { tag: "denied", val: `the state store is full (${maxKeys} keys)` };
       const old = store.get(key);
-      const after = size() - (old ? key.length + old.byteLength : 0) + key.length + value.byteLength;
+      const after = size - (old ? key.length + old.byteLength : 0) + key.length + value.byteLength;
       if (after > maxStateBytes) throw { tag: "denied", val: `the state store would exceed ${maxStateBytes} bytes` };
       store.set(key, value.slice());
+      size = after;
       save();
     },
     delete(key: string) {
       need("delete");
-      if (store.delete(key)) save();
+      seen?.("delete", key, 0);
+      const old = store.get(key);
+      if (old && store.delete(key)) {
+        size -= key.length + old.byteLength;
+        save();
+      }
     },
     listKeys(prefix: string) {
       need("list-keys");
+      seen?.("list-keys", prefix, 0);
       return [...store.keys()].filter((k) => k.startsWith(prefix)).sort();
     },
   };

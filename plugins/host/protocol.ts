@@ -24,6 +24,12 @@ export interface RunnerConfig {
    * stdout (`begin`, `end`) so the host can enforce its deadline.
    */
   direct?: { path: string; token: string };
+  /**
+   * Start-up tracing on (plugins/host/trace.ts): the runner prints its own trace lines (call
+   * read, guest entered and returned, host calls as the guest sees them, state store operations
+   * and saves, answer written) to stderr, which its host copies to its own.
+   */
+  trace?: boolean;
 }
 
 /** A call: `op` is a guest operation of the kind's binding (`validate`, `cycle`, ...). */

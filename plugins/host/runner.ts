@@ -7,6 +7,9 @@
  * instance that trapped, hit its memory cap, used an ungranted capability or answered garbage is
  * dropped and a fresh one is made (and configured) before the next call. With `config.direct`
  * (admission and scheduler plugins) it also serves callers on its own unix socket (plugins/host/direct.ts).
+ * With `config.trace` it prints start-up trace lines to stderr (plugins/host/trace.ts): the call
+ * read, the guest entered and returned (with the process's CPU), each host call as the guest waits
+ * for it, state store operations and saves, the answer written; its host copies them.
  * @module
  */
 import { loadComponent } from "../../wasm/host/loader.ts";
@@ -16,6 +19,7 @@ import { GUEST_BINDINGS } from "./bindings.ts";
 import { capabilityImports } from "./capabilities.ts";
 import { serveDirect } from "./direct.ts";
 import { StateFile } from "./state_file.ts";
+import { startTracing, trace, traceNow, tracing } from "./trace.ts";
 import { findExport, KINDS } from "./kinds.ts";
 import {
   type CallFailure,
@@ -62,6 +66,9 @@ export function classify(e: unknown, memories: WebAssembly.Memory[], memoryBytes
 
 async function main(): Promise<void> {
   const config = JSON.parse(Deno.args[0]) as RunnerConfig;
+  if (config.trace) startTracing();
+  // The process's CPU over a guest's run, for the trace only (node:process is not loaded otherwise).
+  const cpuUsage = config.trace ? (await import("node:process")).default.cpuUsage : null;
   const binding = GUEST_BINDINGS[config.kind];
   const ops = binding?.ops;
   const t0 = performance.now();
@@ -99,7 +106,10 @@ async function main(): Promise<void> {
     if (!unsaved) return;
     const entries = unsaved;
     unsaved = null;
-    if (config.stateFile) openState(config.stateFile).save(entries);
+    if (!config.stateFile) return;
+    if (tracing) trace("state-save>", config.plugin);
+    openState(config.stateFile).save(entries);
+    if (tracing) trace("state-save<", config.plugin);
   };
   /** A nested host call: ask the host, block on stdin until its reply (queueing calls meanwhile). */
   const hostCall = (capability: string, fn: string, args: unknown[]): unknown => {
@@ -108,6 +118,7 @@ async function main(): Promise<void> {
     const hid = ++nextHid;
     const msg: RunnerMessage = { id: 0, host: { hid, call: serving, capability, fn, args } };
     flush();
+    if (tracing) trace("rhost>", `${config.plugin} ${capability}.${fn}`);
     send(msg, encodeHostLine(msg));
     for (;;) {
       const line = reader.next();
@@ -119,6 +130,7 @@ async function main(): Promise<void> {
       }
       const r = decodeHostLine<HostReply>(line);
       if (r.hid !== hid) continue;
+      if (tracing) trace("rhost<", `${config.plugin} ${capability}.${fn}`);
       if ("ok" in r) return r.ok ?? undefined;
       if ("err" in r) throw r.err;
       if ("denied" in r) throw new CapabilityDenied(r.denied);
@@ -130,6 +142,7 @@ async function main(): Promise<void> {
     loadState: () => config.stateFile ? openState(config.stateFile).entries() : [],
     saveState: (entries: [string, Uint8Array][]) => void (unsaved = entries),
     hostCall,
+    ...(tracing ? { traceState: (fn: string, key: string, bytes: number) => trace(`state-${fn}`, `${config.plugin} ${key} ${bytes}`) } : {}),
   };
   const caps = { ...capabilityImports(config.plugin, config.grants, sinks), ...binding!.imports?.(hostCall) };
   let instance: { iface: Record<string, unknown>; memories: WebAssembly.Memory[]; close(): void } | null = null;
@@ -183,9 +196,20 @@ async function main(): Promise<void> {
       const op = ops![call.op];
       if (!op) throw new MalformedResult(`unknown operation ${call.op}`);
       // `?? null`: an undefined answer would vanish from the JSON.
+      if (!tracing) {
+        const ok = op(instance!.iface, ...call.args) ?? null;
+        flush();
+        return reply({ id: call.id, ok, ...(recycled ? { recycled } : {}) });
+      }
+      const what = `${config.plugin}.${call.op}`;
+      const cpu = cpuUsage!();
+      trace("guest>", what);
       const ok = op(instance!.iface, ...call.args) ?? null;
+      const used = cpuUsage!(cpu);
+      trace("guest<", `${what} cpu=${((used.user + used.system) / 1000).toFixed(3)}`);
       flush();
       reply({ id: call.id, ok, ...(recycled ? { recycled } : {}) });
+      trace("answer-sent", what);
     } catch (e) {
       return failed(call, reply, e);
     }
@@ -210,7 +234,10 @@ async function main(): Promise<void> {
   ready();
   for (let line = queued.shift() ?? reader.next(); line !== null; line = queued.shift() ?? reader.next()) {
     if (!line || line.startsWith('{"hid":')) continue;
-    await run(JSON.parse(line) as RunnerCall, (m) => send(m));
+    const at = tracing ? traceNow() : 0;
+    const call = JSON.parse(line) as RunnerCall;
+    if (tracing) trace("call-read", `${config.plugin}.${call.op}`, at);
+    await run(call, (m) => send(m));
   }
 }
 

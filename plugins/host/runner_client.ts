@@ -141,7 +141,7 @@ export class Runner implements AsyncDisposable {
         ...(config.direct ? [`--allow-net=unix:${config.direct.path}`] : []),
         `--v8-flags=${[`--max-old-space-size=${opts.heapMiB ?? 128}`, RUNNER_V8_TIERING, ...opts.v8Flags ?? []].join(",")}`,
         ENTRY,
-        JSON.stringify(config),
+        JSON.stringify(tracing ? { ...config, trace: true } : config),
       ],
       stdin: "piped",
       stdout: "piped",
@@ -372,9 +372,21 @@ export class Runner implements AsyncDisposable {
 
   async #stderr(): Promise<string> {
     let text = "";
+    let partial = "";
     try {
-      for await (const chunk of this.#child.stderr.pipeThrough(new TextDecoderStream())) text = (text + chunk).slice(-4096);
+      for await (const chunk of this.#child.stderr.pipeThrough(new TextDecoderStream())) {
+        if (!tracing) {
+          text = (text + chunk).slice(-4096);
+          continue;
+        }
+        // The runner's trace lines go to this process's stderr, the rest is kept as usual.
+        const lines = (partial + chunk).split("\n");
+        partial = lines.pop()!;
+        const own = lines.filter((l) => !l.startsWith("TRACE "));
+        if (own.length < lines.length) console.error(lines.filter((l) => l.startsWith("TRACE ")).join("\n"));
+        if (own.length) text = (text + own.join("\n") + "\n").slice(-4096);
+      }
     } catch { /* closed */ }
-    return text;
+    return text + partial;
   }
 }

@@ -2,7 +2,8 @@
  * Summarizes the start-up trace of a container benchmark run (`SKIFF_TRACE_STARTUP=1`, see
  * plugins/host/trace.ts): for each pod the bench created one after another (`post>` … `ready-seen`
  * of the same name), the time between the steps below; prints their medians as a Markdown table,
- * one column per trace file, and the runner calls per pod.
+ * one column per trace file, and the runner calls per pod; then the runtime Plugin's calls on the
+ * critical path split into their parts ({@linkcode callParts}) from the runners' own trace lines.
  *
  * ```sh
  * SKIFF_TRACE_STARTUP=1 SKIFF_BENCH_CTR_DENSITY=55 deno run -A tests/bench/containers.ts 2> trace.txt
@@ -97,6 +98,114 @@ export function stepDurations(lines: TraceLine[]): { steps: Map<string, number[]
   return { steps, callsPerPod: pods ? calls / pods : 0 };
 }
 
+/** The parts of one runner call (ms), from the agent's and the runner's trace lines. */
+export const CALL_PARTS: [key: string, label: string][] = [
+  ["total", "the call, as the agent sees it"],
+  ["in", "pipe to the runner (`call>` until the runner read it)"],
+  ["parse", "the runner: parse and dispatch (until the guest is entered)"],
+  ["guest", "the guest's own time (entered → returned, less host calls and saves)"],
+  ["guestCpu", "  of which CPU (the runner process)"],
+  ["hostWait", "host calls as the guest waits for them"],
+  ["hostWork", "  of which the agent's work (`host>` → `host<`)"],
+  ["hostPipe", "  of which pipes and wake-ups, both ways"],
+  ["save", "state file saves"],
+  ["answer", "the runner: save and answer (returned → answer written)"],
+  ["out", "pipe to the agent (answer written → `call<`)"],
+  ["stateOps", "state store operations (count)"],
+];
+
+/**
+ * Each runner call's parts, by `plugin.op` (`plugin.op (queued)` for calls sent while the runner
+ * served another one; only calls whose runner printed its own lines:
+ * `call-read` … `answer-sent`). A runner serves one call at a time, so a call's runner lines are
+ * its plugin's from its `call-read` to its `answer-sent`. Two processes' clocks can disagree by
+ * a few tenths of a millisecond (a runner's `call-read` was seen up to 0.16 ms before the
+ * agent's `call>`): the runner's lines are looked for from 1 ms before `call>` to 1 ms after
+ * `call<`, and a leg that comes out negative counts as 0. Pure.
+ */
+export function callParts(lines: TraceLine[]): Map<string, Map<string, number[]>> {
+  const out = new Map<string, Map<string, number[]>>();
+  const open = new Map<string, number>();
+  const SLACK = 1;
+  for (let i = 0; i < lines.length; i++) {
+    const e = lines[i];
+    if (e.step === "call>") open.set(e.detail, i);
+    if (e.step !== "call<" || !open.has(e.detail)) continue;
+    let a = open.get(e.detail)!;
+    const call = lines[a];
+    open.delete(e.detail);
+    const what = e.detail;
+    const plugin = what.slice(0, what.indexOf("."));
+    while (a > 0 && lines[a - 1].at >= call.at - SLACK) a--;
+    let b = i;
+    while (b + 1 < lines.length && lines[b + 1].at <= e.at + SLACK) b++;
+    const near = lines.slice(a, b + 1);
+    const r = near.findIndex((x) => x.step === "call-read" && x.detail === what && x.at >= call.at - SLACK);
+    const s = r < 0 ? -1 : near.findIndex((x, m) => m > r && x.step === "answer-sent" && x.detail === what);
+    if (s < 0) continue;
+    const w = near.slice(r, s + 1);
+    const mine = (x: TraceLine) =>
+      x.detail === what || x.detail.startsWith(`${what} `) || x.detail === plugin || x.detail.startsWith(`${plugin} `);
+    const at = (step: string) => w.find((x) => x.step === step && mine(x))?.at;
+    const read = w[0].at, entered = at("guest>"), returned = at("guest<"), sent = w[w.length - 1].at;
+    if (entered === undefined || returned === undefined) continue;
+    const cpu = Number(/cpu=([\d.]+)/.exec(w.find((x) => x.step === "guest<" && mine(x))!.detail)?.[1] ?? NaN);
+    const spans = (from: string, to: string, until = Infinity) => {
+      let sum = 0;
+      for (let j = 0; j < w.length; j++) {
+        if (w[j].step !== from || !mine(w[j]) || w[j].at > until) continue;
+        const k = w.findIndex((x, m) => m > j && x.step === to && mine(x));
+        if (k >= 0) sum += w[k].at - w[j].at;
+      }
+      return sum;
+    };
+    const hostWait = spans("rhost>", "rhost<");
+    // The agent's host lines name no plugin: each of this call's waits holds its own.
+    let hostWork = 0;
+    for (let j = 0; j < w.length; j++) {
+      if (w[j].step !== "rhost>" || !mine(w[j])) continue;
+      const fn = w[j].detail.slice(plugin.length + 1);
+      const end = w.findIndex((x, m) => m > j && x.step === "rhost<" && mine(x));
+      if (end < 0) continue;
+      const h = w.findIndex((x, m) => m > j && m < end && x.step === "host>" && x.detail.startsWith(fn));
+      const g = h < 0 ? -1 : w.findIndex((x, m) => m > h && m < end && x.step === "host<" && fn.startsWith(x.detail));
+      if (g >= 0) hostWork += w[g].at - w[h].at;
+    }
+    const saveIn = spans("state-save>", "state-save<", returned);
+    const parts: Record<string, number> = {
+      total: e.at - call.at,
+      in: Math.max(0, read - call.at),
+      parse: entered - read,
+      guest: returned - entered - hostWait - saveIn,
+      guestCpu: cpu,
+      hostWait,
+      hostWork,
+      hostPipe: hostWait - hostWork,
+      save: spans("state-save>", "state-save<"),
+      answer: sent - returned,
+      out: Math.max(0, e.at - sent),
+      stateOps: w.filter((x) => x.step.startsWith("state-") && !x.step.startsWith("state-save") && mine(x)).length,
+    };
+    // A call sent while its runner still served another one waited for it: counted apart.
+    const queued = near.slice(0, r).some((x) =>
+      x.step === "answer-sent" && x.at > call.at && x.detail !== what && x.detail.startsWith(`${plugin}.`)
+    );
+    const key = queued ? `${what} (queued)` : what;
+    const m = out.get(key) ?? new Map(CALL_PARTS.map(([k]) => [k, [] as number[]]));
+    for (const [k] of CALL_PARTS) if (Number.isFinite(parts[k])) m.get(k)!.push(parts[k]);
+    out.set(key, m);
+  }
+  return out;
+}
+
+/** The runtime Plugin's calls on a container pod's critical path. */
+const CRITICAL_CALLS = [
+  "crun.runPodSandbox",
+  "crun.createContainer",
+  "crun.runPodSandbox (queued)",
+  "crun.startContainer",
+];
+
 if (import.meta.main) {
   const files = Deno.args;
   if (!files.length) {
@@ -111,4 +220,19 @@ if (import.meta.main) {
     console.log(`| ${label} | ${runs.map((r) => cell(r.steps.get(label)!)).join(" | ")} |`);
   }
   console.log(`| runner calls per pod | ${runs.map((r) => r.callsPerPod.toFixed(1)).join(" | ")} |`);
+  const splits = files.map((f) => callParts(parseTrace(Deno.readTextFileSync(f))));
+  if (splits.some((s) => s.size)) {
+    console.log(`\n| runner call, part (median ms; calls) | ${files.join(" | ")} |`);
+    console.log(`|---|${files.map(() => "---").join("|")}|`);
+    for (const call of CRITICAL_CALLS) {
+      if (!splits.some((s) => s.has(call))) continue;
+      for (const [k, label] of CALL_PARTS) {
+        const cells = splits.map((s) => {
+          const xs = s.get(call)?.get(k) ?? [];
+          return k === "total" ? `${cell(xs)} (${xs.length})` : cell(xs);
+        });
+        console.log(`| ${k === "total" ? `\`${call}\`` : ""} ${label} | ${cells.join(" | ")} |`);
+      }
+    }
+  }
 }

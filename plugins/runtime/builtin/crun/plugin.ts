@@ -24,7 +24,6 @@
  * @module
  */
 import { exec } from "skiff:host/host-process@0.1.0";
-import { delete as remove } from "skiff:host/state@0.1.0";
 import { write } from "skiff:host/log@0.1.0";
 import {
   imageStatus,
@@ -52,7 +51,7 @@ import {
   type SandboxRecord,
   sandboxStatus,
 } from "./records.ts";
-import { all, container, fail, pairs, parseJson, podKey, sandbox, store, text, why } from "./store.ts";
+import { all, container, drop, fail, pairs, parseJson, podKey, sandbox, store, text, why } from "./store.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Settings, errors, the state store.
@@ -226,7 +225,7 @@ export const runtimeService = {
     for (const c of all<ContainerRecord>(`c/${podKey(id)}`)) {
       if (c.podSandboxId === id) runtimeService.removeContainer(c.id);
     }
-    remove(`s/${id}`);
+    drop(`s/${id}`);
   },
 
   getPodSandboxStatus(id: string) {
@@ -376,7 +375,7 @@ export const runtimeService = {
         crunDelete(id);
         removeBundle(id);
       } catch { /* best effort */ }
-      remove(`c/${id}`);
+      drop(`c/${id}`);
       fail("internal", why(e));
     }
     return containerStatus(record);
@@ -443,7 +442,7 @@ export const runtimeService = {
     } catch (e) {
       fail("internal", `removing the bundle of ${id}: ${why(e)}`);
     }
-    remove(`c/${id}`);
+    drop(`c/${id}`);
   },
 
   getContainerStatus(id: string) {
