@@ -41,6 +41,13 @@ export interface StartContext {
 }
 
 /** The outcome: started, or the failure to show (and when to retry, for back-offs). */
+/**
+ * How soon a pod whose pull failed is synced again (at most; half the back-off when that is
+ * shorter): the sync then falls inside the back-off and shows ImagePullBackOff, as upstream's
+ * relist does within a second. The kubelet does not sync on the echo of its own status write.
+ */
+export const PULL_FAILURE_RESYNC_MS = 1000;
+
 export type StartOutcome = { ok: true } | { ok: false; failure: StartFailure; retryAfterMs?: number };
 
 function event(
@@ -131,7 +138,9 @@ export async function ensureImage(
     return {
       ok: false,
       failure: { reason: "ErrImagePull", message },
-      retryAfterMs: ctx.imageBackoff.get(key),
+      // Synced again inside the back-off, where the reason becomes ImagePullBackOff (upstream:
+      // the PLEG's relist, every second, brings the pod back after the failed sync).
+      retryAfterMs: Math.min(ctx.imageBackoff.get(key) / 2, PULL_FAILURE_RESYNC_MS),
     };
   }
 }
