@@ -51,10 +51,12 @@ Deno.test({
       assert.equal(opts.length, 1, "one bind mount of crun in the namespace");
       assert.match(opts[0], /^ro(,|$)/, "read-only");
       assert.equal(isMountPoint(CRUN), false, "the host's mount table is not changed");
+      // Setting its times to their own values needs a writable mount and, unlike an open for
+      // writing (ETXTBSY first while any created container's init still runs crun), nothing else.
       await assert.rejects(
-        () => ns.run(["/bin/sh", "-c", `exec 3>>${CRUN}`]),
+        () => ns.run(["touch", "-c", "-r", CRUN, CRUN]),
         /Read-only file system/,
-        "nothing inside may open it for writing",
+        "nothing inside may change it",
       );
       // A restarted agent opens the same namespace: nothing is stacked.
       ns = await MountNamespace.open(`${dir}/ns`, { spawner: false, readOnlyBinaries: [CRUN] });
