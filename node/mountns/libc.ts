@@ -15,7 +15,9 @@
  *   `umount2`, and `mount(2)` for propagation changes (storage plugins' `host-mount`) and for
  *   file systems (the spawner's overlay mounts, node/mountns/spawner_main.ts);
  * - `unshare`, `setns` and `sethostname`: a pod's IPC and UTS namespaces, made by the spawner on
- *   its own thread (node/mountns/pod_namespaces.ts).
+ *   its own thread (node/mountns/pod_namespaces.ts);
+ * - `pipe2` and `dup`: conmon's sync pipe, whose write end a child inherits
+ *   (node/mountns/sync_pipe.ts).
  * @module
  */
 
@@ -33,6 +35,8 @@ const SYMBOLS = {
   read: { parameters: ["i32", "buffer", "usize"], result: "isize", nonblocking: true },
   write: { parameters: ["i32", "buffer", "usize"], result: "isize", nonblocking: true },
   close: { parameters: ["i32"], result: "i32" },
+  pipe2: { parameters: ["buffer", "i32"], result: "i32" },
+  dup: { parameters: ["i32"], result: "i32" },
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
   connect: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   shutdown: { parameters: ["i32", "i32"], result: "i32" },
@@ -498,6 +502,23 @@ export function openReadOnly(path: string): number {
 export function touch(path: string, mode = 0o644): void {
   const O_CREAT = 0o100;
   libc().close(check("open", libc().open(cstr(path), O_RDONLY | O_CREAT | O_CLOEXEC, mode), path));
+}
+
+/** `pipe2(O_CLOEXEC)`: `[read end, write end]`, neither inherited by children. */
+export function pipeCloexec(): [number, number] {
+  const fds = new Int32Array(2);
+  check("pipe2", libc().pipe2(new Uint8Array(fds.buffer), O_CLOEXEC));
+  return [fds[0], fds[1]];
+}
+
+/** `dup(2)`: a copy of `fd` without close-on-exec (so a child spawned next inherits it). */
+export function dupInheritable(fd: number): number {
+  return check("dup", libc().dup(fd));
+}
+
+/** `read(2)` on Deno's blocking pool (waits without blocking the event loop); 0 at the end. */
+export async function readFd(fd: number, buf: Uint8Array<ArrayBuffer>): Promise<number> {
+  return check("read", await libc().read(fd, buf, BigInt(buf.length)));
 }
 
 /** Closes a file descriptor opened here. */

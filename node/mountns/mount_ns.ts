@@ -32,6 +32,7 @@
  */
 import { Spawner, type SpawnResult } from "./spawner.ts";
 import type { SpawnRequest } from "./spawner_protocol.ts";
+import { conmonPidFile, ConmonSyncs, type SyncMessage, syncPipeWanted } from "./conmon_sync.ts";
 
 const NSENTER = "/usr/bin/nsenter";
 const UNSHARE = "/usr/bin/unshare";
@@ -153,6 +154,8 @@ export class MountNamespace implements AsyncDisposable {
   readonly file: string;
   /** The long-lived process running commands inside (none with `SKIFF_MOUNTNS_SPAWNER=0`). */
   readonly spawner?: Spawner;
+  /** conmon's sync messages to come (conmon_sync.ts). */
+  readonly #syncs = new ConmonSyncs();
 
   private constructor(dir: string, spawner: boolean) {
     this.dir = dir;
@@ -252,7 +255,22 @@ export class MountNamespace implements AsyncDisposable {
   spawn(
     req: Omit<SpawnRequest, "id" | "op" | "stdin"> & { stdin?: Uint8Array },
   ): Promise<SpawnResult | undefined> {
-    return this.spawner?.run(req) ?? Promise.resolve(undefined);
+    // The switch is read per conmon (a few µs), so a by-hand A/B can flip it within one agent.
+    const pidFile = syncPipeWanted() ? conmonPidFile(req.argv) : undefined;
+    if (!pidFile || !this.spawner) return this.spawner?.run(req) ?? Promise.resolve(undefined);
+    return this.spawner.run({ ...req, syncPipe: true }).then((r) => {
+      if (r?.sync) this.#syncs.put(pidFile, r.sync);
+      return r;
+    });
+  }
+
+  /**
+   * What conmon wrote to its sync pipe once `crun create` finished, for the container whose pid
+   * file is `pidFile` (taken: a second call answers undefined); undefined when that conmon got no
+   * pipe (no spawner, `SKIFF_CONMON_SYNC_PIPE=0`, a container adopted after a restart).
+   */
+  conmonSync(pidFile: string): Promise<SyncMessage> | undefined {
+    return this.#syncs.take(pidFile);
   }
 
   /**

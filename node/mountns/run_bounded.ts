@@ -17,6 +17,8 @@ export interface BoundedCommand {
   timeoutMs?: number;
   drainMs?: number;
   maxOutput: number;
+  /** Called right after the spawn, synchronously, also when it failed (sync_pipe.ts). */
+  afterSpawn?: () => void;
 }
 
 export interface BoundedResult {
@@ -30,15 +32,20 @@ export interface BoundedResult {
 
 /** Runs `c`; throws when the binary cannot be started. */
 export async function runBounded(c: BoundedCommand): Promise<BoundedResult> {
-  const child = new Deno.Command(c.argv[0], {
-    args: c.argv.slice(1),
-    cwd: c.cwd,
-    env: c.env,
-    clearEnv: c.clearEnv,
-    stdin: c.stdin?.length ? "piped" : "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  let child;
+  try {
+    child = new Deno.Command(c.argv[0], {
+      args: c.argv.slice(1),
+      cwd: c.cwd,
+      env: c.env,
+      clearEnv: c.clearEnv,
+      stdin: c.stdin?.length ? "piped" : "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+  } finally {
+    c.afterSpawn?.();
+  }
   if (c.stdin?.length) {
     const w = child.stdin.getWriter();
     w.write(c.stdin).then(() => w.close()).catch(() => {});

@@ -22,12 +22,14 @@
  * @module
  */
 import { ownCgroupProcsFile } from "./cgroup_warm.ts";
+import type { SyncMessage } from "./conmon_sync.ts";
 import type {
   MountRequest,
   Request,
   Response,
   SpawnerReady,
   SpawnRequest,
+  SyncEvent,
   UnmountRequest,
   UnshareRequest,
 } from "./spawner_protocol.ts";
@@ -54,6 +56,8 @@ export interface SpawnResult {
   stdout: Uint8Array;
   stderr: Uint8Array;
   timedOut: boolean;
+  /** A `syncPipe` run: what the process writes to its sync pipe (node/mountns/conmon_sync.ts). */
+  sync?: Promise<SyncMessage>;
 }
 
 export interface SpawnerOptions {
@@ -71,6 +75,8 @@ type Pending = { resolve(r: Response): void; reject(e: Error): void };
 class SpawnerProcess {
   readonly child: Deno.ChildProcess;
   readonly pending = new Map<number, Pending>();
+  /** `syncPipe` runs whose event has not come. */
+  readonly syncs = new Map<number, (m: SyncMessage) => void>();
   readonly ready: Promise<boolean>;
   readonly done: Promise<void>;
   pid = 0;
@@ -121,7 +127,13 @@ class SpawnerProcess {
             onFirst(line);
             continue;
           }
-          const r = JSON.parse(line) as Response;
+          const r = JSON.parse(line) as Response | SyncEvent;
+          if ("event" in r) {
+            const { event: _, id, ...m } = r;
+            this.syncs.get(id)?.(m);
+            this.syncs.delete(id);
+            continue;
+          }
           const p = this.pending.get(r.id);
           if (!p) continue;
           this.pending.delete(r.id);
@@ -139,13 +151,18 @@ class SpawnerProcess {
     );
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
+    for (const s of this.syncs.values()) s({ error: err.message });
+    this.syncs.clear();
   }
 
+  /** Sends a request; `sync` receives a `syncPipe` run's event. */
   request(
     req: RequestBody,
+    sync?: (m: SyncMessage) => void,
   ): Promise<Response> {
     if (this.exited) return Promise.reject(new SpawnerExitedError("the mount namespace's spawner exited"));
     const id = this.#next++;
+    if (sync) this.syncs.set(id, sync);
     const { promise, resolve, reject } = Promise.withResolvers<Response>();
     this.pending.set(id, { resolve, reject });
     this.#writer.write(enc.encode(JSON.stringify({ ...req, id } as Request) + "\n")).catch(() => {});
@@ -238,17 +255,28 @@ export class Spawner implements AsyncDisposable {
     return this.#ready()?.request(req);
   }
 
-  /** Runs a command; `undefined` when no spawner is ready. Rejects when it could not be started. */
+  /**
+   * Runs a command; `undefined` when no spawner is ready. Rejects when it could not be started.
+   * With `syncPipe`, the result's `sync` is what the command writes to its sync pipe.
+   */
   async run(
     req: Omit<SpawnRequest, "id" | "op" | "stdin"> & { stdin?: Uint8Array },
   ): Promise<SpawnResult | undefined> {
     const { stdin, ...rest } = req;
-    const r = await this.request({
+    const p = this.#closed ? undefined : this.#ready();
+    if (!p) return undefined;
+    let sync: Promise<SyncMessage> | undefined;
+    let onSync: ((m: SyncMessage) => void) | undefined;
+    if (req.syncPipe) {
+      const w = Promise.withResolvers<SyncMessage>();
+      sync = w.promise;
+      onSync = w.resolve;
+    }
+    const r = await p.request({
       ...rest,
       op: "run",
       ...(stdin?.length ? { stdin: stdin.toBase64() } : {}),
-    });
-    if (!r) return undefined;
+    }, onSync);
     if (r.error !== undefined) throw new Error(r.error);
     return {
       code: r.code ?? 1,
@@ -256,6 +284,7 @@ export class Spawner implements AsyncDisposable {
       stdout: Uint8Array.fromBase64(r.stdout ?? ""),
       stderr: Uint8Array.fromBase64(r.stderr ?? ""),
       timedOut: r.timedOut === true,
+      ...(sync ? { sync } : {}),
     };
   }
 

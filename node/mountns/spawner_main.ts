@@ -5,7 +5,8 @@
  * (node/mountns/spawner_protocol.ts), several at once:
  *
  * - `run`: starts a short, non-streaming command here and answers its exit code, stdout and
- *   stderr (killed with SIGKILL past its timeout);
+ *   stderr (killed with SIGKILL past its timeout); with `syncPipe` (conmon) it also hands the
+ *   command a sync pipe and sends what is written there as a `sync` event (sync_pipe.ts);
  * - `mount` / `umount`: calls mount(2) / umount2(2) itself, no process;
  * - `unshare`: makes a pod's IPC/UTS namespaces on its own thread, no process
  *   (pod_namespaces.ts); if its thread cannot return to its own namespaces it exits.
@@ -22,6 +23,7 @@ import { runBounded } from "./run_bounded.ts";
 import { mountFs, preloadLibc, unmount } from "./libc.ts";
 import { NamespaceRestoreError, unsharePodNamespaces } from "./pod_namespaces.ts";
 import { trace } from "../../plugins/host/trace.ts";
+import { SyncPipe } from "./sync_pipe.ts";
 import {
   DEFAULT_MAX_OUTPUT,
   type MountRequest,
@@ -47,20 +49,39 @@ function send(v: unknown): void {
 /** `--warm-cgroup-procs=<file>`: this process's own `cgroup.procs`, for cgroup_warm.ts. */
 const warmProcs = Deno.args.find((a) => a.startsWith("--warm-cgroup-procs="))?.slice(20);
 
+/** A `syncPipe` request's pipe, or undefined (then its one event, an error, is sent here). */
+function syncPipe(req: SpawnRequest): SyncPipe | undefined {
+  if (!req.syncPipe) return undefined;
+  try {
+    return new SyncPipe();
+  } catch (e) {
+    send({ event: "sync", id: req.id, error: `no sync pipe: ${(e as Error).message}` });
+    return undefined;
+  }
+}
+
 async function run(req: SpawnRequest): Promise<Response> {
   if (warmProcs && warmsCgroupMove(req.argv)) warmCgroupMove(warmProcs);
+  const pipe = syncPipe(req);
   let r;
   try {
-    r = await runBounded({
+    const running = runBounded({
       argv: req.argv,
       cwd: req.cwd,
-      env: req.env,
+      env: pipe ? { ...req.env, ...pipe.env } : req.env,
       clearEnv: req.clearEnv,
+      afterSpawn: () => pipe?.spawned(),
       stdin: req.stdin ? Uint8Array.fromBase64(req.stdin) : undefined,
       timeoutMs: req.timeoutMs,
       drainMs: req.drainMs,
       maxOutput: req.maxOutput ?? DEFAULT_MAX_OUTPUT,
     });
+    // Read while the command runs: conmon's message may come before its first process exits.
+    pipe?.message().then((m) => {
+      trace("spawner-sync", String(m.data ?? ""));
+      send({ event: "sync", id: req.id, ...m });
+    });
+    r = await running;
   } catch (e) {
     return { id: req.id, error: `could not run ${req.argv[0]}: ${(e as Error).message}` };
   }

@@ -27,6 +27,12 @@ export interface SpawnRequest {
   drainMs?: number;
   /** Bytes kept of stdout and of stderr each (default {@linkcode DEFAULT_MAX_OUTPUT}). */
   maxOutput?: number;
+  /**
+   * Hand the process conmon's sync pipe (`_OCI_SYNCPIPE`, node/mountns/sync_pipe.ts): what it
+   * writes there is sent as one {@linkcode SyncEvent} with this request's id, before or after
+   * the answer.
+   */
+  syncPipe?: boolean;
 }
 
 /** `mount(2)` done by the spawner itself (no process). */
@@ -83,6 +89,18 @@ export interface Response {
   error?: string;
 }
 
+/**
+ * What a `run` request with `syncPipe` read from its pipe (node/mountns/conmon_sync.ts's
+ * `SyncMessage`): exactly one per such request, also when the process could not be started.
+ */
+export interface SyncEvent {
+  event: "sync";
+  id: number;
+  data?: number;
+  message?: string;
+  error?: string;
+}
+
 /** The spawner's first line. */
 export interface SpawnerReady {
   ready: true;
@@ -115,7 +133,7 @@ export function parseRequest(line: string): Request | { id?: number; invalid: st
       }
       if (
         !optStr(v.cwd) || !optStr(v.stdin) || !optNum(v.timeoutMs) || !optNum(v.drainMs) ||
-        !optNum(v.maxOutput)
+        !optNum(v.maxOutput) || (v.syncPipe !== undefined && typeof v.syncPipe !== "boolean")
       ) {
         return { id, invalid: "cwd and stdin must be strings; timeoutMs, drainMs and maxOutput numbers" };
       }

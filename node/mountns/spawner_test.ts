@@ -22,6 +22,18 @@ async function until<T>(what: string, f: () => T | undefined | false | 0, ms = 1
   }
 }
 
+/** The pipes a process holds open. */
+function pipesOf(pid: number): string[] {
+  return [...Deno.readDirSync(`/proc/${pid}/fd`)].flatMap((e) => {
+    try {
+      const l = Deno.readLinkSync(`/proc/${pid}/fd/${e.name}`);
+      return l.startsWith("pipe:") ? [`${e.name} ${l}`] : [];
+    } catch {
+      return [];
+    }
+  }).sort();
+}
+
 function alive(pid: number): boolean {
   try {
     return !/^\d+ \(.*\) Z /.test(Deno.readTextFileSync(`/proc/${pid}/stat`));
@@ -294,5 +306,48 @@ Deno.test({
       await ns.close();
       await Deno.remove(dir, { recursive: true });
     }
+  },
+});
+
+Deno.test({
+  name: "a syncPipe run hands its child one pipe (_OCI_SYNCPIPE) and sends the line written there, also after the answer",
+  ignore: !root,
+  async fn() {
+    await using sp = new Spawner(ownNamespace());
+    sp.warm();
+    await until("the spawner", () => sp.pid);
+    // The child sees what any child of the spawner sees (this test's own inherited descriptors
+    // too), plus the pipe's write end: not its read end, nor another copy.
+    const list = 'for f in /proc/self/fd/*; do [ "$(readlink "$f")" = /proc/$$/fd ] || echo "${f##*/}"; done';
+    const plain = (await sp.run({ argv: ["/bin/sh", "-c", `echo "\${_OCI_SYNCPIPE:-none}"; ${list}`] }))!;
+    const [none, ...base] = dec.decode(plain.stdout).trim().split("\n");
+    assert.equal(none, "none");
+    assert.equal(plain.sync, undefined, "without syncPipe, no pipe and no event");
+    const r = (await sp.run({
+      argv: ["/bin/sh", "-c", `echo "$_OCI_SYNCPIPE"; ${list}; readlink /proc/self/fd/$_OCI_SYNCPIPE >&2; echo '{"data": 42}' >/proc/self/fd/"$_OCI_SYNCPIPE"`],
+      syncPipe: true,
+    }))!;
+    const [fd, ...fds] = dec.decode(r.stdout).trim().split("\n");
+    const byNumber = (a: string, b: string) => Number(a) - Number(b);
+    assert.deepEqual(fds.sort(byNumber), [...base, fd].sort(byNumber));
+    assert.deepEqual(await r.sync, { data: 42 });
+    const pipe = dec.decode(r.stderr).trim();
+    assert.match(pipe, /^pipe:\[\d+\]$/);
+    // A daemon left behind writes later (as conmon's does once `crun create` ends).
+    const late = (await sp.run({
+      argv: ["/bin/sh", "-c", '(sleep 0.3; echo \'{"data": -1, "message": "boom"}\' >/proc/self/fd/"$_OCI_SYNCPIPE") >/dev/null 2>&1 &'],
+      syncPipe: true,
+      drainMs: 0,
+    }))!;
+    assert.equal(late.code, 0);
+    assert.deepEqual(await late.sync, { data: -1, message: "boom" });
+    // A child that writes nothing: the pipe's end, no data.
+    assert.deepEqual(await (await sp.run({ argv: ["/bin/true"], syncPipe: true }))!.sync, {});
+    // A binary that cannot start: still one event (the pipe's end), and the run rejects.
+    let sync: Promise<unknown> | undefined;
+    await assert.rejects(async () => sync = (await sp.run({ argv: ["/nonexistent/conmon"], syncPipe: true }))?.sync);
+    assert.equal(sync, undefined);
+    // The spawner holds no end of the pipe afterwards (its read end and the child's copy closed).
+    assert.ok(!pipesOf(sp.pid).some((p) => p.endsWith(pipe)), `${pipe} is still open in the spawner`);
   },
 });

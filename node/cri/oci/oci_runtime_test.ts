@@ -483,6 +483,12 @@ oci("no file descriptor of the node reaches a container: a workingDir through /p
   const ex = await h.rt.runtime.execSync!(id, ["sh", "-c", "ls /proc/self/fd"], 10_000);
   assert.equal(ex.exitCode, 0, dec.decode(ex.stderr));
   assert.deepEqual(dec.decode(ex.stdout).trim().split(/\s+/), ["0", "1", "2", "3"], "stdio and ls's own directory");
+  // Nor does the container's own process (created by conmon, which got the spawner's sync pipe):
+  // httpd holds its stdio and its listening socket, no pipe or file of the node's.
+  const init = await h.rt.runtime.execSync!(id, ["sh", "-c", 'for f in /proc/1/fd/*; do echo "${f##*/} $(readlink $f)"; done'], 10_000);
+  assert.equal(init.exitCode, 0, dec.decode(init.stderr));
+  const held = dec.decode(init.stdout).trim().split("\n").map((l) => l.replace(/\[\d+\]$/, ""));
+  assert.deepEqual(held, ["0 /dev/null", "1 pipe:", "2 pipe:", "3 socket:"], "PID 1: stdio and its own socket only");
 });
 
 oci("the pod's hostname, sysctls, /etc/hosts and DNS configuration reach its containers", async () => {

@@ -41,6 +41,19 @@ import type { FetchedManifest } from "../../registry/mod.ts";
 import { PluginCallError } from "../../../control/api/plugins.ts";
 import { errorVariant } from "../../../plugins/host/plugin_error.ts";
 import { changedSandbox, ContainerLists, isContainerStatus } from "./container_lists.ts";
+import type { SyncMessage } from "../../mountns/conmon_sync.ts";
+
+/** Waits `ms`, or less when `early` settles first. */
+function sleepUnless(ms: number, early?: Promise<unknown>): Promise<void> {
+  if (!early) return new Promise((r) => setTimeout(r, ms));
+  return new Promise((r) => {
+    const t = setTimeout(r, ms);
+    early.then(() => {
+      clearTimeout(t);
+      r();
+    });
+  });
+}
 
 /**
  * `SKIFF_BENCH_RUNTIME_READS=plugin` (benchmarks' A/B only): every status read asks the plugin
@@ -85,6 +98,11 @@ export interface RuntimeHostOptions {
   seccompFilters?: SeccompBpfCache;
   /** Keep the containers' statuses the plugin answered (default true; see container_lists.ts). */
   keepStatuses?: boolean;
+  /**
+   * A create's checks for crun's pid file: every this many ms (default: 2 ms for 250 ms, then
+   * 10 ms; 50 ms while conmon's sync message is awaited). Tests set it to show what ends a wait.
+   */
+  createPollMs?: number;
 }
 
 /** The node's facts a runtime plugin gets (`node-config`), as JSON. */
@@ -495,21 +513,35 @@ export class RuntimeHost implements AsyncDisposable {
   }
 
   /**
-   * Waits for crun's pid file (created) or conmon's end (failed: crun's log says why). Each check
-   * lists the bundle (files that are not there yet cost no failed open and no thrown error, which
-   * were most of a check's cost); conmon's pid is read once it is there, and the exit file is
-   * looked for every 5th check (conmon's end tells a failed create first).
+   * Waits for conmon's sync message (node/mountns/conmon_sync.ts: the pid once `crun create`
+   * finished, or -1 and the runtime's stderr) when the spawner handed conmon its pipe, and for
+   * crun's pid file (created) or conmon's end (failed: crun's log says why) in any case: the
+   * only way without a sync pipe (`nsenter`, `SKIFF_CONMON_SYNC_PIPE=0`), and the fallback with
+   * one (then checked every 50 ms). Each check lists the bundle (files that are not there yet
+   * cost no failed open and no thrown error, which were most of a check's cost); conmon's pid is
+   * read once it is there, and the exit file is looked for every 5th check (conmon's end tells a
+   * failed create first).
    */
   async #waitCreated(id: string): Promise<void> {
     const bundle = `${this.dirs.containers}/${id}`;
     const start = Date.now();
     const deadline = start + CREATE_TIMEOUT_MS;
     let conmon: number | undefined;
+    let sync = this.opts.ns.conmonSync?.(`${bundle}/pid`);
+    let synced: SyncMessage | undefined;
+    sync?.then((m) => synced = m);
     for (let check = 0; Date.now() < deadline; check++) {
+      if (synced?.error) sync = synced = undefined; // nothing known (the spawner exited): poll
+      if (synced?.data !== undefined && synced.data > 0) {
+        trace("created-by-sync", id);
+        return;
+      }
       const names = fileNames(bundle);
       if (names.has("pid") && readPid(`${bundle}/pid`)) return;
       if (conmon === undefined && names.has("conmon.pid")) conmon = readPid(`${bundle}/conmon.pid`);
-      if ((conmon && !alive(conmon)) || (check % 5 === 4 && exists(`${this.dirs.exits}/${id}`))) {
+      if (
+        synced || (conmon && !alive(conmon)) || (check % 5 === 4 && exists(`${this.dirs.exits}/${id}`))
+      ) {
         if (readPid(`${bundle}/pid`)) return;
         let why = "";
         try {
@@ -521,11 +553,13 @@ export class RuntimeHost implements AsyncDisposable {
             }
           }).join("; ");
         } catch { /* none */ }
-        throw new Error(why || "the container could not be created");
+        throw new Error(why || synced?.message?.trim() || "the container could not be created");
       }
       // Every 2 ms while a create usually finishes (crun create takes 10–60 ms here), then 10 ms:
       // a few cheap reads per check, and the pid file is seen within 2 ms of crun writing it.
-      await new Promise((r) => setTimeout(r, Date.now() - start < 250 ? 2 : 10));
+      // With a sync message to come, a slow fallback: the message ends the wait.
+      const ms = this.opts.createPollMs ?? (sync ? 50 : Date.now() - start < 250 ? 2 : 10);
+      await sleepUnless(ms, synced ? undefined : sync);
     }
     throw new Error("the container was not created within 60 s");
   }

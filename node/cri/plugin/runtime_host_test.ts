@@ -156,3 +156,60 @@ testWith(
     for (const c of suite.cases) await t.step(c.name, () => c.fn(suite.newImpl));
   },
 );
+
+testWith(
+  OCI_PREREQUISITES,
+  "a create ends on conmon's sync message, not the pid-file polls: a created container, and a failed create with crun's error",
+  async () => {
+    // Polls 20 s apart: only conmon's message (the spawner's sync event) can end a wait sooner.
+    await using h = await crunPluginHarness({ createPollMs: 20_000 });
+    const image = (await pushImage(h.registry.host, "sync/busybox", "1", await busyboxImage())).reference;
+    await h.host.pullImage({ image });
+    const cfg = {
+      metadata: { name: "sync", uid: "sync-uid", namespace: "default", attempt: 0 },
+      hostname: "sync",
+      logDirectory: `${h.dir}/pods/sync`,
+      labels: [],
+      annotations: [],
+      netns: "",
+      ip: undefined,
+      podDir: "",
+      linux: "{}",
+    };
+    const container = (name: string, command: string[]) => ({
+      name,
+      attempt: 0,
+      image,
+      command,
+      args: [],
+      workingDir: "",
+      envs: [],
+      mounts: [],
+      labels: [],
+      annotations: [],
+      logPath: `${name}/0.log`,
+      linux: "{}",
+      stdin: false,
+      stdinOnce: false,
+      tty: false,
+    });
+    const sb = await h.host.runPodSandbox(cfg, "oci") as string;
+    let t0 = performance.now();
+    const id = await h.host.createContainer(sb, container("ok", ["sleep", "300"]), cfg);
+    let took = performance.now() - t0;
+    assert.ok(took < 10_000, `the create took ${Math.round(took)} ms: the polls ended it, not conmon's message`);
+    assert.equal(((await h.host.getContainerStatus(id)) as { state: string }).state, "container-created");
+    await h.host.startContainer(id);
+    t0 = performance.now();
+    await assert.rejects(
+      () => h.host.createContainer(sb, container("bad", ["/no/such/binary"]), cfg),
+      (e: Error) => {
+        assert.match(e.message, /no\/such\/binary|No such file|not found/i, "crun's own message");
+        return true;
+      },
+    );
+    took = performance.now() - t0;
+    assert.ok(took < 10_000, `the failed create took ${Math.round(took)} ms: the polls ended it, not conmon's message`);
+    await h.host.removePodSandbox(sb);
+  },
+);

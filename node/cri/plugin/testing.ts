@@ -47,6 +47,8 @@ export interface RuntimeRig extends AsyncDisposable {
     stateFile: string;
     /** Wraps the node's host call handler (tests that watch or change the plugin's host calls). */
     wrapHostCalls?: (h: HostCallHandler) => HostCallHandler;
+    /** The host's pid-file polls (RuntimeHostOptions' `createPollMs`). */
+    createPollMs?: number;
   }): Promise<RigRuntime>;
   /** Runs `fn` on dispose (before what the rig made itself). */
   defer(fn: () => Promise<unknown>): void;
@@ -83,7 +85,7 @@ export async function openRuntimeRig(prefix: string): Promise<RuntimeRig> {
         using cache = new PluginCache(`${dir}/plugins`);
         return await cache.prepare("runtime", bytes);
       },
-      async start({ plugin, component, settings = "{}", stateFile, wrapHostCalls = (h) => h }) {
+      async start({ plugin, component, settings = "{}", stateFile, wrapHostCalls = (h) => h, createPollMs }) {
         const name = plugin.metadata.name!;
         const grants = plugin.spec.grants ?? [];
         const runner = await Runner.start({
@@ -94,7 +96,7 @@ export async function openRuntimeRig(prefix: string): Promise<RuntimeRig> {
         let host: RuntimeHost;
         try {
           host = await RuntimeHost.open(
-            { root, ns, store, images, rootfsMode, cgroupParent },
+            { root, ns, store, images, rootfsMode, cgroupParent, createPollMs },
             (op, args, timeoutMs) => runner.call(op, args, timeoutMs ?? 30_000),
           );
         } catch (e) {
@@ -132,7 +134,7 @@ export interface CrunPluginHarness extends AsyncDisposable {
 
 /** Builds the component, starts its runner and host (`wrapHostCalls`: see the rig's `start`). */
 export async function crunPluginHarness(
-  o: { wrapHostCalls?: (h: HostCallHandler) => HostCallHandler } = {},
+  o: { wrapHostCalls?: (h: HostCallHandler) => HostCallHandler; createPollMs?: number } = {},
 ): Promise<CrunPluginHarness> {
   const rig = await openRuntimeRig("skiff-crun-plugin-");
   try {
@@ -148,6 +150,7 @@ export async function crunPluginHarness(
       component: await rig.prepare(bytes),
       stateFile: `${rig.dir}/plugins/state/crun.json`,
       wrapHostCalls: o.wrapHostCalls,
+      createPollMs: o.createPollMs,
     });
     rig.defer(() => crun.stop());
     return {
