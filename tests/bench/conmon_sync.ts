@@ -13,41 +13,15 @@
  * conmon). The containers are removed with their sandbox at the end.
  * @module
  */
-import { crunPluginHarness } from "../../node/cri/plugin/testing.ts";
+import { crunPluginHarness, witContainerConfig, witSandboxConfig } from "../../node/cri/plugin/testing.ts";
 import { busyboxImage, pushImage } from "../fixtures/oci/images.ts";
 
 const rounds = Number(Deno.args[0] ?? 40);
 await using h = await crunPluginHarness();
 const image = (await pushImage(h.registry.host, "ab/busybox", "1", await busyboxImage())).reference;
 await h.host.pullImage({ image });
-const cfg = {
-  metadata: { name: "ab", uid: "ab-uid", namespace: "default", attempt: 0 },
-  hostname: "ab",
-  logDirectory: `${h.dir}/pods/ab`,
-  labels: [],
-  annotations: [],
-  netns: "",
-  ip: undefined,
-  podDir: "",
-  linux: "{}",
-};
-const container = (name: string) => ({
-  name,
-  attempt: 0,
-  image,
-  command: ["sleep", "300"],
-  args: [],
-  workingDir: "",
-  envs: [],
-  mounts: [],
-  labels: [],
-  annotations: [],
-  logPath: `${name}/0.log`,
-  linux: "{}",
-  stdin: false,
-  stdinOnce: false,
-  tty: false,
-});
+const cfg = witSandboxConfig(h.dir, "ab");
+const container = (name: string) => witContainerConfig(name, image, ["sleep", "300"]);
 
 /** The rig's spawner: the `spawner_main.ts` process whose parent is this one (nsenter exec'd into it). */
 function spawnerPid(): number {

@@ -3,7 +3,7 @@ import { testWith } from "../../../tests/harness.ts";
 import { busyboxImage, pushImage } from "../../../tests/fixtures/oci/images.ts";
 import { runtimeCases } from "../../../plugins/runtime/conformance.ts";
 import { OCI_PREREQUISITES } from "../oci/testing.ts";
-import { crunPluginHarness } from "./testing.ts";
+import { crunPluginHarness, witContainerConfig, witSandboxConfig } from "./testing.ts";
 import { buildPlugin } from "../../../plugins/host/build.ts";
 import { runtimeSuite } from "../../hostcaps/runtime_conformance.ts";
 
@@ -34,35 +34,9 @@ testWith(
     await using h = await crunPluginHarness();
     const image = (await pushImage(h.registry.host, "grace/busybox", "1", await busyboxImage())).reference;
     await h.host.pullImage({ image });
-    const sandbox = (name: string) => ({
-      metadata: { name, uid: `${name}-uid`, namespace: "default", attempt: 0 },
-      hostname: name,
-      logDirectory: `${h.dir}/pods/${name}`,
-      labels: [],
-      annotations: [],
-      netns: "",
-      ip: undefined,
-      podDir: "",
-      linux: "{}",
-    });
-    const container = (name: string) => ({
-      name,
-      attempt: 0,
-      image,
-      // PID 1 without a handler: SIGTERM is ignored, only SIGKILL ends it.
-      command: ["sleep", "300"],
-      args: [],
-      workingDir: "",
-      envs: [],
-      mounts: [],
-      labels: [],
-      annotations: [],
-      logPath: `${name}/0.log`,
-      linux: "{}",
-      stdin: false,
-      stdinOnce: false,
-      tty: false,
-    });
+    const sandbox = (name: string) => witSandboxConfig(h.dir, name);
+    // PID 1 without a handler: SIGTERM is ignored, only SIGKILL ends it.
+    const container = (name: string) => witContainerConfig(name, image, ["sleep", "300"]);
     const run = async (name: string) => {
       const cfg = sandbox(name);
       const sb = await h.host.runPodSandbox(cfg, "oci") as string;
@@ -98,17 +72,7 @@ testWith(
     await using h = await crunPluginHarness();
     const image = (await pushImage(h.registry.host, "answers/busybox", "1", await busyboxImage())).reference;
     await h.host.pullImage({ image });
-    const cfg = {
-      metadata: { name: "a", uid: "answers-uid", namespace: "default", attempt: 0 },
-      hostname: "a",
-      logDirectory: `${h.dir}/pods/a`,
-      labels: [],
-      annotations: [],
-      netns: "",
-      ip: undefined,
-      podDir: "",
-      linux: "{}",
-    };
+    const cfg = witSandboxConfig(h.dir, "a", "answers-uid");
     const made = await h.host.runPodSandboxStatus(cfg, "oci");
     assert.equal(made.status?.id, made.id, "run-pod-sandbox answered the sandbox's status");
     assert.equal(made.status?.state, "sandbox-ready");
@@ -119,23 +83,7 @@ testWith(
       calls.push(op);
       return (call as (...a: unknown[]) => Promise<unknown>)(op, ...rest);
     };
-    const config = {
-      name: "a",
-      attempt: 0,
-      image,
-      command: ["sleep", "30"],
-      args: [],
-      workingDir: "",
-      envs: [],
-      mounts: [],
-      labels: [],
-      annotations: [],
-      logPath: "a/0.log",
-      linux: "{}",
-      stdin: false,
-      stdinOnce: false,
-      tty: false,
-    };
+    const config = witContainerConfig("a", image, ["sleep", "30"]);
     const c = await h.host.createContainer(made.id, config, cfg);
     await h.host.startContainer(c);
     const listed = await h.host.listContainers(made.id) as { id: string; state: string }[];
@@ -165,34 +113,8 @@ testWith(
     await using h = await crunPluginHarness({ createPollMs: 20_000 });
     const image = (await pushImage(h.registry.host, "sync/busybox", "1", await busyboxImage())).reference;
     await h.host.pullImage({ image });
-    const cfg = {
-      metadata: { name: "sync", uid: "sync-uid", namespace: "default", attempt: 0 },
-      hostname: "sync",
-      logDirectory: `${h.dir}/pods/sync`,
-      labels: [],
-      annotations: [],
-      netns: "",
-      ip: undefined,
-      podDir: "",
-      linux: "{}",
-    };
-    const container = (name: string, command: string[]) => ({
-      name,
-      attempt: 0,
-      image,
-      command,
-      args: [],
-      workingDir: "",
-      envs: [],
-      mounts: [],
-      labels: [],
-      annotations: [],
-      logPath: `${name}/0.log`,
-      linux: "{}",
-      stdin: false,
-      stdinOnce: false,
-      tty: false,
-    });
+    const cfg = witSandboxConfig(h.dir, "sync");
+    const container = (name: string, command: string[]) => witContainerConfig(name, image, command);
     const sb = await h.host.runPodSandbox(cfg, "oci") as string;
     let t0 = performance.now();
     const id = await h.host.createContainer(sb, container("ok", ["sleep", "300"]), cfg);

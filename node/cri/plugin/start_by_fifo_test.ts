@@ -9,7 +9,7 @@ import { busyboxImage, pushImage } from "../../../tests/fixtures/oci/images.ts";
 import { HostCallError, type HostCallHandler } from "../../../plugins/host/runner_client.ts";
 import type { HostCall } from "../../../plugins/host/protocol.ts";
 import { OCI_PREREQUISITES } from "../oci/testing.ts";
-import { type CrunPluginHarness, crunPluginHarness } from "./testing.ts";
+import { type CrunPluginHarness, crunPluginHarness, witContainerConfig, witSandboxConfig } from "./testing.ts";
 import { execFifoPath } from "./exec_fifo.ts";
 
 /** The plugin's host calls, as `node-images.write-exec-fifo` or `crun <verb>`. */
@@ -31,35 +31,9 @@ function recorder(seen: string[], change?: (call: HostCall) => Promise<unknown> 
 async function created(h: CrunPluginHarness, name: string) {
   const image = (await pushImage(h.registry.host, `fifo/${name}`, "1", await busyboxImage())).reference;
   await h.host.pullImage({ image });
-  const cfg = {
-    metadata: { name, uid: `${name}-uid`, namespace: "default", attempt: 0 },
-    hostname: name,
-    logDirectory: `${h.dir}/pods/${name}`,
-    labels: [],
-    annotations: [],
-    netns: "",
-    ip: undefined,
-    podDir: "",
-    linux: "{}",
-  };
+  const cfg = witSandboxConfig(h.dir, name);
   const sb = await h.host.runPodSandbox(cfg, "oci") as string;
-  const config = {
-    name,
-    attempt: 0,
-    image,
-    command: ["sh", "-c", `echo started-${name}; exec sleep 300`],
-    args: [],
-    workingDir: "",
-    envs: [],
-    mounts: [],
-    labels: [],
-    annotations: [],
-    logPath: `${name}/0.log`,
-    linux: "{}",
-    stdin: false,
-    stdinOnce: false,
-    tty: false,
-  };
+  const config = witContainerConfig(name, image, ["sh", "-c", `echo started-${name}; exec sleep 300`]);
   const c = await h.host.createContainer(sb, config, cfg);
   return { sb, c, log: `${cfg.logDirectory}/${name}/0.log` };
 }

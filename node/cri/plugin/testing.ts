@@ -125,6 +125,42 @@ export async function openRuntimeRig(prefix: string): Promise<RuntimeRig> {
   }
 }
 
+/** A pod sandbox config as the runtime Plugin takes it: on the node's network, logs under `dir`. */
+export function witSandboxConfig(dir: string, name: string, uid = `${name}-uid`) {
+  return {
+    metadata: { name, uid, namespace: "default", attempt: 0 },
+    hostname: name,
+    logDirectory: `${dir}/pods/${name}`,
+    labels: [],
+    annotations: [],
+    netns: "",
+    ip: undefined,
+    podDir: "",
+    linux: "{}",
+  };
+}
+
+/** A container config as the runtime Plugin takes it: `image` running `command`, its log `<name>/0.log`. */
+export function witContainerConfig(name: string, image: string, command: string[]) {
+  return {
+    name,
+    attempt: 0,
+    image,
+    command,
+    args: [],
+    workingDir: "",
+    envs: [],
+    mounts: [],
+    labels: [],
+    annotations: [],
+    logPath: `${name}/0.log`,
+    linux: "{}",
+    stdin: false,
+    stdinOnce: false,
+    tty: false,
+  };
+}
+
 export interface CrunPluginHarness extends AsyncDisposable {
   dir: string;
   registry: TestRegistry;
