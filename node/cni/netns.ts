@@ -12,10 +12,8 @@ import {
   addNamedNetns,
   deleteNamedNetns,
   namedNetnsAvailable,
-  NetnsSyscallError,
 } from "../hostcaps/named_netns.ts";
 
-const EEXIST = 17;
 let viaFfi: boolean | undefined;
 /** Whether namespaces are made through FFI (decided once). */
 function ffi(): boolean {
@@ -53,7 +51,7 @@ export async function createNetns(name: string): Promise<string> {
       addNamedNetns(netnsPath(checked(name)));
     } catch (e) {
       // There already (the file is made with O_EXCL), as `ip netns add` failing with EEXIST.
-      if (!(e instanceof NetnsSyscallError && e.errno === EEXIST)) throw e;
+      if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
     }
     return netnsPath(name);
   }

@@ -15,7 +15,8 @@
  *   `umount2`, and `mount(2)` for propagation changes (storage plugins' `host-mount`) and for
  *   file systems (the spawner's overlay mounts, node/mountns/spawner_main.ts);
  * - `unshare`, `setns` and `sethostname`: a pod's IPC and UTS namespaces, made by the spawner on
- *   its own thread (node/mountns/pod_namespaces.ts);
+ *   its own thread (node/mountns/pod_namespaces.ts), and the node's named network namespaces
+ *   (node/hostcaps/named_netns.ts);
  * - `pipe2` and `dup`: conmon's sync pipe, whose write end a child inherits
  *   (node/mountns/sync_pipe.ts).
  * @module
@@ -46,6 +47,9 @@ const SYMBOLS = {
   recvmsg: { parameters: ["i32", "buffer", "i32"], result: "isize", nonblocking: true },
   mount: { parameters: ["buffer", "buffer", "buffer", "u64", "pointer"], result: "i32" },
   umount2: { parameters: ["buffer", "i32"], result: "i32" },
+  // The same call on Deno's blocking pool: a detaching unmount of a namespace file waits for the
+  // kernel (RCU grace periods, ≈0.7 ms) without using CPU, which must not stall the event loop.
+  umount2_pool: { name: "umount2", parameters: ["buffer", "i32"], result: "i32", nonblocking: true },
   open_tree: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   move_mount: { parameters: ["i32", "buffer", "i32", "buffer", "u32"], result: "i32" },
   mount_setattr: { parameters: ["i32", "buffer", "u32", "buffer", "usize"], result: "i32" },
@@ -453,6 +457,16 @@ export function unmount(target: string, detach = false): boolean {
   const e = errno();
   if (e === EINVAL || e === ENOENT) return false;
   throw new OsError("umount2", e, target);
+}
+
+/**
+ * {@linkcode unmount} with `MNT_DETACH` on Deno's blocking pool (the kernel's wait does not hold
+ * the event loop): whether it unmounted. The reason of a failure is not known here (errno is the
+ * pool thread's): for a caller to whom "not mounted" and "failed" are alike.
+ */
+export async function unmountDetachedInPool(target: string): Promise<boolean> {
+  const path = cstr(target); // held until the pool's call is done
+  return await libc().umount2_pool(path, UMOUNT_NOFOLLOW | MNT_DETACH) === 0;
 }
 
 /**
