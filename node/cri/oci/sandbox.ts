@@ -64,9 +64,19 @@ function writePodFilesSync(dir: string, ip: string | undefined, hostname: string
   };
   const hosts = ip ? etcHosts(ip, hostname) : `# Kubernetes-managed hosts file (host network).\n${read("/etc/hosts")}`;
   Deno.writeTextFileSync(`${dir}/hosts`, hosts);
-  Deno.writeTextFileSync(`${dir}/hostname`, `${hostname}\n`);
+  // The files are written twice per pod start (at once, then with the IP, plugin_oci_runtime.ts):
+  // hostname and, with a DNS config, resolv.conf come out the same the second time, and
+  // comparing costs the agent a few µs where truncating and rewriting a file costs 50–100 µs.
+  const writeChanged = (path: string, text: string) => {
+    let now: string | undefined;
+    try {
+      now = Deno.readTextFileSync(path);
+    } catch { /* not there yet */ }
+    if (now !== text) Deno.writeTextFileSync(path, text);
+  };
+  writeChanged(`${dir}/hostname`, `${hostname}\n`);
   const resolv = dns ? resolvConf(dns) : ip ? podResolvConf(read("/etc/resolv.conf")) : read("/etc/resolv.conf");
-  Deno.writeTextFileSync(`${dir}/resolv.conf`, resolv);
+  writeChanged(`${dir}/resolv.conf`, resolv);
 }
 
 /**
