@@ -13,11 +13,12 @@ import {
   deleteNamedNetns,
   namedNetnsAvailable,
 } from "../hostcaps/named_netns.ts";
+import { abSwitch } from "../ab_switch.ts";
 
 let viaFfi: boolean | undefined;
 /** Whether namespaces are made through FFI (decided once). */
 function ffi(): boolean {
-  return viaFfi ??= Deno.env.get("SKIFF_NETNS_IP") !== "1" && namedNetnsAvailable();
+  return viaFfi ??= abSwitch("SKIFF_NETNS_IP") !== "1" && namedNetnsAvailable();
 }
 
 /** The name checked as `ip netns` checks it (one path element). */

@@ -37,6 +37,7 @@ import type { RuntimePodStatus } from "./runtime_pod.ts";
 import { podLogDirName } from "./sandbox_config.ts";
 import { evictedStatus, hasStorageLimits, measurePodStorage, storageEviction } from "./eviction.ts";
 import { StatusManager } from "./status_manager.ts";
+import { abSwitch } from "../ab_switch.ts";
 
 export interface KubeletOptions {
   client: Client;
@@ -85,13 +86,7 @@ const TERMINAL = new Set(["Succeeded", "Failed"]);
  * `SKIFF_KUBELET_ECHO_SYNC=1`: sync a pod on the watch's echo of the kubelet's own status write
  * too, as before pod_update.ts (for A/B measurements; docs/benchmarks.md).
  */
-const ECHO_SYNC = (() => {
-  try {
-    return Deno.env.get("SKIFF_KUBELET_ECHO_SYNC") === "1";
-  } catch {
-    return false;
-  }
-})();
+const ECHO_SYNC = abSwitch("SKIFF_KUBELET_ECHO_SYNC") === "1";
 
 function decodeDockerConfig(secret: KubeObject | undefined): unknown | undefined {
   const raw = secret?.data?.[".dockerconfigjson"] ?? secret?.data?.[".dockercfg"];

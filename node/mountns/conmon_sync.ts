@@ -11,6 +11,7 @@
  * `SKIFF_CONMON_SYNC_PIPE=0` turns the pipe off (the wait then polls the pid file alone; A/B).
  * @module
  */
+import { abSwitch } from "../ab_switch.ts";
 
 /** What the spawner read from conmon's sync pipe (the `sync` event, without its id). */
 export interface SyncMessage {
@@ -50,11 +51,7 @@ export function parseSyncLine(line: string): SyncMessage {
 
 /** Whether the sync pipe is wanted (`SKIFF_CONMON_SYNC_PIPE=0` turns it off, for A/B benchmarks). */
 export function syncPipeWanted(): boolean {
-  try {
-    return Deno.env.get("SKIFF_CONMON_SYNC_PIPE") !== "0";
-  } catch {
-    return true;
-  }
+  return abSwitch("SKIFF_CONMON_SYNC_PIPE") !== "0";
 }
 
 /**

@@ -33,6 +33,7 @@
 import { Spawner, type SpawnResult } from "./spawner.ts";
 import type { SpawnRequest } from "./spawner_protocol.ts";
 import { conmonPidFile, ConmonSyncs, type SyncMessage, syncPipeWanted } from "./conmon_sync.ts";
+import { abSwitch } from "../ab_switch.ts";
 
 const NSENTER = "/usr/bin/nsenter";
 const UNSHARE = "/usr/bin/unshare";
@@ -131,20 +132,12 @@ export function hybridCgroups(): boolean {
 
 /** Whether the spawner is wanted (`SKIFF_MOUNTNS_SPAWNER=0` turns it off, for A/B benchmarks). */
 function spawnerWanted(): boolean {
-  try {
-    return Deno.env.get("SKIFF_MOUNTNS_SPAWNER") !== "0";
-  } catch {
-    return true;
-  }
+  return abSwitch("SKIFF_MOUNTNS_SPAWNER") !== "0";
 }
 
 /** `SKIFF_SPAWNER_UNSHARE=0`: a pod's namespaces by the `unshare` command even with a spawner (A/B). */
 function unshareByCommand(): boolean {
-  try {
-    return Deno.env.get("SKIFF_SPAWNER_UNSHARE") === "0";
-  } catch {
-    return false;
-  }
+  return abSwitch("SKIFF_SPAWNER_UNSHARE") === "0";
 }
 
 export class MountNamespace implements AsyncDisposable {

@@ -20,6 +20,7 @@ import { hostPortPlan } from "./host_ports.ts";
 import { nftInstalled } from "./nft.ts";
 import { NftProxier, type ProxyBackend } from "./nft_proxier.ts";
 import { UserspaceProxier } from "./userspace.ts";
+import { abSwitch } from "../ab_switch.ts";
 
 export type { ServicePort } from "./model.ts";
 export { tableName } from "./nft_rules.ts";
@@ -121,7 +122,7 @@ export class ServiceProxy {
   #stopped = false;
   #lastPorts: ServicePort[] = [];
   /** `SKIFF_PROXY_POD_FILTER=0`: every update of this node's pods syncs, every sync looks for ports. */
-  readonly #everyUpdate = Deno.env.get("SKIFF_PROXY_POD_FILTER") === "0";
+  readonly #everyUpdate = abSwitch("SKIFF_PROXY_POD_FILTER") === "0";
   /** This node's pod addresses at the last hairpin pass (undefined: none yet). */
   #hairpinIPs?: Set<string>;
   /** Host-port conflicts already logged (each once). */

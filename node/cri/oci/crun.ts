@@ -10,6 +10,7 @@
  * @module
  */
 import type { MountNamespace } from "../../mountns/mount_ns.ts";
+import { abSwitch } from "../../ab_switch.ts";
 
 export const CRUN = "/usr/bin/crun";
 export const CONMON = "/usr/bin/conmon";
@@ -20,16 +21,8 @@ export const CONMON = "/usr/bin/conmon";
  * protection; node/mountns/mount_ns.ts `readOnlyBindScript`). `SKIFF_CRUN_READONLY_BIND=0` in
  * the agent's environment leaves it out (A/B benchmarks; it applies to a namespace made then).
  */
-export function readOnlyBinaries(env: (name: string) => string | undefined = envGet): string[] {
+export function readOnlyBinaries(env: (name: string) => string | undefined = abSwitch): string[] {
   return env("SKIFF_CRUN_READONLY_BIND") === "0" ? [] : [CRUN];
-}
-
-function envGet(name: string): string | undefined {
-  try {
-    return Deno.env.get(name);
-  } catch {
-    return undefined;
-  }
 }
 
 /** Whether crun and conmon are installed; the reason when not. */

@@ -24,6 +24,7 @@
 import { closeSync, constants, fstatSync, openSync, unlinkSync, writeSync } from "node:fs";
 import type { HostFunctions } from "../../../plugins/host/host_calls.ts";
 import { HostCallError } from "../../../plugins/host/runner_client.ts";
+import { abSwitch } from "../../ab_switch.ts";
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 // O_CLOEXEC too: Deno opens every file with it.
@@ -72,11 +73,7 @@ export function writeExecFifo(crunRoot: string, id: string): boolean {
 
 /** `SKIFF_EXEC_FIFO_START=0` in the agent's environment: answer `false` always (A/B benchmarks). */
 function enabled(): boolean {
-  try {
-    return Deno.env.get("SKIFF_EXEC_FIFO_START") !== "0";
-  } catch {
-    return true;
-  }
+  return abSwitch("SKIFF_EXEC_FIFO_START") !== "0";
 }
 
 /**
