@@ -250,9 +250,10 @@ export class Spawner implements AsyncDisposable {
    */
   request(
     req: RequestBody,
+    sync?: (m: SyncMessage) => void,
   ): Promise<Response> | undefined {
     if (this.#closed) return undefined;
-    return this.#ready()?.request(req);
+    return this.#ready()?.request(req, sync);
   }
 
   /**
@@ -263,20 +264,13 @@ export class Spawner implements AsyncDisposable {
     req: Omit<SpawnRequest, "id" | "op" | "stdin"> & { stdin?: Uint8Array },
   ): Promise<SpawnResult | undefined> {
     const { stdin, ...rest } = req;
-    const p = this.#closed ? undefined : this.#ready();
-    if (!p) return undefined;
-    let sync: Promise<SyncMessage> | undefined;
-    let onSync: ((m: SyncMessage) => void) | undefined;
-    if (req.syncPipe) {
-      const w = Promise.withResolvers<SyncMessage>();
-      sync = w.promise;
-      onSync = w.resolve;
-    }
-    const r = await p.request({
+    const sync = req.syncPipe ? Promise.withResolvers<SyncMessage>() : undefined;
+    const r = await this.request({
       ...rest,
       op: "run",
       ...(stdin?.length ? { stdin: stdin.toBase64() } : {}),
-    }, onSync);
+    }, sync?.resolve);
+    if (!r) return undefined;
     if (r.error !== undefined) throw new Error(r.error);
     return {
       code: r.code ?? 1,
@@ -284,7 +278,7 @@ export class Spawner implements AsyncDisposable {
       stdout: Uint8Array.fromBase64(r.stdout ?? ""),
       stderr: Uint8Array.fromBase64(r.stderr ?? ""),
       timedOut: r.timedOut === true,
-      ...(sync ? { sync } : {}),
+      ...(sync ? { sync: sync.promise } : {}),
     };
   }
 

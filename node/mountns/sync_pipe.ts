@@ -47,32 +47,21 @@ export class SyncPipe {
   /** Reads the first line (or to the end) and closes the read end. */
   async message(): Promise<SyncMessage> {
     const buf = new Uint8Array(4096);
-    const chunks: Uint8Array[] = [];
-    let size = 0;
+    const decoder = new TextDecoder();
+    let text = "";
     try {
       for (;;) {
         const n = await readFd(this.#read, buf);
         if (n === 0) break;
-        chunks.push(buf.slice(0, n));
-        size += n;
-        if (buf.subarray(0, n).includes(10) || size >= MAX_LINE) break;
+        text += decoder.decode(buf.subarray(0, n), { stream: true });
+        if (text.includes("\n") || text.length >= MAX_LINE) break;
       }
     } catch (e) {
       return { error: `conmon's sync pipe could not be read: ${(e as Error).message}` };
     } finally {
       closeFd(this.#read);
     }
-    const text = new TextDecoder().decode(concat(chunks, size));
-    return parseSyncLine(text.slice(0, text.indexOf("\n") >= 0 ? text.indexOf("\n") : undefined));
+    const end = text.indexOf("\n");
+    return parseSyncLine(end >= 0 ? text.slice(0, end) : text);
   }
-}
-
-function concat(chunks: Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
 }
