@@ -84,10 +84,9 @@ export function hairpinGroups(
  * address) needs no sync. Pure.
  */
 export function proxyView(p: KubeObject | undefined, nodeName: string): string {
-  if (!p || p.spec?.nodeName !== nodeName || p.spec?.hostNetwork) return "";
-  const ips = (p.status?.podIPs ?? []).map((x: { ip: string }) => x.ip);
-  if (p.status?.podIP) ips.push(p.status.podIP);
-  if (!ips.some(Boolean)) return "";
+  if (!local(p, nodeName)) return "";
+  const ips = podAddresses(p);
+  if (!ips.length) return "";
   const hostPorts = (p.spec?.containers ?? []).flatMap((c: { ports?: unknown[] }) => c.ports ?? [])
     .filter((x: { hostPort?: number }) => x.hostPort);
   const m = p.metadata ?? {};
@@ -102,14 +101,22 @@ export function proxyView(p: KubeObject | undefined, nodeName: string): string {
   ]);
 }
 
+/** Whether `p` is a pod of this node on the pod network. Pure. */
+function local(p: KubeObject | undefined, nodeName: string): p is KubeObject {
+  return !!p && p.spec?.nodeName === nodeName && !p.spec?.hostNetwork;
+}
+
+/** A pod's addresses (`status.podIPs`, `status.podIP`). Pure. */
+function podAddresses(p: KubeObject): string[] {
+  const ips: string[] = (p.status?.podIPs ?? []).map((x: { ip?: string }) => x?.ip).filter(Boolean);
+  if (p.status?.podIP) ips.push(p.status.podIP);
+  return ips;
+}
+
 /** The addresses of this node's pods (those with a {@linkcode proxyView}). */
 function localPodIPs(pods: Iterable<KubeObject>, nodeName: string): Set<string> {
   const out = new Set<string>();
-  for (const p of pods) {
-    if (p.spec?.nodeName !== nodeName || p.spec?.hostNetwork) continue;
-    for (const x of p.status?.podIPs ?? []) if (x?.ip) out.add(x.ip);
-    if (p.status?.podIP) out.add(p.status.podIP);
-  }
+  for (const p of pods) if (local(p, nodeName)) for (const ip of podAddresses(p)) out.add(ip);
   return out;
 }
 
