@@ -196,17 +196,14 @@ async function main(): Promise<void> {
       const op = ops![call.op];
       if (!op) throw new MalformedResult(`unknown operation ${call.op}`);
       // `?? null`: an undefined answer would vanish from the JSON.
-      if (!tracing) {
-        const ok = op(instance!.iface, ...call.args) ?? null;
-        flush();
-        return reply({ id: call.id, ok, ...(recycled ? { recycled } : {}) });
-      }
-      const what = `${config.plugin}.${call.op}`;
-      const cpu = cpuUsage!();
+      const what = tracing ? `${config.plugin}.${call.op}` : "";
+      const cpu = cpuUsage?.();
       trace("guest>", what);
       const ok = op(instance!.iface, ...call.args) ?? null;
-      const used = cpuUsage!(cpu);
-      trace("guest<", `${what} cpu=${((used.user + used.system) / 1000).toFixed(3)}`);
+      if (cpuUsage) {
+        const used = cpuUsage(cpu);
+        trace("guest<", `${what} cpu=${((used.user + used.system) / 1000).toFixed(3)}`);
+      }
       flush();
       reply({ id: call.id, ok, ...(recycled ? { recycled } : {}) });
       trace("answer-sent", what);
