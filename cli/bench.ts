@@ -9,6 +9,7 @@
 import type { Command } from "./args.ts";
 import { runForwardingSignals } from "./child.ts";
 import { CliError } from "./errors.ts";
+import { TEST_PACKAGES } from "./test.ts";
 
 /** The benchmark suite's entry point, relative to the repository. */
 export const BENCH_MAIN = "tests/bench/main.ts";
@@ -20,7 +21,8 @@ export const benchCommand: Command = {
   usage: "[BENCH ARGS...]",
   flags: [],
   args: "passthrough",
-  packages: [],
+  /** The benchmarks drive what the end-to-end tests do: the registry, crun, conmon, wrk, ... */
+  packages: TEST_PACKAGES,
   async run({ root, args }) {
     try {
       await Deno.stat(`${root}/${BENCH_MAIN}`);

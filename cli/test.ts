@@ -11,6 +11,25 @@ import { runForwardingSignals } from "./child.ts";
 /** The folders `./skiff test` covers, in order; missing ones are skipped. */
 export const TEST_DIRS = ["tests", "control", "node", "wasm", "plugins", "cli"];
 
+/** What the end-to-end tests (and the benchmarks) drive: a real OCI registry, the C-to-Wasm toolchain, a
+ * load generator, crun and conmon. */
+export const TEST_PACKAGES = [
+  "docker-registry",
+  "clang",
+  "lld",
+  "wasi-libc",
+  "libclang-rt-14-dev-wasm32",
+  "wrk",
+  "openssl",
+  "iproute2",
+  "nftables",
+  "curl",
+  "busybox-static",
+  "crun",
+  "conmon",
+  "containernetworking-plugins",
+];
+
 /** `deno test` flags whose value may follow as the next argument. */
 const VALUE_FLAGS = new Set(["--filter", "--reporter", "--junit-path", "--seed", "--location", "--v8-flags"]);
 
@@ -68,23 +87,7 @@ export const testCommand: Command = {
   usage: "[PATH...] [DENO TEST FLAGS...] [-- TEST ARGS...]",
   flags: [],
   args: "passthrough",
-  /** What the end-to-end tests drive: a real OCI registry, the C-to-Wasm toolchain, a load generator. */
-  packages: [
-    "docker-registry",
-    "clang",
-    "lld",
-    "wasi-libc",
-    "libclang-rt-14-dev-wasm32",
-    "wrk",
-    "openssl",
-    "iproute2",
-    "nftables",
-    "curl",
-    "busybox-static",
-    "crun",
-    "conmon",
-    "containernetworking-plugins",
-  ],
+  packages: TEST_PACKAGES,
   run({ root, cwd, args }) {
     const inv = testInvocation({ root, cwd, args, exists });
     return runForwardingSignals(Deno.execPath(), inv.args, { cwd: inv.cwd, env: { SKIFF_ROOT: root } });
