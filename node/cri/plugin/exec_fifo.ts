@@ -25,6 +25,7 @@ import { closeSync, constants, fstatSync, openSync, unlinkSync, writeSync } from
 import type { HostFunctions } from "../../../plugins/host/host_calls.ts";
 import { HostCallError } from "../../../plugins/host/runner_client.ts";
 import { abSwitch } from "../../ab_switch.ts";
+import type { CreatingContainers } from "./creating_containers.ts";
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 // O_CLOEXEC too: Deno opens every file with it.
@@ -77,18 +78,24 @@ function enabled(): boolean {
 }
 
 /**
- * The host function, for crun's state directory `crunRoot` (`<root>/crun`). `on`: false makes
- * it answer `false` (nothing done) to every call, so the plugin runs `crun start`; default from
- * `SKIFF_EXEC_FIFO_START`.
+ * The host function, for crun's state directory `crunRoot` (`<root>/crun`). A container still
+ * being created (`creating`) is started once crun created it; a create that failed is the call's
+ * error. `on`: false makes it answer `false` (nothing done) to every call, so the plugin runs
+ * `crun start`; default from `SKIFF_EXEC_FIFO_START`.
  */
-export function execFifoHost(crunRoot: string, on = enabled()): HostFunctions {
+export function execFifoHost(crunRoot: string, creating: CreatingContainers, on = enabled()): HostFunctions {
   return {
-    "write-exec-fifo"([id]) {
+    async "write-exec-fifo"([id]) {
       if (typeof id !== "string" || !ID.test(id) || id.includes("..")) {
         throw new HostCallError({
           tag: "invalid-argument",
           val: `${JSON.stringify(id)} is not a container id`,
         });
+      }
+      try {
+        await creating.created(id);
+      } catch (e) {
+        throw new HostCallError({ tag: "internal", val: (e as Error).message });
       }
       if (!on) return false;
       try {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { closeSync, constants, openSync, readSync } from "node:fs";
 import { HostCallError } from "../../../plugins/host/runner_client.ts";
 import { execFifoHost, execFifoPath, writeExecFifo } from "./exec_fifo.ts";
+import { CreatingContainers } from "./creating_containers.ts";
 
 /** crun's layout for `id` under a temp root: `<root>/<id>/exec.fifo` made by `mkfifo` (as crun's mkfifo(3)). */
 async function created(id: string) {
@@ -76,26 +77,61 @@ Deno.test("writeExecFifo() does nothing without a fifo, or with something else i
   }
 });
 
-Deno.test("write-exec-fifo refuses a malformed container id with invalid-argument", () => {
-  const fns = execFifoHost("/nonexistent");
+Deno.test("write-exec-fifo refuses a malformed container id with invalid-argument", async () => {
+  const fns = execFifoHost("/nonexistent", new CreatingContainers());
   for (const id of ["../etc", "a/b", "", 7, "..x"]) {
-    assert.throws(
-      () => fns["write-exec-fifo"]([id], undefined),
+    await assert.rejects(
+      async () => await fns["write-exec-fifo"]([id], undefined),
       (e) => e instanceof HostCallError && e.variant?.tag === "invalid-argument",
       `id ${JSON.stringify(id)}`,
     );
   }
-  assert.equal(fns["write-exec-fifo"](["no-such-container"], undefined), false);
+  assert.equal(await fns["write-exec-fifo"](["no-such-container"], undefined), false);
 });
 
 Deno.test("write-exec-fifo switched off (SKIFF_EXEC_FIFO_START=0) does nothing", async () => {
   await using c = await created("d");
   const fd = reader(c.fifo);
+  const creating = new CreatingContainers();
   try {
-    assert.equal(execFifoHost(c.root, false)["write-exec-fifo"](["d"], undefined), false);
+    assert.equal(await execFifoHost(c.root, creating, false)["write-exec-fifo"](["d"], undefined), false);
     assert.equal(exists(c.fifo), true);
-    assert.equal(execFifoHost(c.root, true)["write-exec-fifo"](["d"], undefined), true);
+    assert.equal(await execFifoHost(c.root, creating, true)["write-exec-fifo"](["d"], undefined), true);
     assert.equal(exists(c.fifo), false);
+  } finally {
+    closeSync(fd);
+  }
+});
+
+Deno.test("write-exec-fifo waits for a create under way; a failed create is its error", async () => {
+  await using c = await created("d");
+  const fd = reader(c.fifo);
+  const creating = new CreatingContainers();
+  const fns = execFifoHost(c.root, creating, true);
+  try {
+    let done!: () => void;
+    creating.add("d", new Promise<void>((r) => done = r));
+    let answered = false;
+    const started = Promise.resolve(fns["write-exec-fifo"](["d"], undefined)).then((
+      v,
+    ) => (answered = true, v));
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(answered, false, "nothing written while crun creates it");
+    assert.equal(exists(c.fifo), true);
+    done();
+    assert.equal(await started, true);
+    assert.equal(exists(c.fifo), false);
+    assert.equal(creating.has("d"), false, "a create that succeeded is not kept");
+
+    creating.add("e", Promise.reject(new Error("crun: executable file `nope` not found")));
+    await assert.rejects(
+      async () => await fns["write-exec-fifo"](["e"], undefined),
+      (e) =>
+        e instanceof HostCallError && e.variant?.tag === "internal" && /nope/.test(String(e.variant?.val)),
+    );
+    assert.equal(creating.has("e"), true, "the failure is kept until the container is removed");
+    creating.forget("e");
+    assert.equal(await fns["write-exec-fifo"](["e"], undefined), false);
   } finally {
     closeSync(fd);
   }

@@ -14,6 +14,7 @@ import type { RootfsMode } from "../oci/rootfs.ts";
 import { SeccompBpfCache } from "../oci/seccomp_bpf.ts";
 import { PluginOciRuntime } from "./plugin_oci_runtime.ts";
 import { RuntimeHost, runtimeHostCalls } from "./runtime_host.ts";
+import { CreatingContainers } from "./creating_containers.ts";
 import { NodeImageService } from "./node_image_service.ts";
 
 export interface PluginOciRuntimeSettings {
@@ -46,6 +47,7 @@ export async function pluginOciRuntime(s: PluginOciRuntimeSettings): Promise<Plu
   }
   const seccompFilters = new SeccompBpfCache();
   const images = new NodeImageService(s.images);
+  const creating = new CreatingContainers();
   plugins.provide(
     "runtime",
     runtimeHostCalls({
@@ -57,6 +59,7 @@ export async function pluginOciRuntime(s: PluginOciRuntimeSettings): Promise<Plu
       pidsLimit: s.pidsLimit,
       seccompFilters,
       images,
+      creating,
     }),
   );
   const missing = await plugins.waitLoaded(["runtime"], Math.max(0, until - Date.now()));
@@ -70,6 +73,7 @@ export async function pluginOciRuntime(s: PluginOciRuntimeSettings): Promise<Plu
       rootfsMode: s.rootfsMode,
       cgroupParent: s.cgroupParent,
       seccompFilters,
+      creating,
     },
     (op, args) => plugins.call(name, op, args),
   );

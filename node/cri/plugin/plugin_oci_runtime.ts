@@ -301,13 +301,42 @@ export class PluginOciRuntime implements RuntimeService {
     // The node's resources of the sandbox are named by a key of its own (the plugin names the sandbox).
     const key = `${m.uid.slice(0, 8)}-${m.attempt}-${crypto.randomUUID().slice(0, 8)}`;
     const podDir = `${this.opts.host.dirs.sandboxes}/${key}`;
-    // The network first: the longest step, and it needs no directory. The directories and then
-    // the IPC/UTS namespaces (a process, whose spawn holds the agent's thread) follow once the
-    // network's first call is on its way.
-    const taken = hostNetwork
-      ? Promise.resolve("")
-      : this.#spareNetns.take(`${this.opts.netnsPrefix}_${key}`);
-    const added = hostNetwork ? Promise.resolve(undefined) : taken.then(async (netns) => {
+    // The pod's directories at once (two mkdirs), then its IPC/UTS namespaces (a request to the
+    // spawner) and files, which the first `crun create` needs; the plugin's record right after
+    // (the network namespace's name is known before it exists); the network last: it is the
+    // longest step but only the container's start waits for it.
+    const own = [
+      ...(namespaces.ipc === "NODE" ? [] : ["ipc" as const]),
+      ...(hostNetwork ? [] : ["uts" as const]),
+    ];
+    let netns = "";
+    let taken: Promise<void> = Promise.resolve();
+    let preparing: Promise<unknown>;
+    try {
+      for (const d of [config.logDirectory, podDir]) Deno.mkdirSync(d, { recursive: true });
+      if (!hostNetwork) {
+        ({ name: netns, made: taken } = this.#spareNetns.take(`${this.opts.netnsPrefix}_${key}`));
+      }
+      preparing = Promise.all([
+        createPodNamespaces(this.opts.ns, podDir, hostname, own).finally(() => trace("ipc-uts-done", key)),
+        writePodFiles(podDir, undefined, hostname, config.dnsConfig),
+        taken,
+      ]);
+    } catch (e) {
+      await Deno.remove(podDir, { recursive: true }).catch(() => {});
+      throw new RuntimeError("CreatePodSandboxError", (e as Error).message ?? String(e));
+    }
+    const prepared = preparing.then(() => {}, (e) => {
+      throw new RuntimeError("CreatePodSandboxError", (e as Error).message ?? String(e));
+    });
+    prepared.catch(() => {}); // awaited below
+    const handler = runtimeHandler || "oci";
+    const recorded = this.opts.host.runPodSandboxStatus(
+      witSandbox(config, { hostname, netns, podDir }),
+      handler,
+    );
+    recorded.catch(() => {}); // awaited below
+    const added = hostNetwork ? Promise.resolve(undefined) : taken.then(async () => {
       trace("netns-added", key);
       const result = await this.opts.network.add({
         containerId: key,
@@ -320,24 +349,6 @@ export class PluginOciRuntime implements RuntimeService {
       throw new RuntimeError("CreatePodSandboxError", (e as Error).message ?? String(e));
     });
     added.catch(() => {}); // awaited below
-    const own = [
-      ...(namespaces.ipc === "NODE" ? [] : ["ipc" as const]),
-      ...(hostNetwork ? [] : ["uts" as const]),
-    ];
-    // The pod's directories, then (at once) its files, which containers bind-mount (the IP goes
-    // into them in place once the network has it), and its IPC/UTS namespaces (a process): both
-    // are needed by the first `crun create`, not by the plugin's record.
-    const dirs = Promise.all([config.logDirectory, podDir].map((d) => Deno.mkdir(d, { recursive: true })));
-    const prepared = Promise.all([
-      dirs.then(() => writePodFiles(podDir, undefined, hostname, config.dnsConfig)),
-      dirs.then(() => createPodNamespaces(this.opts.ns, podDir, hostname, own))
-        .finally(() => trace("ipc-uts-done", key)),
-    ]).then(() => {}).catch((e) => {
-      throw new RuntimeError("CreatePodSandboxError", (e as Error).message ?? String(e));
-    });
-    prepared.catch(() => {}); // awaited below
-    // The network namespace's name once it is taken (hostNetwork: none).
-    let netns = "";
     /** Undoes a sandbox that failed, once its ADD is over (a DEL follows the ADD it undoes). */
     const undo = async () => {
       await Promise.allSettled([added, prepared]);
@@ -345,19 +356,9 @@ export class PluginOciRuntime implements RuntimeService {
       await Deno.remove(podDir, { recursive: true }).catch(() => {});
       this.#spareNetns.refill();
     };
-    try {
-      [netns] = await Promise.all([taken, dirs]);
-    } catch (e) {
-      await undo();
-      throw new RuntimeError("CreatePodSandboxError", (e as Error).message ?? String(e));
-    }
-    const handler = runtimeHandler || "oci";
     let id: string;
     try {
-      const made = await this.opts.host.runPodSandboxStatus(
-        witSandbox(config, { hostname, netns, podDir }),
-        handler,
-      );
+      const made = await recorded;
       id = made.id;
       // A sandbox the node did not know has no containers yet; a 0.2.0 plugin answered its status.
       if (!this.#sandboxes.has(id)) this.opts.host.seedSandbox(id);

@@ -42,6 +42,7 @@ import { PluginCallError } from "../../../control/api/plugins.ts";
 import { errorVariant } from "../../../plugins/host/plugin_error.ts";
 import { changedSandbox, ContainerLists, isContainerStatus } from "./container_lists.ts";
 import type { SyncMessage } from "../../mountns/conmon_sync.ts";
+import type { CreatingContainers } from "./creating_containers.ts";
 
 /** Waits `ms`, or less when `early` settles first. */
 function sleepUnless(ms: number, early?: Promise<unknown>): Promise<void> {
@@ -98,6 +99,8 @@ export interface RuntimeHostOptions {
   seccompFilters?: SeccompBpfCache;
   /** Keep the containers' statuses the plugin answered (default true; see container_lists.ts). */
   keepStatuses?: boolean;
+  /** The creates under way, shared with the host calls ({@linkcode runtimeHostCalls}). */
+  creating: CreatingContainers;
   /**
    * A create's checks for crun's pid file: every this many ms (default: 2 ms for 250 ms, then
    * 10 ms; 50 ms while conmon's sync message is awaited). Tests set it to show what ends a wait.
@@ -128,11 +131,16 @@ export const CRUN_GRANTS: Grant[] = [
 
 /** What the node serves to a runtime plugin's runner: capabilities and world imports. */
 export function runtimeHostCalls(
-  o: Pick<RuntimeHostOptions, "root" | "ns" | "store" | "rootfsMode" | "cgroupParent" | "seccompFilters"> & {
-    pidsLimit?: number;
-    /** The image verbs of `node-images` (shared with the RuntimeHost; default over `store`). */
-    images?: NodeImageService;
-  },
+  o:
+    & Pick<
+      RuntimeHostOptions,
+      "root" | "ns" | "store" | "rootfsMode" | "cgroupParent" | "seccompFilters" | "creating"
+    >
+    & {
+      pidsLimit?: number;
+      /** The image verbs of `node-images` (shared with the RuntimeHost; default over `store`). */
+      images?: NodeImageService;
+    },
 ): {
   capabilities: Record<string, HostCapability>;
   imports: Record<string, HostFunctions>;
@@ -148,14 +156,29 @@ export function runtimeHostCalls(
     seccompFilters: o.seccompFilters,
   });
   return {
-    capabilities: { "host-process": (grant) => hostProcess(grant, o.ns) },
+    capabilities: { "host-process": (grant) => afterCreate(hostProcess(grant, o.ns), o.creating) },
     imports: {
       "node-images": {
         ...images,
         ...(o.images ?? new NodeImageService(o.store)).hostFunctions(),
         "node-config": () => config,
-        ...execFifoHost(d.crun),
+        ...execFifoHost(d.crun, o.creating),
       },
+    },
+  };
+}
+
+/**
+ * `host-process` whose runs wait for the create of a container their arguments name (its
+ * `crun start`, `kill`, `delete`, `exec` while conmon's `crun create` is under way).
+ */
+function afterCreate(fns: HostFunctions, creating: CreatingContainers): HostFunctions {
+  return {
+    ...fns,
+    async exec(args, ...rest) {
+      const words = Array.isArray(args[1]) ? args[1] : [];
+      for (const w of words) if (typeof w === "string" && creating.has(w)) await creating.settled(w);
+      return await fns.exec(args, ...rest);
     },
   };
 }
@@ -434,7 +457,8 @@ export class RuntimeHost implements AsyncDisposable {
     config: { logDirectory: string } & Record<string, unknown>,
     handler: string,
   ): Promise<{ id: string; status?: WitSandboxStatus }> {
-    if (config.logDirectory) await Deno.mkdir(config.logDirectory, { recursive: true });
+    // Synchronous (one syscall when it exists): the call leaves before other work takes the thread.
+    if (config.logDirectory) Deno.mkdirSync(config.logDirectory, { recursive: true });
     const answer = await this.call("runPodSandbox", config, handler) as string | WitSandboxStatus;
     if (typeof answer === "string") return { id: answer };
     return { id: answer.id, status: this.keepStatuses ? answer : undefined };
@@ -465,9 +489,11 @@ export class RuntimeHost implements AsyncDisposable {
   }
 
   /**
-   * CRI CreateContainer: the plugin's create (conmon started), then the wait for crun's pid file.
-   * `whileWaiting` runs once that wait begins: the node's idle moment of a start, for work of
-   * its own (the next spare network namespace).
+   * CRI CreateContainer: the plugin's create, which answers once conmon started `crun create`.
+   * The wait for crun to finish goes on after this answers ({@linkcode CreatingContainers}): the
+   * start, and every other verb on the container, waits for it. `whileWaiting` runs once that
+   * wait begins: the node's idle moment of a start, for work of its own (the next spare network
+   * namespace).
    */
   async createContainer(
     sandboxId: string,
@@ -483,17 +509,17 @@ export class RuntimeHost implements AsyncDisposable {
       | WitContainerStatus;
     const id = typeof answer === "string" ? answer : answer.id;
     trace("conmon-returned", id);
+    this.opts.creating.add(id, this.#created(id));
     whileWaiting?.();
-    try {
-      await this.#waitCreated(id);
-      trace("pidfile-seen", id);
-    } catch (e) {
-      await this.call("removeContainer", id).catch(() => {});
-      throw e;
-    }
+    return id;
+  }
+
+  /** crun created `id` (conmon's sync message, or its pid file), or why it could not. */
+  async #created(id: string): Promise<void> {
+    await this.#waitCreated(id);
+    trace("pidfile-seen", id);
     await this.#learnSeccomp(id);
     this.#emit(id, "CONTAINER_CREATED_EVENT");
-    return id;
   }
 
   /** Keeps the filter crun compiled for the container's profile, for later creates. */
@@ -564,14 +590,21 @@ export class RuntimeHost implements AsyncDisposable {
     throw new Error("the container was not created within 60 s");
   }
 
+  /** CRI StartContainer: a create that failed is the start's failure, with crun's reason. */
   async startContainer(id: string): Promise<void> {
-    await this.call("startContainer", id);
+    try {
+      await this.call("startContainer", id);
+    } catch (e) {
+      await this.opts.creating.created(id);
+      throw e;
+    }
     this.#emit(id, "CONTAINER_STARTED_EVENT");
   }
 
   /** CRI StopContainer: the stop signal, the grace period, SIGKILL. */
   async stopContainer(id: string, timeoutSeconds: number | bigint): Promise<void> {
     const grace = Math.max(0, Number(timeoutSeconds)) * 1000;
+    await this.opts.creating.settled(id);
     const state = await this.#state(id);
     if (state !== "container-running" && state !== "container-created") return;
     await this.call("stopContainer", id, grace > 0 ? Number(timeoutSeconds) : 0);
@@ -598,6 +631,7 @@ export class RuntimeHost implements AsyncDisposable {
     if (c.state !== "container-exited") await this.stopContainer(id, 0);
     await this.#exiting.get(id);
     await this.call("removeContainer", id);
+    this.opts.creating.forget(id);
     await Deno.remove(c.logPath).catch(() => {});
     this.#emit(id, "CONTAINER_DELETED_EVENT");
   }

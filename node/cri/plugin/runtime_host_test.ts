@@ -107,7 +107,7 @@ testWith(
 
 testWith(
   OCI_PREREQUISITES,
-  "a create ends on conmon's sync message, not the pid-file polls: a created container, and a failed create with crun's error",
+  "a create ends on conmon's sync message, not the pid-file polls: a started container, and a failed create as the start's error with crun's message",
   async () => {
     // Polls 20 s apart: only conmon's message (the spawner's sync event) can end a wait sooner.
     await using h = await crunPluginHarness({ createPollMs: 20_000 });
@@ -118,13 +118,18 @@ testWith(
     const sb = await h.host.runPodSandbox(cfg, "oci") as string;
     let t0 = performance.now();
     const id = await h.host.createContainer(sb, container("ok", ["sleep", "300"]), cfg);
-    let took = performance.now() - t0;
-    assert.ok(took < 10_000, `the create took ${Math.round(took)} ms: the polls ended it, not conmon's message`);
     assert.equal(((await h.host.getContainerStatus(id)) as { state: string }).state, "container-created");
+    // The start waits for crun's create, which conmon's message ends.
     await h.host.startContainer(id);
+    let took = performance.now() - t0;
+    assert.ok(took < 10_000, `create + start took ${Math.round(took)} ms: the polls ended it, not conmon's message`);
+    assert.equal(((await h.host.getContainerStatus(id)) as { state: string }).state, "container-running");
     t0 = performance.now();
+    // crun's create fails after the plugin answered (as containerd's, whose create runs no runc):
+    // the start reports it, with crun's own message.
+    const bad = await h.host.createContainer(sb, container("bad", ["/no/such/binary"]), cfg);
     await assert.rejects(
-      () => h.host.createContainer(sb, container("bad", ["/no/such/binary"]), cfg),
+      () => h.host.startContainer(bad),
       (e: Error) => {
         assert.match(e.message, /no\/such\/binary|No such file|not found/i, "crun's own message");
         return true;
@@ -132,6 +137,14 @@ testWith(
     );
     took = performance.now() - t0;
     assert.ok(took < 10_000, `the failed create took ${Math.round(took)} ms: the polls ended it, not conmon's message`);
+    const status = (await h.host.getContainerStatus(bad)) as { state: string; exitCode: number; reason: string };
+    assert.deepEqual(
+      [status.state, status.exitCode, status.reason],
+      ["container-exited", 128, "StartError"],
+      "as containerd reports a container that could not be started",
+    );
+    await h.host.removeContainer(bad);
+    await assert.rejects(h.host.getContainerStatus(bad));
     await h.host.removePodSandbox(sb);
   },
 );

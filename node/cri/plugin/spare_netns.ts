@@ -7,7 +7,8 @@
  * @example
  * ```ts ignore
  * const spare = await SpareNetns.open(prefix, usedNames);
- * const name = await spare.take(`${prefix}_${key}`); // the spare, or a new namespace of that name
+ * const { name, made } = spare.take(`${prefix}_${key}`); // the spare, or a new namespace of that name
+ * await made;
  * spare.refill();
  * await spare.close(); // deletes an unused spare
  * ```
@@ -18,6 +19,8 @@ import { createNetns, deleteNetns, listNetns } from "../../cni/netns.ts";
 export class SpareNetns {
   readonly #prefix: string;
   #spare?: Promise<string | undefined>;
+  /** The spare's name once it exists. */
+  #made?: string;
   #closed = false;
 
   private constructor(prefix: string) {
@@ -39,24 +42,31 @@ export class SpareNetns {
   refill(): void {
     if (this.#spare || this.#closed) return;
     const name = `${this.#prefix}_n-${crypto.randomUUID().slice(0, 8)}`;
-    this.#spare = createNetns(name).then(() => name, () => undefined);
+    const spare = this.#spare = createNetns(name).then(() => {
+      if (this.#spare === spare) this.#made = name;
+      return name;
+    }, () => undefined);
   }
 
-  /** The spare's name (it is the caller's now), or `fallback` made as a new namespace. */
-  async take(fallback: string): Promise<string> {
-    const spare = this.#spare;
-    this.#spare = undefined;
-    const name = await spare;
-    if (name) return name;
-    await createNetns(fallback);
-    return fallback;
+  /**
+   * The name of the sandbox's network namespace, known at once so that the sandbox can be
+   * recorded while it is made: the spare when it exists (it is the caller's now), else `fallback`,
+   * made as a new namespace (`made`; a spare still being made stays for the next sandbox).
+   */
+  take(fallback: string): { name: string; made: Promise<void> } {
+    const name = this.#made;
+    if (name) {
+      this.#spare = this.#made = undefined;
+      return { name, made: Promise.resolve() };
+    }
+    return { name: fallback, made: createNetns(fallback).then(() => {}) };
   }
 
   /** Makes no more spares and deletes the one not taken. */
   async close(): Promise<void> {
     this.#closed = true;
     const name = await this.#spare;
-    this.#spare = undefined;
+    this.#spare = this.#made = undefined;
     if (name) await deleteNetns(name).catch(() => {});
   }
 }

@@ -18,11 +18,21 @@ Deno.test({
       // A previous agent's unused spare is gone; one a sandbox uses stays.
       assert.ok(!listNetns(prefix).includes(leftover));
       assert.ok(listNetns(prefix).includes(inUse));
-      const first = await spare.take(`${prefix}_own-1`);
+      // The first spare is made in the background: a take before that makes its own.
+      for (let i = 0; i < 500 && !listNetns(`${prefix}_n-`).some((n) => n !== inUse); i++) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await new Promise((r) => setTimeout(r, 10)); // its promise settles after the file shows
+      const taken = spare.take(`${prefix}_own-1`);
+      await taken.made;
+      const first = taken.name;
       assert.match(first, new RegExp(`^${prefix}_n-[0-9a-f]{8}$`));
       assert.ok(listNetns(prefix).includes(first), "the spare exists before it is taken");
       // Nothing made since: the next take makes its own, by the name it is given.
-      assert.equal(await spare.take(`${prefix}_own-2`), `${prefix}_own-2`);
+      const own = spare.take(`${prefix}_own-2`);
+      assert.equal(own.name, `${prefix}_own-2`);
+      await own.made;
+      assert.ok(listNetns(prefix).includes(own.name), "made by its own name");
       spare.refill();
       spare.refill(); // one spare at a time
       await spare.close();

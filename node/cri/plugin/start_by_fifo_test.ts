@@ -35,6 +35,8 @@ async function created(h: CrunPluginHarness, name: string) {
   const sb = await h.host.runPodSandbox(cfg, "oci") as string;
   const config = witContainerConfig(name, image, ["sh", "-c", `echo started-${name}; exec sleep 300`]);
   const c = await h.host.createContainer(sb, config, cfg);
+  // CreateContainer answers once conmon is started; crun's create goes on (creating_containers.ts).
+  await h.host.opts.creating.created(c);
   return { sb, c, log: `${cfg.logDirectory}/${name}/0.log` };
 }
 

@@ -19,6 +19,7 @@ import { removeCgroups } from "../oci/cgroups.ts";
 import { readOnlyBinaries } from "../oci/crun.ts";
 import { overlaySupported } from "../oci/rootfs.ts";
 import { CRUN_GRANTS, RuntimeHost, runtimeHostCalls } from "./runtime_host.ts";
+import { CreatingContainers } from "./creating_containers.ts";
 import { NodeImageService } from "./node_image_service.ts";
 
 /** The built-in crun plugin's source. */
@@ -76,7 +77,8 @@ export async function openRuntimeRig(prefix: string): Promise<RuntimeRig> {
     const cgroupParent = `/skiff/runtimerig${Deno.pid}x${n++}`;
     cleanups.push(() => Promise.resolve(removeCgroups(cgroupParent)));
     const images = new NodeImageService(store);
-    const calls = runtimeHostCalls({ root, ns, store, rootfsMode, cgroupParent, images });
+    const creating = new CreatingContainers();
+    const calls = runtimeHostCalls({ root, ns, store, rootfsMode, cgroupParent, images, creating });
     await Deno.mkdir(`${dir}/plugins/state`, { recursive: true });
     return {
       dir,
@@ -96,7 +98,7 @@ export async function openRuntimeRig(prefix: string): Promise<RuntimeRig> {
         let host: RuntimeHost;
         try {
           host = await RuntimeHost.open(
-            { root, ns, store, images, rootfsMode, cgroupParent, createPollMs },
+            { root, ns, store, images, rootfsMode, cgroupParent, createPollMs, creating },
             (op, args, timeoutMs) => runner.call(op, args, timeoutMs ?? 30_000),
           );
         } catch (e) {

@@ -141,7 +141,14 @@ function crunDelete(id: string): void {
   }
 }
 
-function recordExit(c: ContainerRecord, code: number, oom: boolean, message: string, at: number): void {
+function recordExit(
+  c: ContainerRecord,
+  code: number,
+  oom: boolean,
+  message: string,
+  at: number,
+  reason = exitReason(code, oom),
+): void {
   if (c.state === "container-exited") return;
   store(
     `c/${c.id}`,
@@ -149,7 +156,7 @@ function recordExit(c: ContainerRecord, code: number, oom: boolean, message: str
       ...c,
       state: "container-exited",
       exitCode: code,
-      reason: exitReason(code, oom),
+      reason,
       message,
       startedAt: c.startedAt || at,
       finishedAt: at,
@@ -391,7 +398,8 @@ export const runtimeService = {
     try {
       start(c);
     } catch (e) {
-      recordExit(c, 128, false, why(e), Date.now());
+      // containerd's status of a container that could not be started (errorStartReason/ExitCode).
+      recordExit(c, 128, false, why(e), Date.now(), "StartError");
       fail("internal", why(e));
     }
     const running: ContainerRecord = { ...c, state: "container-running", startedAt: Date.now() };
