@@ -514,12 +514,15 @@ export class RuntimeHost implements AsyncDisposable {
     return id;
   }
 
-  /** crun created `id` (conmon's sync message, or its pid file), or why it could not. */
+  /**
+   * crun created `id` (conmon's sync message, or its pid file), or why it could not. The filter
+   * crun compiled is learnt after (for later creates): the start waits for this, not for that.
+   */
   async #created(id: string): Promise<void> {
     await this.#waitCreated(id);
     trace("pidfile-seen", id);
-    await this.#learnSeccomp(id);
     this.#emit(id, "CONTAINER_CREATED_EVENT");
+    this.#learnSeccomp(id).catch(() => {});
   }
 
   /** Keeps the filter crun compiled for the container's profile, for later creates. */
