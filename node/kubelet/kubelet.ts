@@ -10,6 +10,7 @@
  * informer events, runtime container events, probe result changes and back-off expiries.
  * @module
  */
+import { markTopDir } from "../images/top_dir.ts";
 import { trace } from "../../plugins/host/trace.ts";
 import type { ClusterDnsSettings } from "../dns/pod_dns.ts";
 import type { Pod } from "kubernetes-types/core/v1.d.ts";
@@ -193,6 +194,9 @@ export class Kubelet implements AsyncDisposable {
 
   /** Starts the informers, waits for them, then syncs every pod (and cleans up orphans). */
   async start(): Promise<void> {
+    // Each pod's log directories start in a quiet ext4 block group (node/images/top_dir.ts).
+    Deno.mkdirSync(this.logRoot, { recursive: true });
+    markTopDir(this.logRoot);
     this.pods.addHandler({
       onAdd: (p) => this.#podChanged(p as Pod),
       onUpdate: (old, p) => {
