@@ -10,7 +10,7 @@ import { eachLine } from "../../control/api/plugin_channel.ts";
 import { ROOT, tempDir, testWith } from "../../tests/harness.ts";
 import { NODE } from "../../tests/fixtures/build.ts";
 import { buildPlugin } from "./build.ts";
-import { DIRECT_RUNNER_NICE, PluginHost, runnerNice } from "./server.ts";
+import { PluginHost, RUNNER_NICE, runnerNice } from "./server.ts";
 
 const STAMP = `${ROOT}/tests/fixtures/plugin_stamp/plugin.ts`;
 const HOSTILE = `${ROOT}/tests/fixtures/plugin_hostile/plugin.ts`;
@@ -281,13 +281,16 @@ testWith(
   },
 );
 
-Deno.test("runnerNice() gives scheduler runners nice -5 by default, admission runners the host's", () => {
-  assert.deepEqual(DIRECT_RUNNER_NICE, { admission: 0, scheduler: -5 });
+Deno.test("runnerNice() gives scheduler and runtime runners nice -5 by default, admission runners the host's", () => {
+  assert.deepEqual(RUNNER_NICE, { admission: 0, scheduler: -5, runtime: -5 });
   assert.deepEqual(runnerNice("scheduler"), { nice: -5 });
   assert.deepEqual(runnerNice("admission"), {});
   assert.deepEqual(runnerNice("scheduler", { scheduler: 0 }), {});
   assert.deepEqual(runnerNice("admission", { admission: -2 }), { nice: -2 });
   assert.deepEqual(runnerNice("network", { admission: -2, scheduler: -2 }), {});
+  assert.deepEqual(runnerNice("scheduler", undefined, false), {}, "a scheduler runner the host serves: its priority");
+  assert.deepEqual(runnerNice("runtime", undefined, false), { nice: -5 }, "a pod start's path on a node");
+  assert.deepEqual(runnerNice("runtime", { runtime: 0 }, false), {});
 });
 
 /** The nice value of a thread (`/proc/<pid>/task/<tid>/stat`, field 19). */

@@ -82,14 +82,16 @@ export interface PluginHostOptions {
    */
   direct?: boolean;
   /**
-   * The nice value of the runners that serve callers directly, by kind. A scheduler plugin's
-   * call is on the scheduling cycle's critical path while the scheduler and the API server keep
-   * both cores busy, and most of its time was the runner waiting for a CPU after its wake-up
-   * (docs/benchmarks.md); an admission call showed no difference (its caller waits idle).
-   * Default {@linkcode DIRECT_RUNNER_NICE}; `0` keeps the host's. A negative value needs
-   * CAP_SYS_NICE (root), else the runner keeps the host's priority.
+   * The nice value of runners on a caller's critical path, by kind. A scheduler plugin's call
+   * (its runner serving the scheduler directly) is on the scheduling cycle's critical path while
+   * the scheduler and the API server keep both cores busy, and most of its time was the runner
+   * waiting for a CPU after its wake-up (docs/benchmarks.md); an admission call showed no
+   * difference (its caller waits idle). A runtime plugin's calls are a pod start's path on a
+   * node, where the network Plugins, the spawner, conmon and crun wake at the same moment.
+   * Default {@linkcode RUNNER_NICE}; `0` keeps the host's. A negative value needs CAP_SYS_NICE
+   * (root), else the runner keeps the host's priority.
    */
-  runnerNice?: { admission?: number; scheduler?: number };
+  runnerNice?: { admission?: number; scheduler?: number; runtime?: number };
   /** More V8 flags for every runner (diagnostics: `--trace-gc`; RunnerOptions.v8Flags). */
   runnerV8Flags?: string[];
   /**
@@ -101,12 +103,25 @@ export interface PluginHostOptions {
   now?(): number;
 }
 
-/** The default nice values of direct runners, by kind ({@linkcode PluginHostOptions.runnerNice}). */
-export const DIRECT_RUNNER_NICE: Readonly<{ admission: number; scheduler: number }> = { admission: 0, scheduler: -5 };
+/** The default nice values of runners, by kind ({@linkcode PluginHostOptions.runnerNice}). */
+export const RUNNER_NICE: Readonly<{ admission: number; scheduler: number; runtime: number }> = {
+  admission: 0,
+  scheduler: -5,
+  runtime: -5,
+};
 
-/** The `nice` option of a direct runner of `kind` (none: the host's priority). Pure. */
-export function runnerNice(kind: string, given?: PluginHostOptions["runnerNice"]): { nice?: number } {
-  const nice = kind === "admission" || kind === "scheduler" ? given?.[kind] ?? DIRECT_RUNNER_NICE[kind] : 0;
+/**
+ * The `nice` option of a runner of `kind` (none: the host's priority): admission and scheduler
+ * runners only when they serve their callers directly, runtime runners always. Pure.
+ */
+export function runnerNice(
+  kind: string,
+  given?: PluginHostOptions["runnerNice"],
+  direct = true,
+): { nice?: number } {
+  const nice = ((kind === "admission" || kind === "scheduler") && direct) || kind === "runtime"
+    ? given?.[kind] ?? RUNNER_NICE[kind]
+    : 0;
   return nice ? { nice } : {};
 }
 
@@ -330,7 +345,7 @@ export class PluginHost implements AsyncDisposable {
         stateFile: grants.some((g) => g.capability === "state") ? `${stateDir}/${entry.name}.json` : undefined,
         ...(direct ? { direct: { path: direct.path, token: direct.token } } : {}),
       },
-      ...(direct ? runnerNice(spec.kind, this.#opts.runnerNice) : {}),
+      ...runnerNice(spec.kind, this.#opts.runnerNice, direct !== null),
       ...(this.#opts.runnerV8Flags?.length ? { v8Flags: this.#opts.runnerV8Flags } : {}),
       onLog: (level, message) => this.#log(`plugin ${entry.name} [${level}]: ${message}`),
       onHostCall,
