@@ -11,11 +11,8 @@
  * its own pid into its own cgroup's `cgroup.procs` (a move to where it already is: nothing
  * changes, but the lock is taken), on a blocking thread, so the grace period runs while conmon
  * starts and crun's move finds the lock warm (measured by hand: 14 ms → 0.3–0.7 ms when the warm
- * move starts 12–20 ms earlier; no gain when it starts 35 ms earlier). conmon's start is only
- * ≈6 ms before crun's move, so the spawner also warms when it makes a pod's IPC/UTS namespaces,
- * 13–15 ms before its first container's move (by hand, pod-like timing: conmon → crun's pid
- * file 20–22 → 16–17 ms). Upstream runtimes do not do this; the kernel's own remedy is the
- * cgroup `favordynmods` mount option, a host setting.
+ * move starts 12–20 ms earlier; no gain when it starts 35 ms earlier). Upstream runtimes do not do
+ * this; the kernel's own remedy is the cgroup `favordynmods` mount option, a host setting.
  * @module
  */
 

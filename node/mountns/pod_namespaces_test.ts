@@ -14,19 +14,17 @@ async function until<T>(what: string, f: () => T | undefined | false | 0, ms = 1
   }
 }
 
-/** The IPC and UTS namespaces of the threads of process `pid`, each once. */
+/** Every thread's IPC and UTS namespace links of process `pid`. */
 function threadNamespaces(pid: number): string[] {
-  // Distinct namespaces, not per thread: a blocking-pool thread may start meanwhile (the
-  // spawner's cgroup warm-up write), and must be in the spawner's own namespaces too.
-  const out = new Set<string>();
+  const out: string[] = [];
   for (const t of Deno.readDirSync(`/proc/${pid}/task`)) {
     for (const k of ["ipc", "uts"]) {
       try {
-        out.add(Deno.readLinkSync(`/proc/${pid}/task/${t.name}/ns/${k}`));
+        out.push(`${t.name} ${Deno.readLinkSync(`/proc/${pid}/task/${t.name}/ns/${k}`)}`);
       } catch { /* a thread that ended */ }
     }
   }
-  return [...out].sort();
+  return out.sort();
 }
 
 /** The namespaces a process entering `dir`'s files finds, and its hostname (inside `ns`). */

@@ -114,10 +114,6 @@ function unshare(req: UnshareRequest): Response {
   trace("spawner-unshare>", req.uts ?? req.ipc);
   unsharePodNamespaces({ ipc: req.ipc, uts: req.uts, hostname: req.hostname });
   trace("spawner-unshare<");
-  // A pod's sandbox comes 13–15 ms before its first container's `crun create` moves a process
-  // into a cgroup: warming the lock here opens its window in time (cgroup_warm.ts). After the
-  // unshare, so a thread the write starts is made in this process's own namespaces.
-  if (warmProcs) warmCgroupMove(warmProcs);
   return { id: req.id, code: 0 };
 }
 
