@@ -143,7 +143,12 @@ export function nodeImages(o: NodeImagesOptions): HostFunctions {
   const byId = (imageId: string) => o.images.list().find((i) => i.id === imageId);
   // Layers never change once unpacked: an image's answer is made once (a failed one is not kept).
   const resolved = new WeakMap<StoredImage, Promise<ResolvedImage>>();
-  let topDirMarked = false;
+  // Once, before the first bundle: bundles then start in quiet block groups (see above). A hint:
+  // a directory that cannot be made now fails the first `prepare-bundle` with its reason.
+  try {
+    Deno.mkdirSync(o.containers, { recursive: true });
+    markTopDir(o.containers);
+  } catch { /* no hint */ }
   let spare: string | undefined;
   return {
     async "resolve-image"([image]) {
@@ -192,12 +197,6 @@ export function nodeImages(o: NodeImagesOptions): HostFunctions {
       const img = typeof imageId === "string" ? byId(imageId) : undefined;
       if (!img) throw err("not-found", `image ${JSON.stringify(imageId)} is not present on this node`);
       try {
-        // Once, before the first bundle: bundles then start in quiet block groups (see above).
-        if (!topDirMarked) {
-          Deno.mkdirSync(o.containers, { recursive: true });
-          markTopDir(o.containers);
-          topDirMarked = true;
-        }
         // A bundle made now has nothing mounted on its rootfs (no need to read the mount table).
         const fresh = !exists(`${bundle}/rootfs`);
         let taken = false;

@@ -313,7 +313,8 @@ export class PluginOciRuntime implements RuntimeService {
     let taken: Promise<void> = Promise.resolve();
     let preparing: Promise<unknown>;
     try {
-      for (const d of [config.logDirectory, podDir]) Deno.mkdirSync(d, { recursive: true });
+      // (The log directory is made by the record's call, runtime_host.ts.)
+      Deno.mkdirSync(podDir, { recursive: true });
       if (!hostNetwork) {
         ({ name: netns, made: taken } = this.#spareNetns.take(`${this.opts.netnsPrefix}_${key}`));
       }
@@ -382,7 +383,7 @@ export class PluginOciRuntime implements RuntimeService {
       const s = this.#sandboxes.get(id);
       if (s) this.#sandboxes.set(id, { ...s, ip, network: undefined });
       // The status with the IP, which the kubelet reads after its sync: a 0.2.0 plugin answered
-      // it; a 0.1.0 one is asked now (the runner is usually idle: the node waits for crun's pid file).
+      // it; a 0.1.0 one is asked now (usually while crun creates the pod's first container).
       if (again.status) this.#keepSandboxStatus(id, again.status);
       else this.#cachedSandboxStatus(id).catch(() => {});
     }).catch((e) => {
@@ -583,17 +584,18 @@ export class PluginOciRuntime implements RuntimeService {
     let id: string;
     try {
       await s.prepared;
-      // The next sandbox's network namespace is made while the node waits for crun's pid file
-      // (its spawn would hold the agent's thread while the plugin's create needs it).
+      // The next sandbox's network namespace is made once the plugin's create has answered, while
+      // crun creates the container (its system calls would hold the agent's thread while the
+      // plugin's create needs it).
       const created = this.opts.host.createContainer(
         podSandboxId,
         wit,
         witSandbox(sandboxConfig, s),
         () => this.#spareNetns.refill(),
       );
-      // The runner is idle during that wait too: the sandbox's status, which the kubelet reads
-      // next, is asked for now and answered then (queued behind the create). A sandbox whose
-      // network is on its way has it asked for once its IP is recorded.
+      // The sandbox's status, which the kubelet reads next, is asked for now and answered after
+      // the create (queued behind it). A sandbox whose network is on its way has it asked for
+      // once its IP is recorded.
       if (!s.network) this.#cachedSandboxStatus(podSandboxId).catch(() => {});
       id = await created;
     } catch (e) {

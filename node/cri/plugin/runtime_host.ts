@@ -7,8 +7,9 @@
  *   `node-images` (node_images.ts; its `write-exec-fifo`, `crun start` without a process, in
  *   exec_fifo.ts), see {@linkcode runtimeHostCalls};
  * - waits where the plugin must not (one runner serves one call at a time): a create until
- *   crun's pid file shows (or conmon died: crun's log says why), a stop until the exit or the
- *   end of the grace period (then SIGKILL through the plugin again);
+ *   crun's pid file shows (or conmon died: crun's log says why), after the plugin's answer, with
+ *   the start and what else names the container waiting for it (creating_containers.ts); a stop
+ *   until the exit or the end of the grace period (then SIGKILL through the plugin again);
  * - watches conmon's exit directory (inotify, and a rescan) and reports each exit to the plugin
  *   (`container-exited`, with the OOM marker and the termination message), as a shim reports a
  *   task exit; on open, it reports the exits that happened while the node agent was away;
