@@ -20,6 +20,25 @@
  */
 export class CreatingContainers {
   readonly #pending = new Map<string, Promise<void>>();
+  readonly #needs = new Set<Promise<void>>();
+
+  /**
+   * What a create the plugin is making needs before crun may create the container: its
+   * sandbox's namespaces and files, still being made when the plugin's create is asked for.
+   * The runs that create a container (conmon, `crun create|run`) wait for it; the returned
+   * function releases it once the plugin's create has answered. A run cannot tell which create
+   * it belongs to, so it waits for the needs of every create being made: with several pods
+   * starting at once, a few milliseconds at most (namespaces and files of each).
+   */
+  need(ready: Promise<void>): () => void {
+    this.#needs.add(ready);
+    return () => this.#needs.delete(ready);
+  }
+
+  /** Resolves once what the creates being made need is there; rejects with why not. */
+  async needed(): Promise<void> {
+    if (this.#needs.size) await Promise.all(this.#needs);
+  }
 
   /** `id`'s create, until it succeeds (a failure is kept until {@linkcode forget}). */
   add(id: string, created: Promise<void>): void {

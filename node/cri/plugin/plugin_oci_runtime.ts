@@ -583,15 +583,17 @@ export class PluginOciRuntime implements RuntimeService {
     };
     let id: string;
     try {
-      await s.prepared;
-      // The next sandbox's network namespace is made once the plugin's create has answered, while
-      // crun creates the container (its system calls would hold the agent's thread while the
-      // plugin's create needs it).
+      // The plugin's create is asked for while the sandbox's namespaces and files may still be
+      // being made: its run of conmon waits for them (`ready`). The next sandbox's network
+      // namespace is made once the plugin's create has answered, while crun creates the
+      // container (its system calls would hold the agent's thread while the plugin's create
+      // needs it).
       const created = this.opts.host.createContainer(
         podSandboxId,
         wit,
         witSandbox(sandboxConfig, s),
         () => this.#spareNetns.refill(),
+        s.prepared,
       );
       // The sandbox's status, which the kubelet reads next, is asked for now and answered after
       // the create (queued behind it). A sandbox whose network is on its way has it asked for

@@ -45,6 +45,7 @@ import { errorVariant } from "../../../plugins/host/plugin_error.ts";
 import { changedSandbox, ContainerLists, isContainerStatus } from "./container_lists.ts";
 import type { SyncMessage } from "../../mountns/conmon_sync.ts";
 import type { CreatingContainers } from "./creating_containers.ts";
+import { warmsCgroupMove as createsContainer } from "../../mountns/cgroup_warm.ts";
 
 /** Waits `ms`, or less when `early` settles first. */
 function sleepUnless(ms: number, early?: Promise<unknown>): Promise<void> {
@@ -172,13 +173,18 @@ export function runtimeHostCalls(
 
 /**
  * `host-process` whose runs wait for the create of a container their arguments name (its
- * `crun start`, `kill`, `delete`, `exec` while conmon's `crun create` is under way).
+ * `crun start`, `kill`, `delete`, `exec` while conmon's `crun create` is under way), and whose
+ * runs that create a container wait for what the creates being made need (their sandbox's
+ * namespaces and files).
  */
 function afterCreate(fns: HostFunctions, creating: CreatingContainers): HostFunctions {
   return {
     ...fns,
     async exec(args, ...rest) {
       const words = Array.isArray(args[1]) ? args[1] : [];
+      if (typeof args[0] === "string" && createsContainer([args[0], ...words.map(String)])) {
+        await creating.needed();
+      }
       for (const w of words) if (typeof w === "string" && creating.has(w)) await creating.settled(w);
       return await fns.exec(args, ...rest);
     },
@@ -499,20 +505,28 @@ export class RuntimeHost implements AsyncDisposable {
    * The wait for crun to finish goes on after this answers ({@linkcode CreatingContainers}): the
    * start, and every other verb on the container, waits for it. `whileWaiting` runs once that
    * wait begins: the node's idle moment of a start, for work of its own (the next spare network
-   * namespace).
+   * namespace). `ready`: what crun needs that may still be being made (the sandbox's namespaces
+   * and files); the plugin's create is asked for at once, and its run of conmon waits for it.
    */
   async createContainer(
     sandboxId: string,
     config: { logPath: string },
     sandboxConfig: { logDirectory: string } & Record<string, unknown>,
     whileWaiting?: () => void,
+    ready?: Promise<void>,
   ): Promise<string> {
     // conmon opens the log file: its folder must exist (the kubelet makes the pod's).
     const log = `${sandboxConfig.logDirectory}/${config.logPath}`;
     Deno.mkdirSync(log.slice(0, log.lastIndexOf("/")), { recursive: true });
-    const answer = await this.call("createContainer", sandboxId, config, sandboxConfig) as
-      | string
-      | WitContainerStatus;
+    const release = ready && this.opts.creating.need(ready);
+    let answer;
+    try {
+      answer = await this.call("createContainer", sandboxId, config, sandboxConfig) as
+        | string
+        | WitContainerStatus;
+    } finally {
+      release?.();
+    }
     const id = typeof answer === "string" ? answer : answer.id;
     trace("conmon-returned", id);
     this.opts.creating.add(id, this.#created(id));

@@ -148,3 +148,46 @@ testWith(
     await h.host.removePodSandbox(sb);
   },
 );
+
+testWith(
+  OCI_PREREQUISITES,
+  "the plugin's create is asked for while the sandbox is being made: its conmon waits for it, and a sandbox that could not be made is the create's error",
+  async () => {
+    await using h = await crunPluginHarness();
+    const image = (await pushImage(h.registry.host, "ready/busybox", "1", await busyboxImage())).reference;
+    await h.host.pullImage({ image });
+    const cfg = witSandboxConfig(h.dir, "ready");
+    const sb = await h.host.runPodSandbox(cfg, "oci") as string;
+    let release!: () => void;
+    const ready = new Promise<void>((r) => release = r);
+    let answered = false;
+    const creating = h.host.createContainer(
+      sb,
+      witContainerConfig("ok", image, ["sleep", "300"]),
+      cfg,
+      undefined,
+      ready,
+    ).then((id) => (answered = true, id));
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(answered, false, "conmon is not run before what the create needs is there");
+    release();
+    const id = await creating;
+    await h.host.startContainer(id);
+    assert.equal(((await h.host.getContainerStatus(id)) as { state: string }).state, "container-running");
+
+    const failed = Promise.reject(new Error("the pod's namespaces could not be made"));
+    failed.catch(() => {});
+    await assert.rejects(
+      () =>
+        h.host.createContainer(
+          sb,
+          witContainerConfig("bad", image, ["sleep", "300"]),
+          cfg,
+          undefined,
+          failed,
+        ),
+      /the pod's namespaces could not be made/,
+    );
+    await h.host.removePodSandbox(sb);
+  },
+);
