@@ -85,6 +85,28 @@ function paths(): Layout {
   return dirs = layout(node.root, s.crun as string | undefined, s.conmon as string | undefined);
 }
 
+/** An image id: `sha256:` of the image config. */
+const IMAGE_ID = /^sha256:[0-9a-f]{64}$/;
+const MAX_RESOLVED = 64;
+const resolvedIds = new Map<string, ReturnType<typeof resolveImage>>();
+
+/**
+ * `resolve-image`, answered once per image id: an id names one config and one set of layers,
+ * so its answer never changes (a tag may move: a reference is asked for every time). The
+ * kubelet creates containers by image id, so a pod's create saves a round trip to the node. An
+ * image removed meanwhile is found missing by `prepare-bundle` (and asked for again next time).
+ */
+function resolveImageOnce(image: string): ReturnType<typeof resolveImage> {
+  if (!IMAGE_ID.test(image)) return resolveImage(image);
+  let img = resolvedIds.get(image);
+  if (!img) {
+    img = resolveImage(image);
+    if (resolvedIds.size >= MAX_RESOLVED) resolvedIds.delete(resolvedIds.keys().next().value!);
+    resolvedIds.set(image, img);
+  }
+  return img;
+}
+
 /** What a failed host import said (jco throws the error variant, or carries it as `payload`). */
 
 function newId(): string {
@@ -253,7 +275,7 @@ export const runtimeService = {
     if (!s || !s.ready) fail("failed-precondition", `pod sandbox ${podSandboxId} is not ready`);
     let img;
     try {
-      img = resolveImage(config.image);
+      img = resolveImageOnce(config.image);
     } catch (e) {
       fail("not-found", `image "${config.image}" is not present on this node (${why(e)})`);
     }
@@ -378,6 +400,7 @@ export const runtimeService = {
         conmonArgs(l, { id, logPath, stdin: config.stdin, stdinOnce: config.stdinOnce, tty: config.tty }),
       );
     } catch (e) {
+      resolvedIds.delete(config.image); // perhaps removed: asked for again next time
       try {
         crunDelete(id);
         removeBundle(id);
