@@ -29,6 +29,7 @@ import type { KubeObject } from "../../control/api/types.ts";
 import { registerConnectHandlers } from "../../control/apiserver/connect/mod.ts";
 import { startControlPlane } from "../../control/mod.ts";
 import { startScheduler } from "../../control/scheduler/mod.ts";
+import { KUBE_SCHEDULER } from "../../control/apiserver/auth/users.ts";
 import { copyRootfs, overlayMountCommand } from "../../node/cri/oci/rootfs.ts";
 import { CRUN } from "../../node/cri/oci/crun.ts";
 import { SECCOMP_BPF_ANNOTATION, SeccompBpfCache } from "../../node/cri/oci/seccomp_bpf.ts";
@@ -324,8 +325,14 @@ export async function benchContainers(): Promise<BenchRow[]> {
   registerConnectHandlers(cp.server);
   const client = new Client({ server: cp.url });
   const ac = new AbortController();
+  // The scheduler reaches the API server in process, as `./skiff up`'s does (startComponents in
+  // control/mod.ts): its transport carries its identity, with no loopback HTTP hop.
   const scheduler = startScheduler({
-    client,
+    client: new Client({
+      server: cp.url,
+      fetch: cp.server.fetchAs(KUBE_SCHEDULER, { remoteAddr: "127.0.0.1" }),
+      userAgent: "skiff-scheduler",
+    }),
     signal: ac.signal,
     leaderElection: false,
     initialBackoffMs: 100,
