@@ -148,6 +148,9 @@ Deno.test("a watch from a compacted resourceVersion gets 410 Expired, and a reli
       { name: "x", namespace: "default", body: { data: { v: "2" } } },
       k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch),
     );
+    // Compaction keeps what is not older than its cutoff (now): the patch must be at least 1 ms
+    // old, or it stays and the old resourceVersion is still watchable.
+    await new Promise((r) => setTimeout(r, 5));
     await cp.server.compact(0);
     // The watch is refused with an ERROR event carrying a 410 Status, as upstream.
     const watch = new k8s.Watch(kc);
