@@ -643,12 +643,16 @@ node(
     const bystanderUrl = `http://${bystanderBefore.status.podIP}:8080/`;
     await eventually("the bystander to answer", async () => (await get(bystanderUrl)).status === 200);
     const shim = `${c.dataDir}/node/runtime/groups/wild/shard-0/shim.json`;
-    const sandboxBefore = JSON.parse(await Deno.readTextFile(shim)) as ShimState;
     const bystanderId = (bystanderBefore.status.containerStatuses[0].containerID as string).replace(
       "wasm://",
       "",
     );
-    assert.equal(sandboxBefore.containers[bystanderId]?.state, "running", "the bystander runs in shard-0");
+    // The shim writes its state file within 50 ms of a start (batched, shim_main.ts), which may
+    // be after the pod shows Running: read it once it has the bystander.
+    const sandboxBefore = await eventually("shard-0's state file to show the bystander running", async () => {
+      const state = JSON.parse(await Deno.readTextFile(shim)) as ShimState;
+      return state.containers[bystanderId]?.state === "running" && state;
+    }, 10_000);
     assert.ok(sandboxBefore.sandboxPid, "shard-0's sandbox process");
 
     const probe = { httpGet: { path: "/", port: 8080 }, periodSeconds: 1, timeoutSeconds: 1 };
