@@ -321,7 +321,12 @@ async function rootfsCost(
 export async function benchContainers(): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   const dataDir = await Deno.makeTempDir({ prefix: "skiff-bench-ctr-" });
+  // What the setup starts, undone in reverse when it fails part way (a missing registry binary,
+  // crun refusing the raw runs); once the node runs, the run's own `finally` undoes it.
+  await using setup = new AsyncDisposableStack();
+  setup.defer(() => Deno.remove(dataDir, { recursive: true }).catch(() => {}));
   const cp = await startControlPlane({ kvPath: `${dataDir}/state.kv`, port: 0, compactionIntervalMs: 0 });
+  setup.defer(() => cp.close());
   registerConnectHandlers(cp.server);
   const client = new Client({ server: cp.url });
   const ac = new AbortController();
@@ -338,11 +343,17 @@ export async function benchContainers(): Promise<BenchRow[]> {
     initialBackoffMs: 100,
     maxBackoffMs: 500,
   });
+  setup.defer(async () => {
+    ac.abort();
+    await scheduler.done;
+  });
   const registry = await startRegistry();
+  setup.defer(() => registry.close());
   await ensureRuntimeClass(client, "wasm");
   await ensureRuntimeClass(client, "oci");
   const bridge = `skcb${Deno.pid % 100000}`;
   const rawNs = await MountNamespace.open(`${dataDir}/raw-ns`);
+  setup.defer(() => rawNs.close().catch(() => {}));
   // The raw baselines run before the node starts: its start (building and loading the built-in
   // plugins) would otherwise share the CPU with them and inflate the baseline.
   const raw = {
@@ -368,6 +379,7 @@ export async function benchContainers(): Promise<BenchRow[]> {
     mask: 23,
     maxPods: DENSITY_PODS + STARTUP_PODS + 20,
   });
+  const started = setup.move(); // undone by the `finally` below, after the node
   let watch: ReadyWatch | undefined;
   try {
     await client.create(R.namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name: "bench" } });
@@ -564,12 +576,7 @@ export async function benchContainers(): Promise<BenchRow[]> {
     }, 180_000);
     await agent.status;
     clearTimeout(timer);
-    ac.abort();
-    await scheduler.done;
-    await registry.close();
-    await cp.close();
-    await rawNs.close().catch(() => {});
-    await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+    await started.disposeAsync();
   }
   return rows;
 }
