@@ -35,9 +35,12 @@ export class CreatingContainers {
     return () => this.#needs.delete(ready);
   }
 
-  /** Resolves once what the creates being made need is there; rejects with why not. */
+  /**
+   * Resolves once what the creates being made need is made, or failed: a failure is its own
+   * create's error (RuntimeHost.createContainer), never another pod's.
+   */
   async needed(): Promise<void> {
-    if (this.#needs.size) await Promise.all(this.#needs);
+    if (this.#needs.size) await Promise.allSettled(this.#needs);
   }
 
   /** `id`'s create, until it succeeds (a failure is kept until {@linkcode forget}). */

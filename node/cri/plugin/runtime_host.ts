@@ -524,9 +524,14 @@ export class RuntimeHost implements AsyncDisposable {
       answer = await this.call("createContainer", sandboxId, config, sandboxConfig) as
         | string
         | WitContainerStatus;
+    } catch (e) {
+      await ready; // a sandbox that could not be made is the reason, rather than the plugin's
+      throw e;
     } finally {
       release?.();
     }
+    // The same when the plugin's create went on without it (its conmon ran once it had failed).
+    await ready;
     const id = typeof answer === "string" ? answer : answer.id;
     trace("conmon-returned", id);
     this.opts.creating.add(id, this.#created(id));

@@ -151,7 +151,7 @@ testWith(
 
 testWith(
   OCI_PREREQUISITES,
-  "the plugin's create is asked for while the sandbox is being made: its conmon waits for it, and a sandbox that could not be made is the create's error",
+  "the plugin's create is asked for while the sandbox is being made: its conmon waits for it, and a sandbox that could not be made is that create's error only",
   async () => {
     await using h = await crunPluginHarness();
     const image = (await pushImage(h.registry.host, "ready/busybox", "1", await busyboxImage())).reference;
@@ -175,19 +175,29 @@ testWith(
     await h.host.startContainer(id);
     assert.equal(((await h.host.getContainerStatus(id)) as { state: string }).state, "container-running");
 
-    const failed = Promise.reject(new Error("the pod's namespaces could not be made"));
-    failed.catch(() => {});
-    await assert.rejects(
-      () =>
-        h.host.createContainer(
-          sb,
-          witContainerConfig("bad", image, ["sleep", "300"]),
-          cfg,
-          undefined,
-          failed,
-        ),
-      /the pod's namespaces could not be made/,
+    // Another pod's create, queued behind this one, whose sandbox fails: this one's conmon waits
+    // for it to settle, not for it to succeed; the failure is the other create's error only.
+    let fail!: (e: Error) => void;
+    const failing = new Promise<void>((_, reject) => fail = reject);
+    failing.catch(() => {});
+    const good = h.host.createContainer(
+      sb,
+      witContainerConfig("good", image, ["sleep", "300"]),
+      cfg,
+      undefined,
+      Promise.resolve(),
     );
+    const bad = h.host.createContainer(
+      sb,
+      witContainerConfig("bad", image, ["sleep", "300"]),
+      cfg,
+      undefined,
+      failing,
+    );
+    const badFails = assert.rejects(bad, /the pod's namespaces could not be made/);
+    setTimeout(() => fail(new Error("the pod's namespaces could not be made")), 300);
+    await h.host.startContainer(await good);
+    await badFails;
     await h.host.removePodSandbox(sb);
   },
 );
