@@ -17,7 +17,7 @@
  */
 
 /** Whether `argv` will make crun create a container: conmon, or `crun … create|run …`. Pure. */
-export function warmsCgroupMove(argv: readonly string[]): boolean {
+export function createsContainer(argv: readonly string[]): boolean {
   const bin = argv[0]?.slice(argv[0].lastIndexOf("/") + 1);
   if (bin === "conmon") return true;
   return bin === "crun" && argv.slice(1).some((a) => a === "create" || a === "run");

@@ -1,15 +1,15 @@
 import assert from "node:assert/strict";
-import { ownCgroupProcs, warmsCgroupMove } from "./cgroup_warm.ts";
+import { createsContainer, ownCgroupProcs } from "./cgroup_warm.ts";
 import { Spawner } from "./spawner.ts";
 
-Deno.test("warmsCgroupMove() is true for what creates a container: conmon, crun create, crun run", () => {
-  assert.equal(warmsCgroupMove(["/usr/bin/conmon", "--api-version", "1"]), true);
-  assert.equal(warmsCgroupMove(["/usr/bin/crun", "--root=/r", "create", "--bundle", "/b", "c1"]), true);
-  assert.equal(warmsCgroupMove(["crun", "run", "c1"]), true);
-  assert.equal(warmsCgroupMove(["/usr/bin/crun", "--root=/r", "start", "c1"]), false);
-  assert.equal(warmsCgroupMove(["/usr/bin/crun", "--root=/r", "state", "c1"]), false);
-  assert.equal(warmsCgroupMove(["/usr/bin/unshare", "--ipc=/x", "true"]), false);
-  assert.equal(warmsCgroupMove([]), false);
+Deno.test("createsContainer() is true for what creates a container: conmon, crun create, crun run", () => {
+  assert.equal(createsContainer(["/usr/bin/conmon", "--api-version", "1"]), true);
+  assert.equal(createsContainer(["/usr/bin/crun", "--root=/r", "create", "--bundle", "/b", "c1"]), true);
+  assert.equal(createsContainer(["crun", "run", "c1"]), true);
+  assert.equal(createsContainer(["/usr/bin/crun", "--root=/r", "start", "c1"]), false);
+  assert.equal(createsContainer(["/usr/bin/crun", "--root=/r", "state", "c1"]), false);
+  assert.equal(createsContainer(["/usr/bin/unshare", "--ipc=/x", "true"]), false);
+  assert.equal(createsContainer([]), false);
 });
 
 Deno.test("ownCgroupProcs() picks the v1 pids hierarchy's cgroup.procs, else the unified one's", () => {

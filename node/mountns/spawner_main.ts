@@ -18,7 +18,7 @@
  * process group; the agent still needs this process while it shuts down).
  * @module
  */
-import { warmCgroupMove, warmsCgroupMove } from "./cgroup_warm.ts";
+import { createsContainer, warmCgroupMove } from "./cgroup_warm.ts";
 import { runBounded } from "./run_bounded.ts";
 import { mountFs, preloadLibc, unmount } from "./libc.ts";
 import { NamespaceRestoreError, unsharePodNamespaces } from "./pod_namespaces.ts";
@@ -61,7 +61,7 @@ function syncPipe(req: SpawnRequest): SyncPipe | undefined {
 }
 
 async function run(req: SpawnRequest): Promise<Response> {
-  if (warmProcs && warmsCgroupMove(req.argv)) warmCgroupMove(warmProcs);
+  if (warmProcs && createsContainer(req.argv)) warmCgroupMove(warmProcs);
   const pipe = syncPipe(req);
   let r;
   try {

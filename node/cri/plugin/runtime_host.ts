@@ -45,7 +45,7 @@ import { errorVariant } from "../../../plugins/host/plugin_error.ts";
 import { changedSandbox, ContainerLists, isContainerStatus } from "./container_lists.ts";
 import type { SyncMessage } from "../../mountns/conmon_sync.ts";
 import type { CreatingContainers } from "./creating_containers.ts";
-import { warmsCgroupMove as createsContainer } from "../../mountns/cgroup_warm.ts";
+import { createsContainer } from "../../mountns/cgroup_warm.ts";
 
 /** Waits `ms`, or less when `early` settles first. */
 function sleepUnless(ms: number, early?: Promise<unknown>): Promise<void> {
