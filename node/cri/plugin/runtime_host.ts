@@ -46,6 +46,7 @@ import { changedSandbox, ContainerLists, isContainerStatus } from "./container_l
 import type { SyncMessage } from "../../mountns/conmon_sync.ts";
 import type { CreatingContainers } from "./creating_containers.ts";
 import { createsContainer } from "../../mountns/cgroup_warm.ts";
+import { abSwitch } from "../../ab_switch.ts";
 
 /** Waits `ms`, or less when `early` settles first. */
 function sleepUnless(ms: number, early?: Promise<unknown>): Promise<void> {
@@ -548,6 +549,23 @@ export class RuntimeHost implements AsyncDisposable {
     trace("pidfile-seen", id);
     this.#emit(id, "CONTAINER_CREATED_EVENT");
     this.#learnSeccomp(id).catch(() => {});
+    this.#releaseRootfs(id);
+  }
+
+  /**
+   * Once crun has created `id`, its container's mount namespace holds its own copy of the rootfs
+   * overlay (made private there by the config's `rootfsPropagation`): the node's namespace lets go
+   * of its mount (a detaching unmount by the spawner). Every `crun create` copies the node's
+   * mounts into the container's new namespace and unmounts them again after its `pivot_root`, at
+   * 3.4–3.9 µs a mount here, so a mount kept per running container made each create slower as pods
+   * accumulated. crun's `start`, `exec`, `kill` and `delete` work from the container's process,
+   * not the bundle's rootfs; `remove-bundle`'s unmount then finds nothing mounted, and a create
+   * again of the same bundle mounts it again (node_images.ts). `SKIFF_RELEASE_ROOTFS=0` keeps the
+   * mount (A/B benchmarks).
+   */
+  #releaseRootfs(id: string): void {
+    if (this.opts.rootfsMode !== "overlay" || abSwitch("SKIFF_RELEASE_ROOTFS") === "0") return;
+    unmountRootfs(this.opts.ns, `${this.dirs.containers}/${id}/rootfs`);
   }
 
   /** Keeps the filter crun compiled for the container's profile, for later creates. */

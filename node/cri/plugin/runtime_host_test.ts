@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { testWith } from "../../../tests/harness.ts";
+import { existsSync } from "node:fs";
+import { eventually, testWith } from "../../../tests/harness.ts";
 import { busyboxImage, pushImage } from "../../../tests/fixtures/oci/images.ts";
 import { runtimeCases } from "../../../plugins/runtime/conformance.ts";
 import { OCI_PREREQUISITES } from "../oci/testing.ts";
@@ -91,6 +92,39 @@ testWith(
     assert.deepEqual(calls, ["createContainer", "startContainer"], "no status read after the verbs");
     h.runner.call = call;
     await h.host.removePodSandbox(made.id);
+  },
+);
+
+testWith(
+  OCI_PREREQUISITES,
+  "the node's mount namespace lets go of a container's rootfs once crun created it: the container runs, execs, writes and is removed",
+  async () => {
+    await using h = await crunPluginHarness();
+    const image = (await pushImage(h.registry.host, "release/busybox", "1", await busyboxImage())).reference;
+    await h.host.pullImage({ image });
+    const cfg = witSandboxConfig(h.dir, "r", "release-uid");
+    const sb = await h.host.runPodSandbox(cfg, "oci") as string;
+    const config = witContainerConfig("r", image, ["sh", "-c", "echo made > /made; exec sleep 30"]);
+    const c = await h.host.createContainer(sb, config, cfg);
+    const rootfs = `${h.host.dirs.containers}/${c}/rootfs`;
+    await h.host.startContainer(c);
+    const mounted = async () =>
+      (await h.host.opts.ns.run(["cat", "/proc/self/mountinfo"])).includes(` ${rootfs} `);
+    await eventually("the rootfs unmounted in the node's namespace", async () => !(await mounted()));
+    const exec = (cmd: string[]) =>
+      h.host.execSync(c, cmd, 5n) as Promise<{ exitCode: number; stdout: Uint8Array }>;
+    const read = await eventually("the container's file", async () => {
+      const out = await exec(["cat", "/made"]);
+      return out.exitCode === 0 && new TextDecoder().decode(out.stdout).trim();
+    });
+    assert.equal(read, "made", "the container still sees its rootfs");
+    const wrote = await exec(["sh", "-c", "echo more > /more && cat /more"]);
+    assert.equal(wrote.exitCode, 0, "and writes to it");
+    // The writable layer is still the bundle's: the node sees what the container wrote.
+    assert.equal(Deno.readTextFileSync(`${h.host.dirs.containers}/${c}/upper/more`).trim(), "more");
+    await h.host.stopContainer(c, 0);
+    await h.host.removePodSandbox(sb);
+    assert.equal(existsSync(`${h.host.dirs.containers}/${c}`), false, "the bundle is removed");
   },
 );
 
