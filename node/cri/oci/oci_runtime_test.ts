@@ -12,6 +12,7 @@ import {
   type ContainerConfig,
   ImagePullError,
   type LinuxContainerResources,
+  RuntimeError,
   type LinuxContainerSecurityContext,
 } from "../api.ts";
 import type { ImageStore } from "../../images/image_store.ts";
@@ -351,6 +352,44 @@ oci("a reopened runtime stops a sandbox whose network was never set up (the agen
   const rt = await h.reopen();
   assert.equal((await rt.runtime.podSandboxStatus(id))?.state, "SANDBOX_NOTREADY");
   assert.ok(!listNetns(netns).includes(netns), "its network namespace is deleted");
+});
+
+oci("a sandbox whose directory cannot be made is a CreatePodSandboxError and leaves no record or network namespace", async () => {
+  await using h = await ociHarness();
+  const driver = (h.rt.runtime as DispatchRuntime).oci as unknown as PluginOciRuntime;
+  const prefix = driver.opts.netnsPrefix;
+  const spares = () => listNetns(prefix).filter((n) => n.startsWith(`${prefix}_n-`));
+  await eventually("the spare network namespace", () => spares().length === 1);
+  // The plugin's record is asked for before the pod's directory is made: a file where the
+  // sandboxes' directory should be makes the mkdir fail after the record.
+  const sandboxes = driver.opts.host.dirs.sandboxes;
+  Deno.renameSync(sandboxes, `${sandboxes}.away`);
+  Deno.writeTextFileSync(sandboxes, "");
+  try {
+    await assert.rejects(
+      () => h.rt.runtime.runPodSandbox(h.sandboxConfig("unmade"), "oci"),
+      (e) => {
+        assert.ok(e instanceof RuntimeError, String(e));
+        assert.equal(e.reason, "CreatePodSandboxError");
+        assert.match(e.message, /Not a directory|ENOTDIR|not a directory/i);
+        return true;
+      },
+    );
+  } finally {
+    Deno.removeSync(sandboxes);
+    Deno.renameSync(`${sandboxes}.away`, sandboxes);
+  }
+  const left = await h.rt.runtime.listPodSandbox();
+  assert.deepEqual(left.filter((s) => s.metadata.name === "unmade"), [], "the plugin's record is removed");
+  // The spare it took is deleted, and the next one made.
+  await eventually(
+    "one spare network namespace again",
+    () => spares().length === 1 && listNetns(prefix).length === 1,
+  );
+  // The node still makes sandboxes.
+  const cfg = h.sandboxConfig("made");
+  const sb = await h.rt.runtime.runPodSandbox(cfg, "oci");
+  assert.equal((await h.rt.runtime.podSandboxStatus(sb))?.state, "SANDBOX_READY");
 });
 
 oci("a pod mixes a WebAssembly component and a container sharing its IP and a volume", async () => {

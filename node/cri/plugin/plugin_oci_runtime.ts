@@ -301,43 +301,44 @@ export class PluginOciRuntime implements RuntimeService {
     // The node's resources of the sandbox are named by a key of its own (the plugin names the sandbox).
     const key = `${m.uid.slice(0, 8)}-${m.attempt}-${crypto.randomUUID().slice(0, 8)}`;
     const podDir = `${this.opts.host.dirs.sandboxes}/${key}`;
-    // The pod's directories at once (two mkdirs), then its IPC/UTS namespaces (a request to the
-    // spawner) and files, which the first `crun create` needs; the plugin's record right after
-    // (the network namespace's name is known before it exists); the network last: it is the
-    // longest step but only the container's start waits for it.
+    // The plugin's record first (the network namespace's name is known before it exists): the
+    // runner makes it while the node makes the pod's directory (two mkdirs), its IPC/UTS
+    // namespaces (a request to the spawner) and files, which only the first `crun create` needs;
+    // the network last: it is the longest step but only the container's start waits for it.
     const own = [
       ...(namespaces.ipc === "NODE" ? [] : ["ipc" as const]),
       ...(hostNetwork ? [] : ["uts" as const]),
     ];
     let netns = "";
     let taken: Promise<void> = Promise.resolve();
-    let preparing: Promise<unknown>;
-    try {
-      // (The log directory is made by the record's call, runtime_host.ts.)
-      Deno.mkdirSync(podDir, { recursive: true });
-      if (!hostNetwork) {
-        ({ name: netns, made: taken } = this.#spareNetns.take(`${this.opts.netnsPrefix}_${key}`));
-      }
-      preparing = Promise.all([
-        createPodNamespaces(this.opts.ns, podDir, hostname, own).finally(() => trace("ipc-uts-done", key)),
-        writePodFiles(podDir, undefined, hostname, config.dnsConfig),
-        taken,
-      ]);
-    } catch (e) {
-      await Deno.remove(podDir, { recursive: true }).catch(() => {});
-      throw new RuntimeError("CreatePodSandboxError", (e as Error).message ?? String(e));
+    if (!hostNetwork) {
+      ({ name: netns, made: taken } = this.#spareNetns.take(`${this.opts.netnsPrefix}_${key}`));
     }
-    const prepared = preparing.then(() => {}, (e) => {
-      throw new RuntimeError("CreatePodSandboxError", (e as Error).message ?? String(e));
-    });
-    prepared.catch(() => {}); // awaited below
     const handler = runtimeHandler || "oci";
     const recorded = this.opts.host.runPodSandboxStatus(
       witSandbox(config, { hostname, netns, podDir }),
       handler,
     );
     recorded.catch(() => {}); // awaited below
-    const added = hostNetwork ? Promise.resolve(undefined) : taken.then(async () => {
+    let preparing: Promise<unknown>;
+    let unmade: unknown;
+    try {
+      // (The log directory is made by the record's call, runtime_host.ts.)
+      Deno.mkdirSync(podDir, { recursive: true });
+      preparing = Promise.all([
+        createPodNamespaces(this.opts.ns, podDir, hostname, own).finally(() => trace("ipc-uts-done", key)),
+        writePodFiles(podDir, undefined, hostname, config.dnsConfig),
+        taken,
+      ]);
+    } catch (e) {
+      unmade = e;
+      preparing = Promise.reject(e);
+    }
+    const prepared = preparing.then(() => {}, (e) => {
+      throw new RuntimeError("CreatePodSandboxError", (e as Error).message ?? String(e));
+    });
+    prepared.catch(() => {}); // awaited below
+    const added = hostNetwork || unmade !== undefined ? Promise.resolve(undefined) : taken.then(async () => {
       trace("netns-added", key);
       const result = await this.opts.network.add({
         containerId: key,
@@ -357,6 +358,14 @@ export class PluginOciRuntime implements RuntimeService {
       await Deno.remove(podDir, { recursive: true }).catch(() => {});
       this.#spareNetns.refill();
     };
+    if (unmade !== undefined) {
+      // The pod's directory could not be made: the sandbox is not made, and the plugin's record
+      // goes too.
+      const made = await recorded.catch(() => undefined);
+      if (made) await this.opts.host.call("removePodSandbox", made.id).catch(() => {});
+      await undo();
+      throw new RuntimeError("CreatePodSandboxError", (unmade as Error).message ?? String(unmade));
+    }
     let id: string;
     try {
       const made = await recorded;
