@@ -38,8 +38,15 @@ export const STEPS: [string, string, string][] = [
   ["  `prepare-bundle`", "host>:node-images.prepare-bundle", "host<:node-images.prepare-bundle"],
   ["  conmon started", "host>:host-process.exec conmon", "host<:host-process.exec"],
   ["conmon → `crun create` until crun's pid file", "conmon-returned", "pidfile-seen"],
-  ["crun's pid file until the network is set up (0 when it was first)", "pidfile-seen", "created"],
-  ["plugin `start-container`", "created", "started"],
+  // The start is asked for once conmon runs (the create answers then); it waits for crun's create
+  // and for the network.
+  [
+    "the network set up after crun's pid file (pods where it came later)",
+    "pidfile-seen",
+    "network-added",
+  ],
+  ["plugin `start-container` (asked for while crun creates)", "created", "started"],
+  ["crun's pid file until the start's answer", "pidfile-seen", "started"],
   ["  `crun start`", "host>:host-process.exec crun start", "host<:host-process.exec"],
   ["  `write-exec-fifo` (the node's start)", "host>:node-images.write-exec-fifo", "host<:node-images.write-exec-fifo"],
   ["runtime status read after the sync", "started", "status-put>"],

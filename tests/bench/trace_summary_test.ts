@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { callParts, parseTrace } from "./trace_summary.ts";
+import { callParts, parseTrace, stepDurations } from "./trace_summary.ts";
 
 // One `start-container` as the agent and the runner trace it (ms), a host call inside, and a
 // runner line of another plugin in between that must not count.
@@ -60,4 +60,30 @@ TRACE 2005.200 call< crun.runPodSandbox
   const m = callParts(parseTrace(queued));
   assert.deepEqual([...m.keys()].sort(), ["crun.createContainer", "crun.runPodSandbox (queued)"]);
   near(m.get("crun.runPodSandbox (queued)")!.get("in")![0], 3.15);
+});
+
+// Two pods on the current start path (ms): the create answers, and the start is asked for, before
+// crun's pid file; the network is set up before the pid file in the first pod, after it in the
+// second.
+const START_PATH = `
+TRACE 1000 post> s-0
+TRACE 1001 created httpd
+TRACE 1002 network-added a
+TRACE 1003 pidfile-seen a-c
+TRACE 1004 started httpd
+TRACE 1005 ready-seen s-0
+TRACE 2000 post> s-1
+TRACE 2001 created httpd
+TRACE 2003 pidfile-seen b-c
+TRACE 2003.5 network-added b
+TRACE 2004 started httpd
+TRACE 2005 ready-seen s-1
+`;
+
+Deno.test("stepDurations() follows the start's path: asked for before crun's pid file, the network after it only where it came later", () => {
+  const { steps } = stepDurations(parseTrace(START_PATH));
+  assert.deepEqual(steps.get("crun's pid file until the start's answer"), [1, 1]);
+  assert.deepEqual(steps.get("plugin `start-container` (asked for while crun creates)"), [3, 3]);
+  const late = steps.get("the network set up after crun's pid file (pods where it came later)");
+  assert.deepEqual(late, [0.5]);
 });
