@@ -332,7 +332,8 @@ export class PluginOciRuntime implements RuntimeService {
       ]);
     } catch (e) {
       unmade = e;
-      preparing = Promise.reject(e);
+      // Settled once the network namespace is made (the undo deletes it after that).
+      preparing = taken.then(() => Promise.reject(e), () => Promise.reject(e));
     }
     const prepared = preparing.then(() => {}, (e) => {
       throw new RuntimeError("CreatePodSandboxError", (e as Error).message ?? String(e));
