@@ -320,26 +320,22 @@ export class PluginOciRuntime implements RuntimeService {
       handler,
     );
     recorded.catch(() => {}); // awaited below
-    let preparing: Promise<unknown>;
-    let unmade: unknown;
-    try {
+    // Its directory synchronously (before the plugin's create can need it); a failure, even of
+    // the mkdir, is the sandbox's, undone by its removal as any other (the record exists by then).
+    const preparing = (async () => {
       // (The log directory is made by the record's call, runtime_host.ts.)
       Deno.mkdirSync(podDir, { recursive: true });
-      preparing = Promise.all([
+      await Promise.all([
         createPodNamespaces(this.opts.ns, podDir, hostname, own).finally(() => trace("ipc-uts-done", key)),
         writePodFiles(podDir, undefined, hostname, config.dnsConfig),
         taken,
       ]);
-    } catch (e) {
-      unmade = e;
-      // Settled once the network namespace is made (the undo deletes it after that).
-      preparing = taken.then(() => Promise.reject(e), () => Promise.reject(e));
-    }
+    })();
     const prepared = preparing.then(() => {}, (e) => {
       throw new RuntimeError("CreatePodSandboxError", (e as Error).message ?? String(e));
     });
     prepared.catch(() => {}); // awaited below
-    const added = hostNetwork || unmade !== undefined ? Promise.resolve(undefined) : taken.then(async () => {
+    const added = hostNetwork ? Promise.resolve(undefined) : taken.then(async () => {
       trace("netns-added", key);
       const result = await this.opts.network.add({
         containerId: key,
@@ -359,14 +355,6 @@ export class PluginOciRuntime implements RuntimeService {
       await Deno.remove(podDir, { recursive: true }).catch(() => {});
       this.#spareNetns.refill();
     };
-    if (unmade !== undefined) {
-      // The pod's directory could not be made: the sandbox is not made, and the plugin's record
-      // goes too.
-      const made = await recorded.catch(() => undefined);
-      if (made) await this.opts.host.call("removePodSandbox", made.id).catch(() => {});
-      await undo();
-      throw new RuntimeError("CreatePodSandboxError", (unmade as Error).message ?? String(unmade));
-    }
     let id: string;
     try {
       const made = await recorded;
