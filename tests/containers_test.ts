@@ -9,10 +9,12 @@ import assert from "node:assert/strict";
 import { stringify } from "yaml";
 import { Client, R } from "../control/api/client.ts";
 import type { KubeObject } from "../control/api/types.ts";
+import { listNetns } from "../node/cni/netns.ts";
 import { CRUN, freeRange, OCI_ROOT } from "../node/cri/oci/testing.ts";
 import {
   ensureRuntimeClass,
   type NodeAgent,
+  netnsPrefixFor,
   nodeRuntime,
   type NodeRuntimeSettings,
   OCI_CONDITION,
@@ -695,3 +697,118 @@ test("a hostPort is published on the node's address while the pod runs, and unpu
     }
   }, 10_000);
 });
+
+test("grpc probes: startup, readiness and liveness follow a pod's gRPC health service", async () => {
+  await using c = await startContainerCluster({ controllers: false });
+  const grpc = (service: string, more: Record<string, unknown> = {}) => ({
+    grpc: { port: 50051, ...(service ? { service } : {}) },
+    periodSeconds: 1,
+    ...more,
+  });
+  await c.apply(pod("grpc", [{
+    name: "app",
+    image: c.busybox,
+    command: ["sleep", "3600"],
+    // The health server starts after the container (below): the startup probe waits for it.
+    startupProbe: grpc("", { failureThreshold: 120 }),
+    readinessProbe: grpc(""),
+    livenessProbe: grpc("live", { failureThreshold: 2 }),
+  }], { terminationGracePeriodSeconds: 1 }));
+  const running = await waitPhase(c, "grpc", ["Running"]);
+  const podIP: string = running.status.podIP;
+
+  // The pod's app: a gRPC health server in the pod's network namespace, at the pod IP.
+  const prefix = netnsPrefixFor(`${c.dataDir}/node`);
+  const netns = await eventually(`the network namespace holding ${podIP}`, async () => {
+    for (const ns of listNetns(prefix)) {
+      const out = await new Deno.Command("ip", { args: ["-n", ns, "-j", "addr", "show"] }).output();
+      if (new TextDecoder().decode(out.stdout).includes(`"${podIP}"`)) return ns;
+    }
+    return undefined;
+  });
+  await using server = startGrpcHealthServer(netns, 50051);
+  await server.line((l) => l === "listening");
+
+  const ready = (status: string) =>
+    eventually(`pod grpc Ready=${status}`, async () => {
+      const p = await c.client.get(R.pods, "default", "grpc");
+      return p.status?.conditions?.some((x: { type: string; status: string }) =>
+          x.type === "Ready" && x.status === status
+        )
+        ? p
+        : undefined;
+    }, 30_000);
+  await ready("True");
+  const call = JSON.parse(await server.line((l) => l.includes('"service":""')));
+  assert.deepEqual(call, { path: "/grpc.health.v1.Health/Check", service: "", userAgent: "kube-probe/1.32" });
+
+  const events = async (reason: string) =>
+    (await c.client.list(R.events, "default")).items
+      .filter((e) => e.involvedObject?.name === "grpc" && e.reason === reason)
+      .map((e) => e.message as string);
+  await server.set("-", 2); // NOT_SERVING
+  await ready("False");
+  const notServing = 'service unhealthy (responded with "NOT_SERVING")';
+  assert.ok((await events("Unhealthy")).includes(`Readiness probe failed: ${notServing}`));
+  await server.set("-", 1);
+  await ready("True");
+
+  // A liveness failure restarts the container; the server keeps running in the pod's namespace.
+  await server.set("live", 2);
+  const restarted = await eventually("the container restarted by its liveness probe", async () => {
+    const p = await c.client.get(R.pods, "default", "grpc");
+    return p.status?.containerStatuses?.[0]?.restartCount >= 1 ? p : undefined;
+  }, 30_000);
+  await server.set("live", 1);
+  assert.ok((await events("Killing")).includes("Container app failed liveness probe, will be restarted"));
+  assert.ok((await events("Unhealthy")).includes(`Liveness probe failed: ${notServing}`));
+  assert.equal(restarted.status.containerStatuses[0].lastState?.terminated?.reason, "Error");
+  await ready("True");
+});
+
+/** The gRPC health server fixture, run in network namespace `netns`; stopped on dispose. */
+function startGrpcHealthServer(netns: string, port: number) {
+  const child = new Deno.Command("nsenter", {
+    args: [
+      `--net=/run/netns/${netns}`,
+      "--",
+      Deno.execPath(),
+      "run",
+      "-A",
+      "--config",
+      new URL("../deno.json", import.meta.url).pathname,
+      new URL("./fixtures/grpc_health_server.ts", import.meta.url).pathname,
+      String(port),
+    ],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const lines: string[] = [];
+  const reading = (async () => {
+    let pending = "";
+    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+      pending += chunk;
+      for (let nl = pending.indexOf("\n"); nl >= 0; nl = pending.indexOf("\n")) {
+        lines.push(pending.slice(0, nl));
+        pending = pending.slice(nl + 1);
+      }
+    }
+  })();
+  const writer = child.stdin.getWriter();
+  return {
+    /** The first printed line that `match` accepts. */
+    line: (match: (l: string) => boolean) =>
+      eventually("the gRPC health server's output", () => Promise.resolve(lines.find(match)), 20_000),
+    set: (service: string, status: number) =>
+      writer.write(new TextEncoder().encode(`${service} ${status}\n`)),
+    async [Symbol.asyncDispose]() {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* gone */ }
+      await child.status;
+      await writer.close().catch(() => {});
+      await reading.catch(() => {});
+    },
+  };
+}

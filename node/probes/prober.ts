@@ -1,6 +1,6 @@
 /**
  * Runs one probe, as the kubelet's prober: `httpGet` (2xx and 3xx are success), `tcpSocket`
- * (a connection opens) and `grpc` (not supported: failure with a message). `exec` is the
+ * (a connection opens) and `grpc` (`grpc.health.v1.Health/Check` answers `SERVING`). `exec` is the
  * runtime's to run and is refused for runtimes without it (see the admission plugin). Messages
  * follow upstream's wording so events read the same.
  *
@@ -12,6 +12,7 @@
  * @module
  */
 import type { Container, Probe } from "kubernetes-types/core/v1.d.ts";
+import { grpcProbe } from "./grpc_probe.ts";
 
 export type ProbeResult = "success" | "failure";
 
@@ -51,7 +52,9 @@ export async function runProbe(probe: Probe, target: ProbeTarget): Promise<Probe
       message: r.output || `command ${JSON.stringify(probe.exec.command)} exited with ${r.exitCode}`,
     };
   }
-  if (probe.grpc) return { result: "failure", message: "grpc probes are not supported by this node" };
+  if (probe.grpc) {
+    return await grpcProbe(target.podIP, probe.grpc.port, probe.grpc.service ?? "", timeoutMs);
+  }
   return { result: "failure", message: "probe has no handler" };
 }
 

@@ -231,6 +231,13 @@ function validateProbe(
     const sub = p.httpGet ? "httpGet" : "tcpSocket";
     for (const msg of isValidPortNum(port)) errs.push(fieldError.invalid(`${path}.${sub}.port`, port, msg));
   }
+  if (p.grpc && typeof p.grpc === "object") {
+    // GRPCAction.port is an int32 with no name form; a missing one decodes as 0 upstream.
+    const grpcPort = p.grpc.port ?? 0;
+    for (const msg of isValidPortNum(typeof grpcPort === "number" ? grpcPort : NaN)) {
+      errs.push(fieldError.invalid(`${path}.grpc.port`, grpcPort, msg));
+    }
+  }
   return errs;
 }
 

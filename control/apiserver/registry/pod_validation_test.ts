@@ -44,6 +44,18 @@ Deno.test("validatePod() rejects ports out of range", () => {
   ]);
 });
 
+Deno.test("validatePod() checks a grpc probe's port, as upstream's validateGRPCAction", () => {
+  const probe = (grpc: Record<string, unknown>) =>
+    pod({ containers: [{ name: "a", image: "x", livenessProbe: { grpc } }] });
+  assert.deepEqual(messages(probe({ port: 50051, service: "db" })), []);
+  assert.deepEqual(messages(probe({ port: 0 })), [
+    "spec.containers[0].livenessProbe.grpc.port: Invalid value: 0: must be between 1 and 65535, inclusive",
+  ]);
+  assert.deepEqual(messages(probe({})), [
+    "spec.containers[0].livenessProbe.grpc.port: Invalid value: 0: must be between 1 and 65535, inclusive",
+  ]);
+});
+
 Deno.test("validatePod() rejects an unknown restartPolicy with upstream's supported list", () => {
   const errs = messages(pod({ containers: [{ name: "a", image: "x" }], restartPolicy: "Sometimes" }));
   assert.deepEqual(errs, [
