@@ -812,3 +812,50 @@ function startGrpcHealthServer(netns: string, port: number) {
     },
   };
 }
+
+test("lifecycle hooks: postStart before Running, preStop before the stop; a failed postStart kills", async () => {
+  await using c = await startContainerCluster({ controllers: false });
+  const dir = await Deno.makeTempDir({ prefix: "skiff-hooks-" });
+  try {
+    const write = (file: string) => ({ exec: { command: ["sh", "-c", `hostname > /hooks/${file}`] } });
+    await c.apply(pod("hooks", [{
+      name: "app",
+      image: c.busybox,
+      volumeMounts: [{ name: "hooks", mountPath: "/hooks" }],
+      lifecycle: { postStart: write("post-start"), preStop: write("pre-stop") },
+    }], { volumes: [{ name: "hooks", hostPath: { path: dir, type: "Directory" } }] }));
+    await waitPhase(c, "hooks", ["Running"]);
+    assert.equal(await Deno.readTextFile(`${dir}/post-start`), "hooks\n");
+    await assert.rejects(Deno.stat(`${dir}/pre-stop`), Deno.errors.NotFound);
+    const del = await c.kubectl(["delete", "pod", "hooks", "--wait=true", "--timeout=30s"]);
+    assert.equal(del.code, 0, del.stderr);
+    assert.equal(await Deno.readTextFile(`${dir}/pre-stop`), "hooks\n");
+
+    await c.apply(pod("hookfail", [{
+      name: "app",
+      image: c.busybox,
+      lifecycle: { postStart: { exec: { command: ["sh", "-c", "echo no >&2; exit 3"] } } },
+    }], { terminationGracePeriodSeconds: 1 }));
+    const events = async (reason: string) =>
+      (await c.client.list(R.events, "default")).items
+        .filter((e) => e.involvedObject?.name === "hookfail" && e.reason === reason)
+        .map((e) => e.message as string);
+    const failed = await eventually("a FailedPostStartHook event", async () =>
+      (await events("FailedPostStartHook"))[0]);
+    const p = await c.client.get(R.pods, "default", "hookfail");
+    assert.equal(
+      failed,
+      `Exec lifecycle hook ([sh -c echo no >&2; exit 3]) for Container "app" in Pod ` +
+        `"hookfail_default(${p.metadata.uid})" failed - error: command 'sh -c echo no >&2; exit 3' exited ` +
+        `with 3: no\n, message: "no\\n"`,
+    );
+    assert.ok((await events("Killing")).includes("FailedPostStartHook"));
+    // Killed and restarted with back-off, as a crashing container.
+    await eventually("the container restarted after its failed postStart", async () => {
+      const s = (await c.client.get(R.pods, "default", "hookfail")).status?.containerStatuses?.[0];
+      return s?.restartCount >= 1 ? s : undefined;
+    }, 30_000);
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});

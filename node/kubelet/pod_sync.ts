@@ -11,6 +11,8 @@ import type { KubeObject } from "../../control/api/types.ts";
 import { type ContainerStatus, LABEL_POD_UID, type RuntimeService } from "../cri/api.ts";
 import type { Backoff } from "./backoff.ts";
 import { goDuration } from "./duration.ts";
+import { formatPod } from "./format_pod.ts";
+import { killContainer } from "./kill_container.ts";
 import { computePodActions, type ProbeVerdicts } from "./pod_actions.ts";
 import type { StartFailure } from "./pod_status.ts";
 import { latestStatus, type RuntimePodStatus, sortNewestFirst, statusesOf } from "./runtime_pod.ts";
@@ -49,9 +51,9 @@ function podEvent(
   recorder.event({ ...(pod as KubeObject), kind: "Pod", apiVersion: "v1" }, type, reason, message);
 }
 
-/** `<name>_<namespace>(<uid>)`, upstream's `format.Pod`. */
-export function formatPod(pod: Pod): string {
-  return `${pod.metadata!.name}_${pod.metadata!.namespace}(${pod.metadata!.uid})`;
+/** The IP of the pod's ready sandbox, for hooks that call the pod. */
+function sandboxIP(status: RuntimePodStatus): () => Promise<string | undefined> {
+  return () => Promise.resolve(status.sandboxes.find((s) => s.state === "SANDBOX_READY")?.network?.ip);
 }
 
 /**
@@ -69,12 +71,10 @@ export async function killPod(
     c.state === "CONTAINER_RUNNING" || c.state === "CONTAINER_CREATED"
   );
   const ready = status.sandboxes.filter((s) => s.state === "SANDBOX_READY");
-  await Promise.all(running.map(async (c) => {
-    if (c.state === "CONTAINER_RUNNING") {
-      podEvent(recorder, pod, "Normal", "Killing", `Stopping container ${c.metadata.name}`);
-    }
-    await runtime.stopContainer(c.id, graceSeconds);
-  }));
+  const podIP = sandboxIP(status);
+  await Promise.all(
+    running.map((c) => killContainer({ runtime, recorder, pod, container: c, podIP }, graceSeconds)),
+  );
   for (const s of ready) await runtime.stopPodSandbox(s.id);
   return running.length > 0 || ready.length > 0;
 }
@@ -189,8 +189,10 @@ export async function syncPod(
     killed = await killPod(ctx.runtime, ctx.recorder, pod, status, grace);
   } else {
     await Promise.all([...actions.containersToKill].map(async ([id, why]) => {
-      podEvent(ctx.recorder, pod, "Normal", "Killing", why.message);
-      await ctx.runtime.stopContainer(id, grace);
+      const container = status.containers.find((c) => c.id === id);
+      if (!container) return;
+      const target = { runtime: ctx.runtime, recorder: ctx.recorder, pod, podIP: sandboxIP(status) };
+      await killContainer({ ...target, container, message: why.message }, grace);
     }));
   }
 

@@ -17,6 +17,8 @@ import { type ConfigLookups, ContainerConfigError, containerEnvironment } from "
 import { containerMounts, MountError, readOnlyVolumes } from "../volumes/volume_manager.ts";
 import type { Backoff } from "./backoff.ts";
 import { goDuration } from "./duration.ts";
+import { killContainer } from "./kill_container.ts";
+import { runHook } from "./lifecycle_hooks.ts";
 import type { StartFailure } from "./pod_status.ts";
 import { containerConfig, podSandboxConfig } from "./sandbox_config.ts";
 
@@ -225,5 +227,20 @@ export async function startContainer(
   }
   trace("started", c.name);
   event(ctx, pod, "Normal", "Started", `Started container ${c.name}`, c.name);
+  const postStart = c.lifecycle?.postStart;
+  if (postStart) {
+    const podIP = async () => (await ctx.runtime.podSandboxStatus(sandboxId))?.network?.ip;
+    const hook = { runtime: ctx.runtime, pod, container: c, containerId: id, podIP };
+    const failed = await runHook(postStart, hook);
+    if (failed) {
+      // Upstream: the event, the container killed (its preStop runs), `PostStartHookError`.
+      event(ctx, pod, "Warning", "FailedPostStartHook", failed, c.name);
+      const container = { id, state: "CONTAINER_RUNNING" as const, metadata: { name: c.name, attempt } };
+      const target = { runtime: ctx.runtime, recorder: ctx.recorder, pod, container, podIP };
+      const grace = pod.spec?.terminationGracePeriodSeconds ?? 30;
+      await killContainer({ ...target, message: "FailedPostStartHook" }, grace).catch(() => {});
+      return { ok: false, failure: { reason: "PostStartHookError", message: failed } };
+    }
+  }
   return { ok: true };
 }

@@ -241,6 +241,42 @@ function validateProbe(
   return errs;
 }
 
+const LIFECYCLE_HANDLERS = ["exec", "httpGet", "tcpSocket", "sleep"];
+
+/** `validateLifecycle`: each hook names one handler; a sleep fits in the pod's grace period. */
+function validateLifecycle(lifecycle: unknown, grace: number | undefined, path: string): StatusCause[] {
+  if (!lifecycle || typeof lifecycle !== "object") return [];
+  const errs: StatusCause[] = [];
+  for (const hook of ["postStart", "preStop"]) {
+    const h = (lifecycle as Obj)[hook];
+    if (!h || typeof h !== "object") continue;
+    const at = `${path}.${hook}`;
+    const handlers = LIFECYCLE_HANDLERS.filter((k) => h[k]);
+    if (handlers.length === 0) errs.push(fieldError.required(at, "must specify a handler type"));
+    else if (handlers.length > 1) {
+      errs.push(fieldError.forbidden(`${at}.${handlers[1]}`, "may not specify more than 1 handler type"));
+    }
+    if (h.exec && !arr(h.exec.command).length) errs.push(fieldError.required(`${at}.exec.command`));
+    const port = h.httpGet?.port ?? h.tcpSocket?.port;
+    if (typeof port === "number") {
+      const sub = h.httpGet ? "httpGet" : "tcpSocket";
+      for (const msg of isValidPortNum(port)) errs.push(fieldError.invalid(`${at}.${sub}.port`, port, msg));
+    }
+    const seconds = h.sleep?.seconds;
+    if (h.sleep && grace !== undefined && (typeof seconds !== "number" || seconds <= 0 || seconds > grace)) {
+      errs.push(
+        fieldError.invalid(
+          `${at}.sleep`,
+          seconds,
+          `must be greater than 0 and less than terminationGracePeriodSeconds (${grace}). Please enable ` +
+            "PodLifecycleSleepActionAllowZero feature gate if you need a sleep of zero duration.",
+        ),
+      );
+    }
+  }
+  return errs;
+}
+
 function validateContainerCommon(c: Obj, volumes: Set<string>, path: string): StatusCause[] {
   const errs: StatusCause[] = [];
   if (!c?.name) errs.push(fieldError.required(`${path}.name`));
@@ -265,8 +301,9 @@ function validateContainerCommon(c: Obj, volumes: Set<string>, path: string): St
   return errs;
 }
 
-function validateProbes(c: Obj, path: string): StatusCause[] {
+function validateProbes(c: Obj, path: string, grace?: number): StatusCause[] {
   return [
+    ...validateLifecycle(c?.lifecycle, grace, `${path}.lifecycle`),
     ...validateProbe(c?.livenessProbe, `${path}.livenessProbe`, "liveness"),
     ...validateProbe(c?.readinessProbe, `${path}.readinessProbe`, "readiness"),
     ...validateProbe(c?.startupProbe, `${path}.startupProbe`, "startup"),
@@ -274,7 +311,12 @@ function validateProbes(c: Obj, path: string): StatusCause[] {
 }
 
 /** `validateContainers`: at least one, unique names, no container-level restartPolicy. */
-export function validateContainers(containers: unknown, volumes: Set<string>, path: string): StatusCause[] {
+export function validateContainers(
+  containers: unknown,
+  volumes: Set<string>,
+  path: string,
+  grace?: number,
+): StatusCause[] {
   const list = arr(containers);
   if (list.length === 0) return [fieldError.required(path)];
   const errs: StatusCause[] = [];
@@ -284,7 +326,7 @@ export function validateContainers(containers: unknown, volumes: Set<string>, pa
     errs.push(...validateContainerCommon(c, volumes, at));
     if (names.has(c?.name)) errs.push(fieldError.duplicate(`${at}.name`, c.name));
     else names.add(c?.name);
-    errs.push(...validateProbes(c, at));
+    errs.push(...validateProbes(c, at, grace));
     if (c?.restartPolicy !== undefined) {
       errs.push(fieldError.forbidden(`${at}.restartPolicy`, "may not be set for non-init containers"));
     }
@@ -298,6 +340,7 @@ export function validateInitContainers(
   containers: unknown,
   volumes: Set<string>,
   path: string,
+  grace?: number,
 ): StatusCause[] {
   const errs: StatusCause[] = [];
   const names = new Set<string>(arr(containers).map((c: Obj) => c?.name));
@@ -307,7 +350,7 @@ export function validateInitContainers(
     if (names.has(c?.name)) errs.push(fieldError.duplicate(`${at}.name`, c.name));
     else names.add(c?.name);
     if (c?.restartPolicy === "Always") {
-      errs.push(...validateProbes(c, at));
+      errs.push(...validateProbes(c, at, grace));
     } else {
       if (c?.restartPolicy !== undefined) {
         errs.push(fieldError.notSupported(`${at}.restartPolicy`, c.restartPolicy, ["Always"]));

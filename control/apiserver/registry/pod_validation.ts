@@ -143,8 +143,13 @@ export function validatePodSpec(spec: unknown, path: string, extraVolumes: strin
   const s = (spec ?? {}) as Obj;
   const { names: volumes, errs } = validateVolumes(s.volumes, `${path}.volumes`);
   for (const v of extraVolumes) volumes.add(v);
-  errs.push(...validateContainers(s.containers, volumes, `${path}.containers`));
-  errs.push(...validateInitContainers(s.initContainers, s.containers, volumes, `${path}.initContainers`));
+  const grace = typeof s.terminationGracePeriodSeconds === "number"
+    ? s.terminationGracePeriodSeconds
+    : undefined;
+  errs.push(...validateContainers(s.containers, volumes, `${path}.containers`, grace));
+  errs.push(
+    ...validateInitContainers(s.initContainers, s.containers, volumes, `${path}.initContainers`, grace),
+  );
   if (s.hostNetwork) {
     arr(s.containers).forEach((c: Obj, i) => {
       arr(c?.ports).forEach((p: Obj, j) => {

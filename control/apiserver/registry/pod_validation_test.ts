@@ -56,6 +56,30 @@ Deno.test("validatePod() checks a grpc probe's port, as upstream's validateGRPCA
   ]);
 });
 
+Deno.test("validatePod() checks lifecycle hooks as upstream's validateLifecycle", () => {
+  const hooks = (lifecycle: Record<string, unknown>, grace?: number) =>
+    pod({
+      containers: [{ name: "a", image: "x", lifecycle }],
+      ...(grace === undefined ? {} : { terminationGracePeriodSeconds: grace }),
+    });
+  assert.deepEqual(
+    messages(hooks({ postStart: { exec: { command: ["true"] } }, preStop: { sleep: { seconds: 5 } } })),
+    [],
+  );
+  assert.deepEqual(messages(hooks({ preStop: {} })), [
+    "spec.containers[0].lifecycle.preStop: Required value: must specify a handler type",
+  ]);
+  assert.deepEqual(messages(hooks({ postStart: { exec: { command: [] }, sleep: { seconds: 1 } } })), [
+    "spec.containers[0].lifecycle.postStart.sleep: Forbidden: may not specify more than 1 handler type",
+    "spec.containers[0].lifecycle.postStart.exec.command: Required value",
+  ]);
+  assert.deepEqual(messages(hooks({ preStop: { sleep: { seconds: 10 } } }, 5)), [
+    "spec.containers[0].lifecycle.preStop.sleep: Invalid value: 10: must be greater than 0 and less than " +
+    "terminationGracePeriodSeconds (5). Please enable PodLifecycleSleepActionAllowZero feature gate if you " +
+    "need a sleep of zero duration.",
+  ]);
+});
+
 Deno.test("validatePod() rejects an unknown restartPolicy with upstream's supported list", () => {
   const errs = messages(pod({ containers: [{ name: "a", image: "x" }], restartPolicy: "Sometimes" }));
   assert.deepEqual(errs, [
