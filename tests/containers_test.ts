@@ -859,3 +859,61 @@ test("lifecycle hooks: postStart before Running, preStop before the stop; a fail
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 });
+
+test("a sidecar starts before the next init container, runs beside the app and restarts", async () => {
+  await using c = await startContainerCluster({ controllers: false });
+  const shared = [{ name: "shared", mountPath: "/shared" }];
+  const sh = (script: string) => ["sh", "-c", script];
+  await c.apply(pod("sidecar", [{
+    name: "app",
+    image: c.busybox,
+    command: sh("test -f /shared/setup && sleep 3"),
+    volumeMounts: shared,
+  }], {
+    restartPolicy: "Never",
+    terminationGracePeriodSeconds: 1,
+    volumes: [{ name: "shared", emptyDir: {} }],
+    initContainers: [
+      {
+        name: "proxy",
+        image: c.busybox,
+        restartPolicy: "Always",
+        command: sh("sleep 1; touch /shared/up; exec sleep 3600"),
+        startupProbe: { exec: { command: sh("test -f /shared/up") }, periodSeconds: 1 },
+        volumeMounts: shared,
+      },
+      // Runs only once the sidecar has started: its file is there.
+      {
+        name: "setup",
+        image: c.busybox,
+        command: sh("test -f /shared/up && touch /shared/setup"),
+        volumeMounts: shared,
+      },
+    ],
+  }));
+  const running = await waitPhase(c, "sidecar", ["Running", "Succeeded", "Failed"]);
+  assert.equal(running.status.phase, "Running");
+  const proxy = running.status.initContainerStatuses.find((s: { name: string }) => s.name === "proxy");
+  assert.ok(proxy.state.running, JSON.stringify(proxy));
+  assert.equal(proxy.started, true);
+  const setup = running.status.initContainerStatuses.find((s: { name: string }) => s.name === "setup");
+  assert.equal(setup.state.terminated?.exitCode, 0, JSON.stringify(setup));
+  // The app's end ends the pod; the sidecar is stopped, not counted.
+  const done = await waitPhase(c, "sidecar", ["Succeeded", "Failed"]);
+  assert.equal(done.status.phase, "Succeeded", JSON.stringify(done.status));
+
+  // A sidecar that exits is started again while the app keeps running, even with restartPolicy Never.
+  await c.apply(pod("flaky", [{ name: "app", image: c.busybox, command: sh("exec sleep 3600") }], {
+    restartPolicy: "Never",
+    terminationGracePeriodSeconds: 1,
+    initContainers: [
+      { name: "proxy", image: c.busybox, restartPolicy: "Always", command: sh("sleep 1; exit 1") },
+    ],
+  }));
+  const restarted = await eventually("the sidecar started again", async () => {
+    const p = await c.client.get(R.pods, "default", "flaky");
+    return p.status?.initContainerStatuses?.[0]?.restartCount >= 1 ? p : undefined;
+  }, 30_000);
+  assert.equal(restarted.status.phase, "Running");
+  assert.ok(restarted.status.containerStatuses[0].state.running);
+});

@@ -400,7 +400,11 @@ export class Kubelet implements AsyncDisposable {
       clusterDns: this.#opts.clusterDns,
       now: this.#now,
       handler,
-      probes: { livenessFailed: this.probes.livenessFailed, startupFailed: this.probes.startupFailed },
+      probes: {
+        livenessFailed: this.probes.livenessFailed,
+        startupFailed: this.probes.startupFailed,
+        startup: this.probes.startup,
+      },
       startFailures: state.startFailures,
     };
     trace("volumes-done", pod.metadata!.name);

@@ -15,10 +15,12 @@ import { ANNOTATION_CONTAINER_HASH, type ContainerStatus } from "../cri/api.ts";
 import {
   containerHash,
   findNextInitContainerToRun,
+  isSidecar,
   latestStatus,
   type RuntimePodStatus,
   shouldContainerBeRestarted,
   shouldRestartOnFailure,
+  sidecarInitPlan,
 } from "./runtime_pod.ts";
 
 /** Why a running container is killed. */
@@ -40,6 +42,8 @@ export interface PodActions {
   /** Attempt number of the sandbox to create. */
   attempt: number;
   nextInitContainerToStart?: SpecContainer;
+  /** Sidecars (restartable init containers) to start again, beside whatever else starts. */
+  sidecarsToStart: SpecContainer[];
   /** Indexes into `spec.containers`. */
   containersToStart: number[];
   /** Container ID → why. */
@@ -50,6 +54,8 @@ export interface PodActions {
 export interface ProbeVerdicts {
   livenessFailed: ReadonlySet<string>;
   startupFailed?: ReadonlySet<string>;
+  /** Container ID → whether its startup probe has passed (absent: no startup probe runs). */
+  startup?: ReadonlyMap<string, boolean>;
 }
 
 /** Upstream's `podSandboxChanged`: whether a new sandbox is needed, its attempt, and the one to keep. */
@@ -85,6 +91,7 @@ export function computePodActions(pod: Pod, status: RuntimePodStatus, probes: Pr
     createSandbox: sandbox.create,
     sandboxId: sandbox.sandboxId,
     attempt: sandbox.attempt,
+    sidecarsToStart: [],
     containersToStart: [],
     containersToKill: new Map(),
   };
@@ -113,12 +120,19 @@ export function computePodActions(pod: Pod, status: RuntimePodStatus, probes: Pr
     return actions;
   }
 
-  const init = findNextInitContainerToRun(pod, status);
+  const inits = pod.spec?.initContainers ?? [];
+  const init = inits.some(isSidecar)
+    ? sidecarInitPlan(pod, status, (s) => started(pod, s, probes))
+    : { ...findNextInitContainerToRun(pod, status), restart: [] };
+  restartSidecars(pod, status, probes, init.restart, actions);
   if (!init.done) {
     if (init.next) {
       const failed = init.failed !== undefined;
-      if (failed && !shouldRestartOnFailure(pod)) actions.killPod = true;
-      else {
+      if (failed && !shouldRestartOnFailure(pod)) {
+        actions.killPod = true;
+        actions.sidecarsToStart = [];
+        actions.containersToKill.clear();
+      } else {
         if (init.failed?.state === "CONTAINER_UNKNOWN") {
           actions.containersToKill.set(init.failed.id, {
             name: init.next.name,
@@ -172,6 +186,51 @@ export function computePodActions(pod: Pod, status: RuntimePodStatus, probes: Pr
     actions.containersToKill.set(s.id, { name: c.name, message, reason });
   });
 
-  if (keep === 0 && actions.containersToStart.length === 0) actions.killPod = true;
+  if (keep === 0 && actions.containersToStart.length === 0) {
+    // Nothing of the pod's own work is left: its sidecars stop with it.
+    actions.killPod = true;
+    actions.sidecarsToStart = [];
+  }
   return actions;
+}
+
+/** Whether a running container has started: no startup probe, or one that passed. */
+function started(pod: Pod, s: ContainerStatus, probes: ProbeVerdicts): boolean {
+  const spec = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])]
+    .find((c) => c.name === s.metadata.name);
+  return !spec?.startupProbe || probes.startup?.get(s.id) === true;
+}
+
+/**
+ * Sidecars to start again: those that stopped (`restart`), and running ones whose liveness or
+ * startup probe failed, which are killed first, as a main container of a pod that restarts.
+ */
+function restartSidecars(
+  pod: Pod,
+  status: RuntimePodStatus,
+  probes: ProbeVerdicts,
+  restart: SpecContainer[],
+  actions: PodActions,
+) {
+  actions.sidecarsToStart.push(...restart);
+  if (pod.metadata?.deletionTimestamp) return;
+  for (const c of pod.spec?.initContainers ?? []) {
+    if (!isSidecar(c)) continue;
+    const s = latestStatus(status, c.name);
+    if (s?.state !== "CONTAINER_RUNNING") continue;
+    let message: string;
+    let reason: KillReason;
+    if (changed(c, s)) {
+      message = `Init container ${c.name} definition changed`;
+      reason = "DefinitionChanged";
+    } else if (probes.livenessFailed.has(s.id)) {
+      message = `Init container ${c.name} failed liveness probe`;
+      reason = "LivenessProbe";
+    } else if (probes.startupFailed?.has(s.id)) {
+      message = `Init container ${c.name} failed startup probe`;
+      reason = "StartupProbe";
+    } else continue;
+    actions.containersToKill.set(s.id, { name: c.name, message: `${message}, will be restarted`, reason });
+    actions.sidecarsToStart.push(c);
+  }
 }

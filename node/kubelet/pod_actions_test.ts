@@ -122,3 +122,64 @@ Deno.test("podSandboxChanged() asks for a new sandbox when the latest is not rea
   const noIp = { ...sandbox("s1"), network: undefined };
   assert.equal(podSandboxChanged(pod, runtime([noIp], [])).create, true);
 });
+
+Deno.test("computePodActions() starts a sidecar first, keeps it running and restarts it", () => {
+  const initContainers = [
+    { name: "proxy", image: "img", restartPolicy: "Always" },
+    { name: "setup", image: "img" },
+  ];
+  const pod = testPod([{ name: "app" }], { initContainers, restartPolicy: "Never" });
+  const sb = [sandbox("s1")];
+  // The sidecar first.
+  assert.equal(computePodActions(pod, runtime(sb, []), none).nextInitContainerToStart?.name, "proxy");
+  // Running (no startup probe): the next init container may start while it runs.
+  const proxy = instance("proxy", "CONTAINER_RUNNING");
+  const next = computePodActions(pod, runtime(sb, [proxy]), none);
+  assert.equal(next.nextInitContainerToStart?.name, "setup");
+  assert.deepEqual(next.sidecarsToStart, []);
+  // The regular init container done: the app starts, the sidecar keeps running.
+  const setup = instance("setup", "CONTAINER_EXITED");
+  const app = computePodActions(pod, runtime(sb, [proxy, setup]), none);
+  assert.deepEqual(app.containersToStart, [0]);
+  assert.equal(app.killPod, false);
+  // The sidecar exits while the app runs: started again, even with restartPolicy Never.
+  const crashed = instance("proxy", "CONTAINER_EXITED", { exitCode: 1 });
+  const running = instance("app", "CONTAINER_RUNNING");
+  const again = computePodActions(pod, runtime(sb, [crashed, setup, running]), none);
+  assert.deepEqual(again.sidecarsToStart.map((c) => c.name), ["proxy"]);
+  assert.equal(again.killPod, false);
+  // The app finished: nothing of the pod's own work is left, so the pod (and its sidecar) stops.
+  const finished = instance("app", "CONTAINER_EXITED");
+  const end = computePodActions(pod, runtime(sb, [proxy, setup, finished]), none);
+  assert.equal(end.killPod, true);
+  assert.deepEqual(end.sidecarsToStart, []);
+});
+
+Deno.test("computePodActions() holds initialization until a sidecar's startup probe passes", () => {
+  const initContainers = [
+    { name: "proxy", image: "img", restartPolicy: "Always", startupProbe: { tcpSocket: { port: 1 } } },
+    { name: "setup", image: "img" },
+  ];
+  const pod = testPod([{ name: "app" }], { initContainers });
+  const sb = [sandbox("s1")];
+  const proxy = instance("proxy", "CONTAINER_RUNNING");
+  const verdicts = (passed: boolean) => ({ ...none, startup: new Map([[proxy.id, passed]]) });
+  const waiting = computePodActions(pod, runtime(sb, [proxy]), verdicts(false));
+  assert.equal(waiting.nextInitContainerToStart, undefined);
+  assert.equal(waiting.killPod, false);
+  const started = computePodActions(pod, runtime(sb, [proxy]), verdicts(true));
+  assert.equal(started.nextInitContainerToStart?.name, "setup");
+  // A failed liveness probe kills the sidecar and starts it again.
+  const setup = instance("setup", "CONTAINER_EXITED");
+  const app = instance("app", "CONTAINER_RUNNING");
+  const live = computePodActions(pod, runtime(sb, [proxy, setup, app]), {
+    livenessFailed: new Set([proxy.id]),
+    startup: new Map([[proxy.id, true]]),
+  });
+  assert.deepEqual(live.containersToKill.get(proxy.id), {
+    name: "proxy",
+    message: "Init container proxy failed liveness probe, will be restarted",
+    reason: "LivenessProbe",
+  });
+  assert.deepEqual(live.sidecarsToStart.map((c) => c.name), ["proxy"]);
+});

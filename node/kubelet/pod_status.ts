@@ -14,7 +14,12 @@ import type {
   PodStatus,
 } from "kubernetes-types/core/v1.d.ts";
 import type { ContainerStatus } from "../cri/api.ts";
-import { type RuntimePodStatus, shouldContainerBeRestarted, statusesOf } from "./runtime_pod.ts";
+import {
+  isSidecar,
+  type RuntimePodStatus,
+  shouldContainerBeRestarted,
+  statusesOf,
+} from "./runtime_pod.ts";
 
 /** Why a container's last start failed (the kubelet's reason cache): `CrashLoopBackOff`, `ErrImagePull`, ... */
 export interface StartFailure {
@@ -113,12 +118,17 @@ function containerStatuses(
     // A container that will be restarted and whose last start failed is Waiting with that reason.
     const latestExitedOk = latest?.state === "CONTAINER_EXITED" && latest.exitCode === 0;
     const failure = inputs.startFailures.get(c.name);
-    if (failure && !(init && latestExitedOk) && shouldContainerBeRestarted(c, pod, inputs.runtime)) {
+    const sidecar = init && isSidecar(c);
+    // A sidecar is started again whenever it stops, whatever the pod's restartPolicy.
+    const restarts = sidecar
+      ? !pod.metadata?.deletionTimestamp && latest?.state !== "CONTAINER_RUNNING"
+      : !(init && latestExitedOk) && shouldContainerBeRestarted(c, pod, inputs.runtime);
+    if (failure && restarts) {
       if (out.state?.terminated) out.lastState = { terminated: out.state.terminated };
       out.state = { waiting: { reason: failure.reason, message: failure.message } };
       out.ready = false;
     }
-    if (init && out.state?.terminated) out.ready = out.state.terminated.exitCode === 0;
+    if (init && !sidecar && out.state?.terminated) out.ready = out.state.terminated.exitCode === 0;
     return out;
   });
 }
@@ -132,7 +142,13 @@ export function podPhase(
 ): PodStatus["phase"] {
   let pendingInit = 0;
   let failedInit = 0;
+  const sidecars = new Set((pod.spec?.initContainers ?? []).filter(isSidecar).map((c) => c.name));
   for (const s of init) {
+    // A sidecar holds initialization back until it has started; it never fails the pod.
+    if (sidecars.has(s.name)) {
+      if (!(s.state?.running && s.started)) pendingInit++;
+      continue;
+    }
     if (s.state?.running) pendingInit++;
     else if (s.state?.terminated) {
       if (s.state.terminated.exitCode !== 0) failedInit++;
@@ -197,7 +213,11 @@ export function generatePodStatus(pod: Pod, inputs: StatusInputs): PodStatus {
   const specInit = pod.spec?.initContainers ?? [];
   const specMain = pod.spec?.containers ?? [];
   const initStatuses = containerStatuses(pod, specInit, true, inputs, false);
-  const initDone = initStatuses.every((s) => s.state?.terminated?.exitCode === 0) ||
+  const sidecarNames = new Set(specInit.filter(isSidecar).map((c) => c.name));
+  // Initialized: regular init containers exited 0, sidecars running and started.
+  const initialized = (s: ApiContainerStatus) =>
+    sidecarNames.has(s.name) ? !!s.state?.running && !!s.started : s.state?.terminated?.exitCode === 0;
+  const initDone = initStatuses.every(initialized) ||
     specMain.some((c) => statusesOf(inputs.runtime, c.name).length > 0);
   const mainStatuses = containerStatuses(pod, specMain, false, inputs, initDone);
   let phase = podPhase(pod, initStatuses, mainStatuses, inputs.terminal);
@@ -212,8 +232,10 @@ export function generatePodStatus(pod: Pod, inputs: StatusInputs): PodStatus {
     ? [sandbox.network.ip, ...sandbox.network.additionalIps]
     : (old.podIPs ?? []).map((p) => p.ip);
 
-  const uninitialized = initStatuses.filter((s) => !(s.state?.terminated?.exitCode === 0)).map((s) => s.name);
-  const unready = mainStatuses.filter((s) => !s.ready).map((s) => s.name);
+  const uninitialized = initStatuses.filter((s) => !initialized(s)).map((s) => s.name);
+  // Sidecars count for readiness, ahead of the main containers (upstream's order).
+  const unready = [...initStatuses.filter((s) => sidecarNames.has(s.name)), ...mainStatuses]
+    .filter((s) => !s.ready).map((s) => s.name);
   const terminalPhase = phase === "Succeeded" || phase === "Failed";
   const conds = old.conditions;
   const kubelet: PodCondition[] = [

@@ -137,3 +137,41 @@ Deno.test("generatePodStatus() never leaves a terminal phase", () => {
   const pod = { ...testPod([{}]), status: { phase: "Succeeded" as const } };
   assert.equal(generatePodStatus(pod, inputs(runtime([], []))).phase, "Succeeded");
 });
+
+Deno.test("generatePodStatus() counts a sidecar as initialized once started, and for readiness", () => {
+  const initContainers = [{
+    name: "proxy",
+    image: "img",
+    restartPolicy: "Always",
+    readinessProbe: { tcpSocket: { port: 1 } },
+  }];
+  const pod = testPod([{ name: "app" }], { initContainers, restartPolicy: "Never" });
+  const proxy = instance("proxy", "CONTAINER_RUNNING", { createdAt: NOW - 5000 });
+  const app = instance("app", "CONTAINER_RUNNING", { createdAt: NOW - 4000 });
+  const sb = [sandbox("s1")];
+  const starting = generatePodStatus(pod, inputs(runtime(sb, [proxy])));
+  assert.equal(starting.phase, "Pending");
+  assert.equal(cond(starting, "Initialized")?.status, "True");
+  assert.deepEqual(starting.containerStatuses![0].state, { waiting: { reason: "ContainerCreating" } });
+
+  const readiness = (ok: boolean) => ({ readiness: new Map([[proxy.id, ok]]) });
+  const unready = generatePodStatus(pod, inputs(runtime(sb, [proxy, app]), readiness(false)));
+  assert.equal(unready.phase, "Running");
+  assert.equal(cond(unready, "Ready")?.message, "containers with unready status: [proxy]");
+  assert.equal(unready.initContainerStatuses![0].started, true);
+  assert.equal(unready.initContainerStatuses![0].ready, false);
+  const ready = generatePodStatus(pod, inputs(runtime(sb, [proxy, app]), readiness(true)));
+  assert.equal(cond(ready, "Ready")?.status, "True");
+
+  // A crashed sidecar does not fail a Never pod: it is started again.
+  const crashed = instance("proxy", "CONTAINER_EXITED", { exitCode: 1, createdAt: NOW - 5000 });
+  const restarting = generatePodStatus(pod, inputs(runtime(sb, [crashed, app]), {
+    startFailures: new Map([["proxy", { reason: "CrashLoopBackOff", message: "back-off" }]]),
+  }));
+  assert.equal(restarting.phase, "Running");
+  assert.equal(restarting.initContainerStatuses![0].state?.waiting?.reason, "CrashLoopBackOff");
+  // The app done: the pod succeeds, whatever its sidecar's exit.
+  const done = instance("app", "CONTAINER_EXITED", { createdAt: NOW - 4000 });
+  const end = generatePodStatus(pod, inputs(runtime(sb, [crashed, done]), { terminal: true }));
+  assert.equal(end.phase, "Succeeded");
+});

@@ -15,7 +15,13 @@ import { formatPod } from "./format_pod.ts";
 import { killContainer } from "./kill_container.ts";
 import { computePodActions, type ProbeVerdicts } from "./pod_actions.ts";
 import type { StartFailure } from "./pod_status.ts";
-import { latestStatus, type RuntimePodStatus, sortNewestFirst, statusesOf } from "./runtime_pod.ts";
+import {
+  isSidecar,
+  latestStatus,
+  type RuntimePodStatus,
+  sortNewestFirst,
+  statusesOf,
+} from "./runtime_pod.ts";
 import { podSandboxConfig } from "./sandbox_config.ts";
 import { pullPolicy, SandboxNetworkError, startContainer, type StartContext } from "./start_container.ts";
 
@@ -72,9 +78,18 @@ export async function killPod(
   );
   const ready = status.sandboxes.filter((s) => s.state === "SANDBOX_READY");
   const podIP = sandboxIP(status);
-  await Promise.all(
-    running.map((c) => killContainer({ runtime, recorder, pod, container: c, podIP }, graceSeconds)),
-  );
+  const kill = (c: ContainerStatus, grace: number) =>
+    killContainer({ runtime, recorder, pod, container: c, podIP }, grace);
+  // Sidecars stop after the other containers, in reverse order, with what is left of the grace
+  // period (upstream's KEP-753 termination order).
+  const sidecarNames = (pod.spec?.initContainers ?? []).filter(isSidecar).map((c) => c.name).reverse();
+  const isSidecarInstance = (c: ContainerStatus) => sidecarNames.includes(c.metadata.name);
+  const started = Date.now();
+  await Promise.all(running.filter((c) => !isSidecarInstance(c)).map((c) => kill(c, graceSeconds)));
+  for (const name of sidecarNames) {
+    const left = Math.max(0, graceSeconds - Math.floor((Date.now() - started) / 1000));
+    await Promise.all(running.filter((c) => c.metadata.name === name).map((c) => kill(c, left)));
+  }
   for (const s of ready) await runtime.stopPodSandbox(s.id);
   return running.length > 0 || ready.length > 0;
 }
@@ -181,7 +196,8 @@ export async function syncPod(
   // Any plan that kills, creates or starts something changes the runtime state (even a start
   // that its back-off then skips is counted: a needless re-read, never a stale one).
   let changedRuntime = actions.killPod || actions.containersToKill.size > 0 || actions.createSandbox ||
-    actions.nextInitContainerToStart !== undefined || actions.containersToStart.length > 0;
+    actions.nextInitContainerToStart !== undefined || actions.containersToStart.length > 0 ||
+    actions.sidecarsToStart.length > 0;
 
   // A new pod's plan kills first too (upstream's KillPod with a new sandbox), with nothing to kill.
   let killed = actions.containersToKill.size > 0;
@@ -246,17 +262,24 @@ export async function syncPod(
 
   // The runtime view changed if something was killed: re-read before starting.
   const fresh = killed ? await runtimePodStatus(ctx.runtime, pod.metadata!.uid!) : status;
+  const sidecars = actions.sidecarsToStart.map((c) =>
+    startWithBackoff(ctx, pod, c, fresh, sandboxId!, sandboxAttempt, true, networkReady)
+  );
   if (actions.nextInitContainerToStart) {
     const init = actions.nextInitContainerToStart;
     const started = await settle([
       startWithBackoff(ctx, pod, init, fresh, sandboxId, sandboxAttempt, true, networkReady),
+      ...sidecars,
     ]);
     if (!Array.isArray(started)) return started;
-    if (started[0] !== undefined) delays.push(started[0]);
+    for (const d of started) if (d !== undefined) delays.push(d);
+    // A sidecar that started and has no startup probe lets the next init container start now:
+    // nothing else would bring the pod back (its own start is not an event to this sync).
+    if (started[0] === undefined && isSidecar(init) && !init.startupProbe) delays.push(0);
     return { requeueAfterMs: requeue(), changedRuntime };
   }
-  const results = await settle(
-    actions.containersToStart.map((i) =>
+  const results = await settle([
+    ...actions.containersToStart.map((i) =>
       startWithBackoff(
         ctx,
         pod,
@@ -268,7 +291,8 @@ export async function syncPod(
         networkReady,
       )
     ),
-  );
+    ...sidecars,
+  ]);
   if (!Array.isArray(results)) return results;
   for (const d of results) if (d !== undefined) delays.push(d);
   if (await pruneInstances(ctx.runtime, pod, fresh)) changedRuntime = true;

@@ -111,3 +111,54 @@ export function findNextInitContainerToRun(
   }
   return { next: inits[0], done: false };
 }
+
+/** A restartable init container: a sidecar (`restartPolicy: Always` on an init container). */
+export function isSidecar(c: SpecContainer): boolean {
+  return c.restartPolicy === "Always";
+}
+
+/** The initialization of a pod with sidecars, as upstream's `computeInitContainerActions`. */
+export interface SidecarInitPlan {
+  /** Every init container is done (regular ones exited 0, sidecars started): the main containers may run. */
+  done: boolean;
+  /** The init container to start next: a regular one, or a sidecar's first start. */
+  next?: SpecContainer;
+  /** The failed instance of `next`, a regular init container that is run again. */
+  failed?: ContainerStatus;
+  /** Sidecars that started before and are no longer running: started again (with back-off). */
+  restart: SpecContainer[];
+}
+
+/**
+ * The init containers of a pod that has sidecars, in order. A regular init container must exit
+ * 0 before the next one starts; a sidecar must be running and started (its startup probe passed,
+ * `started(id)`) before the next one starts, and is started again whenever it stops, whatever
+ * the pod's `restartPolicy`. Once a main container has run, the regular init containers count
+ * as done. Pods without sidecars use {@linkcode findNextInitContainerToRun}.
+ */
+export function sidecarInitPlan(
+  pod: Pod,
+  status: RuntimePodStatus,
+  started: (s: ContainerStatus) => boolean,
+): SidecarInitPlan {
+  const restart: SpecContainer[] = [];
+  const mainsRan = (pod.spec?.containers ?? []).some((c) => statusesOf(status, c.name).length > 0);
+  for (const c of pod.spec?.initContainers ?? []) {
+    const s = latestStatus(status, c.name);
+    if (isSidecar(c)) {
+      if (s?.state === "CONTAINER_RUNNING") {
+        if (!mainsRan && !started(s)) return { done: false, restart };
+        continue;
+      }
+      // Never ran yet (no instance, or one whose start failed): initialization waits for it.
+      if (!statusesOf(status, c.name).some((x) => x.startedAt > 0)) return { done: false, next: c, restart };
+      if (!pod.metadata?.deletionTimestamp) restart.push(c);
+      continue;
+    }
+    if (mainsRan) continue;
+    if (!s || s.state === "CONTAINER_CREATED") return { done: false, next: c, restart };
+    if (s.state === "CONTAINER_RUNNING") return { done: false, restart };
+    if (isInitContainerFailed(s)) return { done: false, next: c, failed: s, restart };
+  }
+  return { done: true, restart };
+}

@@ -67,7 +67,7 @@ export class ProberManager {
     this.#pods.set(uid, { pod, podIP });
     const wanted = new Set<string>();
     for (const rc of running) {
-      const spec = pod.spec?.containers.find((c) => c.name === rc.name);
+      const spec = probedSpec(pod, rc.name);
       if (!spec) continue;
       for (const kind of ["startup", "liveness", "readiness"] as const) {
         const probe = probeOf(spec, kind);
@@ -137,7 +137,7 @@ export class ProberManager {
   async #probeOnce(w: Worker, probe: Probe) {
     const entry = this.#pods.get(w.podUid);
     if (!entry || w.onHold) return;
-    const spec = entry.pod.spec?.containers.find((c) => c.name === w.containerName);
+    const spec = probedSpec(entry.pod, w.containerName);
     if (!spec) return;
     // Liveness and readiness wait for the startup probe.
     if (w.kind !== "startup" && spec.startupProbe && this.startup.get(w.containerId) !== true) return;
@@ -198,4 +198,10 @@ export class ProberManager {
 
 function probeOf(c: Container, kind: ProbeKind): Probe | undefined {
   return kind === "startup" ? c.startupProbe : kind === "liveness" ? c.livenessProbe : c.readinessProbe;
+}
+
+/** The spec of a probed container: a main container or a sidecar (an init container that restarts). */
+function probedSpec(pod: Pod, name: string): Container | undefined {
+  return pod.spec?.containers.find((c) => c.name === name) ??
+    pod.spec?.initContainers?.find((c) => c.name === name && c.restartPolicy === "Always");
 }
