@@ -813,7 +813,7 @@ function startGrpcHealthServer(netns: string, port: number) {
   };
 }
 
-test("lifecycle hooks: postStart before Running, preStop before the stop; a failed postStart kills", async () => {
+test("lifecycle hooks: postStart before Running, preStop before a stop, a failed postStart", async () => {
   await using c = await startContainerCluster({ controllers: false });
   const dir = await Deno.makeTempDir({ prefix: "skiff-hooks-" });
   try {
@@ -916,4 +916,76 @@ test("a sidecar starts before the next init container, runs beside the app and r
   }, 30_000);
   assert.equal(restarted.status.phase, "Running");
   assert.ok(restarted.status.containerStatuses[0].state.running);
+});
+
+test("activeDeadlineSeconds stops a pod active past its deadline: Failed, DeadlineExceeded", async () => {
+  await using c = await startContainerCluster({ controllers: false });
+  await c.apply(pod("deadline", [{ name: "app", image: c.busybox, command: ["sleep", "3600"] }], {
+    activeDeadlineSeconds: 3,
+    terminationGracePeriodSeconds: 1,
+  }));
+  const running = await waitPhase(c, "deadline", ["Running"]);
+  const failed = await waitPhase(c, "deadline", ["Failed"], 30_000);
+  assert.equal(failed.status.reason, "DeadlineExceeded");
+  assert.equal(failed.status.message, "Pod was active on the node longer than the specified deadline");
+  assert.ok(failed.status.containerStatuses[0].state.terminated, JSON.stringify(failed.status));
+  // Not before its deadline, counted from the pod's start time.
+  const ended = Date.parse(failed.status.containerStatuses[0].state.terminated.finishedAt);
+  assert.ok(ended - Date.parse(running.status.startTime) >= 3000, JSON.stringify(failed.status));
+  const events = (await c.client.list(R.events, "default")).items
+    .filter((e) => e.involvedObject?.name === "deadline" && e.reason === "DeadlineExceeded");
+  assert.equal(events[0]?.message, "Pod was active on the node longer than the specified deadline");
+});
+
+test("kubectl debug adds an ephemeral container to a running pod: it runs once, logs, attaches", async () => {
+  await using c = await startContainerCluster({ controllers: false });
+  await c.apply(pod("target", [{ name: "app", image: c.busybox }], { terminationGracePeriodSeconds: 1 }));
+  await waitReady(c, "target");
+  const debug = await c.kubectl([
+    "debug",
+    "target",
+    `--image=${c.busybox}`,
+    "--container=debugger",
+    "--target=app",
+    "--",
+    "sh",
+    "-c",
+    "echo debugging from $(hostname); exit 3",
+  ]);
+  assert.equal(debug.code, 0, debug.stderr);
+  const ended = await eventually("the ephemeral container to end", async () => {
+    const p = await c.client.get(R.pods, "default", "target");
+    return p.status?.ephemeralContainerStatuses?.[0]?.state?.terminated ? p : undefined;
+  }, 30_000);
+  const status = ended.status.ephemeralContainerStatuses[0];
+  assert.equal(status.name, "debugger");
+  assert.equal(status.state.terminated.exitCode, 3);
+  assert.equal(status.restartCount, 0);
+  assert.equal(ended.spec.ephemeralContainers[0].targetContainerName, "app");
+  // The pod keeps running and stays Ready; the ephemeral container is not started again.
+  assert.equal(ended.status.phase, "Running");
+  const logs = await c.kubectl(["logs", "target", "-c", "debugger"]);
+  assert.equal(logs.stdout, "debugging from target\n", logs.stderr);
+
+  // Interactive: kubectl debug -i attaches to the new container's stdin and output.
+  const interactive = await c.kubectl(
+    ["debug", "-i", "target", `--image=${c.busybox}`, "--container=shell", "--", "sh"],
+    { stdin: "echo hello from the shell\nexit 0\n" },
+  );
+  assert.equal(interactive.code, 0, interactive.stderr);
+  assert.match(interactive.stdout, /hello from the shell/);
+
+  // Changing an ephemeral container is refused, as upstream.
+  const patch = JSON.stringify({ spec: { ephemeralContainers: [{ name: "debugger", image: "other" }] } });
+  const changed = await c.kubectl([
+    "patch",
+    "pod",
+    "target",
+    "--subresource=ephemeralcontainers",
+    "--type=strategic",
+    "-p",
+    patch,
+  ]);
+  assert.notEqual(changed.code, 0);
+  assert.match(changed.stderr, /existing ephemeral containers "debugger" may not be changed/);
 });

@@ -76,7 +76,7 @@ export interface ResourceDef {
   /** Fills defaults in place, as upstream's defaulting functions do. */
   defaults?(obj: KubeObject, ctx: ResourceContext): void;
   /** Returns field errors; an empty list means valid. `old` is set on update. */
-  validate?(obj: KubeObject, old?: KubeObject): StatusCause[];
+  validate?(obj: KubeObject, old?: KubeObject, subresource?: string): StatusCause[];
   table?: TableSpec;
   /** Selectable fields beyond metadata.name and metadata.namespace. */
   fields?(obj: KubeObject): Record<string, string>;

@@ -215,4 +215,9 @@ export const fieldError = {
     field,
     message: `unknown field "${field}"`,
   }),
+  notFound: (field: string, value: unknown): StatusCause => ({
+    reason: "FieldValueNotFound",
+    field,
+    message: `Not found: ${JSON.stringify(value)}`,
+  }),
 };

@@ -38,6 +38,8 @@ function subresourceInfo(def: ResourceDef, name: string): SubresourceInfo {
       return { verbs: ["create", "delete", "get", "patch", "update"], kind: { group: "", version: "v1", kind: "NodeProxyOptions" } };
     case "finalize":
       return { verbs: ["update"], kind: self };
+    case "ephemeralcontainers":
+      return { verbs: ["get", "patch", "update"], kind: self };
     default:
       return { verbs: ["get"] };
   }

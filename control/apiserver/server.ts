@@ -432,7 +432,7 @@ export class ApiServer {
     };
     switch (info.verb) {
       case "get":
-        if (sub && !["status", "scale"].includes(sub)) return this.#connect(ctx);
+        if (sub && !OBJECT_SUBRESOURCES.includes(sub)) return this.#connect(ctx);
         return await getObject(this, ctx);
       case "list":
         return await listObjects(this, ctx);
@@ -444,10 +444,10 @@ export class ApiServer {
         if (info.name) throw methodNotAllowed(`POST is not supported on a named ${served.def.kind}; use PUT or PATCH`);
         return await createObject(this, ctx);
       case "update":
-        if (sub && !["status", "scale", "finalize"].includes(sub)) return this.#connect(ctx);
+        if (sub && ![...OBJECT_SUBRESOURCES, "finalize"].includes(sub)) return this.#connect(ctx);
         return await updateObject(this, ctx);
       case "patch":
-        if (sub && !["status", "scale"].includes(sub)) return this.#connect(ctx);
+        if (sub && !OBJECT_SUBRESOURCES.includes(sub)) return this.#connect(ctx);
         return await patchObject(this, ctx);
       case "delete":
         if (sub) return this.#connect(ctx);
@@ -473,6 +473,9 @@ export class ApiServer {
     return handler(this, ctx);
   }
 }
+
+/** Subresources read and written as (part of) the object itself, not through a connect handler. */
+const OBJECT_SUBRESOURCES = ["status", "scale", "ephemeralcontainers"];
 
 /** Renders any error as a Kubernetes Status; unexpected errors are logged and become a 500. */
 export function errorResponse(err: unknown): Response {

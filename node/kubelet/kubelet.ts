@@ -32,6 +32,7 @@ import { envLookups, podReferences, volumeLookups } from "./config_sources.ts";
 import { ObjectManager } from "./object_manager.ts";
 import { generatePodStatus, type StartFailure } from "./pod_status.ts";
 import { killPod, runtimePodStatus, type SyncContext, syncPod } from "./pod_sync.ts";
+import { activeDeadlineLeft, DEADLINE_MESSAGE, DEADLINE_REASON, deadlineStatus } from "./active_deadline.ts";
 import { PodWorkers, type SyncResult } from "./pod_workers.ts";
 import { updateNeedsSync } from "./pod_update.ts";
 import type { RuntimePodStatus } from "./runtime_pod.ts";
@@ -331,7 +332,26 @@ export class Kubelet implements AsyncDisposable {
       this.probes.removePod(uid);
       return;
     }
-    return await this.#sync(pod, state);
+    const deadline = () =>
+      activeDeadlineLeft(pod, this.status.lastWritten(uid)?.startTime ?? pod.status?.startTime, this.#now());
+    if (deadline() === 0) return await this.#deadlineExceeded(pod, state);
+    const result = await this.#sync(pod, state);
+    // Back at the deadline (the first sync writes the start time it counts from).
+    const left = deadline();
+    if (left === undefined) return result;
+    return { ...result, requeueAfterMs: Math.min(result.requeueAfterMs ?? Infinity, left) };
+  }
+
+  /** Stops a pod past `activeDeadlineSeconds` and marks it Failed/DeadlineExceeded, as upstream. */
+  async #deadlineExceeded(pod: Pod, state: PodState): Promise<SyncResult> {
+    const uid = pod.metadata!.uid!;
+    this.#event(pod, "Normal", DEADLINE_REASON, DEADLINE_MESSAGE);
+    this.probes.removePod(uid);
+    const grace = pod.spec?.terminationGracePeriodSeconds ?? 30;
+    await killPod(this.#opts.runtime, this.#opts.recorder, pod, await this.runtimeStatus(uid), grace);
+    const status = this.#generate(pod, state, await this.runtimeStatus(uid), true);
+    await this.status.setStatus(pod, deadlineStatus(status));
+    return {};
   }
 
   #generate(pod: Pod, state: PodState, rs: RuntimePodStatus, terminal: boolean) {

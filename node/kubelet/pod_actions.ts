@@ -44,6 +44,8 @@ export interface PodActions {
   nextInitContainerToStart?: SpecContainer;
   /** Sidecars (restartable init containers) to start again, beside whatever else starts. */
   sidecarsToStart: SpecContainer[];
+  /** Ephemeral containers (`kubectl debug`) never started yet; they are never restarted. */
+  ephemeralToStart: SpecContainer[];
   /** Indexes into `spec.containers`. */
   containersToStart: number[];
   /** Container ID → why. */
@@ -92,6 +94,7 @@ export function computePodActions(pod: Pod, status: RuntimePodStatus, probes: Pr
     sandboxId: sandbox.sandboxId,
     attempt: sandbox.attempt,
     sidecarsToStart: [],
+    ephemeralToStart: [],
     containersToStart: [],
     containersToKill: new Map(),
   };
@@ -120,6 +123,12 @@ export function computePodActions(pod: Pod, status: RuntimePodStatus, probes: Pr
     return actions;
   }
 
+  // Ephemeral containers may start before initialization is done, as upstream's.
+  if (!pod.metadata?.deletionTimestamp) {
+    for (const c of pod.spec?.ephemeralContainers ?? []) {
+      if (!latestStatus(status, c.name)) actions.ephemeralToStart.push(c as SpecContainer);
+    }
+  }
   const inits = pod.spec?.initContainers ?? [];
   const init = inits.some(isSidecar)
     ? sidecarInitPlan(pod, status, (s) => started(pod, s, probes))
@@ -131,6 +140,7 @@ export function computePodActions(pod: Pod, status: RuntimePodStatus, probes: Pr
       if (failed && !shouldRestartOnFailure(pod)) {
         actions.killPod = true;
         actions.sidecarsToStart = [];
+        actions.ephemeralToStart = [];
         actions.containersToKill.clear();
       } else {
         if (init.failed?.state === "CONTAINER_UNKNOWN") {
@@ -190,6 +200,7 @@ export function computePodActions(pod: Pod, status: RuntimePodStatus, probes: Pr
     // Nothing of the pod's own work is left: its sidecars stop with it.
     actions.killPod = true;
     actions.sidecarsToStart = [];
+    actions.ephemeralToStart = [];
   }
   return actions;
 }

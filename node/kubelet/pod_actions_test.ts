@@ -183,3 +183,17 @@ Deno.test("computePodActions() holds initialization until a sidecar's startup pr
   });
   assert.deepEqual(live.sidecarsToStart.map((c) => c.name), ["proxy"]);
 });
+
+Deno.test("computePodActions() starts an ephemeral container once and never restarts it", () => {
+  const debug = { name: "debugger", image: "img", stdin: true, tty: true };
+  const pod = testPod([{ name: "app" }], { ephemeralContainers: [debug] });
+  const sb = [sandbox("s1")];
+  const app = instance("app", "CONTAINER_RUNNING");
+  assert.deepEqual(computePodActions(pod, runtime(sb, [app]), none).ephemeralToStart.map((c) => c.name), [
+    "debugger",
+  ]);
+  const exited = instance("debugger", "CONTAINER_EXITED", { exitCode: 1 });
+  const after = computePodActions(pod, runtime(sb, [app, exited]), none);
+  assert.deepEqual(after.ephemeralToStart, []);
+  assert.equal(after.killPod, false);
+});

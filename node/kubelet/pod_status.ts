@@ -68,9 +68,14 @@ function containerStatuses(
   init: boolean,
   inputs: StatusInputs,
   initDone: boolean,
+  ephemeral = false,
 ): ApiContainerStatus[] {
   const previous = new Map(
-    (init ? pod.status?.initContainerStatuses : pod.status?.containerStatuses)?.map((s) => [s.name, s]) ?? [],
+    (ephemeral
+      ? pod.status?.ephemeralContainerStatuses
+      : init
+      ? pod.status?.initContainerStatuses
+      : pod.status?.containerStatuses)?.map((s) => [s.name, s]) ?? [],
   );
   return specs.map((c) => {
     const instances = statusesOf(inputs.runtime, c.name);
@@ -120,7 +125,9 @@ function containerStatuses(
     const failure = inputs.startFailures.get(c.name);
     const sidecar = init && isSidecar(c);
     // A sidecar is started again whenever it stops, whatever the pod's restartPolicy.
-    const restarts = sidecar
+    const restarts = ephemeral
+      ? !latest
+      : sidecar
       ? !pod.metadata?.deletionTimestamp && latest?.state !== "CONTAINER_RUNNING"
       : !(init && latestExitedOk) && shouldContainerBeRestarted(c, pod, inputs.runtime);
     if (failure && restarts) {
@@ -299,6 +306,12 @@ export function generatePodStatus(pod: Pod, inputs: StatusInputs): PodStatus {
   }
   if (specInit.length) status.initContainerStatuses = initStatuses;
   else delete status.initContainerStatuses;
+  const specEphemeral = (pod.spec?.ephemeralContainers ?? []) as SpecContainer[];
+  if (specEphemeral.length) {
+    // Never restarted, never ready, no `started` (upstream's ephemeral container statuses).
+    status.ephemeralContainerStatuses = containerStatuses(pod, specEphemeral, false, inputs, true, true)
+      .map(({ started: _, ...s }) => ({ ...s, ready: false }));
+  } else delete status.ephemeralContainerStatuses;
   if (pod.spec?.hostNetwork) {
     status.podIP = inputs.hostIP;
     status.podIPs = [{ ip: inputs.hostIP }];

@@ -175,3 +175,20 @@ Deno.test("generatePodStatus() counts a sidecar as initialized once started, and
   const end = generatePodStatus(pod, inputs(runtime(sb, [crashed, done]), { terminal: true }));
   assert.equal(end.phase, "Succeeded");
 });
+
+Deno.test("generatePodStatus() reports ephemeral containers, never ready, outside readiness", () => {
+  const pod = testPod([{ name: "app" }], { ephemeralContainers: [{ name: "debugger", image: "img" }] });
+  const app = instance("app", "CONTAINER_RUNNING", { createdAt: NOW - 5000 });
+  const debug = instance("debugger", "CONTAINER_RUNNING", { createdAt: NOW - 1000 });
+  const s = generatePodStatus(pod, inputs(runtime([sandbox("s1")], [app, debug])));
+  assert.equal(cond(s, "Ready")?.status, "True");
+  const e = s.ephemeralContainerStatuses![0];
+  assert.equal(e.name, "debugger");
+  assert.ok(e.state?.running);
+  assert.equal(e.ready, false);
+  assert.equal(e.started, undefined);
+  const waiting = generatePodStatus(pod, inputs(runtime([sandbox("s1")], [app])));
+  assert.deepEqual(waiting.ephemeralContainerStatuses![0].state, {
+    waiting: { reason: "ContainerCreating" },
+  });
+});

@@ -99,7 +99,8 @@ export async function killPod(
  * to whether it removed any.
  */
 async function pruneInstances(runtime: RuntimeService, pod: Pod, status: RuntimePodStatus): Promise<boolean> {
-  const names = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].map((c) => c.name);
+  const names = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].map((c) => c.name)
+    .concat((pod.spec?.ephemeralContainers ?? []).map((c) => c.name));
   let removed = false;
   for (const name of names) {
     for (const old of statusesOf(status, name).slice(2)) {
@@ -197,7 +198,7 @@ export async function syncPod(
   // that its back-off then skips is counted: a needless re-read, never a stale one).
   let changedRuntime = actions.killPod || actions.containersToKill.size > 0 || actions.createSandbox ||
     actions.nextInitContainerToStart !== undefined || actions.containersToStart.length > 0 ||
-    actions.sidecarsToStart.length > 0;
+    actions.sidecarsToStart.length > 0 || actions.ephemeralToStart.length > 0;
 
   // A new pod's plan kills first too (upstream's KillPod with a new sandbox), with nothing to kill.
   let killed = actions.containersToKill.size > 0;
@@ -262,9 +263,14 @@ export async function syncPod(
 
   // The runtime view changed if something was killed: re-read before starting.
   const fresh = killed ? await runtimePodStatus(ctx.runtime, pod.metadata!.uid!) : status;
-  const sidecars = actions.sidecarsToStart.map((c) =>
-    startWithBackoff(ctx, pod, c, fresh, sandboxId!, sandboxAttempt, true, networkReady)
-  );
+  const sidecars = [
+    ...actions.sidecarsToStart.map((c) =>
+      startWithBackoff(ctx, pod, c, fresh, sandboxId!, sandboxAttempt, true, networkReady)
+    ),
+    ...actions.ephemeralToStart.map((c) =>
+      startWithBackoff(ctx, pod, c, fresh, sandboxId!, sandboxAttempt, false, networkReady)
+    ),
+  ];
   if (actions.nextInitContainerToStart) {
     const init = actions.nextInitContainerToStart;
     const started = await settle([

@@ -67,9 +67,11 @@ export async function containerLogs(
   }
   const pod = source.pod(namespace, podName);
   if (!pod) return text(404, `pod "${namespace}/${podName}" not found on this node`);
-  const spec = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].find((c) =>
-    c.name === container
-  );
+  const spec = [
+    ...(pod.spec?.initContainers ?? []),
+    ...(pod.spec?.containers ?? []),
+    ...(pod.spec?.ephemeralContainers ?? []),
+  ].find((c) => c.name === container);
   if (!spec) return text(404, `container "${container}" not found in pod "${podName}"`);
   const rs = await source.runtimeStatus(pod.metadata!.uid!);
   const instances = statusesOf(rs, container);

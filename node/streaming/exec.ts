@@ -47,7 +47,11 @@ export async function runningContainer(
 ): Promise<{ pod: Pod; id: string } | Response> {
   const pod = source.pod(namespace, podName);
   if (!pod) return text(404, `pod "${namespace}/${podName}" not found on this node`);
-  const specs = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
+  const specs = [
+    ...(pod.spec?.initContainers ?? []),
+    ...(pod.spec?.containers ?? []),
+    ...(pod.spec?.ephemeralContainers ?? []),
+  ];
   if (!specs.some((c) => c.name === name)) return text(404, `container not found ("${name}")`);
   const rs = await source.runtimeStatus(pod.metadata!.uid!);
   const c = rs.containers.find((x) => x.metadata.name === name);

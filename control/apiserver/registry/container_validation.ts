@@ -334,6 +334,70 @@ export function validateContainers(
   return errs;
 }
 
+/** The fields an ephemeral container may set (upstream's `allowedEphemeralContainerFields`). */
+const EPHEMERAL_FIELDS = new Set([
+  "name",
+  "image",
+  "command",
+  "args",
+  "workingDir",
+  "env",
+  "envFrom",
+  "volumeMounts",
+  "volumeDevices",
+  "terminationMessagePath",
+  "terminationMessagePolicy",
+  "imagePullPolicy",
+  "securityContext",
+  "stdin",
+  "stdinOnce",
+  "tty",
+  "targetContainerName",
+]);
+
+/**
+ * `validateEphemeralContainers`: each as a container, names unique across every container of
+ * the pod, a `targetContainerName` naming a container or init container, no ports, probes,
+ * lifecycle, resources or subPaths.
+ */
+export function validateEphemeralContainers(
+  ephemeral: unknown,
+  containers: unknown,
+  inits: unknown,
+  volumes: Set<string>,
+  path: string,
+): StatusCause[] {
+  const errs: StatusCause[] = [];
+  const others = new Set<string>([...arr(containers), ...arr(inits)].map((c: Obj) => c?.name));
+  const names = new Set(others);
+  arr(ephemeral).forEach((c: Obj, i) => {
+    const at = `${path}[${i}]`;
+    errs.push(...validateContainerCommon(c, volumes, at));
+    if (names.has(c?.name)) errs.push(fieldError.duplicate(`${at}.name`, c.name));
+    else names.add(c?.name);
+    if (c?.targetContainerName && !others.has(c.targetContainerName)) {
+      errs.push(fieldError.notFound(`${at}.targetContainerName`, c.targetContainerName));
+    }
+    for (const k of Object.keys(c ?? {})) {
+      const v = c[k];
+      const empty = v === undefined || v === null || (typeof v === "object" && Object.keys(v).length === 0);
+      if (!EPHEMERAL_FIELDS.has(k) && !empty) {
+        errs.push(fieldError.forbidden(`${at}.${k}`, "cannot be set for an Ephemeral Container"));
+      }
+    }
+    arr(c?.volumeMounts).forEach((m: Obj, j) => {
+      for (const k of ["subPath", "subPathExpr"]) {
+        if (m?.[k]) {
+          errs.push(
+            fieldError.forbidden(`${at}.volumeMounts[${j}].${k}`, "cannot be set for an Ephemeral Container"),
+          );
+        }
+      }
+    });
+  });
+  return errs;
+}
+
 /** `validateInitContainers`: names unique across all containers; sidecars need `restartPolicy: Always`. */
 export function validateInitContainers(
   inits: unknown,

@@ -22,7 +22,10 @@ export const pods: ResourceDef = {
   namespaced: true,
   shortNames: ["po"],
   categories: ["all"],
-  subresources: { status: true, other: ["binding", "log", "exec", "attach", "portforward", "eviction"] },
+  subresources: {
+    status: true,
+    other: ["binding", "log", "exec", "attach", "portforward", "eviction", "ephemeralcontainers"],
+  },
   schema: "V1Pod",
   defaults: defaultPod,
   validate: validatePod,

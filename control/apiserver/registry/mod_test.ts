@@ -126,7 +126,7 @@ Deno.test("scope, short names and categories match upstream", () => {
 Deno.test("subresources and generation tracking match upstream", () => {
   assert.deepEqual(byKey.get("pods")!.subresources, {
     status: true,
-    other: ["binding", "log", "exec", "attach", "portforward", "eviction"],
+    other: ["binding", "log", "exec", "attach", "portforward", "eviction", "ephemeralcontainers"],
   });
   assert.deepEqual(byKey.get("namespaces")!.subresources, { status: true, other: ["finalize"] });
   assert.deepEqual(byKey.get("serviceaccounts")!.subresources, { other: ["token"] });

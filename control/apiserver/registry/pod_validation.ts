@@ -7,7 +7,12 @@
 // deno-lint-ignore-file no-explicit-any
 import { fieldError, type StatusCause } from "../../api/status.ts";
 import { clone, deepEqual, type KubeObject } from "../../api/types.ts";
-import { dns1123Label, validateContainers, validateInitContainers } from "./container_validation.ts";
+import {
+  dns1123Label,
+  validateContainers,
+  validateEphemeralContainers,
+  validateInitContainers,
+} from "./container_validation.ts";
 import { validateLabels, validateObjectMeta, validateTemplateMeta } from "./metadata.ts";
 import { isDNS1123Subdomain, isQualifiedName, isValidLabelValue, nameIsDNSSubdomain } from "./names.ts";
 
@@ -149,6 +154,15 @@ export function validatePodSpec(spec: unknown, path: string, extraVolumes: strin
   errs.push(...validateContainers(s.containers, volumes, `${path}.containers`, grace));
   errs.push(
     ...validateInitContainers(s.initContainers, s.containers, volumes, `${path}.initContainers`, grace),
+  );
+  errs.push(
+    ...validateEphemeralContainers(
+      s.ephemeralContainers,
+      s.containers,
+      s.initContainers,
+      volumes,
+      `${path}.ephemeralContainers`,
+    ),
   );
   if (s.hostNetwork) {
     arr(s.containers).forEach((c: Obj, i) => {
@@ -315,10 +329,34 @@ export function validatePodSpecUpdate(newSpec: Obj, oldSpec: Obj): StatusCause[]
  * skips the spec's rules, as upstream's `ValidatePodStatusUpdate` does: the stored spec passed
  * them when it was written, and re-checking it cost more than the rest of a status write's checks.
  */
-export function validatePod(obj: KubeObject, old?: KubeObject): StatusCause[] {
+export function validatePod(obj: KubeObject, old?: KubeObject, subresource?: string): StatusCause[] {
   const errs = validateObjectMeta(obj, { namespaced: true, nameFn: nameIsDNSSubdomain });
   if (old && deepEqual(obj.spec, old.spec)) return errs;
   errs.push(...validatePodSpec(obj.spec, "spec"));
-  if (old) errs.push(...validatePodSpecUpdate(obj.spec ?? {}, old.spec ?? {}));
+  if (!old && arr(obj.spec?.ephemeralContainers).length) {
+    errs.push(fieldError.forbidden("spec.ephemeralContainers", "cannot be set on create"));
+  }
+  if (old && subresource === "ephemeralcontainers") errs.push(...validateEphemeralUpdate(obj, old));
+  else if (old) errs.push(...validatePodSpecUpdate(obj.spec ?? {}, old.spec ?? {}));
+  return errs;
+}
+
+/**
+ * `ValidatePodEphemeralContainersUpdate`: through `pods/ephemeralcontainers` ephemeral containers
+ * are only added; the ones there stay as they are.
+ */
+function validateEphemeralUpdate(obj: KubeObject, old: KubeObject): StatusCause[] {
+  const errs: StatusCause[] = [];
+  const now = new Map(arr(obj.spec?.ephemeralContainers).map((c: Obj) => [c?.name, c]));
+  for (const was of arr(old.spec?.ephemeralContainers)) {
+    const is = now.get(was?.name);
+    if (!is) {
+      const detail = `existing ephemeral containers "${was?.name}" may not be removed\n`;
+      errs.push(fieldError.forbidden("spec.ephemeralContainers", detail));
+    } else if (!deepEqual(is, was)) {
+      const detail = `existing ephemeral containers "${was?.name}" may not be changed\n`;
+      errs.push(fieldError.forbidden("spec.ephemeralContainers", detail));
+    }
+  }
   return errs;
 }

@@ -80,6 +80,39 @@ Deno.test("validatePod() checks lifecycle hooks as upstream's validateLifecycle"
   ]);
 });
 
+Deno.test("validatePod() lets pods/ephemeralcontainers only add ephemeral containers, as upstream", () => {
+  const base = pod({ containers: [{ name: "app", image: "x" }] });
+  const debug = { name: "debugger", image: "busybox", stdin: true, tty: true, targetContainerName: "app" };
+  const withDebug = pod({ containers: [{ name: "app", image: "x" }], ephemeralContainers: [debug] });
+  assert.deepEqual(messages(withDebug), ["spec.ephemeralContainers: Forbidden: cannot be set on create"]);
+  const v = (next: KubeObject, old: KubeObject) =>
+    validatePod(next, old, "ephemeralcontainers").map((c) => `${c.field}: ${c.message}`);
+  assert.deepEqual(v(withDebug, base), []);
+  // A plain update may not add one.
+  assert.match(messages(withDebug, base).join("\n"), /spec: Forbidden: pod updates may not change fields/);
+  const changed = pod({
+    containers: [{ name: "app", image: "x" }],
+    ephemeralContainers: [{ ...debug, image: "other" }],
+  });
+  assert.deepEqual(v(changed, withDebug), [
+    'spec.ephemeralContainers: Forbidden: existing ephemeral containers "debugger" may not be changed\n',
+  ]);
+  assert.deepEqual(v(base, withDebug), [
+    'spec.ephemeralContainers: Forbidden: existing ephemeral containers "debugger" may not be removed\n',
+  ]);
+  const bad = pod({
+    containers: [{ name: "app", image: "x" }],
+    ephemeralContainers: [
+      { name: "app", image: "b", ports: [{ containerPort: 80 }], targetContainerName: "nope" },
+    ],
+  });
+  assert.deepEqual(v(bad, base), [
+    'spec.ephemeralContainers[0].name: Duplicate value: "app"',
+    'spec.ephemeralContainers[0].targetContainerName: Not found: "nope"',
+    "spec.ephemeralContainers[0].ports: Forbidden: cannot be set for an Ephemeral Container",
+  ]);
+});
+
 Deno.test("validatePod() rejects an unknown restartPolicy with upstream's supported list", () => {
   const errs = messages(pod({ containers: [{ name: "a", image: "x" }], restartPolicy: "Sometimes" }));
   assert.deepEqual(errs, [

@@ -100,7 +100,7 @@ async function admit(
     const pending = p.admit?.(attrs);
     if (pending) await pending;
   }
-  const causes = def.validate?.(obj, old ?? undefined) ?? [];
+  const causes = def.validate?.(obj, old ?? undefined, ctx.info.subresource) ?? [];
   if (causes.length) throw invalid(def.kind, def.group, obj.metadata.name ?? "", causes);
   for (const p of server.admission) {
     const pending = p.validate?.(attrs);
@@ -205,6 +205,13 @@ async function updateWith(
       for (const k in out) if (k !== "status") (out as Record<string, unknown>)[k] = clone(out[k]);
       out.status = next.status;
       next = out;
+    } else if (sub === "ephemeralcontainers") {
+      // Only spec.ephemeralContainers changes (pods): `kubectl debug` adds one.
+      next = {
+        ...clone(current),
+        spec: { ...clone(current.spec), ephemeralContainers: next.spec?.ephemeralContainers },
+      };
+      if (next.spec.ephemeralContainers === undefined) delete next.spec.ephemeralContainers;
     } else if (sub === "finalize") {
       // Only spec.finalizers changes (namespaces).
       next = {
