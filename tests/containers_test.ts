@@ -989,3 +989,45 @@ test("kubectl debug adds an ephemeral container to a running pod: it runs once, 
   assert.notEqual(changed.code, 0);
   assert.match(changed.stderr, /existing ephemeral containers "debugger" may not be changed/);
 });
+
+test("kubectl drain evicts a node's pods through pods/eviction; uncordon lets them back", async () => {
+  await using c = await startContainerCluster();
+  const r = await c.kubectl(["create", "deployment", "web", `--image=${c.busybox}`, "--replicas=2"]);
+  assert.equal(r.code, 0, r.stderr);
+  await c.apply(pod("solo", [{ name: "app", image: c.busybox }], { terminationGracePeriodSeconds: 1 }));
+  const running = async () =>
+    (await c.client.list(R.pods, "default")).items.filter((p) => p.status?.phase === "Running");
+  await eventually("3 pods running", async () => (await running()).length === 3 ? true : undefined, 60_000);
+
+  // An eviction whose name is not the URL's is refused.
+  const body = await Deno.makeTempFile({ suffix: ".json" });
+  const metadata = { name: "other", namespace: "default" };
+  const eviction = { apiVersion: "policy/v1", kind: "Eviction", metadata };
+  await Deno.writeTextFile(body, JSON.stringify(eviction));
+  const url = "/api/v1/namespaces/default/pods/solo/eviction";
+  const wrong = await c.kubectl(["create", "--raw", url, "-f", body]);
+  await Deno.remove(body);
+  assert.notEqual(wrong.code, 0);
+  assert.match(wrong.stderr, /name in URL does not match name in Eviction object/);
+
+  const drain = await c.kubectl(
+    ["drain", "node-1", "--ignore-daemonsets", "--force", "--grace-period=1", "--timeout=90s"],
+    { timeoutMs: 120_000 },
+  );
+  assert.equal(drain.code, 0, drain.stderr);
+  assert.match(drain.stdout, /evicting pod default\/solo/);
+  assert.match(drain.stdout, /node\/node-1 drained/);
+  const node = await c.client.get(R.nodes, "", "node-1");
+  assert.equal(node.spec.unschedulable, true);
+  assert.equal(await c.client.tryGet(R.pods, "default", "solo"), null, "an unmanaged pod is gone");
+  // The Deployment's replacements wait: the only node is cordoned.
+  const pending = await eventually("2 replacements pending", async () => {
+    const pods = (await c.client.list(R.pods, "default")).items;
+    return pods.length === 2 && pods.every((p) => !p.spec?.nodeName) ? pods : undefined;
+  }, 30_000);
+  assert.equal(pending.length, 2);
+
+  const uncordon = await c.kubectl(["uncordon", "node-1"]);
+  assert.equal(uncordon.code, 0, uncordon.stderr);
+  await eventually("2 pods running again", async () => (await running()).length === 2 || undefined, 60_000);
+});

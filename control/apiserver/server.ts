@@ -66,7 +66,7 @@ import { watchObjects } from "./rest/watch.ts";
 import { createObject, patchObject, updateObject } from "./rest/write.ts";
 import { crdStrategy, loadCustomResources, syncCustomResources, withCrdValidation } from "./strategies/crd.ts";
 import { namespaceStrategy } from "./strategies/namespace.ts";
-import { createBinding, podStrategy } from "./strategies/pod.ts";
+import { createBinding, createEviction, podStrategy } from "./strategies/pod.ts";
 import { serviceStrategy } from "./strategies/service.ts";
 import { bootstrap } from "./bootstrap.ts";
 
@@ -440,6 +440,7 @@ export class ApiServer {
         return watchObjects(this, ctx);
       case "create":
         if (sub === "binding") return await createBinding(this, ctx);
+        if (sub === "eviction") return await createEviction(this, ctx);
         if (sub) return this.#connect(ctx);
         if (info.name) throw methodNotAllowed(`POST is not supported on a named ${served.def.kind}; use PUT or PATCH`);
         return await createObject(this, ctx);

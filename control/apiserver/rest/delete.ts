@@ -26,10 +26,14 @@ export interface DeleteOptions {
 /** Reads DeleteOptions from the body (if any) and the query. */
 export async function parseDeleteOptions(ctx: RequestContext): Promise<DeleteOptions> {
   const bytes = await requestBody(ctx);
-  // deno-lint-ignore no-explicit-any
-  const body: any = bytes.length ? decodeBody(ctx.req.headers.get("content-type"), bytes) : {};
+  const body: unknown = bytes.length ? decodeBody(ctx.req.headers.get("content-type"), bytes) : {};
+  return deleteOptionsFrom(body, ctx.query);
+}
+
+/** DeleteOptions from a decoded body (a DeleteOptions object) and the query. */
+// deno-lint-ignore no-explicit-any
+export function deleteOptionsFrom(body: any, q: URLSearchParams): DeleteOptions {
   if (body === null || typeof body !== "object") throw badRequest("DeleteOptions must be a JSON object");
-  const q = ctx.query;
   const opts: DeleteOptions = { dryRun: isDryRun(q) || (Array.isArray(body.dryRun) && body.dryRun.includes("All")) };
   const grace = q.get("gracePeriodSeconds") ?? body.gracePeriodSeconds;
   if (grace !== undefined && grace !== null && grace !== "") {

@@ -7,6 +7,7 @@ import { badRequest, conflict, notFound } from "../../api/status.ts";
 import type { KubeObject } from "../../api/types.ts";
 import { type RequestContext, requestBody } from "../context.ts";
 import { decodeBody } from "../negotiate.ts";
+import { deleteOne, deleteOptionsFrom } from "../rest/delete.ts";
 import { timestamp } from "../rest/object_meta.ts";
 import { render } from "../rest/response.ts";
 import type { Strategy } from "../rest/strategy.ts";
@@ -70,6 +71,36 @@ export async function createBinding(server: ApiServer, ctx: RequestContext): Pro
     else conditions.push(scheduled);
     return pod;
   });
+  return render(ctx, { encoding: ctx.format.encoding, shape: "object" }, 201, () => ({
+    kind: "Status",
+    apiVersion: "v1",
+    metadata: {},
+    status: "Success",
+    code: 201,
+  }));
+}
+
+/**
+ * POST pods/{name}/eviction (a policy/v1 `Eviction`, what `kubectl drain` sends): deletes the pod
+ * as a DELETE with the eviction's `deleteOptions` would (graceful, preconditions, dry run).
+ * Skiff serves no PodDisruptionBudgets, so no budget can refuse an eviction (docs/api.md).
+ */
+export async function createEviction(server: ApiServer, ctx: RequestContext): Promise<Response> {
+  const bytes = await requestBody(ctx);
+  // deno-lint-ignore no-explicit-any
+  const eviction = (bytes.length ? decodeBody(ctx.req.headers.get("content-type"), bytes) : {}) as any;
+  if (eviction === null || typeof eviction !== "object") {
+    throw badRequest("an Eviction must be a JSON object");
+  }
+  const { info } = ctx;
+  if (eviction.metadata?.name && eviction.metadata.name !== info.name) {
+    throw badRequest("name in URL does not match name in Eviction object");
+  }
+  if (eviction.metadata?.namespace && eviction.metadata.namespace !== info.namespace) {
+    throw badRequest("namespace in URL does not match namespace in Eviction object");
+  }
+  const opts = deleteOptionsFrom(eviction.deleteOptions ?? {}, ctx.query);
+  await deleteOne(server, ctx, info.name, info.namespace, opts);
   return render(ctx, { encoding: ctx.format.encoding, shape: "object" }, 201, () => ({
     kind: "Status",
     apiVersion: "v1",
