@@ -990,7 +990,7 @@ test("kubectl debug adds an ephemeral container to a running pod: it runs once, 
   assert.match(changed.stderr, /existing ephemeral containers "debugger" may not be changed/);
 });
 
-test("kubectl drain evicts a node's pods through pods/eviction; uncordon lets them back", async () => {
+test("kubectl drain evicts a node's pods within their disruption budget; uncordon", async () => {
   await using c = await startContainerCluster();
   const r = await c.kubectl(["create", "deployment", "web", `--image=${c.busybox}`, "--replicas=2"]);
   assert.equal(r.code, 0, r.stderr);
@@ -1010,12 +1010,27 @@ test("kubectl drain evicts a node's pods through pods/eviction; uncordon lets th
   assert.notEqual(wrong.code, 0);
   assert.match(wrong.stderr, /name in URL does not match name in Eviction object/);
 
-  const drain = await c.kubectl(
-    ["drain", "node-1", "--ignore-daemonsets", "--force", "--grace-period=1", "--timeout=90s"],
-    { timeoutMs: 120_000 },
-  );
+  // A budget lets one of the Deployment's 2 pods go at a time.
+  const pdb = await c.kubectl(["create", "pdb", "web", "--selector=app=web", "--max-unavailable=1"]);
+  assert.equal(pdb.code, 0, pdb.stderr);
+  const jsonpath = "jsonpath={.status.disruptionsAllowed}";
+  const allowed = async () => (await c.kubectl(["get", "pdb", "web", "-o", jsonpath])).stdout;
+  await eventually("the budget to allow 1", async () => await allowed() === "1" || undefined, 30_000);
+  const drainArgs = ["drain", "node-1", "--ignore-daemonsets", "--force", "--grace-period=1"];
+  const blocked = await c.kubectl([...drainArgs, "--timeout=12s"], { timeoutMs: 60_000 });
+  assert.notEqual(blocked.code, 0, blocked.stdout);
+  assert.match(blocked.stderr, /Cannot evict pod as it would violate the pod's disruption budget/);
+  assert.match(blocked.stdout, /evicting pod default\/solo/);
+  // The evicted pod's replacement cannot run (the node is cordoned): no disruption is left.
+  await eventually("the budget to allow none", async () => await allowed() === "0" || undefined, 30_000);
+  const table = await c.kubectl(["get", "pdb", "web"]);
+  const header = /^NAME\s+MIN AVAILABLE\s+MAX UNAVAILABLE\s+ALLOWED DISRUPTIONS\s+AGE\n/;
+  assert.match(table.stdout, header);
+  assert.match(table.stdout, /\nweb\s+N\/A\s+1\s+0\s/);
+
+  assert.equal((await c.kubectl(["delete", "pdb", "web"])).code, 0);
+  const drain = await c.kubectl([...drainArgs, "--timeout=90s"], { timeoutMs: 120_000 });
   assert.equal(drain.code, 0, drain.stderr);
-  assert.match(drain.stdout, /evicting pod default\/solo/);
   assert.match(drain.stdout, /node\/node-1 drained/);
   const node = await c.client.get(R.nodes, "", "node-1");
   assert.equal(node.spec.unschedulable, true);

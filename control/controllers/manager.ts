@@ -97,6 +97,7 @@ export const CONTROLLERS: readonly ControllerEntry[] = [
   module("cronjob-controller", () => import("./cronjob/mod.ts")),
   module("ttl-after-finished-controller", () => import("./job/ttl_mod.ts")),
   module("clusterrole-aggregation-controller", () => import("./clusterroleaggregation/mod.ts")),
+  module("disruption-controller", () => import("./disruption/mod.ts")),
   ...["persistentvolume-binder-controller", "pvc-protection-controller", "pv-protection-controller"].map(
     (name): ControllerEntry => ({
       name,

@@ -210,7 +210,8 @@ const SCHEDULER_RULES: PolicyRule[] = [
  * - creates: pods, ReplicaSets, ControllerRevisions, Jobs, PVCs (statefulset claims),
  *   ServiceAccounts, ConfigMaps (root CA publisher), Endpoints, EndpointSlices, events, and its
  *   leader Lease;
- * - the clusterrole-aggregation controller: update (and escalate) ClusterRoles.
+ * - the clusterrole-aggregation controller: update (and escalate) ClusterRoles;
+ * - the disruption controller: update PodDisruptionBudget status.
  */
 const CONTROLLER_MANAGER_RULES: PolicyRule[] = [
   EVENTS,
@@ -235,6 +236,8 @@ const CONTROLLER_MANAGER_RULES: PolicyRule[] = [
     "statefulsets/status",
   ]),
   r(["update"], ["batch"], ["cronjobs/status", "jobs/status"]),
+  // The disruption controller.
+  r(["update"], ["policy"], ["poddisruptionbudgets/status"]),
   // The PersistentVolume binder and the protection controllers.
   r(["update"], [""], [
     "persistentvolumeclaims",

@@ -30,6 +30,7 @@ import { networkingResources } from "./networking.ts";
 import { runtimeClasses } from "./node.ts";
 import { plugins } from "./plugins.ts";
 import { rbacResources } from "./rbac.ts";
+import { podDisruptionBudgets } from "./policy.ts";
 import { priorityClasses } from "./scheduling.ts";
 import { storageResources } from "./storage.ts";
 
@@ -65,6 +66,7 @@ export function builtinResources(): ResourceDef[] {
     endpointSlices,
     ...networkingResources,
     eventsV1,
+    podDisruptionBudgets,
     priorityClasses,
     ...storageResources,
     customResourceDefinitions,

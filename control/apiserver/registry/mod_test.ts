@@ -33,6 +33,7 @@ Deno.test("builtinResources() registers every resource the API serves", () => {
     "persistentvolumeclaims",
     "persistentvolumes",
     "plugins.skiff.dev",
+    "poddisruptionbudgets.policy",
     "pods",
     "podtemplates",
     "priorityclasses.scheduling.k8s.io",
@@ -144,6 +145,7 @@ Deno.test("subresources and generation tracking match upstream", () => {
     "jobs.batch",
     "networkpolicies.networking.k8s.io",
     "plugins.skiff.dev",
+    "poddisruptionbudgets.policy",
     "replicasets.apps",
     "statefulsets.apps",
   ]);

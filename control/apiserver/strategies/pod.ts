@@ -3,12 +3,14 @@
  * scheduler uses to assign a node.
  * @module
  */
-import { badRequest, conflict, notFound } from "../../api/status.ts";
+import { fromLabelSelectorObject, matchesLabels } from "../../api/selector.ts";
+import { ApiError, badRequest, conflict, notFound } from "../../api/status.ts";
 import type { KubeObject } from "../../api/types.ts";
 import { type RequestContext, requestBody } from "../context.ts";
 import { decodeBody } from "../negotiate.ts";
 import { deleteOne, deleteOptionsFrom } from "../rest/delete.ts";
 import { timestamp } from "../rest/object_meta.ts";
+import { list } from "../../store/mod.ts";
 import { render } from "../rest/response.ts";
 import type { Strategy } from "../rest/strategy.ts";
 import type { ApiServer } from "../server.ts";
@@ -82,8 +84,8 @@ export async function createBinding(server: ApiServer, ctx: RequestContext): Pro
 
 /**
  * POST pods/{name}/eviction (a policy/v1 `Eviction`, what `kubectl drain` sends): deletes the pod
- * as a DELETE with the eviction's `deleteOptions` would (graceful, preconditions, dry run).
- * Skiff serves no PodDisruptionBudgets, so no budget can refuse an eviction (docs/api.md).
+ * as a DELETE with the eviction's `deleteOptions` would (graceful, preconditions, dry run), once
+ * the pod's PodDisruptionBudget allows it (`checkBudget`).
  */
 export async function createEviction(server: ApiServer, ctx: RequestContext): Promise<Response> {
   const bytes = await requestBody(ctx);
@@ -100,6 +102,9 @@ export async function createEviction(server: ApiServer, ctx: RequestContext): Pr
     throw badRequest("namespace in URL does not match namespace in Eviction object");
   }
   const opts = deleteOptionsFrom(eviction.deleteOptions ?? {}, ctx.query);
+  const pod = await server.store.get(ctx.served.store, info.namespace, info.name);
+  if (!pod) throw notFound(ctx.served.store.gr, info.name);
+  await checkBudget(server, pod, opts.dryRun);
   await deleteOne(server, ctx, info.name, info.namespace, opts);
   return render(ctx, { encoding: ctx.format.encoding, shape: "object" }, 201, () => ({
     kind: "Status",
@@ -109,3 +114,85 @@ export async function createEviction(server: ApiServer, ctx: RequestContext): Pr
     code: 201,
   }));
 }
+
+const DISRUPTION_BUDGET_CAUSE = "DisruptionBudget";
+
+function isReady(pod: KubeObject): boolean {
+  return (pod.status?.conditions ?? []).some((c: { type: string; status: string }) =>
+    c.type === "Ready" && c.status === "True"
+  );
+}
+
+/**
+ * Upstream's eviction checks: a pod that is finished, pending or being deleted goes without one.
+ * Otherwise the one PodDisruptionBudget that selects the pod (more than one is a 500) must have
+ * caught up with its spec and allow a disruption (else 429 with a `DisruptionBudget` cause); the
+ * eviction then takes one (`disruptionsAllowed` − 1) and records the pod in `disruptedPods`, in
+ * one write that conflicts with any other. An unready pod needs no disruption while the budget
+ * is met (`IfHealthyBudget`) or its policy is `AlwaysAllow`.
+ */
+async function checkBudget(server: ApiServer, pod: KubeObject, dryRun: boolean): Promise<void> {
+  const phase = pod.status?.phase;
+  const done = phase === "Succeeded" || phase === "Failed" || phase === "Pending";
+  if (done || pod.metadata.deletionTimestamp) return;
+  const served = server.registry.lookup("policy", "v1", "poddisruptionbudgets");
+  if (!served) return;
+  const ns = pod.metadata.namespace!;
+  const budgets = (await list(server.store, served.store, { namespace: ns })).items.filter((pdb) => {
+    const selector = fromLabelSelectorObject(pdb.spec?.selector);
+    return selector !== null && matchesLabels(selector, pod.metadata.labels);
+  });
+  if (budgets.length === 0) return;
+  if (budgets.length > 1) {
+    throw new ApiError({
+      code: 500,
+      reason: "InternalError",
+      message:
+        "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.",
+    });
+  }
+  const name = budgets[0].metadata.name!;
+  const tooMany = (cause: string) =>
+    new ApiError({
+      code: 429,
+      reason: "TooManyRequests",
+      message: "Cannot evict pod as it would violate the pod's disruption budget.",
+      details: { causes: [{ reason: DISRUPTION_BUDGET_CAUSE, message: cause }], retryAfterSeconds: 0 },
+    });
+  await server.store.update(served.store, ns, name, (pdb) => {
+    const st = pdb.status ?? {};
+    if (!isReady(pod)) {
+      const met = (st.currentHealthy ?? 0) >= (st.desiredHealthy ?? 0) && (st.desiredHealthy ?? 0) > 0;
+      if (met || pdb.spec?.unhealthyPodEvictionPolicy === "AlwaysAllow") throw new BudgetNotNeeded();
+    }
+    if ((st.observedGeneration ?? 0) < (pdb.metadata.generation ?? 0)) {
+      throw tooMany(`The disruption budget ${name} is still being processed by the server.`);
+    }
+    if ((st.disruptionsAllowed ?? 0) <= 0) {
+      throw tooMany(
+        `The disruption budget ${name} needs ${st.desiredHealthy ?? 0} healthy pods and has ${
+          st.currentHealthy ?? 0
+        } currently`,
+      );
+    }
+    if (dryRun) throw new BudgetNotNeeded();
+    const allowed = st.disruptionsAllowed - 1;
+    const conditions = allowed > 0 ? st.conditions : (st.conditions ?? []).map((c: { type: string }) =>
+      c.type === "DisruptionAllowed"
+        ? { ...c, status: "False", reason: "InsufficientPods", lastTransitionTime: timestamp(server.now()) }
+        : c
+    );
+    pdb.status = {
+      ...st,
+      disruptionsAllowed: allowed,
+      disruptedPods: { ...(st.disruptedPods ?? {}), [pod.metadata.name!]: timestamp(server.now()) },
+      conditions,
+    };
+    return pdb;
+  }).catch((e) => {
+    if (!(e instanceof BudgetNotNeeded)) throw e;
+  });
+}
+
+/** Thrown out of the budget's update when the eviction takes nothing from it. */
+class BudgetNotNeeded extends Error {}
