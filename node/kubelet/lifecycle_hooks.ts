@@ -70,9 +70,11 @@ async function runExec(target: HookTarget, command: string[]): Promise<{ error?:
   const dec = new TextDecoder();
   const running = target.runtime.execSync(target.containerId, command, 0).then(
     (r) => ({
-      error: r.exitCode === 0 ? undefined : `command '${command.join(" ")}' exited with ${r.exitCode}: ${
-        dec.decode(r.stderr).slice(0, 10 * 1024)
-      }`,
+      error: r.exitCode === 0
+        ? undefined
+        : `command '${command.join(" ")}' exited with ${r.exitCode}: ${
+          dec.decode(r.stderr).slice(0, 10 * 1024)
+        }`,
       output: (dec.decode(r.stdout) + dec.decode(r.stderr)).slice(0, 10 * 1024),
     }),
     (e) => ({ error: (e as Error).message ?? String(e), output: "" }),

@@ -95,9 +95,9 @@ export function budgetStatus(pdb: KubeObject, inputs: BudgetInputs): Record<stri
     const fresh = Date.parse(at) + DELETION_TIMEOUT_MS > now;
     if (pod && !pod.metadata.deletionTimestamp && fresh) disrupted[name] = at;
   }
-  const healthy = pods.filter((p) =>
-    !p.metadata.deletionTimestamp && !(p.metadata.name! in disrupted) && isReady(p)
-  ).length;
+  const healthy =
+    pods.filter((p) => !p.metadata.deletionTimestamp && !(p.metadata.name! in disrupted) && isReady(p))
+      .length;
   let allowed = healthy - desired;
   if (expected <= 0 || allowed <= 0) allowed = 0;
   const condition = disruptionAllowedCondition(allowed, pdb.status?.conditions, now);
