@@ -12,8 +12,8 @@ import { type ContainerStatus, LABEL_POD_UID, type RuntimeService } from "../cri
 import type { Backoff } from "./backoff.ts";
 import { goDuration } from "./duration.ts";
 import { formatPod } from "./format_pod.ts";
-import { killContainer } from "./kill_container.ts";
-import { computePodActions, type ProbeVerdicts } from "./pod_actions.ts";
+import { containerSpec, killContainer } from "./kill_container.ts";
+import { computePodActions, type ContainerToKill, type ProbeVerdicts } from "./pod_actions.ts";
 import type { StartFailure } from "./pod_status.ts";
 import {
   isSidecar,
@@ -55,6 +55,20 @@ function podEvent(
   message: string,
 ) {
   recorder.event({ ...(pod as KubeObject), kind: "Pod", apiVersion: "v1" }, type, reason, message);
+}
+
+/**
+ * The grace period of a container killed by a failed probe: the probe's own
+ * `terminationGracePeriodSeconds` when set, else the pod's (upstream's `setTerminationGracePeriod`).
+ */
+export function killGrace(pod: Pod, why: ContainerToKill, podGrace: number): number {
+  const spec = containerSpec(pod, why.name);
+  const probe = why.reason === "LivenessProbe"
+    ? spec?.livenessProbe
+    : why.reason === "StartupProbe"
+    ? spec?.startupProbe
+    : undefined;
+  return probe?.terminationGracePeriodSeconds ?? podGrace;
 }
 
 /** The IP of the pod's ready sandbox, for hooks that call the pod. */
@@ -209,7 +223,7 @@ export async function syncPod(
       const container = status.containers.find((c) => c.id === id);
       if (!container) return;
       const target = { runtime: ctx.runtime, recorder: ctx.recorder, pod, podIP: sandboxIP(status) };
-      await killContainer({ ...target, container, message: why.message }, grace);
+      await killContainer({ ...target, container, message: why.message }, killGrace(pod, why, grace));
     }));
   }
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import type { Container } from "kubernetes-types/core/v1.d.ts";
 import { ANNOTATION_CONTAINER_HASH, type ImageService, type RuntimeService } from "../cri/api.ts";
 import { Backoff } from "./backoff.ts";
-import { type SyncContext, syncPod } from "./pod_sync.ts";
+import { killGrace, type SyncContext, syncPod } from "./pod_sync.ts";
 import { containerHash } from "./runtime_pod.ts";
 import { instance, runtime, sandbox, testPod } from "./testing.ts";
 
@@ -129,4 +129,20 @@ Deno.test("syncPod() fails the sandbox, not the container, when its network fail
   assert.deepEqual(events, ["Pulled", "FailedCreatePodSandBox"]);
   assert.equal(ctx.startFailures.size, 0);
   assert.ok(result.requeueAfterMs !== undefined && result.requeueAfterMs > 0);
+});
+
+Deno.test("killGrace() takes a failed probe's own terminationGracePeriodSeconds, else the pod's", () => {
+  const pod = testPod([{
+    name: "app",
+    livenessProbe: { tcpSocket: { port: 1 }, terminationGracePeriodSeconds: 3 },
+    startupProbe: { tcpSocket: { port: 1 } },
+  }]);
+  const why = (reason: "LivenessProbe" | "StartupProbe" | "DefinitionChanged") => ({
+    name: "app",
+    message: "",
+    reason,
+  });
+  assert.equal(killGrace(pod, why("LivenessProbe"), 30), 3);
+  assert.equal(killGrace(pod, why("StartupProbe"), 30), 30);
+  assert.equal(killGrace(pod, why("DefinitionChanged"), 30), 30);
 });

@@ -217,6 +217,10 @@ function validateProbe(
   if (kind !== "readiness" && typeof p.successThreshold === "number" && p.successThreshold !== 1) {
     errs.push(fieldError.invalid(`${path}.successThreshold`, p.successThreshold, "must be 1"));
   }
+  if (typeof p.terminationGracePeriodSeconds === "number" && p.terminationGracePeriodSeconds <= 0) {
+    const field = `${path}.terminationGracePeriodSeconds`;
+    errs.push(fieldError.invalid(field, p.terminationGracePeriodSeconds, "must be greater than 0"));
+  }
   if (kind === "readiness" && p.terminationGracePeriodSeconds !== undefined) {
     errs.push(
       fieldError.invalid(

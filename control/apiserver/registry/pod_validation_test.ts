@@ -54,6 +54,11 @@ Deno.test("validatePod() checks a grpc probe's port, as upstream's validateGRPCA
   assert.deepEqual(messages(probe({})), [
     "spec.containers[0].livenessProbe.grpc.port: Invalid value: 0: must be between 1 and 65535, inclusive",
   ]);
+  const livenessProbe = { grpc: { port: 1 }, terminationGracePeriodSeconds: 0 };
+  assert.deepEqual(messages(pod({ containers: [{ name: "a", image: "x", livenessProbe }] })), [
+    "spec.containers[0].livenessProbe.terminationGracePeriodSeconds: Invalid value: 0: " +
+    "must be greater than 0",
+  ]);
 });
 
 Deno.test("validatePod() checks lifecycle hooks as upstream's validateLifecycle", () => {
