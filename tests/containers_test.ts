@@ -1046,3 +1046,27 @@ test("kubectl drain evicts a node's pods within their disruption budget; uncordo
   assert.equal(uncordon.code, 0, uncordon.stderr);
   await eventually("2 pods running again", async () => (await running()).length === 2 || undefined, 60_000);
 });
+
+test("kubectl cp copies a file into a container and back out (tar over exec)", async () => {
+  await using c = await startContainerCluster({ controllers: false });
+  await c.apply(pod("cp", [{ name: "app", image: c.busybox }], { terminationGracePeriodSeconds: 1 }));
+  await waitReady(c, "cp");
+  const dir = await Deno.makeTempDir({ prefix: "skiff-cp-" });
+  try {
+    // 200 KB of random bytes (getRandomValues gives 64 KiB at a time).
+    const bytes = new Uint8Array(200_000);
+    for (let i = 0; i < bytes.length; i += 65_536) crypto.getRandomValues(bytes.subarray(i, i + 65_536));
+    await Deno.writeFile(`${dir}/in.bin`, bytes);
+    const up = await c.kubectl(["cp", `${dir}/in.bin`, "default/cp:/tmp/in.bin", "-c", "app"]);
+    assert.equal(up.code, 0, up.stderr);
+    const sum = await c.kubectl(["exec", "cp", "--", "md5sum", "/tmp/in.bin"]);
+    assert.equal(sum.code, 0, sum.stderr);
+    const local = await new Deno.Command("md5sum", { args: [`${dir}/in.bin`] }).output();
+    assert.equal(sum.stdout.split(" ")[0], new TextDecoder().decode(local.stdout).split(" ")[0]);
+    const down = await c.kubectl(["cp", "default/cp:/tmp/in.bin", `${dir}/out.bin`, "-c", "app"]);
+    assert.equal(down.code, 0, down.stderr);
+    assert.deepEqual(await Deno.readFile(`${dir}/out.bin`), bytes);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
