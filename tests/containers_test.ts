@@ -726,7 +726,7 @@ test("grpc probes: startup, readiness and liveness follow a pod's gRPC health se
     }
     return undefined;
   });
-  await using server = startGrpcHealthServer(netns, 50051);
+  await using server = await startGrpcHealthServer(netns, 50051);
   await server.line((l) => l === "listening");
 
   const ready = (status: string) =>
@@ -766,12 +766,26 @@ test("grpc probes: startup, readiness and liveness follow a pod's gRPC health se
   await ready("True");
 });
 
-/** The gRPC health server fixture, run in network namespace `netns`; stopped on dispose. */
-function startGrpcHealthServer(netns: string, port: number) {
+/**
+ * The gRPC health server fixture, run in network namespace `netns` and started again whenever
+ * it ends (see the fixture: Deno's `node:http2` server can crash); its answers live in a file.
+ * The loop and its server are killed on dispose.
+ */
+async function startGrpcHealthServer(netns: string, port: number) {
+  const dir = await Deno.makeTempDir({ prefix: "skiff-grpc-" });
+  const statusFile = `${dir}/statuses.json`;
+  const statuses: Record<string, number> = {};
+  await Deno.writeTextFile(statusFile, "{}");
+  // nsenter, setsid and sh exec one another: the loop's pid leads its own process group.
   const child = new Deno.Command("nsenter", {
     args: [
       `--net=/run/netns/${netns}`,
       "--",
+      "setsid",
+      "sh",
+      "-c",
+      'while :; do "$@"; sleep 0.2; done',
+      "sh",
       Deno.execPath(),
       "run",
       "-A",
@@ -779,8 +793,9 @@ function startGrpcHealthServer(netns: string, port: number) {
       new URL("../deno.json", import.meta.url).pathname,
       new URL("./fixtures/grpc_health_server.ts", import.meta.url).pathname,
       String(port),
+      statusFile,
     ],
-    stdin: "piped",
+    stdin: "null",
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
@@ -795,20 +810,23 @@ function startGrpcHealthServer(netns: string, port: number) {
       }
     }
   })();
-  const writer = child.stdin.getWriter();
   return {
     /** The first printed line that `match` accepts. */
     line: (match: (l: string) => boolean) =>
       eventually("the gRPC health server's output", () => Promise.resolve(lines.find(match)), 20_000),
-    set: (service: string, status: number) =>
-      writer.write(new TextEncoder().encode(`${service} ${status}\n`)),
+    /** Sets what the server answers for `service` ("-": its own). */
+    async set(service: string, status: number) {
+      statuses[service === "-" ? "" : service] = status;
+      await Deno.writeTextFile(`${statusFile}.tmp`, JSON.stringify(statuses));
+      await Deno.rename(`${statusFile}.tmp`, statusFile);
+    },
     async [Symbol.asyncDispose]() {
       try {
-        child.kill("SIGKILL");
+        Deno.kill(-child.pid, "SIGKILL");
       } catch { /* gone */ }
       await child.status;
-      await writer.close().catch(() => {});
       await reading.catch(() => {});
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
     },
   };
 }

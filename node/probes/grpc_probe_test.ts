@@ -11,8 +11,13 @@ async function healthServer(
   const calls: { path: string; service: string; userAgent: string }[] = [];
   const server = http2.createServer();
   const sessions = new Set<http2.ServerHttp2Session>();
-  server.on("session", (session) => sessions.add(session));
+  server.on("session", (session) => {
+    sessions.add(session);
+    session.on("error", () => {}); // the prober's reset once it has its answer
+  });
+  server.on("sessionError", () => {});
   server.on("stream", (stream, headers) => {
+    stream.on("error", () => {});
     const chunks: Uint8Array[] = [];
     stream.on("data", (c: Uint8Array) => chunks.push(c));
     stream.on("end", () => {
