@@ -6,11 +6,12 @@
  * a `FailedPreStopHook` event.
  * @module
  */
-import type { Container, Pod } from "kubernetes-types/core/v1.d.ts";
+import type { Pod } from "kubernetes-types/core/v1.d.ts";
 import type { EventRecorder } from "../../control/api/events.ts";
 import type { KubeObject } from "../../control/api/types.ts";
 import type { ContainerStatus, RuntimeService } from "../cri/api.ts";
 import { runHook } from "./lifecycle_hooks.ts";
+import { containerSpec } from "./runtime_pod.ts";
 
 /** The least grace a container gets after its preStop hook ran. */
 export const MINIMUM_GRACE_SECONDS = 2;
@@ -24,12 +25,6 @@ export interface KillTarget {
   message?: string;
   /** The pod's IP, for an `httpGet` hook without a host. */
   podIP: () => Promise<string | undefined>;
-}
-
-/** The container's spec in the pod, among its containers and init containers. */
-export function containerSpec(pod: Pod, name: string): Container | undefined {
-  return pod.spec?.containers?.find((c) => c.name === name) ??
-    pod.spec?.initContainers?.find((c) => c.name === name);
 }
 
 /** Stops the target's container within `graceSeconds`, its preStop hook first. */

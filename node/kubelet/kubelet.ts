@@ -13,7 +13,7 @@
 import { markTopDir } from "../images/top_dir.ts";
 import { trace } from "../../plugins/host/trace.ts";
 import type { ClusterDnsSettings } from "../dns/pod_dns.ts";
-import type { Pod } from "kubernetes-types/core/v1.d.ts";
+import type { Pod, PodStatus } from "kubernetes-types/core/v1.d.ts";
 import { type Client, R } from "../../control/api/client.ts";
 import type { EventRecorder } from "../../control/api/events.ts";
 import { Informer } from "../../control/api/informer.ts";
@@ -344,13 +344,23 @@ export class Kubelet implements AsyncDisposable {
 
   /** Stops a pod past `activeDeadlineSeconds` and marks it Failed/DeadlineExceeded, as upstream. */
   async #deadlineExceeded(pod: Pod, state: PodState): Promise<SyncResult> {
-    const uid = pod.metadata!.uid!;
     this.#event(pod, "Normal", DEADLINE_REASON, DEADLINE_MESSAGE);
-    this.probes.removePod(uid);
     const grace = pod.spec?.terminationGracePeriodSeconds ?? 30;
+    return await this.#stopAsFailed(pod, state, grace, deadlineStatus);
+  }
+
+  /** Stops every container of the pod within `grace` and posts its final status, as `fail` marks it. */
+  async #stopAsFailed(
+    pod: Pod,
+    state: PodState,
+    grace: number,
+    fail: (status: PodStatus) => PodStatus,
+  ): Promise<SyncResult> {
+    const uid = pod.metadata!.uid!;
+    this.probes.removePod(uid);
     await killPod(this.#opts.runtime, this.#opts.recorder, pod, await this.runtimeStatus(uid), grace);
     const status = this.#generate(pod, state, await this.runtimeStatus(uid), true);
-    await this.status.setStatus(pod, deadlineStatus(status));
+    await this.status.setStatus(pod, fail(status));
     return {};
   }
 
@@ -481,13 +491,8 @@ export class Kubelet implements AsyncDisposable {
 
   /** Stops an evicted pod at once and marks it Failed/Evicted, as the eviction manager does. */
   async #evict(pod: Pod, state: PodState, message: string): Promise<SyncResult> {
-    const uid = pod.metadata!.uid!;
     this.#event(pod, "Warning", "Evicted", message);
-    this.probes.removePod(uid);
-    await killPod(this.#opts.runtime, this.#opts.recorder, pod, await this.runtimeStatus(uid), 0);
-    const status = this.#generate(pod, state, await this.runtimeStatus(uid), true);
-    await this.status.setStatus(pod, evictedStatus(status, message, this.#now()));
-    return {};
+    return await this.#stopAsFailed(pod, state, 0, (s) => evictedStatus(s, message, this.#now()));
   }
 
   #retryDelay(key: string): number {

@@ -23,7 +23,7 @@
  */
 import type { Container, LifecycleHandler, Pod } from "kubernetes-types/core/v1.d.ts";
 import type { RuntimeService } from "../cri/api.ts";
-import { resolvePort } from "../probes/prober.ts";
+import { httpGetRequest, resolvePort } from "../probes/endpoint.ts";
 import { formatPod } from "./format_pod.ts";
 
 export interface HookTarget {
@@ -89,12 +89,7 @@ async function runHttpGet(get: NonNullable<LifecycleHandler["httpGet"]>, target:
   // An empty named port is port 80, as upstream.
   const port = get.port === "" ? 80 : resolvePort(get.port, target.container);
   if (port === undefined) return `couldn't find port: ${get.port} in ${target.container.name}`;
-  const scheme = (get.scheme ?? "HTTP").toLowerCase();
-  let path = get.path ?? "";
-  if (!path.startsWith("/")) path = `/${path}`;
-  const url = `${scheme}://${host.includes(":") ? `[${host}]` : host}:${port}${path}`;
-  const headers = new Headers({ "User-Agent": "kube-lifecycle/1.32", Accept: "*/*" });
-  for (const h of get.httpHeaders ?? []) headers.set(h.name, h.value);
+  const { url, headers } = httpGetRequest(get, host, port, "kube-lifecycle/1.32");
   try {
     const res = await fetch(url, { headers, signal: target.signal, redirect: "follow" });
     await res.body?.cancel();

@@ -14,6 +14,7 @@ import type { Container as SpecContainer, Pod } from "kubernetes-types/core/v1.d
 import { ANNOTATION_CONTAINER_HASH, type ContainerStatus } from "../cri/api.ts";
 import {
   containerHash,
+  containerSpec,
   findNextInitContainerToRun,
   isSidecar,
   latestStatus,
@@ -172,28 +173,17 @@ export function computePodActions(pod: Pod, status: RuntimePodStatus, probes: Pr
       }
       return;
     }
-    let restart = shouldRestartOnFailure(pod);
-    let message: string;
-    let reason: KillReason;
-    if (changed(c, s)) {
-      message = `Container ${c.name} definition changed`;
-      reason = "DefinitionChanged";
-      restart = true;
-    } else if (probes.livenessFailed.has(s.id)) {
-      message = `Container ${c.name} failed liveness probe`;
-      reason = "LivenessProbe";
-    } else if (probes.startupFailed?.has(s.id)) {
-      message = `Container ${c.name} failed startup probe`;
-      reason = "StartupProbe";
-    } else {
+    const kill = killReason(`Container ${c.name}`, c, s, probes);
+    if (!kill) {
       keep++;
       return;
     }
-    if (restart) {
+    let message = kill.message;
+    if (kill.reason === "DefinitionChanged" || shouldRestartOnFailure(pod)) {
       message += ", will be restarted";
       actions.containersToStart.push(i);
     }
-    actions.containersToKill.set(s.id, { name: c.name, message, reason });
+    actions.containersToKill.set(s.id, { name: c.name, message, reason: kill.reason });
   });
 
   if (keep === 0 && actions.containersToStart.length === 0) {
@@ -205,10 +195,26 @@ export function computePodActions(pod: Pod, status: RuntimePodStatus, probes: Pr
   return actions;
 }
 
+/** Why a running container must be killed (`<what> definition changed`, `… failed liveness probe`). */
+function killReason(
+  what: string,
+  c: SpecContainer,
+  s: ContainerStatus,
+  probes: ProbeVerdicts,
+): { message: string; reason: KillReason } | undefined {
+  if (changed(c, s)) return { message: `${what} definition changed`, reason: "DefinitionChanged" };
+  if (probes.livenessFailed.has(s.id)) {
+    return { message: `${what} failed liveness probe`, reason: "LivenessProbe" };
+  }
+  if (probes.startupFailed?.has(s.id)) {
+    return { message: `${what} failed startup probe`, reason: "StartupProbe" };
+  }
+  return undefined;
+}
+
 /** Whether a running container has started: no startup probe, or one that passed. */
 function started(pod: Pod, s: ContainerStatus, probes: ProbeVerdicts): boolean {
-  const spec = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])]
-    .find((c) => c.name === s.metadata.name);
+  const spec = containerSpec(pod, s.metadata.name);
   return !spec?.startupProbe || probes.startup?.get(s.id) === true;
 }
 
@@ -229,19 +235,10 @@ function restartSidecars(
     if (!isSidecar(c)) continue;
     const s = latestStatus(status, c.name);
     if (s?.state !== "CONTAINER_RUNNING") continue;
-    let message: string;
-    let reason: KillReason;
-    if (changed(c, s)) {
-      message = `Init container ${c.name} definition changed`;
-      reason = "DefinitionChanged";
-    } else if (probes.livenessFailed.has(s.id)) {
-      message = `Init container ${c.name} failed liveness probe`;
-      reason = "LivenessProbe";
-    } else if (probes.startupFailed?.has(s.id)) {
-      message = `Init container ${c.name} failed startup probe`;
-      reason = "StartupProbe";
-    } else continue;
-    actions.containersToKill.set(s.id, { name: c.name, message: `${message}, will be restarted`, reason });
+    const kill = killReason(`Init container ${c.name}`, c, s, probes);
+    if (!kill) continue;
+    const message = `${kill.message}, will be restarted`;
+    actions.containersToKill.set(s.id, { name: c.name, message, reason: kill.reason });
     actions.sidecarsToStart.push(c);
   }
 }

@@ -62,21 +62,22 @@ function terminated(s: ContainerStatus, runtimeName: string) {
   };
 }
 
+/** The status list of each kind of container. */
+const STATUS_LIST = {
+  init: "initContainerStatuses",
+  main: "containerStatuses",
+  ephemeral: "ephemeralContainerStatuses",
+} as const;
+
 function containerStatuses(
   pod: Pod,
   specs: SpecContainer[],
-  init: boolean,
+  kind: keyof typeof STATUS_LIST,
   inputs: StatusInputs,
   initDone: boolean,
-  ephemeral = false,
 ): ApiContainerStatus[] {
-  const previous = new Map(
-    (ephemeral
-      ? pod.status?.ephemeralContainerStatuses
-      : init
-      ? pod.status?.initContainerStatuses
-      : pod.status?.containerStatuses)?.map((s) => [s.name, s]) ?? [],
-  );
+  const init = kind === "init";
+  const previous = new Map(pod.status?.[STATUS_LIST[kind]]?.map((s) => [s.name, s]) ?? []);
   return specs.map((c) => {
     const instances = statusesOf(inputs.runtime, c.name);
     const [latest, prior] = instances;
@@ -125,7 +126,7 @@ function containerStatuses(
     const failure = inputs.startFailures.get(c.name);
     const sidecar = init && isSidecar(c);
     // A sidecar is started again whenever it stops, whatever the pod's restartPolicy.
-    const restarts = ephemeral
+    const restarts = kind === "ephemeral"
       ? !latest
       : sidecar
       ? !pod.metadata?.deletionTimestamp && latest?.state !== "CONTAINER_RUNNING"
@@ -219,14 +220,14 @@ export function generatePodStatus(pod: Pod, inputs: StatusInputs): PodStatus {
   const now = inputs.now;
   const specInit = pod.spec?.initContainers ?? [];
   const specMain = pod.spec?.containers ?? [];
-  const initStatuses = containerStatuses(pod, specInit, true, inputs, false);
+  const initStatuses = containerStatuses(pod, specInit, "init", inputs, false);
   const sidecarNames = new Set(specInit.filter(isSidecar).map((c) => c.name));
   // Initialized: regular init containers exited 0, sidecars running and started.
   const initialized = (s: ApiContainerStatus) =>
     sidecarNames.has(s.name) ? !!s.state?.running && !!s.started : s.state?.terminated?.exitCode === 0;
   const initDone = initStatuses.every(initialized) ||
     specMain.some((c) => statusesOf(inputs.runtime, c.name).length > 0);
-  const mainStatuses = containerStatuses(pod, specMain, false, inputs, initDone);
+  const mainStatuses = containerStatuses(pod, specMain, "main", inputs, initDone);
   let phase = podPhase(pod, initStatuses, mainStatuses, inputs.terminal);
   // A terminal phase is never left (upstream: the kubelet refuses the transition).
   if (old.phase === "Succeeded" || old.phase === "Failed") phase = old.phase;
@@ -309,7 +310,7 @@ export function generatePodStatus(pod: Pod, inputs: StatusInputs): PodStatus {
   const specEphemeral = (pod.spec?.ephemeralContainers ?? []) as SpecContainer[];
   if (specEphemeral.length) {
     // Never restarted, never ready, no `started` (upstream's ephemeral container statuses).
-    status.ephemeralContainerStatuses = containerStatuses(pod, specEphemeral, false, inputs, true, true)
+    status.ephemeralContainerStatuses = containerStatuses(pod, specEphemeral, "ephemeral", inputs, true)
       .map(({ started: _, ...s }) => ({ ...s, ready: false }));
   } else delete status.ephemeralContainerStatuses;
   if (pod.spec?.hostNetwork) {

@@ -12,12 +12,14 @@ import { type ContainerStatus, LABEL_POD_UID, type RuntimeService } from "../cri
 import type { Backoff } from "./backoff.ts";
 import { goDuration } from "./duration.ts";
 import { formatPod } from "./format_pod.ts";
-import { containerSpec, killContainer } from "./kill_container.ts";
+import { killContainer } from "./kill_container.ts";
 import { computePodActions, type ContainerToKill, type ProbeVerdicts } from "./pod_actions.ts";
 import type { StartFailure } from "./pod_status.ts";
 import {
+  containerSpec,
   isSidecar,
   latestStatus,
+  podContainerSpecs,
   type RuntimePodStatus,
   sortNewestFirst,
   statusesOf,
@@ -113,10 +115,8 @@ export async function killPod(
  * to whether it removed any.
  */
 async function pruneInstances(runtime: RuntimeService, pod: Pod, status: RuntimePodStatus): Promise<boolean> {
-  const names = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].map((c) => c.name)
-    .concat((pod.spec?.ephemeralContainers ?? []).map((c) => c.name));
   let removed = false;
-  for (const name of names) {
+  for (const { name } of podContainerSpecs(pod)) {
     for (const old of statusesOf(status, name).slice(2)) {
       if (old.state === "CONTAINER_EXITED") {
         await runtime.removeContainer(old.id);

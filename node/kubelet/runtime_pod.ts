@@ -112,6 +112,20 @@ export function findNextInitContainerToRun(
   return { next: inits[0], done: false };
 }
 
+/** Every container of the pod's spec: its init containers, containers and ephemeral containers. */
+export function podContainerSpecs(pod: Pod): SpecContainer[] {
+  return [
+    ...(pod.spec?.initContainers ?? []),
+    ...(pod.spec?.containers ?? []),
+    ...((pod.spec?.ephemeralContainers ?? []) as SpecContainer[]),
+  ];
+}
+
+/** The container's spec in the pod, whatever its kind. */
+export function containerSpec(pod: Pod, name: string): SpecContainer | undefined {
+  return podContainerSpecs(pod).find((c) => c.name === name);
+}
+
 /** A restartable init container: a sidecar (`restartPolicy: Always` on an init container). */
 export function isSidecar(c: SpecContainer): boolean {
   return c.restartPolicy === "Always";

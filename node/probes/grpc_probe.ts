@@ -12,8 +12,10 @@
  * ```
  * @module
  */
+import { Buffer } from "node:buffer";
 import http2 from "node:http2";
 import protobuf from "protobufjs";
+import { joinHostPort } from "./endpoint.ts";
 import type { ProbeOutcome } from "./prober.ts";
 
 const HEALTH = protobuf.Root.fromJSON({
@@ -66,7 +68,7 @@ export async function grpcProbe(
   service: string,
   timeoutMs: number,
 ): Promise<ProbeOutcome> {
-  const addr = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+  const addr = joinHostPort(host, port);
   const within = `${timeoutMs / 1000}s`;
   const deadline = Date.now() + timeoutMs;
   const session = http2.connect(`http://${addr}`);
@@ -161,7 +163,7 @@ function check(
     stream.on("error", reject);
     stream.on("close", () => {
       try {
-        resolve(readAnswer(headers, trailers, concat(chunks), stream.rstCode));
+        resolve(readAnswer(headers, trailers, Buffer.concat(chunks), stream.rstCode));
       } catch (e) {
         reject(e);
       }
@@ -222,14 +224,4 @@ function percentDecode(s: string): string {
   } catch {
     return s;
   }
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
 }

@@ -12,6 +12,7 @@
  * @module
  */
 import type { Container, Probe } from "kubernetes-types/core/v1.d.ts";
+import { httpGetRequest, resolvePort } from "./endpoint.ts";
 import { grpcProbe } from "./grpc_probe.ts";
 
 export type ProbeResult = "success" | "failure";
@@ -26,13 +27,6 @@ export interface ProbeTarget {
   container: Container;
   /** Runs an exec probe, for runtimes that can; absent when they cannot. */
   exec?: (command: string[], timeoutMs: number) => Promise<{ exitCode: number; output: string }>;
-}
-
-/** Resolves an IntOrString port against the container's named ports. */
-export function resolvePort(port: number | string, container: Container): number | undefined {
-  if (typeof port === "number") return port;
-  if (/^[0-9]+$/.test(port)) return Number(port);
-  return container.ports?.find((p) => p.name === port)?.containerPort;
 }
 
 /** Runs `probe` once against `target`. */
@@ -65,13 +59,8 @@ async function httpProbe(
 ): Promise<ProbeOutcome> {
   const port = resolvePort(get.port, target.container);
   if (port === undefined) return { result: "failure", message: `unknown port "${get.port}"` };
-  const scheme = (get.scheme ?? "HTTP").toLowerCase();
   const host = get.host || target.podIP;
-  let path = get.path ?? "/";
-  if (!path.startsWith("/")) path = `/${path}`;
-  const url = `${scheme}://${host.includes(":") ? `[${host}]` : host}:${port}${path}`;
-  const headers = new Headers({ "User-Agent": "kube-probe/1.32", Accept: "*/*" });
-  for (const h of get.httpHeaders ?? []) headers.set(h.name, h.value);
+  const { url, headers } = httpGetRequest(get, host, port, "kube-probe/1.32");
   const ctl = new AbortController();
   const timer = setTimeout(() => ctl.abort(), timeoutMs);
   try {

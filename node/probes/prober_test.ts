@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import type { Container, Pod } from "kubernetes-types/core/v1.d.ts";
 import { ProberManager } from "./prober_manager.ts";
-import { resolvePort, runProbe } from "./prober.ts";
+import { resolvePort } from "./endpoint.ts";
+import { runProbe } from "./prober.ts";
 
 function server(handler: (req: Request) => Response) {
   const ready = Promise.withResolvers<number>();

@@ -8,7 +8,7 @@
 import type { Pod } from "kubernetes-types/core/v1.d.ts";
 import type { RuntimeService } from "../cri/api.ts";
 import { type LogReadOptions, readLogs } from "../logs/log_reader.ts";
-import { type RuntimePodStatus, statusesOf } from "../kubelet/runtime_pod.ts";
+import { podContainerSpecs, type RuntimePodStatus, statusesOf } from "../kubelet/runtime_pod.ts";
 
 /** What the endpoint needs from the agent. */
 export interface LogSource {
@@ -67,11 +67,7 @@ export async function containerLogs(
   }
   const pod = source.pod(namespace, podName);
   if (!pod) return text(404, `pod "${namespace}/${podName}" not found on this node`);
-  const spec = [
-    ...(pod.spec?.initContainers ?? []),
-    ...(pod.spec?.containers ?? []),
-    ...(pod.spec?.ephemeralContainers ?? []),
-  ].find((c) => c.name === container);
+  const spec = podContainerSpecs(pod).find((c) => c.name === container);
   if (!spec) return text(404, `container "${container}" not found in pod "${podName}"`);
   const rs = await source.runtimeStatus(pod.metadata!.uid!);
   const instances = statusesOf(rs, container);

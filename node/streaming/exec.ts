@@ -8,7 +8,7 @@
  */
 import type { Pod } from "kubernetes-types/core/v1.d.ts";
 import type { RuntimeService, StreamSession } from "../cri/api.ts";
-import type { RuntimePodStatus } from "../kubelet/runtime_pod.ts";
+import { podContainerSpecs, type RuntimePodStatus } from "../kubelet/runtime_pod.ts";
 import {
   CHANNEL_PROTOCOLS,
   decodeClientMessage,
@@ -47,12 +47,9 @@ export async function runningContainer(
 ): Promise<{ pod: Pod; id: string } | Response> {
   const pod = source.pod(namespace, podName);
   if (!pod) return text(404, `pod "${namespace}/${podName}" not found on this node`);
-  const specs = [
-    ...(pod.spec?.initContainers ?? []),
-    ...(pod.spec?.containers ?? []),
-    ...(pod.spec?.ephemeralContainers ?? []),
-  ];
-  if (!specs.some((c) => c.name === name)) return text(404, `container not found ("${name}")`);
+  if (!podContainerSpecs(pod).some((c) => c.name === name)) {
+    return text(404, `container not found ("${name}")`);
+  }
   const rs = await source.runtimeStatus(pod.metadata!.uid!);
   const c = rs.containers.find((x) => x.metadata.name === name);
   if (!c || c.state !== "CONTAINER_RUNNING") {

@@ -3,7 +3,6 @@
  * scheduler uses to assign a node.
  * @module
  */
-import { fromLabelSelectorObject, matchesLabels } from "../../api/selector.ts";
 import { ApiError, badRequest, conflict, notFound } from "../../api/status.ts";
 import type { KubeObject } from "../../api/types.ts";
 import { type RequestContext, requestBody } from "../context.ts";
@@ -11,6 +10,8 @@ import { decodeBody } from "../negotiate.ts";
 import { deleteOne, deleteOptionsFrom } from "../rest/delete.ts";
 import { timestamp } from "../rest/object_meta.ts";
 import { list } from "../../store/mod.ts";
+import { disruptionAllowedCondition, selectsPod } from "../../controllers/disruption/budget.ts";
+import { isPodReady } from "../../controllers/workload/pod_util.ts";
 import { render } from "../rest/response.ts";
 import type { Strategy } from "../rest/strategy.ts";
 import type { ApiServer } from "../server.ts";
@@ -73,6 +74,11 @@ export async function createBinding(server: ApiServer, ctx: RequestContext): Pro
     else conditions.push(scheduled);
     return pod;
   });
+  return created(ctx);
+}
+
+/** The `201` Success Status a subresource's POST answers (binding, eviction). */
+function created(ctx: RequestContext): Response {
   return render(ctx, { encoding: ctx.format.encoding, shape: "object" }, 201, () => ({
     kind: "Status",
     apiVersion: "v1",
@@ -106,22 +112,10 @@ export async function createEviction(server: ApiServer, ctx: RequestContext): Pr
   if (!pod) throw notFound(ctx.served.store.gr, info.name);
   await checkBudget(server, pod, opts.dryRun);
   await deleteOne(server, ctx, info.name, info.namespace, opts);
-  return render(ctx, { encoding: ctx.format.encoding, shape: "object" }, 201, () => ({
-    kind: "Status",
-    apiVersion: "v1",
-    metadata: {},
-    status: "Success",
-    code: 201,
-  }));
+  return created(ctx);
 }
 
 const DISRUPTION_BUDGET_CAUSE = "DisruptionBudget";
-
-function isReady(pod: KubeObject): boolean {
-  return (pod.status?.conditions ?? []).some((c: { type: string; status: string }) =>
-    c.type === "Ready" && c.status === "True"
-  );
-}
 
 /**
  * Upstream's eviction checks: a pod that is finished, pending or being deleted goes without one.
@@ -138,10 +132,8 @@ async function checkBudget(server: ApiServer, pod: KubeObject, dryRun: boolean):
   const served = server.registry.lookup("policy", "v1", "poddisruptionbudgets");
   if (!served) return;
   const ns = pod.metadata.namespace!;
-  const budgets = (await list(server.store, served.store, { namespace: ns })).items.filter((pdb) => {
-    const selector = fromLabelSelectorObject(pdb.spec?.selector);
-    return selector !== null && matchesLabels(selector, pod.metadata.labels);
-  });
+  const budgets = (await list(server.store, served.store, { namespace: ns })).items
+    .filter((pdb) => selectsPod(pdb, pod));
   if (budgets.length === 0) return;
   if (budgets.length > 1) {
     throw new ApiError({
@@ -161,7 +153,7 @@ async function checkBudget(server: ApiServer, pod: KubeObject, dryRun: boolean):
     });
   await server.store.update(served.store, ns, name, (pdb) => {
     const st = pdb.status ?? {};
-    if (!isReady(pod)) {
+    if (!isPodReady(pod)) {
       const met = (st.currentHealthy ?? 0) >= (st.desiredHealthy ?? 0) && (st.desiredHealthy ?? 0) > 0;
       if (met || pdb.spec?.unhealthyPodEvictionPolicy === "AlwaysAllow") throw new BudgetNotNeeded();
     }
@@ -177,11 +169,9 @@ async function checkBudget(server: ApiServer, pod: KubeObject, dryRun: boolean):
     }
     if (dryRun) throw new BudgetNotNeeded();
     const allowed = st.disruptionsAllowed - 1;
-    const conditions = allowed > 0 ? st.conditions : (st.conditions ?? []).map((c: { type: string }) =>
-      c.type === "DisruptionAllowed"
-        ? { ...c, status: "False", reason: "InsufficientPods", lastTransitionTime: timestamp(server.now()) }
-        : c
-    );
+    const conditions = allowed > 0
+      ? st.conditions
+      : [disruptionAllowedCondition(allowed, st.conditions, st.observedGeneration, server.now())];
     pdb.status = {
       ...st,
       disruptionsAllowed: allowed,

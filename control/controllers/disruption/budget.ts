@@ -10,7 +10,9 @@
  * - `disruptionsAllowed = currentHealthy − desiredHealthy`, 0 when no pods are expected.
  * @module
  */
+import { fromLabelSelectorObject, matchesLabels } from "../../api/selector.ts";
 import type { KubeObject } from "../../api/types.ts";
+import { isPodReady, timestamp } from "../workload/pod_util.ts";
 
 /** How long an eviction's entry in `disruptedPods` counts (upstream's `DeletionTimeout`). */
 export const DELETION_TIMEOUT_MS = 2 * 60 * 1000;
@@ -21,10 +23,14 @@ interface PdbCondition {
   lastTransitionTime?: string;
 }
 
-/** The DisruptionAllowed condition, as `UpdateDisruptionAllowedCondition` sets it. */
+/**
+ * The DisruptionAllowed condition, as `UpdateDisruptionAllowedCondition` sets it (the controller
+ * for each status, the eviction when it takes the last allowed disruption).
+ */
 export function disruptionAllowedCondition(
   allowed: number,
   previous: PdbCondition[] | undefined,
+  observedGeneration: number | undefined,
   now: number,
 ) {
   const status = allowed > 0 ? "True" : "False";
@@ -34,17 +40,22 @@ export function disruptionAllowedCondition(
     status,
     reason: allowed > 0 ? "SufficientPods" : "InsufficientPods",
     message: "",
-    observedGeneration: undefined as number | undefined,
+    observedGeneration,
     lastTransitionTime: old?.status === status && old.lastTransitionTime
       ? old.lastTransitionTime
-      : new Date(now).toISOString().replace(/\.\d+Z$/, "Z"),
+      : timestamp(now),
   };
 }
 
-function isReady(pod: KubeObject): boolean {
-  return (pod.status?.conditions ?? []).some((c: { type: string; status: string }) =>
-    c.type === "Ready" && c.status === "True"
-  );
+/** The pods a budget's selector matches (a missing selector matches none, an empty one all). */
+export function budgetPods(pdb: KubeObject, pods: KubeObject[]): KubeObject[] {
+  const selector = fromLabelSelectorObject(pdb.spec?.selector);
+  return selector ? pods.filter((p) => matchesLabels(selector, p.metadata.labels)) : [];
+}
+
+/** Whether the budget selects the pod. */
+export function selectsPod(pdb: KubeObject, pod: KubeObject): boolean {
+  return budgetPods(pdb, [pod]).length > 0;
 }
 
 /** `GetScaledValueFromIntOrPercent(v, total, roundUp=true)`. */
@@ -96,12 +107,11 @@ export function budgetStatus(pdb: KubeObject, inputs: BudgetInputs): Record<stri
     if (pod && !pod.metadata.deletionTimestamp && fresh) disrupted[name] = at;
   }
   const healthy =
-    pods.filter((p) => !p.metadata.deletionTimestamp && !(p.metadata.name! in disrupted) && isReady(p))
+    pods.filter((p) => !p.metadata.deletionTimestamp && !(p.metadata.name! in disrupted) && isPodReady(p))
       .length;
   let allowed = healthy - desired;
   if (expected <= 0 || allowed <= 0) allowed = 0;
-  const condition = disruptionAllowedCondition(allowed, pdb.status?.conditions, now);
-  condition.observedGeneration = pdb.metadata.generation;
+  const condition = disruptionAllowedCondition(allowed, pdb.status?.conditions, pdb.metadata.generation, now);
   return {
     observedGeneration: pdb.metadata.generation,
     ...(Object.keys(disrupted).length ? { disruptedPods: disrupted } : {}),

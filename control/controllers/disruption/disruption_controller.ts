@@ -5,12 +5,11 @@
  * @module
  */
 import { R, type ResourceRef } from "../../api/client.ts";
-import { fromLabelSelectorObject, matchesLabels } from "../../api/selector.ts";
 import { isApiError } from "../../api/status.ts";
-import type { KubeObject } from "../../api/types.ts";
+import { deepEqual, type KubeObject, objectKey } from "../../api/types.ts";
 import type { ReconcileResult } from "../../api/workqueue.ts";
 import { type Controller, type ControllerContext, queueController, WorkQueue } from "../controller.ts";
-import { budgetStatus, DELETION_TIMEOUT_MS } from "./budget.ts";
+import { budgetPods, budgetStatus, DELETION_TIMEOUT_MS } from "./budget.ts";
 
 /** policy/v1 poddisruptionbudgets. */
 export const PDBS: ResourceRef = {
@@ -20,13 +19,6 @@ export const PDBS: ResourceRef = {
   namespaced: true,
 };
 
-/** The pods a budget's selector matches (a missing selector matches none, an empty one all). */
-export function budgetPods(pdb: KubeObject, pods: KubeObject[]): KubeObject[] {
-  const selector = fromLabelSelectorObject(pdb.spec?.selector);
-  if (!selector) return [];
-  return pods.filter((p) => matchesLabels(selector, p.metadata.labels));
-}
-
 /** The disruption-controller. */
 export function disruptionController(ctx: ControllerContext): Controller {
   const pdbs = ctx.informers.get(PDBS);
@@ -35,11 +27,10 @@ export function disruptionController(ctx: ControllerContext): Controller {
   const deployments = ctx.informers.get(R.deployments);
   const statefulSets = ctx.informers.get(R.statefulsets);
   const queue = new WorkQueue<string>();
-  const key = (o: KubeObject) => `${o.metadata.namespace}/${o.metadata.name}`;
   const enqueueNamespace = (o: KubeObject) => {
-    for (const pdb of pdbs.list(o.metadata.namespace)) queue.add(key(pdb));
+    for (const pdb of pdbs.list(o.metadata.namespace)) queue.add(objectKey(pdb));
   };
-  pdbs.addHandler({ onAdd: (o) => queue.add(key(o)), onUpdate: (_, o) => queue.add(key(o)) });
+  pdbs.addHandler({ onAdd: (o) => queue.add(objectKey(o)), onUpdate: (_, o) => queue.add(objectKey(o)) });
   for (const inf of [pods, replicaSets, deployments, statefulSets]) {
     inf.addHandler({
       onAdd: enqueueNamespace,
@@ -74,10 +65,7 @@ export function disruptionController(ctx: ControllerContext): Controller {
     if (!pdb) return;
     const now = ctx.now();
     const status = budgetStatus(pdb, { pods: budgetPods(pdb, pods.list(ns)), scaleOf, now });
-    const same = JSON.stringify({ ...status, conditions: undefined }) ===
-        JSON.stringify({ ...pdb.status, conditions: undefined }) &&
-      pdb.status?.conditions?.[0]?.status === (status.conditions as { status: string }[])[0].status;
-    if (!same) {
+    if (!deepEqual(status, pdb.status)) {
       try {
         await ctx.client.updateStatus(PDBS, { ...pdb, status });
       } catch (e) {

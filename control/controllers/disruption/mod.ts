@@ -8,8 +8,8 @@
  * ```
  * @module
  */
-export { budgetStatus, scaled } from "./budget.ts";
-export { budgetPods, disruptionController, PDBS } from "./disruption_controller.ts";
+export { budgetPods, budgetStatus, scaled, selectsPod } from "./budget.ts";
+export { disruptionController, PDBS } from "./disruption_controller.ts";
 
 import type { Controller, ControllerContext } from "../controller.ts";
 import { disruptionController } from "./disruption_controller.ts";
